@@ -1,0 +1,65 @@
+//! zstd compression with bounded decompression of untrusted input.
+
+use std::io::Read;
+
+/// Largest payload an envelope may decompress to.
+pub const MAX_PAYLOAD: u64 = 1 << 30;
+
+pub fn compress(data: &[u8], level: i32) -> Vec<u8> {
+    // zstd only fails on allocation failure or invalid parameters; fall back to storing the data.
+    zstd::bulk::compress(data, level).unwrap_or_else(|_| data.to_vec())
+}
+
+/// Decompresses a blob whose plaintext length is known and at most `MAX_RAW_LEN`.
+pub fn decompress_exact(data: &[u8], raw_len: usize) -> Result<Vec<u8>, String> {
+    let out = zstd::bulk::decompress(data, raw_len).map_err(|e| format!("zstd: {e}"))?;
+    if out.len() != raw_len {
+        return Err(format!(
+            "decompressed to {} bytes, expected {raw_len}",
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
+/// Decompresses at most `limit` bytes; more is an error.
+pub fn decompress_bounded(data: &[u8], limit: u64) -> Result<Vec<u8>, String> {
+    let dec = zstd::stream::read::Decoder::new(data).map_err(|e| format!("zstd: {e}"))?;
+    let mut out = Vec::new();
+    dec.take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("zstd: {e}"))?;
+    if out.len() as u64 > limit {
+        return Err(format!("decompressed size exceeds {limit} bytes"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn round_trip(data in proptest::collection::vec(any::<u8>(), 0..8192)) {
+            let c = compress(&data, 3);
+            prop_assert_eq!(decompress_exact(&c, data.len()).unwrap(), data.clone());
+            prop_assert_eq!(decompress_bounded(&c, 1 << 20).unwrap(), data);
+        }
+
+        #[test]
+        fn garbage_is_an_error_not_a_panic(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decompress_exact(&data, 100);
+            let _ = decompress_bounded(&data, 1000);
+        }
+    }
+
+    #[test]
+    fn bound_is_enforced() {
+        let big = vec![0u8; 100_000];
+        let c = compress(&big, 3);
+        assert!(decompress_bounded(&c, 99_999).is_err());
+        assert!(decompress_exact(&c, 10).is_err());
+    }
+}

@@ -1,0 +1,97 @@
+//! Password-based key derivation: argon2id with bounded parameters.
+
+use super::keys::SecretKey;
+use argon2::{Algorithm, Argon2, Params, Version};
+use zeroize::Zeroizing;
+
+/// argon2id cost parameters as stored in a key file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KdfParams {
+    pub m_cost: u32,
+    pub t_cost: u32,
+    pub p_cost: u32,
+}
+
+pub const M_COST_MIN: u32 = 8 * 1024;
+pub const M_COST_MAX: u32 = 512 * 1024;
+pub const T_COST_MAX: u32 = 16;
+pub const P_COST_MAX: u32 = 16;
+
+impl Default for KdfParams {
+    fn default() -> Self {
+        KdfParams {
+            m_cost: 64 * 1024,
+            t_cost: 3,
+            p_cost: 1,
+        }
+    }
+}
+
+impl KdfParams {
+    /// Refuses parameters outside the bounds in docs/design.md.
+    pub fn check(&self) -> Result<(), String> {
+        if !(M_COST_MIN..=M_COST_MAX).contains(&self.m_cost) {
+            return Err(format!(
+                "argon2 memory {} KiB outside {M_COST_MIN}..={M_COST_MAX}",
+                self.m_cost
+            ));
+        }
+        if !(1..=T_COST_MAX).contains(&self.t_cost) {
+            return Err(format!(
+                "argon2 iterations {} outside 1..={T_COST_MAX}",
+                self.t_cost
+            ));
+        }
+        if !(1..=P_COST_MAX).contains(&self.p_cost) {
+            return Err(format!(
+                "argon2 lanes {} outside 1..={P_COST_MAX}",
+                self.p_cost
+            ));
+        }
+        Ok(())
+    }
+
+    /// Derives the 32-byte password key.
+    pub fn derive(&self, password: &[u8], salt: &[u8; 32]) -> Result<SecretKey, String> {
+        self.check()?;
+        let params = Params::new(self.m_cost, self.t_cost, self.p_cost, Some(32))
+            .map_err(|e| format!("argon2 parameters: {e}"))?;
+        let a = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let mut out = Zeroizing::new([0u8; 32]);
+        a.hash_password_into(password, salt, &mut out[..])
+            .map_err(|e| format!("argon2: {e}"))?;
+        Ok(SecretKey::from_bytes(*out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_are_enforced() {
+        let mut p = KdfParams::default();
+        assert!(p.check().is_ok());
+        p.m_cost = 4 << 20;
+        assert!(p.check().is_err());
+        p = KdfParams {
+            t_cost: 0,
+            ..Default::default()
+        };
+        assert!(p.derive(b"pw", &[0; 32]).is_err());
+    }
+
+    #[test]
+    fn derivation_is_deterministic() {
+        let p = KdfParams {
+            m_cost: M_COST_MIN,
+            t_cost: 1,
+            p_cost: 1,
+        };
+        let a = p.derive(b"pw", &[1; 32]).unwrap();
+        let b = p.derive(b"pw", &[1; 32]).unwrap();
+        let c = p.derive(b"pw2", &[1; 32]).unwrap();
+        assert_eq!(a.expose(), b.expose());
+        assert_ne!(a.expose(), c.expose());
+    }
+}

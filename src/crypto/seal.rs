@@ -1,0 +1,90 @@
+//! XChaCha20-Poly1305 with a random 24-byte nonce per sealed object.
+
+use super::keys::SecretKey;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rand::RngCore;
+
+pub const NONCE_LEN: usize = 24;
+pub const TAG_LEN: usize = 16;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CryptoError {
+    #[error("too short to be sealed data ({0} bytes)")]
+    TooShort(usize),
+    #[error("authentication failed (wrong key or corrupted data)")]
+    AuthFailed,
+}
+
+/// Seals `plaintext` and appends `nonce || ciphertext || tag` to `out`.
+pub fn seal_into(key: &SecretKey, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    let cipher = XChaCha20Poly1305::new(key.expose().into());
+    // Encryption with a valid key and nonce cannot fail for inputs below the cipher's 256 GiB limit.
+    let ct = cipher
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        .unwrap_or_default();
+    out.reserve(NONCE_LEN + ct.len());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ct);
+}
+
+/// Returns `nonce || ciphertext || tag`.
+pub fn seal(key: &SecretKey, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(plaintext.len() + NONCE_LEN + TAG_LEN);
+    seal_into(key, aad, plaintext, &mut out);
+    out
+}
+
+/// Opens `nonce || ciphertext || tag`.
+pub fn open(key: &SecretKey, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    if sealed.len() < NONCE_LEN + TAG_LEN {
+        return Err(CryptoError::TooShort(sealed.len()));
+    }
+    let (nonce, ct) = sealed.split_at(NONCE_LEN);
+    let cipher = XChaCha20Poly1305::new(key.expose().into());
+    cipher
+        .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad })
+        .map_err(|_| CryptoError::AuthFailed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn seal_open_round_trip(data in proptest::collection::vec(any::<u8>(), 0..4096), aad in proptest::collection::vec(any::<u8>(), 0..16)) {
+            let k = SecretKey::random();
+            let s = seal(&k, &aad, &data);
+            prop_assert_eq!(s.len(), data.len() + 40);
+            prop_assert_eq!(open(&k, &aad, &s).unwrap(), data);
+        }
+
+        #[test]
+        fn tampering_is_detected(data in proptest::collection::vec(any::<u8>(), 1..512), pos in any::<usize>()) {
+            let k = SecretKey::random();
+            let mut s = seal(&k, b"x", &data);
+            let i = pos % s.len();
+            s[i] ^= 1;
+            prop_assert_eq!(open(&k, b"x", &s), Err(CryptoError::AuthFailed));
+        }
+    }
+
+    #[test]
+    fn wrong_aad_or_key_fails() {
+        let k = SecretKey::random();
+        let s = seal(&k, b"a", b"data");
+        assert!(open(&k, b"b", &s).is_err());
+        assert!(open(&SecretKey::random(), b"a", &s).is_err());
+        assert_eq!(open(&k, b"a", &s[..10]), Err(CryptoError::TooShort(10)));
+    }
+}

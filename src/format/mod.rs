@@ -1,0 +1,28 @@
+//! Byte-level encoders and decoders for every on-disk structure (docs/design.md).
+//!
+//! Decoders take untrusted bytes and return [`FormatError`], never panic.
+
+pub mod blob_entry;
+pub mod config;
+pub mod envelope;
+pub mod index;
+pub mod keyfile;
+pub mod pack;
+pub mod reader;
+pub mod snapshot;
+pub mod tree;
+
+/// Error from decoding repository bytes.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FormatError {
+    #[error("truncated: needed {needed} more bytes for {what}")]
+    Truncated { what: &'static str, needed: usize },
+    #[error("bad magic for {0}")]
+    BadMagic(&'static str),
+    #[error("{what} version {found} is not supported (written by a newer backstock?)")]
+    UnsupportedVersion { what: &'static str, found: u8 },
+    #[error("invalid {0}")]
+    Invalid(String),
+}
+
+pub type FormatResult<T> = Result<T, FormatError>;

@@ -1,0 +1,289 @@
+//! Tree nodes and tree blobs (design.md §6).
+
+use super::reader::Reader;
+use super::{FormatError, FormatResult};
+use crate::ids::{BlobId, ID_LEN};
+
+pub const VERSION: u8 = 1;
+pub const MAX_NAME: usize = 4096;
+pub const MAX_IDS: usize = 1 << 24;
+/// Bytes of a node before its variable parts.
+const FIXED_LEN: usize = 1 + 4 * 3 + 12 + 12 + 8 + 8 + 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeKind {
+    File = 1,
+    Dir = 2,
+    Symlink = 3,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Timestamp {
+    pub sec: i64,
+    pub nsec: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub name: Vec<u8>,
+    pub kind: NodeKind,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub mtime: Timestamp,
+    pub ctime: Timestamp,
+    pub inode: u64,
+    pub device: u64,
+    pub size: u64,
+    /// Content blob IDs (file) or tree blob IDs (directory).
+    pub content: Vec<BlobId>,
+    pub link_target: Vec<u8>,
+}
+
+impl Node {
+    pub fn name_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.name).into_owned()
+    }
+
+    pub fn encoded_len(&self) -> usize {
+        4 + FIXED_LEN
+            + 2
+            + self.name.len()
+            + 4
+            + self.content.len() * ID_LEN
+            + 2
+            + self.link_target.len()
+    }
+
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&((self.encoded_len() - 4) as u32).to_le_bytes());
+        out.push(self.kind as u8);
+        for v in [self.mode, self.uid, self.gid] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for t in [self.mtime, self.ctime] {
+            out.extend_from_slice(&t.sec.to_le_bytes());
+            out.extend_from_slice(&t.nsec.to_le_bytes());
+        }
+        for v in [self.inode, self.device, self.size] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.name.len() as u16).to_le_bytes());
+        out.extend_from_slice(&self.name);
+        out.extend_from_slice(&(self.content.len() as u32).to_le_bytes());
+        for id in &self.content {
+            out.extend_from_slice(&id.0);
+        }
+        out.extend_from_slice(&(self.link_target.len() as u16).to_le_bytes());
+        out.extend_from_slice(&self.link_target);
+    }
+
+    pub fn decode(r: &mut Reader<'_>) -> FormatResult<Self> {
+        let len = r.u32()? as usize;
+        let body = r.bytes(len)?;
+        let mut r = Reader::new(body, "tree node");
+        let kind = match r.u8()? {
+            1 => NodeKind::File,
+            2 => NodeKind::Dir,
+            3 => NodeKind::Symlink,
+            k => return Err(FormatError::Invalid(format!("node type {k}"))),
+        };
+        let mode = r.u32()?;
+        let uid = r.u32()?;
+        let gid = r.u32()?;
+        let mtime = read_time(&mut r)?;
+        let ctime = read_time(&mut r)?;
+        let inode = r.u64()?;
+        let device = r.u64()?;
+        let size = r.u64()?;
+        let n = r.u16()? as usize;
+        let name = r.bytes(n)?.to_vec();
+        check_name(&name)?;
+        let c = r.count(ID_LEN)?;
+        if c > MAX_IDS {
+            return Err(FormatError::Invalid(format!("node with {c} IDs")));
+        }
+        let mut content = Vec::with_capacity(c);
+        for _ in 0..c {
+            content.push(BlobId(r.id()?));
+        }
+        let t = r.u16()? as usize;
+        let link_target = r.bytes(t)?.to_vec();
+        r.expect_end()?;
+        if kind == NodeKind::Symlink && !content.is_empty() {
+            return Err(FormatError::Invalid("symlink node with content".into()));
+        }
+        if kind != NodeKind::Symlink && !link_target.is_empty() {
+            return Err(FormatError::Invalid(
+                "link target on a non-symlink node".into(),
+            ));
+        }
+        if kind != NodeKind::File && size != 0 {
+            return Err(FormatError::Invalid("size on a non-file node".into()));
+        }
+        Ok(Node {
+            name,
+            kind,
+            mode,
+            uid,
+            gid,
+            mtime,
+            ctime,
+            inode,
+            device,
+            size,
+            content,
+            link_target,
+        })
+    }
+}
+
+fn read_time(r: &mut Reader<'_>) -> FormatResult<Timestamp> {
+    let sec = r.i64()?;
+    let nsec = r.u32()?;
+    if nsec >= 1_000_000_000 {
+        return Err(FormatError::Invalid(format!("nanoseconds {nsec}")));
+    }
+    Ok(Timestamp { sec, nsec })
+}
+
+/// A name must be a single, non-empty path component.
+pub fn check_name(name: &[u8]) -> FormatResult<()> {
+    if name.is_empty()
+        || name.len() > MAX_NAME
+        || name == b"."
+        || name == b".."
+        || name.iter().any(|&b| b == b'/' || b == 0)
+    {
+        return Err(FormatError::Invalid(format!(
+            "node name {:?}",
+            String::from_utf8_lossy(name)
+        )));
+    }
+    Ok(())
+}
+
+/// Serializes sorted nodes as one stream (no version byte); returns the stream and each node's end offset.
+pub fn encode_stream(nodes: &[Node]) -> (Vec<u8>, Vec<usize>) {
+    let mut out = Vec::with_capacity(nodes.iter().map(Node::encoded_len).sum());
+    let mut ends = Vec::with_capacity(nodes.len());
+    for n in nodes {
+        n.encode(&mut out);
+        ends.push(out.len());
+    }
+    (out, ends)
+}
+
+/// A tree blob's plaintext: the version byte, then whole nodes.
+pub fn blob_from_stream_part(part: &[u8]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(part.len() + 1);
+    b.push(VERSION);
+    b.extend_from_slice(part);
+    b
+}
+
+/// Decodes one tree blob into nodes (sorted within the blob).
+pub fn decode_blob(bytes: &[u8]) -> FormatResult<Vec<Node>> {
+    let mut r = Reader::new(bytes, "tree blob");
+    let v = r.u8()?;
+    if v != VERSION {
+        return Err(FormatError::UnsupportedVersion {
+            what: "tree",
+            found: v,
+        });
+    }
+    let mut nodes = Vec::new();
+    while !r.is_empty() {
+        nodes.push(Node::decode(&mut r)?);
+    }
+    check_sorted(&nodes)?;
+    Ok(nodes)
+}
+
+/// Names must be strictly increasing.
+pub fn check_sorted(nodes: &[Node]) -> FormatResult<()> {
+    for w in nodes.windows(2) {
+        if w[0].name >= w[1].name {
+            return Err(FormatError::Invalid(format!(
+                "tree names out of order or duplicated at {:?}",
+                w[1].name_lossy()
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    pub fn node_strategy() -> impl Strategy<Value = Node> {
+        (
+            proptest::collection::vec(1u8..=255, 1..40)
+                .prop_filter("valid name", |n| check_name(n).is_ok()),
+            0u8..3,
+            any::<(u32, u32, u32)>(),
+            any::<(i64, i64, u64, u64)>(),
+            0u32..1_000_000_000,
+            any::<u64>(),
+            proptest::collection::vec(any::<[u8; 32]>(), 0..5),
+            proptest::collection::vec(any::<u8>(), 1..60),
+        )
+            .prop_map(
+                |(name, k, (mode, uid, gid), (ms, cs, inode, device), nsec, size, ids, target)| {
+                    let kind = [NodeKind::File, NodeKind::Dir, NodeKind::Symlink][k as usize];
+                    Node {
+                        name,
+                        kind,
+                        mode,
+                        uid,
+                        gid,
+                        mtime: Timestamp { sec: ms, nsec },
+                        ctime: Timestamp {
+                            sec: cs,
+                            nsec: nsec / 2,
+                        },
+                        inode,
+                        device,
+                        size: if kind == NodeKind::File { size } else { 0 },
+                        content: if kind == NodeKind::Symlink {
+                            vec![]
+                        } else {
+                            ids.into_iter().map(BlobId).collect()
+                        },
+                        link_target: if kind == NodeKind::Symlink {
+                            target
+                        } else {
+                            vec![]
+                        },
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip(mut nodes in proptest::collection::vec(node_strategy(), 0..20)) {
+            nodes.sort_by(|a, b| a.name.cmp(&b.name));
+            nodes.dedup_by(|a, b| a.name == b.name);
+            let (stream, ends) = encode_stream(&nodes);
+            prop_assert_eq!(ends.last().copied().unwrap_or(0), stream.len());
+            let blob = blob_from_stream_part(&stream);
+            prop_assert_eq!(decode_blob(&blob).unwrap(), nodes);
+        }
+
+        #[test]
+        fn hostile_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = decode_blob(&bytes);
+        }
+    }
+
+    #[test]
+    fn bad_names_are_refused() {
+        for n in [&b""[..], b".", b"..", b"a/b", b"a\0"] {
+            assert!(check_name(n).is_err());
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! backstock: a deduplicating, encrypted, versioned backup engine.
+//!
+//! Layers, bottom to top: `format`, `crypto`, `chunker` -> `backend` -> `repository` ->
+//! `archiver`, `restorer` -> `cli` (in the binary). Data flows one way.
+
+pub mod compress;
+pub mod crypto;
+pub mod format;
+pub mod ids;
