@@ -3,7 +3,10 @@
 //! Layers, bottom to top: `format`, `crypto`, `chunker` -> `backend` -> `repository` ->
 //! `archiver`, `restorer` -> `cli` (in the binary). Data flows one way.
 
+pub mod backend;
+pub mod chunker;
 pub mod compress;
 pub mod crypto;
+pub mod error;
 pub mod format;
 pub mod ids;

@@ -1,0 +1,37 @@
+//! Errors the command line maps to specific exit codes. Everything else is an `anyhow` chain with context.
+
+/// Exit codes (documented in README.md).
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const ERROR: i32 = 1;
+    pub const PARTIAL_BACKUP: i32 = 3;
+    pub const NO_REPOSITORY: i32 = 10;
+    pub const WRONG_PASSWORD: i32 = 12;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error(
+        "no repository at {0} (run `backstock init` first, or check --repo / BACKSTOCK_REPOSITORY)"
+    )]
+    NotFound(String),
+    #[error("wrong password: no key file in {0} opens with it")]
+    WrongPassword(String),
+}
+
+impl RepoError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RepoError::NotFound(_) => exit::NO_REPOSITORY,
+            RepoError::WrongPassword(_) => exit::WRONG_PASSWORD,
+        }
+    }
+}
+
+/// The exit code for an error chain: a `RepoError` anywhere in it decides, otherwise 1.
+pub fn exit_code_for(err: &anyhow::Error) -> i32 {
+    err.chain()
+        .find_map(|e| e.downcast_ref::<RepoError>())
+        .map(RepoError::exit_code)
+        .unwrap_or(exit::ERROR)
+}
