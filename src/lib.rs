@@ -3,6 +3,7 @@
 //! Layers, bottom to top: `format`, `crypto`, `chunker` -> `backend` -> `repository` ->
 //! `archiver`, `restorer` -> `cli` (in the binary). Data flows one way.
 
+pub mod archiver;
 pub mod backend;
 pub mod chunker;
 pub mod compress;
@@ -10,3 +11,6 @@ pub mod crypto;
 pub mod error;
 pub mod format;
 pub mod ids;
+pub mod pathmatch;
+pub mod repository;
+pub mod restorer;

@@ -32,7 +32,7 @@ pub struct Config {
     pub compression_level: i32,
 }
 
-pub const DEFAULT_PACK_SIZE: u32 = 32 << 20;
+pub const DEFAULT_PACK_SIZE: u32 = 16 << 20;
 
 impl Config {
     pub fn new(id: RepoId, seed: u64) -> Self {

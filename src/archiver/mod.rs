@@ -1,0 +1,316 @@
+//! Backup: walks the given paths on all cores, saves file contents and trees through the blob saver,
+//! then writes packs, the index and finally the snapshot.
+
+mod file;
+mod walk;
+
+use crate::format::blob_entry::BlobType;
+use crate::format::snapshot::{Snapshot, Summary, VERSION};
+use crate::format::tree::{Node, NodeKind, Timestamp};
+use crate::ids::{BlobId, SnapshotId};
+use crate::pathmatch::PathMatcher;
+use crate::repository::saver::{lock, BlobSaver};
+use crate::repository::snapshots::SnapshotFilter;
+use crate::repository::{hostname, username, Repository};
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, FixedOffset};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, Default)]
+pub struct BackupOptions {
+    pub paths: Vec<PathBuf>,
+    pub host: Option<String>,
+    pub tags: Vec<String>,
+    pub excludes: Vec<String>,
+    pub time: Option<DateTime<FixedOffset>>,
+    /// Back up standard input as a file with this name instead of `paths`.
+    pub stdin_name: Option<String>,
+    /// Use this snapshot as parent instead of the latest with the same host and paths.
+    pub parent: Option<String>,
+    /// Read every file even when the parent says it is unchanged.
+    pub force: bool,
+}
+
+/// Live counters for a progress display.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub files: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+pub struct BackupResult {
+    pub id: SnapshotId,
+    pub snapshot: Snapshot,
+    /// Files or directories that could not be read, with the reason.
+    pub failures: Vec<(String, String)>,
+    pub parent: Option<SnapshotId>,
+}
+
+#[derive(Default)]
+struct Counters {
+    files_new: AtomicU64,
+    files_changed: AtomicU64,
+    files_unchanged: AtomicU64,
+    dirs_new: AtomicU64,
+    dirs_changed: AtomicU64,
+    dirs_unchanged: AtomicU64,
+    bytes_read: AtomicU64,
+    bytes_processed: AtomicU64,
+}
+
+pub(crate) struct Archiver<'a> {
+    saver: BlobSaver<'a>,
+    excludes: PathMatcher,
+    progress: &'a Progress,
+    counters: Counters,
+    failures: Mutex<Vec<(String, String)>>,
+    force: bool,
+}
+
+impl Archiver<'_> {
+    fn fail(&self, path: &Path, err: impl std::fmt::Display) {
+        lock(&self.failures).push((path.display().to_string(), err.to_string()));
+    }
+}
+
+/// A path to back up, split into the components under which it appears in the snapshot root.
+fn snapshot_components(p: &Path) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+            Component::ParentDir => bail!(
+                "{}: paths with '..' are refused; give the path without '..' (e.g. an absolute path)",
+                p.display()
+            ),
+            Component::Normal(n) => out.push(n.as_bytes().to_vec()),
+        }
+    }
+    Ok(out)
+}
+
+/// The virtual top of a snapshot: intermediate directories of the given paths, and the paths.
+#[derive(Default)]
+struct TopDir {
+    real: Option<PathBuf>,
+    is_target: bool,
+    children: BTreeMap<Vec<u8>, TopDir>,
+}
+
+pub fn backup(
+    repo: &Repository,
+    opts: &BackupOptions,
+    progress: &Progress,
+) -> Result<BackupResult> {
+    let started = chrono::Local::now().fixed_offset();
+    let hostname = opts.host.clone().unwrap_or_else(hostname);
+    let paths: Vec<String> = match &opts.stdin_name {
+        Some(name) => vec![format!("/{}", name.trim_start_matches('/'))],
+        None => opts.paths.iter().map(|p| p.display().to_string()).collect(),
+    };
+    if paths.is_empty() {
+        bail!("nothing to back up: give at least one path (or --stdin)");
+    }
+    let parent = find_parent(repo, opts, &hostname, &paths)?;
+    let parent_root = match &parent {
+        Some((_, s)) => Some(
+            repo.load_tree(&[s.tree])
+                .context("loading the parent snapshot's root")?,
+        ),
+        None => None,
+    };
+    let arch = Archiver {
+        saver: BlobSaver::new(repo),
+        excludes: PathMatcher::new(&opts.excludes)?,
+        progress,
+        counters: Counters::default(),
+        failures: Mutex::default(),
+        force: opts.force,
+    };
+    let root_nodes = match &opts.stdin_name {
+        Some(name) => vec![arch.save_stdin(name)?],
+        None => {
+            let mut top = TopDir::default();
+            for p in &opts.paths {
+                let comps = snapshot_components(p)?;
+                let abs =
+                    std::path::absolute(p).with_context(|| format!("resolving {}", p.display()))?;
+                if comps.is_empty() {
+                    // "/" or ".": the directory's own entries form the root.
+                    top.real = Some(abs);
+                    top.is_target = true;
+                    continue;
+                }
+                // reals[i] is the real directory behind component i (abs ends with the components).
+                let mut reals = Vec::with_capacity(comps.len());
+                let mut r = abs.clone();
+                for _ in 0..comps.len() {
+                    reals.push(r.clone());
+                    r.pop();
+                }
+                reals.reverse();
+                let mut d = &mut top;
+                for (i, c) in comps.iter().enumerate() {
+                    d = d.children.entry(c.clone()).or_default();
+                    if d.real.is_none() {
+                        d.real = Some(reals[i].clone());
+                    }
+                }
+                d.real = Some(abs);
+                d.is_target = true;
+            }
+            arch.save_top(&top, parent_root.as_deref())?
+        }
+    };
+    let tree = arch.saver.save_tree(&root_nodes, true)?;
+    let tree: BlobId = *tree.first().context("empty root tree")?;
+    let stats = &arch.saver.stats;
+    let blobs_added = stats.blobs_added.load(Ordering::Relaxed);
+    let bytes_added = stats.raw_bytes_added.load(Ordering::Relaxed);
+    let bytes_added_stored = stats.stored_bytes_added.load(Ordering::Relaxed);
+    let c = &arch.counters;
+    let failures = std::mem::take(&mut *lock(&arch.failures));
+    let summary = Summary {
+        files_new: c.files_new.load(Ordering::Relaxed),
+        files_changed: c.files_changed.load(Ordering::Relaxed),
+        files_unchanged: c.files_unchanged.load(Ordering::Relaxed),
+        dirs_new: c.dirs_new.load(Ordering::Relaxed),
+        dirs_changed: c.dirs_changed.load(Ordering::Relaxed),
+        dirs_unchanged: c.dirs_unchanged.load(Ordering::Relaxed),
+        bytes_read: c.bytes_read.load(Ordering::Relaxed),
+        bytes_processed: c.bytes_processed.load(Ordering::Relaxed),
+        bytes_added,
+        bytes_added_stored,
+        blobs_added,
+        files_failed: failures.len() as u64,
+        started: Some(started),
+        finished: None,
+    };
+    // Packs, then the index, then the snapshot.
+    arch.saver.finish()?;
+    let mut snapshot = Snapshot {
+        version: VERSION,
+        time: opts.time.unwrap_or(started),
+        hostname,
+        username: username(),
+        paths,
+        tags: opts.tags.clone(),
+        tree,
+        parent: parent.as_ref().map(|(id, _)| *id),
+        program_version: format!("backstock {}", env!("CARGO_PKG_VERSION")),
+        summary,
+    };
+    snapshot.summary.finished = Some(chrono::Local::now().fixed_offset());
+    let id = repo.save_snapshot(&snapshot)?;
+    Ok(BackupResult {
+        id,
+        snapshot,
+        failures,
+        parent: parent.map(|(id, _)| id),
+    })
+}
+
+fn find_parent(
+    repo: &Repository,
+    opts: &BackupOptions,
+    host: &str,
+    paths: &[String],
+) -> Result<Option<(SnapshotId, Snapshot)>> {
+    if opts.force || opts.stdin_name.is_some() {
+        return Ok(None);
+    }
+    if let Some(spec) = &opts.parent {
+        return repo
+            .find_snapshot(spec, &SnapshotFilter::default())
+            .map(Some)
+            .with_context(|| format!("finding parent snapshot {spec}"));
+    }
+    let mut want: Vec<&String> = paths.iter().collect();
+    want.sort();
+    Ok(repo.snapshots()?.into_iter().rev().find(|(_, s)| {
+        let mut have: Vec<&String> = s.paths.iter().collect();
+        have.sort();
+        s.hostname == host && have == want
+    }))
+}
+
+impl Archiver<'_> {
+    fn save_top(&self, top: &TopDir, parent: Option<&[Node]>) -> Result<Vec<Node>> {
+        if top.is_target {
+            if let Some(real) = &top.real {
+                // Backing up "/" or ".": the directory's entries are the root's entries.
+                return self.dir_entries(real, "", parent);
+            }
+        }
+        let mut nodes = Vec::new();
+        for (name, child) in &top.children {
+            let real = child.real.as_deref().unwrap_or(Path::new("/"));
+            let pnode = parent.and_then(|p| walk::find(p, name));
+            let node = if child.is_target {
+                self.save_entry(real, name.clone(), "", pnode)?
+            } else {
+                // An intermediate directory: its metadata, and only the children that were asked for.
+                let meta = std::fs::metadata(real)
+                    .with_context(|| format!("reading {}", real.display()))?;
+                let sub_parent = match pnode {
+                    Some(n) if n.kind == NodeKind::Dir => {
+                        Some(self.saver.repo().load_tree(&n.content)?)
+                    }
+                    _ => None,
+                };
+                let children = self.save_top(child, sub_parent.as_deref())?;
+                let content = self.saver.save_tree(&children, false)?;
+                Some(walk::node_from_meta(
+                    name.clone(),
+                    NodeKind::Dir,
+                    &meta,
+                    content,
+                    vec![],
+                ))
+            };
+            nodes.extend(node);
+        }
+        Ok(nodes)
+    }
+
+    fn save_stdin(&self, name: &str) -> Result<Node> {
+        let name = name.trim_start_matches('/');
+        if name.is_empty() || name.contains('/') {
+            bail!("--stdin-filename must be a plain file name, got {name:?}");
+        }
+        let mut data = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut data)
+            .context("reading standard input")?;
+        let (content, _) = self.save_bytes(&data)?;
+        let now = chrono::Utc::now();
+        self.counters.files_new.fetch_add(1, Ordering::Relaxed);
+        Ok(Node {
+            name: name.as_bytes().to_vec(),
+            kind: NodeKind::File,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            mtime: Timestamp {
+                sec: now.timestamp(),
+                nsec: now.timestamp_subsec_nanos(),
+            },
+            ctime: Timestamp::default(),
+            inode: 0,
+            device: 0,
+            size: data.len() as u64,
+            content,
+            link_target: vec![],
+        })
+    }
+
+    fn save_blob(&self, data: &[u8], compress: bool) -> Result<BlobId> {
+        Ok(self.saver.save(BlobType::Data, data, compress)?.0)
+    }
+}

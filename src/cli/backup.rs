@@ -1,0 +1,133 @@
+use super::common::{human, with_progress, GlobalOpts};
+use anyhow::{bail, Context, Result};
+use backstock::archiver::{self, BackupOptions, Progress};
+use backstock::error::exit;
+use chrono::{Local, NaiveDateTime, TimeZone};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Files and directories to back up
+    pub paths: Vec<PathBuf>,
+    /// Host name recorded in the snapshot (default: this machine's)
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Tag for the snapshot (repeatable)
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// Skip paths matching this glob (repeatable); without '/' it matches names
+    #[arg(long = "exclude")]
+    pub excludes: Vec<String>,
+    /// Snapshot time instead of now, "YYYY-MM-DD HH:MM:SS" local time
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Back up standard input
+    #[arg(long)]
+    pub stdin: bool,
+    /// File name for --stdin
+    #[arg(long, default_value = "stdin")]
+    pub stdin_filename: String,
+    /// Parent snapshot for change detection (default: latest with the same host and paths)
+    #[arg(long)]
+    pub parent: Option<String>,
+    /// Read all files, ignoring the parent snapshot
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::FixedOffset>> {
+    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+        .with_context(|| format!("--time {s:?}: expected \"YYYY-MM-DD HH:MM:SS\""))?;
+    let local = Local
+        .from_local_datetime(&naive)
+        .earliest()
+        .with_context(|| format!("--time {s:?} does not exist in the local time zone"))?;
+    Ok(local.fixed_offset())
+}
+
+pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
+    if a.stdin && !a.paths.is_empty() {
+        bail!("--stdin cannot be combined with paths");
+    }
+    if !a.stdin && a.paths.is_empty() {
+        bail!("nothing to back up: give at least one path (or --stdin)");
+    }
+    let time = a.time.as_deref().map(parse_time).transpose()?;
+    let opts = BackupOptions {
+        paths: a.paths,
+        host: a.host,
+        tags: a.tags,
+        excludes: a.excludes,
+        time,
+        stdin_name: a.stdin.then_some(a.stdin_filename),
+        parent: a.parent,
+        force: a.force,
+    };
+    let repo = g.open(true)?;
+    let progress = Progress::default();
+    let start = Instant::now();
+    let result = with_progress(
+        g.progress(),
+        || {
+            format!(
+                "{} files, {} processed",
+                progress.files.load(Ordering::Relaxed),
+                human(progress.bytes.load(Ordering::Relaxed))
+            )
+        },
+        || archiver::backup(&repo, &opts, &progress),
+    )?;
+    let secs = start.elapsed().as_secs_f64();
+    for (path, err) in &result.failures {
+        eprintln!("error: could not read {path}: {err}");
+    }
+    let s = &result.snapshot.summary;
+    if g.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "snapshot_id": result.id,
+                "short_id": result.id.short(),
+                "parent": result.parent,
+                "summary": s,
+                "duration_seconds": secs,
+                "failures": result.failures.iter().map(|(p, e)| serde_json::json!({"path": p, "error": e})).collect::<Vec<_>>(),
+            })
+        );
+    } else if !g.quiet {
+        if let Some(p) = result.parent {
+            println!("using parent snapshot {}", p.short());
+        }
+        println!(
+            "Files:       {} new, {} changed, {} unchanged",
+            s.files_new, s.files_changed, s.files_unchanged
+        );
+        println!(
+            "Dirs:        {} new, {} changed, {} unchanged",
+            s.dirs_new, s.dirs_changed, s.dirs_unchanged
+        );
+        println!(
+            "Added:       {} ({} stored, {} blobs)",
+            human(s.bytes_added),
+            human(s.bytes_added_stored),
+            s.blobs_added
+        );
+        println!(
+            "Processed:   {} files, {} ({} read) in {secs:.2}s",
+            s.files_new + s.files_changed + s.files_unchanged,
+            human(s.bytes_processed),
+            human(s.bytes_read)
+        );
+        println!("snapshot {} saved", result.id.short());
+    }
+    if !result.failures.is_empty() {
+        eprintln!(
+            "warning: {} files or directories could not be read; the snapshot is incomplete",
+            result.failures.len()
+        );
+        return Ok(exit::PARTIAL_BACKUP);
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,157 @@
+//! Options shared by every subcommand, password handling, and opening the repository.
+
+use anyhow::{bail, Context, Result};
+use backstock::backend::LocalBackend;
+use backstock::repository::{OpenOptions, Repository};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+#[derive(clap::Args, Debug)]
+pub struct GlobalOpts {
+    /// Repository location
+    #[arg(
+        short = 'r',
+        long = "repo",
+        env = "BACKSTOCK_REPOSITORY",
+        global = true
+    )]
+    pub repo: Option<PathBuf>,
+    /// Read the password from this file (first line)
+    #[arg(long, env = "BACKSTOCK_PASSWORD_FILE", global = true)]
+    pub password_file: Option<PathBuf>,
+    /// Print machine-readable JSON
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print only errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Do not use the local cache
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+    /// Directory for the local cache (default: $XDG_CACHE_HOME/backstock)
+    #[arg(long, global = true)]
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl GlobalOpts {
+    pub fn repo_path(&self) -> Result<PathBuf> {
+        self.repo
+            .clone()
+            .context("no repository given: use -r/--repo PATH or set BACKSTOCK_REPOSITORY")
+    }
+
+    pub fn backend(&self) -> Result<Arc<LocalBackend>> {
+        Ok(Arc::new(LocalBackend::new(self.repo_path()?)))
+    }
+
+    /// Password from BACKSTOCK_PASSWORD, --password-file / BACKSTOCK_PASSWORD_FILE, or a prompt.
+    pub fn password(&self, confirm: bool) -> Result<Zeroizing<Vec<u8>>> {
+        if let Some(p) = std::env::var_os("BACKSTOCK_PASSWORD") {
+            return Ok(Zeroizing::new(p.into_encoded_bytes()));
+        }
+        if let Some(f) = &self.password_file {
+            let s = Zeroizing::new(
+                std::fs::read_to_string(f)
+                    .with_context(|| format!("reading password file {}", f.display()))?,
+            );
+            let line = s.lines().next().unwrap_or("");
+            if line.is_empty() {
+                bail!("password file {} is empty", f.display());
+            }
+            return Ok(Zeroizing::new(line.as_bytes().to_vec()));
+        }
+        if !std::io::stdin().is_terminal() {
+            bail!(
+                "no password: set BACKSTOCK_PASSWORD, BACKSTOCK_PASSWORD_FILE or --password-file"
+            );
+        }
+        let p = Zeroizing::new(
+            rpassword::prompt_password("enter password for repository: ")
+                .context("reading password")?,
+        );
+        if confirm {
+            let again = Zeroizing::new(
+                rpassword::prompt_password("enter password again: ").context("reading password")?,
+            );
+            if *p != *again {
+                bail!("the passwords do not match");
+            }
+        }
+        if p.is_empty() {
+            bail!("an empty password is not allowed");
+        }
+        Ok(Zeroizing::new(p.as_bytes().to_vec()))
+    }
+
+    /// Opens the repository; loads the index when `with_index`.
+    pub fn open(&self, with_index: bool) -> Result<Repository> {
+        let backend = self.backend()?;
+        let password = self.password(false)?;
+        let opts = OpenOptions {
+            cache_dir: self.cache_dir.clone(),
+            no_cache: self.no_cache,
+        };
+        let mut repo = Repository::open(backend, &password, &opts)?;
+        if with_index {
+            repo.load_index().context("loading the index")?;
+        }
+        Ok(repo)
+    }
+
+    /// Whether to draw progress bars.
+    pub fn progress(&self) -> bool {
+        !self.quiet && !self.json && std::io::stderr().is_terminal()
+    }
+}
+
+/// Splits `SNAPSHOT[:SUBPATH]`.
+pub fn split_spec(spec: &str) -> (&str, &str) {
+    match spec.split_once(':') {
+        Some((s, p)) => (s, p.trim_start_matches('/')),
+        None => (spec, ""),
+    }
+}
+
+/// Bytes as a human-readable size.
+pub fn human(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.2} {}", UNITS[u])
+    }
+}
+
+/// Runs `f` while a progress bar shows what `status` reports, when `show`.
+pub fn with_progress<T>(
+    show: bool,
+    status: impl Fn() -> String + Sync,
+    f: impl FnOnce() -> T,
+) -> T {
+    if !show {
+        return f();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                bar.set_message(status());
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        });
+        let out = f();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        bar.finish_and_clear();
+        out
+    })
+}

@@ -1,0 +1,103 @@
+use super::common::{split_spec, GlobalOpts};
+use anyhow::{Context, Result};
+use backstock::format::tree::{Node, NodeKind};
+use backstock::repository::snapshots::SnapshotFilter;
+use backstock::repository::Repository;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// SNAPSHOT[:SUBPATH]
+    pub snapshot: String,
+    /// Show mode, owner, size and modification time
+    #[arg(short, long)]
+    pub long: bool,
+}
+
+fn mode_string(n: &Node) -> String {
+    let t = match n.kind {
+        NodeKind::Dir => 'd',
+        NodeKind::Symlink => 'l',
+        NodeKind::File => '-',
+    };
+    let mut s = String::from(t);
+    for shift in [6, 3, 0] {
+        let bits = (n.mode >> shift) & 7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        s.push(if bits & 1 != 0 { 'x' } else { '-' });
+    }
+    s
+}
+
+fn print_node(g: &GlobalOpts, long: bool, path: &str, n: &Node) {
+    let mtime = chrono::DateTime::from_timestamp(n.mtime.sec, n.mtime.nsec)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default();
+    if g.json {
+        println!(
+            "{}",
+            serde_json::json!({"path": path, "type": n.kind, "mode": n.mode, "uid": n.uid, "gid": n.gid,
+                "size": n.size, "mtime": mtime, "link_target": String::from_utf8_lossy(&n.link_target)})
+        );
+    } else if long {
+        let link = if n.kind == NodeKind::Symlink {
+            format!(" -> {}", String::from_utf8_lossy(&n.link_target))
+        } else {
+            String::new()
+        };
+        println!(
+            "{} {:>5} {:>5} {:>12} {} {path}{link}",
+            mode_string(n),
+            n.uid,
+            n.gid,
+            n.size,
+            mtime
+        );
+    } else {
+        println!("{path}");
+    }
+}
+
+fn walk(
+    repo: &Repository,
+    g: &GlobalOpts,
+    long: bool,
+    prefix: &str,
+    ids: &[backstock::ids::BlobId],
+) -> Result<()> {
+    for n in repo.load_tree(ids)? {
+        let path = format!("{prefix}/{}", n.name_lossy());
+        print_node(g, long, &path, &n);
+        if n.kind == NodeKind::Dir {
+            walk(repo, g, long, &path, &n.content)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
+    let repo = g.open(true)?;
+    let (spec, sub) = split_spec(&a.snapshot);
+    let (id, snap) = repo.find_snapshot(spec, &SnapshotFilter::default())?;
+    let node = repo
+        .find_node(&snap.tree, sub)?
+        .with_context(|| format!("{sub:?} does not exist in snapshot {}", id.short()))?;
+    let prefix = if sub.is_empty() {
+        String::new()
+    } else {
+        format!("/{}", sub.trim_end_matches('/'))
+    };
+    if node.kind == NodeKind::Dir {
+        if !sub.is_empty() {
+            print_node(g, a.long, &prefix, &node);
+        }
+        walk(&repo, g, a.long, &prefix, &node.content)?;
+    } else {
+        print_node(g, a.long, &prefix, &node);
+    }
+    Ok(0)
+}

@@ -1,0 +1,73 @@
+use super::common::GlobalOpts;
+use anyhow::Result;
+use backstock::format::snapshot::Snapshot;
+use backstock::ids::SnapshotId;
+use backstock::repository::snapshots::SnapshotFilter;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Only snapshots of this host (repeatable)
+    #[arg(long = "host")]
+    pub hosts: Vec<String>,
+    /// Only snapshots with this tag (repeatable)
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// Only snapshots that include this path (repeatable)
+    #[arg(long = "path")]
+    pub paths: Vec<String>,
+}
+
+pub fn snapshot_json(id: &SnapshotId, s: &Snapshot) -> serde_json::Value {
+    serde_json::json!({
+        "id": id,
+        "short_id": id.short(),
+        "time": s.time.to_rfc3339(),
+        "hostname": s.hostname,
+        "username": s.username,
+        "paths": s.paths,
+        "tags": s.tags,
+        "tree": s.tree,
+        "parent": s.parent,
+        "program_version": s.program_version,
+        "summary": s.summary,
+    })
+}
+
+pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
+    let repo = g.open(false)?;
+    let filter = SnapshotFilter {
+        hosts: a.hosts,
+        tags: a.tags,
+        paths: a.paths,
+    };
+    let snaps: Vec<_> = repo
+        .snapshots()?
+        .into_iter()
+        .filter(|(_, s)| filter.matches(s))
+        .collect();
+    if g.json {
+        let v: Vec<_> = snaps.iter().map(|(id, s)| snapshot_json(id, s)).collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(0);
+    }
+    println!(
+        "{:<10} {:<20} {:<16} {:<16} Paths",
+        "ID", "Time", "Host", "Tags"
+    );
+    println!("{}", "-".repeat(80));
+    for (id, s) in &snaps {
+        println!(
+            "{:<10} {:<20} {:<16} {:<16} {}",
+            id.short(),
+            s.time
+                .with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S"),
+            s.hostname,
+            s.tags.join(","),
+            s.paths.join(", ")
+        );
+    }
+    println!("{}", "-".repeat(80));
+    println!("{} snapshots", snaps.len());
+    Ok(0)
+}

@@ -1,0 +1,152 @@
+//! Saves blobs: dedup against the index and this session, seal, append to an open pack, and write
+//! full packs. Callable from many threads; at most one open pack per blob type plus one pack per
+//! writing thread are in memory at once.
+
+use super::Repository;
+use crate::backend::FileType;
+use crate::format::blob_entry::{BlobEntry, BlobType, SEAL_OVERHEAD};
+use crate::format::index::{IndexFile, PackRecord};
+use crate::format::pack;
+use crate::ids::{storage_hash, BlobId, IndexId, PackId};
+use anyhow::{Context, Result};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+#[derive(Default)]
+struct OpenPack {
+    buf: Vec<u8>,
+    entries: Vec<BlobEntry>,
+}
+
+#[derive(Debug, Default)]
+pub struct SaverStats {
+    pub blobs_added: AtomicU64,
+    pub raw_bytes_added: AtomicU64,
+    pub stored_bytes_added: AtomicU64,
+    pub packs_written: AtomicU64,
+}
+
+pub struct BlobSaver<'r> {
+    repo: &'r Repository,
+    open: [Mutex<OpenPack>; 2],
+    seen: Mutex<HashSet<BlobId>>,
+    records: Mutex<Vec<PackRecord>>,
+    /// Sealed tree blobs written this session, for the local cache.
+    new_trees: Mutex<Vec<(BlobId, Vec<u8>)>>,
+    pub stats: SaverStats,
+}
+
+impl<'r> BlobSaver<'r> {
+    pub fn new(repo: &'r Repository) -> Self {
+        BlobSaver {
+            repo,
+            open: [Mutex::default(), Mutex::default()],
+            seen: Mutex::default(),
+            records: Mutex::default(),
+            new_trees: Mutex::default(),
+            stats: SaverStats::default(),
+        }
+    }
+
+    pub fn repo(&self) -> &'r Repository {
+        self.repo
+    }
+
+    /// Stores `data` as a blob unless the repository or this session already has it. Returns the ID
+    /// and whether it was added.
+    pub fn save(&self, t: BlobType, data: &[u8], try_compress: bool) -> Result<(BlobId, bool)> {
+        let id = self.repo.keys().blob_id(data);
+        if self.repo.index().contains(&id) || !lock(&self.seen).insert(id) {
+            return Ok((id, false));
+        }
+        let (compression, sealed) = self.repo.seal_blob(t, data, try_compress);
+        self.stats.blobs_added.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .raw_bytes_added
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.stats
+            .stored_bytes_added
+            .fetch_add(sealed.len() as u64, Ordering::Relaxed);
+        let full = {
+            let mut open = lock(&self.open[t as usize]);
+            let target = self.repo.config().pack_size as usize;
+            if open.buf.capacity() == 0 {
+                open.buf.reserve(target + sealed.len());
+            }
+            let entry = BlobEntry {
+                blob_type: t,
+                compression,
+                offset: open.buf.len() as u32,
+                stored_len: sealed.len() as u32,
+                raw_len: data.len() as u32,
+                id,
+            };
+            debug_assert!(entry.stored_len >= SEAL_OVERHEAD);
+            open.buf.extend_from_slice(&sealed);
+            open.entries.push(entry);
+            if t == BlobType::Tree && self.repo.cache().is_some() {
+                lock(&self.new_trees).push((id, sealed));
+            }
+            if open.buf.len() >= target {
+                Some(std::mem::take(&mut *open))
+            } else {
+                None
+            }
+        };
+        if let Some(p) = full {
+            self.write_pack(p)?;
+        }
+        Ok((id, true))
+    }
+
+    fn write_pack(&self, p: OpenPack) -> Result<()> {
+        if p.entries.is_empty() {
+            return Ok(());
+        }
+        let bytes = pack::finish(&self.repo.keys().enc, p.buf, &p.entries);
+        let id = PackId(storage_hash(&bytes));
+        self.repo
+            .backend()
+            .write(FileType::Pack, &id.to_hex(), &bytes)
+            .with_context(|| format!("writing pack {id}"))?;
+        self.stats.packs_written.fetch_add(1, Ordering::Relaxed);
+        lock(&self.records).push(PackRecord {
+            id,
+            size: bytes.len() as u32,
+            blobs: p.entries,
+        });
+        Ok(())
+    }
+
+    /// Writes the open packs and returns the records of every pack written so far (emptying the list).
+    pub fn flush(&self) -> Result<Vec<PackRecord>> {
+        for m in &self.open {
+            let p = std::mem::take(&mut *lock(m));
+            self.write_pack(p)?;
+        }
+        let trees = std::mem::take(&mut *lock(&self.new_trees));
+        if !trees.is_empty() {
+            self.repo.cache_trees(&trees);
+        }
+        Ok(std::mem::take(&mut *lock(&self.records)))
+    }
+
+    /// Flushes and writes one index file for the packs written. Returns `None` when nothing was written.
+    pub fn finish(self) -> Result<Option<IndexId>> {
+        let packs = self.flush()?;
+        if packs.is_empty() {
+            return Ok(None);
+        }
+        let id = self.repo.write_index(&IndexFile {
+            supersedes: vec![],
+            packs,
+        })?;
+        Ok(Some(id))
+    }
+}
+
+/// Locks a mutex, recovering the data if another thread panicked while holding it.
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
