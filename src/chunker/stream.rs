@@ -4,6 +4,9 @@ use super::Chunker;
 use std::io::{self, Read};
 use std::ops::Range;
 
+/// A batch: the buffer and the ranges of the complete chunks in it.
+pub type Batch<'b> = (&'b [u8], Vec<Range<usize>>);
+
 /// Reads `source` into a fixed buffer and yields batches of complete chunks.
 pub struct StreamChunker<'c, R> {
     chunker: &'c Chunker,
@@ -52,7 +55,7 @@ impl<'c, R: Read> StreamChunker<'c, R> {
     }
 
     /// The next batch: the buffer and the ranges of the complete chunks in it. `None` at the end.
-    pub fn next_batch(&mut self) -> io::Result<Option<(&[u8], Vec<Range<usize>>)>> {
+    pub fn next_batch(&mut self) -> io::Result<Option<Batch<'_>>> {
         self.fill()?;
         if self.filled == 0 {
             return Ok(None);

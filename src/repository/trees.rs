@@ -77,8 +77,8 @@ impl BlobSaver<'_> {
     /// Stores a directory's sorted nodes; returns its tree blob IDs. The root is never cut.
     pub fn save_tree(&self, nodes: &[Node], is_root: bool) -> Result<Vec<BlobId>> {
         let (stream, ends) = tree::encode_stream(nodes);
-        let ranges = if is_root || stream.is_empty() {
-            vec![0..stream.len()]
+        let ranges: Vec<std::ops::Range<usize>> = if is_root || stream.is_empty() {
+            std::iter::once(0..stream.len()).collect()
         } else {
             self.repo()
                 .chunker(Class::Text)
