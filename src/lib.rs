@@ -12,6 +12,8 @@ pub mod crypto;
 pub mod error;
 pub mod format;
 pub mod ids;
+pub mod inspect;
+pub mod maintenance;
 pub mod pathmatch;
 pub mod repository;
 pub mod restorer;

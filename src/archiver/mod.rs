@@ -116,6 +116,8 @@ pub fn backup(
     if paths.is_empty() {
         bail!("nothing to back up: give at least one path (or --stdin)");
     }
+    // A shared lock: prune (exclusive) cannot delete anything this backup may reference.
+    let _lock = repo.lock(false)?;
     let parent = find_parent(repo, opts, &hostname, &paths)?;
     let parent_root = match &parent {
         Some((_, s)) => Some(

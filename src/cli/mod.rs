@@ -2,12 +2,21 @@
 
 mod backup;
 mod cat;
+mod check;
 mod common;
+mod diff;
 mod dump;
+mod find;
+mod forget;
 mod init;
+mod key;
 mod ls;
+mod prune;
+mod repair;
 mod restore;
 mod snapshots;
+mod stats;
+mod unlock;
 
 use clap::{Parser, Subcommand};
 
@@ -42,6 +51,26 @@ pub enum Command {
     Dump(dump::Args),
     /// Print a decoded repository object as JSON (for debugging)
     Cat(cat::Args),
+    /// Show what changed between two snapshots
+    Diff(diff::Args),
+    /// Find which snapshots hold files matching a pattern
+    Find(find::Args),
+    /// Show sizes, blob counts and deduplication
+    Stats(stats::Args),
+    /// Remove snapshots by policy or ID
+    Forget(forget::Args),
+    /// Remove unused data and repack partly used packs
+    Prune(prune::Args),
+    /// Verify the repository
+    Check(check::Args),
+    /// Repair repository structures
+    #[command(subcommand)]
+    Repair(repair::Command),
+    /// Manage passwords (key files)
+    #[command(subcommand)]
+    Key(key::Command),
+    /// Remove stale locks
+    Unlock(unlock::Args),
 }
 
 /// Runs a parsed command line; returns the exit code.
@@ -55,5 +84,14 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Restore(a) => restore::run(g, a),
         Command::Dump(a) => dump::run(g, a),
         Command::Cat(a) => cat::run(g, a),
+        Command::Diff(a) => diff::run(g, a),
+        Command::Find(a) => find::run(g, a),
+        Command::Stats(a) => stats::run(g, a),
+        Command::Forget(a) => forget::run(g, a),
+        Command::Prune(a) => prune::run(g, a),
+        Command::Check(a) => check::run(g, a),
+        Command::Repair(c) => repair::run(g, c),
+        Command::Key(c) => key::run(g, c),
+        Command::Unlock(a) => unlock::run(g, a),
     }
 }

@@ -2,6 +2,8 @@
 
 pub mod cache;
 pub mod index;
+pub mod keys;
+pub mod lock;
 pub mod saver;
 pub mod snapshots;
 pub mod trees;
@@ -159,6 +161,9 @@ impl Repository {
 
     pub fn backend(&self) -> &dyn Backend {
         self.backend.as_ref()
+    }
+    pub fn backend_arc(&self) -> Arc<dyn Backend> {
+        self.backend.clone()
     }
     pub fn config(&self) -> &Config {
         &self.config

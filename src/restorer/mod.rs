@@ -56,6 +56,7 @@ pub fn restore(
     opts: &RestoreOptions,
     progress: &RestoreProgress,
 ) -> Result<RestoreSummary> {
+    let _lock = repo.lock(false)?;
     let node = repo
         .find_node(root, subpath)?
         .with_context(|| format!("{subpath:?} does not exist in the snapshot"))?;
