@@ -1,9 +1,130 @@
-use super::common::GlobalOpts;
-use anyhow::{bail, Result};
+use super::common::{human, GlobalOpts};
+use anyhow::{bail, Context, Result};
+use backstock::maintenance::prune::{self, PruneOptions};
 
-#[derive(clap::Args, Debug)]
-pub struct Args {}
+#[derive(clap::Args, Debug, Default)]
+pub struct Args {
+    /// Unused space to tolerate, as a percentage of used data (e.g. 5 or 5%)
+    #[arg(long, default_value = "5")]
+    pub max_unused: String,
+    /// Repack at most this much (e.g. 500M, 2G)
+    #[arg(long)]
+    pub max_repack: Option<String>,
+    /// Only report what would be done
+    #[arg(long)]
+    pub dry_run: bool,
+}
 
-pub fn run(_g: &GlobalOpts, _a: Args) -> Result<i32> {
-    bail!("`prune` is not implemented yet")
+fn parse_percent(s: &str) -> Result<f64> {
+    let v: f64 =
+        s.trim().trim_end_matches('%').parse().with_context(|| {
+            format!("--max-unused {s:?}: expected a percentage such as 5 or 5%")
+        })?;
+    if !(0.0..=100.0).contains(&v) {
+        bail!("--max-unused {s:?}: must be between 0 and 100");
+    }
+    Ok(v)
+}
+
+pub fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => {
+            let unit = t[i..].to_ascii_uppercase();
+            let m: u64 = match unit.trim_end_matches("IB").trim_end_matches('B') {
+                "" => 1,
+                "K" => 1 << 10,
+                "M" => 1 << 20,
+                "G" => 1 << 30,
+                "T" => 1 << 40,
+                _ => bail!("size {s:?}: unknown unit (use K, M, G or T)"),
+            };
+            (&t[..i], m)
+        }
+        None => (t, 1),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .with_context(|| format!("size {s:?}: expected a number with an optional unit"))?;
+    if n < 0.0 {
+        bail!("size {s:?} is negative");
+    }
+    Ok((n * mult as f64) as u64)
+}
+
+pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
+    let opts = PruneOptions {
+        max_unused_percent: parse_percent(&a.max_unused)?,
+        max_repack: a.max_repack.as_deref().map(parse_size).transpose()?,
+        dry_run: a.dry_run,
+    };
+    let mut repo = g.open(false)?;
+    let start = std::time::Instant::now();
+    let r = prune::prune(&mut repo, &opts)?;
+    let secs = start.elapsed().as_secs_f64();
+    if g.json {
+        let mut v = serde_json::to_value(&r)?;
+        v["duration_seconds"] = serde_json::json!(secs);
+        println!("{v}");
+    } else if !g.quiet {
+        let verb = if r.dry_run { "would" } else { "did" };
+        println!(
+            "{} snapshots, {} packs ({}), {} blobs used, {} unused",
+            r.snapshots,
+            r.packs_before,
+            human(r.bytes_before),
+            r.blobs_used,
+            r.blobs_unused
+        );
+        println!(
+            "unused space: {} before, {} after",
+            human(r.unused_bytes_before),
+            human(r.unused_bytes_after)
+        );
+        println!(
+            "{verb} delete {} packs and {} unindexed packs ({}), repack {} packs ({}) into {} new, keep {}",
+            r.packs_deleted,
+            r.packs_unindexed_deleted,
+            human(r.bytes_deleted),
+            r.packs_repacked,
+            human(r.bytes_repacked),
+            r.packs_written,
+            r.packs_kept
+        );
+        if !r.dry_run {
+            println!(
+                "replaced {} index files in {secs:.2}s",
+                r.index_files_replaced
+            );
+        }
+    }
+    Ok(0)
+}
+
+/// Prune with default options (used by `forget --prune`).
+#[allow(dead_code)]
+pub fn run_default(g: &GlobalOpts) -> Result<i32> {
+    run(
+        g,
+        Args {
+            max_unused: "5".into(),
+            ..Default::default()
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_percentages() {
+        assert_eq!(parse_size("500M").unwrap(), 500 << 20);
+        assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
+        assert_eq!(parse_size("1024").unwrap(), 1024);
+        assert!(parse_size("5X").is_err());
+        assert_eq!(parse_percent("5%").unwrap(), 5.0);
+        assert!(parse_percent("150").is_err());
+    }
 }

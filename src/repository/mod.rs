@@ -202,6 +202,13 @@ impl Repository {
 
     /// Loads every index file (in parallel, from the cache where it has them) into the master index.
     pub fn load_index(&mut self) -> Result<()> {
+        let files = self.read_index_files()?;
+        self.index = MasterIndex::from_files(files);
+        Ok(())
+    }
+
+    /// Reads and decodes every index file, superseded ones included.
+    pub fn read_index_files(&self) -> Result<Vec<(IndexId, IndexFile)>> {
         let names = self.backend.list(FileType::Index)?;
         let files: Vec<(IndexId, IndexFile)> = names
             .par_iter()
@@ -236,8 +243,7 @@ impl Repository {
                 log_warning(&format!("{e:#}"));
             }
         }
-        self.index = MasterIndex::from_files(files);
-        Ok(())
+        Ok(files)
     }
 
     /// Writes an index file; returns its ID.

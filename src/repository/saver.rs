@@ -68,6 +68,20 @@ impl<'r> BlobSaver<'r> {
         self.stats
             .stored_bytes_added
             .fetch_add(sealed.len() as u64, Ordering::Relaxed);
+        self.add_sealed(t, id, compression, data.len() as u32, sealed)?;
+        Ok((id, true))
+    }
+
+    /// Appends an already sealed blob to the open pack of its type, writing the pack when full.
+    /// No deduplication: prune uses this to copy blobs into new packs.
+    pub fn add_sealed(
+        &self,
+        t: BlobType,
+        id: BlobId,
+        compression: crate::format::blob_entry::Compression,
+        raw_len: u32,
+        sealed: Vec<u8>,
+    ) -> Result<()> {
         let full = {
             let mut open = lock(&self.open[t as usize]);
             let target = self.repo.config().pack_size as usize;
@@ -79,7 +93,7 @@ impl<'r> BlobSaver<'r> {
                 compression,
                 offset: open.buf.len() as u32,
                 stored_len: sealed.len() as u32,
-                raw_len: data.len() as u32,
+                raw_len,
                 id,
             };
             debug_assert!(entry.stored_len >= SEAL_OVERHEAD);
@@ -97,7 +111,7 @@ impl<'r> BlobSaver<'r> {
         if let Some(p) = full {
             self.write_pack(p)?;
         }
-        Ok((id, true))
+        Ok(())
     }
 
     fn write_pack(&self, p: OpenPack) -> Result<()> {

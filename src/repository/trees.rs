@@ -7,6 +7,8 @@ use crate::format::blob_entry::BlobType;
 use crate::format::tree::{self, Node, NodeKind};
 use crate::ids::BlobId;
 use anyhow::{anyhow, bail, Context, Result};
+use rayon::prelude::*;
+use std::collections::HashSet;
 
 impl Repository {
     /// Loads a directory from its tree blobs.
@@ -26,6 +28,40 @@ impl Repository {
             )
         })?;
         Ok(nodes)
+    }
+
+    /// Every blob (tree and data) reachable from the given root tree blobs. Each tree blob is read and
+    /// decoded once (tree blobs hold whole nodes), level by level in parallel.
+    pub fn referenced_blobs(&self, roots: &[BlobId]) -> Result<HashSet<BlobId>> {
+        let mut seen: HashSet<BlobId> = HashSet::new();
+        let mut level: Vec<BlobId> = roots
+            .iter()
+            .copied()
+            .filter(|id| seen.insert(*id))
+            .collect();
+        while !level.is_empty() {
+            let children: Vec<Vec<Node>> = level
+                .par_iter()
+                .map(|id| -> Result<Vec<Node>> {
+                    let plain = self
+                        .read_blob(id)
+                        .with_context(|| format!("loading tree {id}"))?;
+                    tree::decode_blob(&plain).with_context(|| format!("decoding tree {id}"))
+                })
+                .collect::<Result<_>>()?;
+            let mut next = Vec::new();
+            for n in children.into_iter().flatten() {
+                match n.kind {
+                    NodeKind::Dir => {
+                        next.extend(n.content.into_iter().filter(|id| seen.insert(*id)))
+                    }
+                    NodeKind::File => seen.extend(n.content),
+                    NodeKind::Symlink => {}
+                }
+            }
+            level = next;
+        }
+        Ok(seen)
     }
 
     /// Follows `path` (components separated by '/') from the root tree. An empty path is the root.
