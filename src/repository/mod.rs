@@ -55,9 +55,21 @@ pub fn hostname() -> String {
 }
 
 pub fn username() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into())
+    if let Ok(u) = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")) {
+        return u;
+    }
+    // No environment: look our uid up in /etc/passwd.
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    uid.and_then(|uid| {
+        passwd.lines().find_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+        })
+    })
+    .unwrap_or_else(|| "unknown".into())
 }
 
 impl Repository {
@@ -173,6 +185,9 @@ impl Repository {
     }
     pub fn key_id(&self) -> KeyId {
         self.key_id
+    }
+    pub(crate) fn set_key_id(&mut self, id: KeyId) {
+        self.key_id = id;
     }
     pub fn index(&self) -> &MasterIndex {
         &self.index
