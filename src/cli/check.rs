@@ -1,9 +1,53 @@
-use super::common::GlobalOpts;
-use anyhow::{bail, Result};
+use super::common::{human, GlobalOpts};
+use anyhow::Result;
+use backstock::maintenance::check::{self, ReadData};
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Read all packs and verify every blob
+    #[arg(long, conflicts_with = "read_data_subset")]
+    pub read_data: bool,
+    /// Read a subset of packs: N/M (e.g. 1/5) or a percentage (e.g. 5%)
+    #[arg(long)]
+    pub read_data_subset: Option<String>,
+}
 
-pub fn run(_g: &GlobalOpts, _a: Args) -> Result<i32> {
-    bail!("`check` is not implemented yet")
+pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
+    let read = match (&a.read_data_subset, a.read_data) {
+        (Some(s), _) => ReadData::parse_subset(s)?,
+        (None, true) => ReadData::All,
+        (None, false) => ReadData::None,
+    };
+    let mut repo = g.open(false)?;
+    let r = check::check(&mut repo, read)?;
+    if g.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        if !g.quiet {
+            for n in &r.notes {
+                println!("note: {n}");
+            }
+            println!(
+                "checked {} snapshots, {} index files, {} packs, {} tree blobs, {} data blobs; read {} packs ({})",
+                r.snapshots,
+                r.index_files,
+                r.packs,
+                r.tree_blobs,
+                r.data_blobs,
+                r.packs_read,
+                human(r.bytes_read)
+            );
+        }
+        for e in &r.errors {
+            eprintln!("error: {e}");
+        }
+        if r.errors.is_empty() && !g.quiet {
+            println!("no errors were found");
+        }
+    }
+    if !r.errors.is_empty() {
+        eprintln!("error: check found {} problems", r.errors.len());
+        return Ok(1);
+    }
+    Ok(0)
 }

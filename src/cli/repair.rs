@@ -1,5 +1,6 @@
 use super::common::GlobalOpts;
-use anyhow::{bail, Result};
+use anyhow::Result;
+use backstock::maintenance::repair;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -8,8 +9,31 @@ pub enum Command {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct IndexArgs {}
+pub struct IndexArgs {
+    /// Read every pack header, even for packs the current index lists
+    #[arg(long)]
+    pub read_all_packs: bool,
+}
 
-pub fn run(_g: &GlobalOpts, _c: Command) -> Result<i32> {
-    bail!("`repair index` is not implemented yet")
+pub fn run(g: &GlobalOpts, c: Command) -> Result<i32> {
+    let Command::Index(a) = c;
+    let mut repo = g.open(false)?;
+    let r = repair::repair_index(&mut repo, a.read_all_packs)?;
+    if g.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else if !g.quiet {
+        println!(
+            "indexed {} blobs in {} packs ({} headers read, {} reused); wrote {} index files, removed {}",
+            r.blobs,
+            r.packs - r.unreadable.len(),
+            r.packs_read,
+            r.packs_reused,
+            r.index_files_written,
+            r.index_files_removed
+        );
+    }
+    for (pack, err) in &r.unreadable {
+        eprintln!("error: pack {pack} could not be read and is not indexed: {err}");
+    }
+    Ok(if r.unreadable.is_empty() { 0 } else { 1 })
 }

@@ -192,6 +192,9 @@ impl Repository {
     pub fn index(&self) -> &MasterIndex {
         &self.index
     }
+    pub fn set_index(&mut self, index: MasterIndex) {
+        self.index = index;
+    }
     pub fn cache(&self) -> Option<&cache::Cache> {
         self.cache.as_ref()
     }
@@ -350,6 +353,27 @@ impl Repository {
             self.cache_trees(&[(*id, sealed)]);
         }
         Ok(plain)
+    }
+
+    /// Reads a pack's header with two range reads (trailer, then header), without the blobs.
+    pub fn read_pack_header(&self, pack: &crate::ids::PackId, size: u64) -> Result<Vec<BlobEntry>> {
+        use crate::format::pack::{decode_trailer, parse_header, TRAILER_LEN};
+        let name = pack.to_hex();
+        let t = TRAILER_LEN as u64;
+        if size < t {
+            bail!("pack {pack} is only {size} bytes long");
+        }
+        let trailer = self
+            .backend
+            .read_range(FileType::Pack, &name, size - t, t)?;
+        let header_len =
+            decode_trailer(&trailer, size).with_context(|| format!("pack {pack}"))? as u64;
+        let start = size - t - header_len;
+        let sealed = self
+            .backend
+            .read_range(FileType::Pack, &name, start, header_len)?;
+        parse_header(&self.keys.enc, &sealed, start)
+            .with_context(|| format!("reading the header of pack {pack}"))
     }
 
     /// Puts sealed tree blobs into the cache, if there is one. Cache failures only warn.
