@@ -33,6 +33,25 @@ pub struct GlobalOpts {
     /// Directory for the local cache (default: $XDG_CACHE_HOME/backstock)
     #[arg(long, global = true)]
     pub cache_dir: Option<PathBuf>,
+    /// Wait up to this long for a locked repository (e.g. 30s, 10m, 1h)
+    #[arg(long, global = true, value_parser = parse_duration, default_value = "0s")]
+    pub retry_lock: std::time::Duration,
+}
+
+/// Parses `90`, `30s`, `10m`, `1h`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a duration such as 30s, 10m or 1h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use s, m or h)")),
+    };
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 impl GlobalOpts {
@@ -92,6 +111,7 @@ impl GlobalOpts {
         let opts = OpenOptions {
             cache_dir: self.cache_dir.clone(),
             no_cache: self.no_cache,
+            retry_lock: self.retry_lock,
         };
         let mut repo = Repository::open(backend, &password, &opts)?;
         if with_index {

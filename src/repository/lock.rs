@@ -91,8 +91,24 @@ pub struct LockGuard {
 }
 
 impl Repository {
-    /// Takes a shared or exclusive lock, failing with `LockedError` if a live lock conflicts.
+    /// Takes a shared or exclusive lock. If a live lock conflicts, retries for the repository's
+    /// `retry_lock` duration, then fails with `LockedError`.
     pub fn lock(&self, exclusive: bool) -> Result<LockGuard> {
+        let deadline = std::time::Instant::now() + self.retry_lock();
+        loop {
+            match self.try_lock(exclusive) {
+                Err(e)
+                    if e.downcast_ref::<LockedError>().is_some()
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn try_lock(&self, exclusive: bool) -> Result<LockGuard> {
         let info = LockInfo {
             time: Utc::now(),
             hostname: hostname(),

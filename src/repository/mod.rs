@@ -33,6 +33,8 @@ pub use index::{BlobLocation, MasterIndex};
 pub struct OpenOptions {
     pub cache_dir: Option<PathBuf>,
     pub no_cache: bool,
+    /// How long to keep retrying when the repository is locked by another process.
+    pub retry_lock: std::time::Duration,
 }
 
 pub struct Repository {
@@ -42,6 +44,7 @@ pub struct Repository {
     key_id: KeyId,
     index: MasterIndex,
     cache: Option<cache::Cache>,
+    retry_lock: std::time::Duration,
     text: Chunker,
     media: Chunker,
 }
@@ -118,6 +121,7 @@ impl Repository {
             key_id,
             index: MasterIndex::default(),
             cache: None,
+            retry_lock: std::time::Duration::ZERO,
             text,
             media,
         }
@@ -162,6 +166,7 @@ impl Repository {
             .with_context(|| format!("reading {loc}/config"))?;
         let config = Config::decode(&plain).with_context(|| format!("decoding {loc}/config"))?;
         let mut repo = Self::assemble(backend, keys, config, key_id);
+        repo.retry_lock = opts.retry_lock;
         if !opts.no_cache {
             match cache::Cache::open(opts.cache_dir.as_deref(), &repo.config.id) {
                 Ok(c) => repo.cache = Some(c),
@@ -182,6 +187,9 @@ impl Repository {
     }
     pub fn keys(&self) -> &MasterKeys {
         &self.keys
+    }
+    pub fn retry_lock(&self) -> std::time::Duration {
+        self.retry_lock
     }
     pub fn key_id(&self) -> KeyId {
         self.key_id
