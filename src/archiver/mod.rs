@@ -116,6 +116,11 @@ pub fn backup(
     if paths.is_empty() {
         bail!("nothing to back up: give at least one path (or --stdin)");
     }
+    for p in &opts.paths {
+        if let Err(e) = std::fs::symlink_metadata(p) {
+            bail!("cannot back up {}: {e}", p.display());
+        }
+    }
     // A shared lock: prune (exclusive) cannot delete anything this backup may reference.
     let _lock = repo.lock(false)?;
     let parent = find_parent(repo, opts, &hostname, &paths)?;
