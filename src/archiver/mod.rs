@@ -171,7 +171,7 @@ pub fn backup(
                 d.real = Some(abs);
                 d.is_target = true;
             }
-            arch.save_top(&top, parent_root.as_deref())?
+            arch.save_top(&top, parent_root.as_deref(), "")?
         }
     };
     let tree = arch.saver.save_tree(&root_nodes, true)?;
@@ -247,11 +247,12 @@ fn find_parent(
 }
 
 impl Archiver<'_> {
-    fn save_top(&self, top: &TopDir, parent: Option<&[Node]>) -> Result<Vec<Node>> {
+    /// `prefix` is this virtual directory's path in the snapshot ("" for the root).
+    fn save_top(&self, top: &TopDir, parent: Option<&[Node]>, prefix: &str) -> Result<Vec<Node>> {
         if top.is_target {
             if let Some(real) = &top.real {
                 // Backing up "/" or ".": the directory's entries are the root's entries.
-                return self.dir_entries(real, "", parent);
+                return self.dir_entries(real, prefix, parent);
             }
         }
         let mut nodes = Vec::new();
@@ -259,7 +260,7 @@ impl Archiver<'_> {
             let real = child.real.as_deref().unwrap_or(Path::new("/"));
             let pnode = parent.and_then(|p| walk::find(p, name));
             let node = if child.is_target {
-                self.save_entry(real, name.clone(), "", pnode)?
+                self.save_entry(real, name.clone(), prefix, pnode)?
             } else {
                 // An intermediate directory: its metadata, and only the children that were asked for.
                 let meta = std::fs::metadata(real)
@@ -270,8 +271,10 @@ impl Archiver<'_> {
                     }
                     _ => None,
                 };
-                let children = self.save_top(child, sub_parent.as_deref())?;
+                let path = walk::join_rel(prefix, name);
+                let children = self.save_top(child, sub_parent.as_deref(), &path)?;
                 let content = self.saver.save_tree(&children, false)?;
+                self.count_dir(pnode, &content);
                 Some(walk::node_from_meta(
                     name.clone(),
                     NodeKind::Dir,

@@ -52,7 +52,7 @@ pub(super) fn node_from_meta(
     }
 }
 
-fn join_rel(rel: &str, name: &[u8]) -> String {
+pub(super) fn join_rel(rel: &str, name: &[u8]) -> String {
     let name = String::from_utf8_lossy(name);
     if rel.is_empty() {
         name.into_owned()
@@ -71,6 +71,7 @@ impl Archiver<'_> {
         rel: &str,
         parent: Option<&Node>,
     ) -> Result<Option<Node>> {
+        // Patterns match the path inside the snapshot, or the absolute path on disk.
         let rel_path = join_rel(rel, &name);
         if self.excludes.matches(&rel_path) || self.excludes.matches(&path.to_string_lossy()) {
             return Ok(None);
@@ -142,6 +143,18 @@ impl Archiver<'_> {
             // Sockets, FIFOs and device nodes are not backed up.
             Ok(None)
         }
+    }
+
+    /// Counts a saved directory as new, changed or unchanged against its parent node.
+    pub(super) fn count_dir(&self, parent: Option<&Node>, content: &[BlobId]) {
+        let counter = match parent {
+            None => &self.counters.dirs_new,
+            Some(p) if p.kind == NodeKind::Dir && p.content == content => {
+                &self.counters.dirs_unchanged
+            }
+            Some(_) => &self.counters.dirs_changed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Saves a directory's entries in parallel; returns their nodes sorted by name.

@@ -71,6 +71,10 @@ pub fn restore(
     // Directories, then empty files and symlinks; file data comes next.
     for it in &items {
         let p = target.join(&it.rel);
+        // Never write through a symlink (or over another kind of entry) already in the target.
+        if !it.rel.as_os_str().is_empty() {
+            clear_conflicting(&p, it.node.kind)?;
+        }
         match it.node.kind {
             NodeKind::Dir => {
                 fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
@@ -137,6 +141,27 @@ pub fn restore(
     Ok(summary)
 }
 
+/// Removes what stands at `p` if it is a symlink, or of another kind than the node to restore.
+fn clear_conflicting(p: &Path, kind: NodeKind) -> Result<()> {
+    let Ok(meta) = fs::symlink_metadata(p) else {
+        return Ok(());
+    };
+    let ft = meta.file_type();
+    let keep = match kind {
+        NodeKind::Dir => ft.is_dir(),
+        NodeKind::File => ft.is_file(),
+        NodeKind::Symlink => false,
+    };
+    if keep {
+        return Ok(());
+    }
+    if ft.is_dir() {
+        fs::remove_dir_all(p).with_context(|| format!("replacing directory {}", p.display()))
+    } else {
+        fs::remove_file(p).with_context(|| format!("replacing {}", p.display()))
+    }
+}
+
 fn restore_pack(
     repo: &Repository,
     target: &Path,
@@ -151,15 +176,27 @@ fn restore_pack(
         .min()
         .unwrap_or(0);
     let end = blobs.iter().map(|b| b.entry.end()).max().unwrap_or(0);
-    let data = repo
-        .backend()
-        .read_range(
-            crate::backend::FileType::Pack,
-            &pack.to_hex(),
-            start,
-            end - start,
-        )
-        .with_context(|| format!("reading pack {pack}"))?;
+    let read = repo.backend().read_range(
+        crate::backend::FileType::Pack,
+        &pack.to_hex(),
+        start,
+        end - start,
+    );
+    let data = match read {
+        Ok(d) => d,
+        Err(e) => {
+            let mut files: Vec<&str> = blobs
+                .iter()
+                .flat_map(|b| b.targets.iter().map(|t| items[t.item].snap_path.as_str()))
+                .collect();
+            files.sort_unstable();
+            files.dedup();
+            bail!(
+                "reading pack {pack}: {e:#}; these files are incomplete: {}",
+                files.join(", ")
+            );
+        }
+    };
     let mut problems = Vec::new();
     for b in blobs {
         let off = (b.entry.offset as u64 - start) as usize;
