@@ -128,3 +128,7 @@ mod tests {
         assert!(parse_percent("150").is_err());
     }
 }
+
+pub fn run_default(g: &GlobalOpts) -> Result<i32> {
+    run(g, Args {})
+}
