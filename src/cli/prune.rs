@@ -103,7 +103,6 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
 }
 
 /// Prune with default options (used by `forget --prune`).
-#[allow(dead_code)]
 pub fn run_default(g: &GlobalOpts) -> Result<i32> {
     run(
         g,
@@ -127,8 +126,4 @@ mod tests {
         assert_eq!(parse_percent("5%").unwrap(), 5.0);
         assert!(parse_percent("150").is_err());
     }
-}
-
-pub fn run_default(g: &GlobalOpts) -> Result<i32> {
-    run(g, Args {})
 }
