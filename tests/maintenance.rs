@@ -1,0 +1,292 @@
+//! Versions over time through the binary: 40 daily backups thinned by forget + prune, check,
+//! repair index, keys, unlock.
+
+mod common;
+
+use chrono::{Datelike, Duration, NaiveDate};
+use common::*;
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+
+/// Day `d` of a small store that changes every day: some files edited, one added, one removed.
+fn write_day(dir: &Path, d: usize) {
+    fs::create_dir_all(dir.join("products")).unwrap();
+    for i in 0..20 {
+        // Product i changes every (i % 5 + 1) days.
+        let version = d / (i % 5 + 1);
+        write(
+            &dir.join(format!("products/{i}.json")),
+            product_json(&format!("p{i}v{version}"), 3000),
+        );
+    }
+    write(
+        &dir.join(format!("orders-{d}.json")),
+        product_json(&format!("order{d}"), 500),
+    );
+    if d >= 3 {
+        let _ = fs::remove_file(dir.join(format!("orders-{}.json", d - 3)));
+    }
+    write(
+        &dir.join("products.jsonl"),
+        product_json(&format!("bulk{d}"), 40_000),
+    );
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if p.is_dir() {
+            copy_tree(&p, &to.join(e.file_name()));
+        } else {
+            fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Snapshots kept by --keep-daily 7 --keep-weekly 4 --keep-monthly 3 for one snapshot a day (noon).
+fn expected_days(days: &[NaiveDate]) -> BTreeSet<NaiveDate> {
+    let mut newest_first = days.to_vec();
+    newest_first.sort_by(|a, b| b.cmp(a));
+    let mut keep = BTreeSet::new();
+    let mut take = |n: usize, bucket: &dyn Fn(&NaiveDate) -> (i32, u32)| {
+        let mut seen = BTreeSet::new();
+        for d in &newest_first {
+            if seen.len() == n {
+                break;
+            }
+            if seen.insert(bucket(d)) {
+                keep.insert(*d);
+            }
+        }
+    };
+    take(7, &|d| (d.year(), d.ordinal()));
+    take(4, &|d| (d.iso_week().year(), d.iso_week().week()));
+    take(3, &|d| (d.year(), d.month()));
+    keep
+}
+
+#[test]
+fn forty_daily_versions_thinned_and_pruned() {
+    let env = Env::init();
+    let src = env.path("store");
+    let start = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let mut days = Vec::new();
+    for d in 0..40 {
+        write_day(&src, d);
+        let date = start + Duration::days(d as i64);
+        days.push(date);
+        copy_tree(&src, &env.path(&format!("copies/{date}/store")));
+        env.backup(&["store", "--time", &format!("{date} 12:00:00")]);
+    }
+    let before = env.repo_size();
+    env.ok([
+        "forget",
+        "--keep-daily",
+        "7",
+        "--keep-weekly",
+        "4",
+        "--keep-monthly",
+        "3",
+        "--prune",
+    ]);
+    let after = env.repo_size();
+    assert!(
+        after < before,
+        "repository did not shrink: {before} -> {after}"
+    );
+
+    let kept: BTreeSet<NaiveDate> = env
+        .snapshots(&[])
+        .iter()
+        .map(|s| {
+            let t = s["time"].as_str().unwrap();
+            chrono::DateTime::parse_from_rfc3339(t)
+                .unwrap()
+                .date_naive()
+        })
+        .collect();
+    assert_eq!(kept, expected_days(&days));
+
+    env.ok(["check", "--read-data"]);
+    for s in env.snapshots(&[]) {
+        let t = chrono::DateTime::parse_from_rfc3339(s["time"].as_str().unwrap())
+            .unwrap()
+            .date_naive();
+        let target = env.dir(&format!("restored-{t}"));
+        env.restore(s["id"].as_str().unwrap(), &target, &[]);
+        let expected = env.path(&format!("copies/{t}"));
+        assert_eq!(rel_paths(&expected), rel_paths(&target), "files of {t}");
+        for p in files_under(&expected) {
+            let rel = p.strip_prefix(&expected).unwrap();
+            assert_eq!(
+                file_hash(&p),
+                file_hash(&target.join(rel)),
+                "{t}: {}",
+                rel.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn repair_index_rebuilds_from_packs() {
+    let env = Env::init();
+    make_store(&env.path("store"));
+    env.backup(&["store"]);
+    for name in env.names_in("index") {
+        fs::remove_file(env.repo.join("index").join(name)).unwrap();
+    }
+    let err = env.fails(1, ["check"]);
+    assert!(err.contains("not in the index"), "{err}");
+    env.ok(["repair", "index"]);
+    env.ok(["check", "--read-data"]);
+    let target = env.dir("restored");
+    env.restore("latest", &target, &[]);
+    assert_same_tree(&env.path("store"), &target.join("store"));
+}
+
+#[test]
+fn check_reports_damage_by_name() {
+    let env = Env::init();
+    make_store(&env.path("store"));
+    env.backup(&["store"]);
+    env.ok(["check", "--read-data-subset", "1/1"]);
+    let (pack, _) = env
+        .packs()
+        .into_iter()
+        .max_by_key(|(p, _)| fs::metadata(p).unwrap().len())
+        .unwrap();
+    let name = pack.file_name().unwrap().to_string_lossy().into_owned();
+    chmod(&pack, 0o644);
+    flip_byte(&pack, 100);
+    // Structure is intact; reading the data finds the damage.
+    env.ok(["check"]);
+    let err = env.fails(1, ["check", "--read-data"]);
+    assert!(err.contains(&name), "{err}");
+    fs::remove_file(&pack).unwrap();
+    let err = env.fails(1, ["check"]);
+    assert!(err.contains(&name) && err.contains("missing"), "{err}");
+    assert!(env
+        .fails(1, ["check", "--read-data-subset", "7/3"])
+        .contains("N <= M"));
+}
+
+#[test]
+fn keys_add_list_remove_passwd() {
+    let env = Env::init();
+    make_store(&env.path("store"));
+    env.backup(&["store"]);
+    let keys = env.json(["--json", "key", "list"]);
+    let first = keys[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(keys.as_array().unwrap().len(), 1);
+    // The last key and the key in use cannot go.
+    env.fails(1, ["key", "remove", &first[..8]]);
+    let out = env
+        .cmd()
+        .env("BACKSTOCK_NEW_PASSWORD", "second")
+        .args(["key", "add"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let keys = env.json(["--json", "key", "list"]);
+    assert_eq!(keys.as_array().unwrap().len(), 2);
+    let second = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| !k["current"].as_bool().unwrap())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Both passwords open the repository.
+    let out = env
+        .cmd()
+        .env("BACKSTOCK_PASSWORD", "second")
+        .args(["snapshots"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // Change the second password; the old one stops working, the new one works.
+    let out = env
+        .cmd()
+        .env("BACKSTOCK_PASSWORD", "second")
+        .env("BACKSTOCK_NEW_PASSWORD", "third")
+        .args(["key", "passwd"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env
+        .cmd()
+        .env("BACKSTOCK_PASSWORD", "second")
+        .args(["snapshots"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(12));
+    let out = env
+        .cmd()
+        .env("BACKSTOCK_PASSWORD", "third")
+        .args(["snapshots"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!env.names_in("keys").contains(&second));
+    // The original password removes the third key.
+    let third = env
+        .json(["--json", "key", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| !k["current"].as_bool().unwrap())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.ok(["key", "remove", &third]);
+    assert_eq!(env.names_in("keys"), vec![first]);
+    let kf = env.json(["cat", "key", &env.names_in("keys")[0]]);
+    assert!(kf["host"].is_string() && kf["user"].is_string() && kf["created"].is_i64());
+}
+
+#[test]
+fn stale_locks_are_ignored_and_unlocked() {
+    let env = Env::init();
+    make_store(&env.path("store"));
+    env.backup(&["store"]);
+    // A lock left by a process that is gone: a backup killed while it reads standard input.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_backstock"))
+        .current_dir(&env.root)
+        .env("BACKSTOCK_PASSWORD", PASSWORD)
+        .args([
+            "-r",
+            env.repo.to_str().unwrap(),
+            "--cache-dir",
+            env.cache.to_str().unwrap(),
+        ])
+        .args(["backup", "--stdin", "--stdin-filename", "x"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until its lock file appears, then kill it while it reads standard input.
+    for _ in 0..200 {
+        if !env.names_in("locks").is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert_eq!(env.names_in("locks").len(), 1, "the backup took no lock");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The stale lock does not block an exclusive operation.
+    env.ok(["prune"]);
+    assert_eq!(env.names_in("locks").len(), 1);
+    env.ok(["unlock"]);
+    assert!(env.names_in("locks").is_empty());
+}
