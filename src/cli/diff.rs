@@ -1,9 +1,89 @@
-use super::common::GlobalOpts;
-use anyhow::{bail, Result};
+use super::common::{human, split_spec, GlobalOpts};
+use anyhow::{Context, Result};
+use backstock::inspect::diff::{diff_nodes, resolve, DiffTotals, TreeReader};
+use std::io::Write;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Old side: SNAPSHOT[:PATH]
+    pub old: String,
+    /// New side: SNAPSHOT[:PATH]
+    pub new: String,
+}
 
-pub fn run(_g: &GlobalOpts, _a: Args) -> Result<i32> {
-    bail!("`diff` is not implemented yet")
+/// Whether an error is a closed standard output (`backstock diff ... | head`).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn print_totals(t: &DiffTotals) {
+    println!();
+    println!(
+        "Files:     {:>6} added, {:>6} removed",
+        t.files_added, t.files_removed
+    );
+    println!(
+        "Dirs:      {:>6} added, {:>6} removed",
+        t.dirs_added, t.dirs_removed
+    );
+    println!(
+        "Symlinks:  {:>6} added, {:>6} removed",
+        t.others_added, t.others_removed
+    );
+    println!("Modified:  {:>6}", t.modified);
+    println!("Metadata:  {:>6}", t.metadata);
+    println!(
+        "Bytes:     {} added, {} removed",
+        human(t.bytes_added),
+        human(t.bytes_removed)
+    );
+}
+
+pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
+    let repo = g.open(true)?;
+    let _lock = repo.lock(false)?;
+    let (spec_old, sub_old) = split_spec(&a.old);
+    let (spec_new, sub_new) = split_spec(&a.new);
+    let (id_old, old) = resolve(&repo, spec_old, sub_old)?;
+    let (id_new, new) = resolve(&repo, spec_new, sub_new)?;
+    let reader = TreeReader::new(&repo);
+    if g.json {
+        let mut changes = Vec::new();
+        let totals = diff_nodes(&reader, &old, &new, |c| {
+            changes.push(c.clone());
+            Ok(())
+        })?;
+        let doc = serde_json::json!({"changes": changes, "totals": totals});
+        println!("{doc}");
+        return Ok(0);
+    }
+    if !g.quiet {
+        println!(
+            "comparing snapshot {}:/{sub_old} to {}:/{sub_new}:\n",
+            id_old.short(),
+            id_new.short()
+        );
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = diff_nodes(&reader, &old, &new, |c| {
+        writeln!(out, "{}    {}", c.change.symbol(), c.path).context("writing to standard output")
+    })
+    .and_then(|t| {
+        out.flush().context("writing to standard output")?;
+        Ok(t)
+    });
+    let totals = match result {
+        Ok(t) => t,
+        Err(e) if is_broken_pipe(&e) => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    drop(out);
+    if !g.quiet {
+        print_totals(&totals);
+    }
+    Ok(0)
 }

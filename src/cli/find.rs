@@ -1,9 +1,107 @@
-use super::common::GlobalOpts;
-use anyhow::{bail, Result};
+use super::common::{human, GlobalOpts};
+use anyhow::Result;
+use backstock::format::tree::{NodeKind, Timestamp};
+use backstock::inspect::find::Finder;
+use backstock::repository::snapshots::SnapshotFilter;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Glob patterns: without '/' they match names, with '/' paths relative to the snapshot root
+    #[arg(required = true)]
+    pub patterns: Vec<String>,
+    /// Search only this snapshot (repeatable; default: all snapshots)
+    #[arg(short = 's', long = "snapshot")]
+    pub snapshots: Vec<String>,
+}
 
-pub fn run(_g: &GlobalOpts, _a: Args) -> Result<i32> {
-    bail!("`find` is not implemented yet")
+fn rfc3339(t: Timestamp) -> Option<String> {
+    chrono::DateTime::from_timestamp(t.sec, t.nsec).map(|d| d.to_rfc3339())
+}
+
+fn local(t: Timestamp) -> String {
+    chrono::DateTime::from_timestamp(t.sec, t.nsec)
+        .map(|d| {
+            d.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|| "?".into())
+}
+
+pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
+    let repo = g.open(true)?;
+    let _lock = repo.lock(false)?;
+    let mut snaps = if a.snapshots.is_empty() {
+        repo.snapshots()?
+    } else {
+        let mut v = Vec::new();
+        for spec in &a.snapshots {
+            v.push(repo.find_snapshot(spec, &SnapshotFilter::default())?);
+        }
+        v.sort_by(|x, y| x.1.time.cmp(&y.1.time).then(x.0.cmp(&y.0)));
+        v.dedup_by(|x, y| x.0 == y.0);
+        v
+    };
+    let mut finder = Finder::new(&repo, &a.patterns)?;
+    let mut json = Vec::new();
+    let (mut found_in, mut total) = (0, 0);
+    for (id, snap) in snaps.drain(..) {
+        let matches = finder.find(&snap.tree)?;
+        if matches.is_empty() {
+            continue;
+        }
+        found_in += 1;
+        total += matches.len();
+        if g.json {
+            let m: Vec<_> = matches
+                .iter()
+                .map(|m| {
+                    serde_json::json!({"path": m.path, "type": m.kind, "size": m.size,
+                        "mtime": rfc3339(m.mtime)})
+                })
+                .collect();
+            json.push(
+                serde_json::json!({"snapshot": id, "time": snap.time.to_rfc3339(),
+                "matches": m}),
+            );
+            continue;
+        }
+        println!(
+            "snapshot {} of {} ({}):",
+            id.short(),
+            snap.time
+                .with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S"),
+            snap.hostname
+        );
+        for m in &matches {
+            let kind = match m.kind {
+                NodeKind::File => "file",
+                NodeKind::Dir => "dir",
+                NodeKind::Symlink => "symlink",
+            };
+            println!(
+                "  {kind:<8} {:>12}  {}  {}",
+                human(m.size),
+                local(m.mtime),
+                m.path
+            );
+        }
+        println!();
+    }
+    if g.json {
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else if !g.quiet {
+        let searched = if a.snapshots.is_empty() {
+            "all snapshots".to_string()
+        } else {
+            "the given snapshots".to_string()
+        };
+        if total == 0 {
+            println!("no matches in {searched}");
+        } else {
+            println!("{total} matches in {found_in} snapshots ({searched} searched)");
+        }
+    }
+    Ok(0)
 }

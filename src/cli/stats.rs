@@ -1,9 +1,113 @@
-use super::common::GlobalOpts;
-use anyhow::{bail, Result};
+use super::common::{human, with_progress, GlobalOpts};
+use anyhow::Result;
+use backstock::inspect::stats::{stats, Mode};
+use backstock::repository::snapshots::SnapshotFilter;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Snapshots to count (default: all)
+    pub snapshots: Vec<String>,
+    /// What to count
+    #[arg(long, value_enum, default_value_t = CliMode::RestoreSize)]
+    pub mode: CliMode,
+}
 
-pub fn run(_g: &GlobalOpts, _a: Args) -> Result<i32> {
-    bail!("`stats` is not implemented yet")
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CliMode {
+    /// Files, directories and bytes as a restore would write them
+    RestoreSize,
+    /// Unique blobs and their raw and stored sizes
+    RawData,
+}
+
+fn ratio(r: Option<f64>) -> String {
+    r.map(|r| format!("{r:.2}x")).unwrap_or_else(|| "-".into())
+}
+
+pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
+    let repo = g.open(true)?;
+    let _lock = repo.lock(false)?;
+    let mut snaps = if a.snapshots.is_empty() {
+        repo.snapshots()?
+    } else {
+        let mut v = Vec::new();
+        for spec in &a.snapshots {
+            v.push(repo.find_snapshot(spec, &SnapshotFilter::default())?);
+        }
+        v
+    };
+    snaps.sort_by_key(|x| x.0);
+    snaps.dedup_by(|x, y| x.0 == y.0);
+    let roots: Vec<_> = snaps.iter().map(|(_, s)| s.tree).collect();
+    let mode = match a.mode {
+        CliMode::RestoreSize => Mode::RestoreSize,
+        CliMode::RawData => Mode::RawData,
+    };
+    let dirs = AtomicU64::new(0);
+    let st = with_progress(
+        g.progress(),
+        || format!("{} directories read", dirs.load(Ordering::Relaxed)),
+        || stats(&repo, &roots, mode, &dirs),
+    )?;
+    let mode = match mode {
+        Mode::RestoreSize => "restore-size",
+        Mode::RawData => "raw-data",
+    };
+    if g.json {
+        let mut v = serde_json::json!({
+            "mode": mode,
+            "snapshots_processed": st.snapshots_processed,
+            "total_file_count": st.restore.files,
+            "total_dir_count": st.restore.dirs,
+            "total_symlink_count": st.restore.others,
+            "total_size": st.restore.bytes,
+        });
+        if let (Some(raw), Some(obj)) = (st.raw, v.as_object_mut()) {
+            let extra = serde_json::json!({
+                "total_blob_count": raw.data_blobs + raw.tree_blobs,
+                "data_blob_count": raw.data_blobs,
+                "tree_blob_count": raw.tree_blobs,
+                "total_raw_size": raw.raw_size,
+                "data_raw_size": raw.data_raw_size,
+                "total_stored_size": raw.stored_size,
+                "dedup_ratio": st.dedup_ratio(),
+                "compression_ratio": st.compression_ratio(),
+            });
+            if let Some(e) = extra.as_object() {
+                obj.extend(e.clone());
+            }
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(0);
+    }
+    let row = |k: &str, v: String| println!("{k:>22}:  {v}");
+    println!("Stats in {mode} mode:");
+    row("Snapshots processed", st.snapshots_processed.to_string());
+    row("Total file count", st.restore.files.to_string());
+    row("Total dir count", st.restore.dirs.to_string());
+    if st.restore.others > 0 {
+        row("Total symlink count", st.restore.others.to_string());
+    }
+    row(
+        "Total size",
+        format!("{} ({} bytes)", human(st.restore.bytes), st.restore.bytes),
+    );
+    if let Some(raw) = st.raw {
+        row(
+            "Total blob count",
+            format!(
+                "{} ({} data, {} tree)",
+                raw.data_blobs + raw.tree_blobs,
+                raw.data_blobs,
+                raw.tree_blobs
+            ),
+        );
+        row("Total raw size", human(raw.raw_size));
+        row("Unique file data", human(raw.data_raw_size));
+        row("Total stored size", human(raw.stored_size));
+        row("Deduplication ratio", ratio(st.dedup_ratio()));
+        row("Compression ratio", ratio(st.compression_ratio()));
+    }
+    Ok(0)
 }

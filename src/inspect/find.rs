@@ -1,1 +1,268 @@
-//! (in progress)
+//! Which snapshots hold paths matching glob patterns.
+//!
+//! Patterns follow `PathMatcher`: without '/' a pattern matches an entry's name, with '/' its whole
+//! path relative to the snapshot root. Directories match too, and matching a directory does not stop
+//! the search below it.
+//!
+//! Snapshots of the same data share most directories. The matches below a directory depend only on
+//! its path and its tree blob IDs, so they are remembered by that pair and a directory seen in an
+//! earlier snapshot is not walked again (results are still reported per snapshot).
+
+use super::diff::{TreeReader, MAX_DEPTH};
+use crate::format::tree::{NodeKind, Timestamp};
+use crate::ids::BlobId;
+use crate::pathmatch::PathMatcher;
+use crate::repository::Repository;
+use anyhow::{bail, Context, Result};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Subtrees with more matches than this are not remembered (a pattern like `*` would otherwise keep
+/// a copy of every path per directory level).
+const MEMO_MAX_MATCHES: usize = 10_000;
+
+/// One matching path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// Relative to the snapshot root, starting with '/'.
+    pub path: String,
+    pub kind: NodeKind,
+    pub size: u64,
+    pub mtime: Timestamp,
+}
+
+/// Searches snapshot trees, remembering the results of directories already walked.
+pub struct Finder<'r> {
+    reader: TreeReader<'r>,
+    matcher: PathMatcher,
+    memo: HashMap<(String, Vec<BlobId>), Arc<Vec<Match>>>,
+}
+
+impl<'r> Finder<'r> {
+    pub fn new(repo: &'r Repository, patterns: &[String]) -> Result<Self> {
+        if patterns.is_empty() {
+            bail!("give at least one pattern to find");
+        }
+        Ok(Finder {
+            reader: TreeReader::new(repo),
+            matcher: PathMatcher::new(patterns)?,
+            memo: HashMap::new(),
+        })
+    }
+
+    /// How many tree blobs were decoded so far.
+    pub fn blobs_loaded(&self) -> u64 {
+        self.reader.blobs_loaded()
+    }
+
+    /// All matching paths of the snapshot whose root tree is `root`, in path order.
+    pub fn find(&mut self, root: &BlobId) -> Result<Vec<Match>> {
+        let found = self.walk(String::new(), &[*root], 0)?;
+        Ok(Arc::unwrap_or_clone(found))
+    }
+
+    /// Matches below the directory at `path` (empty for the root) made of tree blobs `ids`.
+    fn walk(&mut self, path: String, ids: &[BlobId], depth: usize) -> Result<Arc<Vec<Match>>> {
+        if depth > MAX_DEPTH {
+            bail!("{path}: directories nested deeper than {MAX_DEPTH} levels");
+        }
+        let key = (path, ids.to_vec());
+        if let Some(m) = self.memo.get(&key) {
+            return Ok(m.clone());
+        }
+        let (path, _) = &key;
+        let nodes = self.reader.load(ids).with_context(|| {
+            format!(
+                "reading directory {}",
+                if path.is_empty() { "/" } else { path }
+            )
+        })?;
+        let mut out = Vec::new();
+        for n in nodes {
+            let child = format!("{path}/{}", n.name_lossy());
+            if self.matcher.matches(&child) {
+                out.push(Match {
+                    path: child.clone(),
+                    kind: n.kind,
+                    size: n.size,
+                    mtime: n.mtime,
+                });
+            }
+            if n.kind == NodeKind::Dir {
+                let below = self.walk(child, &n.content, depth + 1)?;
+                out.extend(below.iter().cloned());
+            }
+        }
+        let out = Arc::new(out);
+        if out.len() <= MEMO_MAX_MATCHES {
+            self.memo.insert(key, out.clone());
+        }
+        Ok(out)
+    }
+}
+
+/// Helpers for the inspect unit tests: a throw-away repository and hand-built trees.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::backend::LocalBackend;
+    use crate::crypto::kdf::KdfParams;
+    use crate::format::blob_entry::BlobType;
+    use crate::format::tree::Timestamp;
+    use crate::format::tree::{Node, NodeKind};
+    use crate::ids::BlobId;
+    use crate::repository::saver::BlobSaver;
+    use crate::repository::Repository;
+    use std::sync::Arc;
+
+    pub struct TestRepo {
+        _dir: tempfile::TempDir,
+        pub repo: Repository,
+    }
+
+    pub fn repo() -> TestRepo {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = Arc::new(LocalBackend::new(dir.path().join("repo")));
+        let kdf = KdfParams {
+            m_cost: 8192,
+            t_cost: 1,
+            p_cost: 1,
+        };
+        let repo = Repository::init(backend, b"test", kdf).unwrap();
+        TestRepo { _dir: dir, repo }
+    }
+
+    impl TestRepo {
+        /// Runs `f` with a blob saver, then writes the index and reloads it.
+        pub fn save<T>(&mut self, f: impl FnOnce(&BlobSaver) -> T) -> T {
+            let saver = BlobSaver::new(&self.repo);
+            let out = f(&saver);
+            saver.finish().unwrap();
+            self.repo.load_index().unwrap();
+            out
+        }
+    }
+
+    pub fn node(name: &str, kind: NodeKind, content: Vec<BlobId>, size: u64) -> Node {
+        Node {
+            name: name.as_bytes().to_vec(),
+            kind,
+            mode: 0o644,
+            uid: 1000,
+            gid: 1000,
+            mtime: Timestamp { sec: 1000, nsec: 0 },
+            ctime: Timestamp { sec: 1000, nsec: 0 },
+            inode: 1,
+            device: 1,
+            size,
+            content,
+            link_target: vec![],
+        }
+    }
+
+    pub fn file(name: &str, content: Vec<BlobId>, size: u64) -> Node {
+        node(name, NodeKind::File, content, size)
+    }
+
+    pub fn dir(name: &str, ids: Vec<BlobId>) -> Node {
+        node(name, NodeKind::Dir, ids, 0)
+    }
+
+    pub fn symlink(name: &str, target: &str) -> Node {
+        let mut n = node(name, NodeKind::Symlink, vec![], 0);
+        n.link_target = target.as_bytes().to_vec();
+        n
+    }
+
+    /// Stores a directory (sorting its nodes); returns its tree blob IDs.
+    pub fn tree(s: &BlobSaver, mut nodes: Vec<Node>, root: bool) -> Vec<BlobId> {
+        nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        s.save_tree(&nodes, root).unwrap()
+    }
+
+    /// Stores a root tree; returns its single ID.
+    pub fn root(s: &BlobSaver, nodes: Vec<Node>) -> BlobId {
+        tree(s, nodes, true)[0]
+    }
+
+    pub fn data(s: &BlobSaver, bytes: &[u8]) -> BlobId {
+        s.save(BlobType::Data, bytes, true).unwrap().0
+    }
+
+    /// A fake content ID (diff never reads file contents).
+    pub fn fake(n: u32) -> BlobId {
+        let mut id = [0u8; 32];
+        id[..4].copy_from_slice(&n.to_le_bytes());
+        BlobId(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+    use crate::format::tree::Node;
+
+    fn paths(m: &[Match]) -> Vec<&str> {
+        m.iter().map(|m| m.path.as_str()).collect()
+    }
+
+    #[test]
+    fn finds_names_and_paths_and_reuses_walked_directories() {
+        let mut t = repo();
+        let (r1, r2) = t.save(|s| {
+            let products = tree(
+                s,
+                vec![
+                    file("1.json", vec![fake(1)], 10),
+                    file("2.json", vec![fake(2)], 20),
+                ],
+                false,
+            );
+            let theme = tree(s, vec![file("a.css", vec![fake(3)], 3)], false);
+            let store = |s, extra: Option<Node>| {
+                let mut v = vec![
+                    dir("products", products.clone()),
+                    dir("theme", theme.clone()),
+                ];
+                v.extend(extra);
+                tree(s, v, false)
+            };
+            let s1 = store(s, None);
+            let s2 = store(s, Some(file("3.json", vec![fake(4)], 30)));
+            (
+                root(s, vec![dir("store", s1)]),
+                root(s, vec![dir("store", s2)]),
+            )
+        });
+        let mut f = Finder::new(&t.repo, &["*.json".to_string()]).unwrap();
+        let m1 = f.find(&r1).unwrap();
+        assert_eq!(
+            paths(&m1),
+            ["/store/products/1.json", "/store/products/2.json"]
+        );
+        assert_eq!(m1[1].size, 20);
+        assert_eq!(m1[1].kind, NodeKind::File);
+        let loaded = f.blobs_loaded();
+        let m2 = f.find(&r2).unwrap();
+        assert_eq!(
+            paths(&m2),
+            [
+                "/store/3.json",
+                "/store/products/1.json",
+                "/store/products/2.json"
+            ]
+        );
+        // Only the new root and the changed store directory were read again.
+        assert_eq!(f.blobs_loaded(), loaded + 2);
+
+        let mut f = Finder::new(&t.repo, &["store/*".to_string()]).unwrap();
+        assert_eq!(
+            paths(&f.find(&r1).unwrap()),
+            ["/store/products", "/store/theme"]
+        );
+        let mut f = Finder::new(&t.repo, &["nothing".to_string()]).unwrap();
+        assert!(f.find(&r2).unwrap().is_empty());
+        assert!(Finder::new(&t.repo, &[]).is_err());
+        assert!(Finder::new(&t.repo, &["[".to_string()]).is_err());
+    }
+}
