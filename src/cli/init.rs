@@ -4,12 +4,28 @@ use backstock::crypto::kdf::KdfParams;
 use backstock::repository::Repository;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Target pack size (default 16M; 1M to 1G)
+    #[arg(long)]
+    pub pack_size: Option<String>,
+}
 
-pub fn run(g: &GlobalOpts, _a: Args) -> Result<i32> {
+pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
+    let pack_size = match a
+        .pack_size
+        .as_deref()
+        .map(super::prune::parse_size)
+        .transpose()?
+    {
+        Some(s) => Some(
+            u32::try_from(s)
+                .map_err(|_| anyhow::anyhow!("--pack-size must be between 1 MiB and 1 GiB"))?,
+        ),
+        None => None,
+    };
     let backend = g.backend()?;
     let password = g.password(true)?;
-    let repo = Repository::init(backend, &password, KdfParams::default())?;
+    let repo = Repository::init_with(backend, &password, KdfParams::default(), pack_size)?;
     if g.json {
         println!(
             "{}",

@@ -21,6 +21,17 @@ pub struct ChunkerConfig {
     pub seed: u64,
     pub text: ChunkSizes,
     pub media: ChunkSizes,
+    /// Tree streams: smaller chunks, so one changed entry rewrites little tree data.
+    #[serde(default = "default_tree_sizes")]
+    pub tree: ChunkSizes,
+}
+
+fn default_tree_sizes() -> ChunkSizes {
+    ChunkSizes {
+        min: 4 << 10,
+        avg: 16 << 10,
+        max: 64 << 10,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +62,7 @@ impl Config {
                     avg: 1 << 20,
                     max: 4 << 20,
                 },
+                tree: default_tree_sizes(),
             },
             pack_size: DEFAULT_PACK_SIZE,
             compression_level: 3,
@@ -75,7 +87,11 @@ impl Config {
     }
 
     pub fn check(&self) -> FormatResult<()> {
-        for (name, s) in [("text", self.chunker.text), ("media", self.chunker.media)] {
+        for (name, s) in [
+            ("text", self.chunker.text),
+            ("media", self.chunker.media),
+            ("tree", self.chunker.tree),
+        ] {
             let ok = (MINIMUM_MIN..=MINIMUM_MAX).contains(&s.min)
                 && (AVERAGE_MIN..=AVERAGE_MAX).contains(&s.avg)
                 && (MAXIMUM_MIN..=MAXIMUM_MAX).contains(&s.max)

@@ -47,6 +47,7 @@ pub struct Repository {
     retry_lock: std::time::Duration,
     text: Chunker,
     media: Chunker,
+    tree: Chunker,
 }
 
 /// Who and where, recorded in key files and snapshots.
@@ -78,8 +79,25 @@ pub fn username() -> String {
 impl Repository {
     /// Creates a new repository: a fresh config, master keys and the first key file.
     pub fn init(backend: Arc<dyn Backend>, password: &[u8], kdf: KdfParams) -> Result<Repository> {
+        Self::init_with(backend, password, kdf, None)
+    }
+
+    /// `init` with a chosen target pack size (bytes; checked against the config bounds).
+    pub fn init_with(
+        backend: Arc<dyn Backend>,
+        password: &[u8],
+        kdf: KdfParams,
+        pack_size: Option<u32>,
+    ) -> Result<Repository> {
         if backend.stat(FileType::Config, "config")?.is_some() {
             bail!("a repository already exists at {}", backend.location());
+        }
+        let mut config = Config::new(RepoId([0; 32]), 0);
+        if let Some(size) = pack_size {
+            config.pack_size = size;
+            config
+                .check()
+                .context("--pack-size must be between 1 MiB and 1 GiB")?;
         }
         backend
             .create()
@@ -87,7 +105,8 @@ impl Repository {
         let keys = MasterKeys::generate();
         let mut rid = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut rid);
-        let config = Config::new(RepoId(rid), rand::rngs::OsRng.next_u64());
+        config.id = RepoId(rid);
+        config.chunker.seed = rand::rngs::OsRng.next_u64();
         let kf = KeyFile::create(
             &keys,
             password,
@@ -114,6 +133,7 @@ impl Repository {
     ) -> Self {
         let text = Chunker::new(config.chunker.seed, config.chunker.text);
         let media = Chunker::new(config.chunker.seed, config.chunker.media);
+        let tree = Chunker::new(config.chunker.seed, config.chunker.tree);
         Repository {
             backend,
             keys,
@@ -124,6 +144,7 @@ impl Repository {
             retry_lock: std::time::Duration::ZERO,
             text,
             media,
+            tree,
         }
     }
 
@@ -205,6 +226,10 @@ impl Repository {
     }
     pub fn cache(&self) -> Option<&cache::Cache> {
         self.cache.as_ref()
+    }
+    /// The chunker for serialized tree streams.
+    pub fn tree_chunker(&self) -> &Chunker {
+        &self.tree
     }
     pub fn chunker(&self, class: Class) -> &Chunker {
         match class {

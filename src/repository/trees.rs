@@ -2,7 +2,6 @@
 
 use super::saver::BlobSaver;
 use super::Repository;
-use crate::chunker::Class;
 use crate::format::blob_entry::BlobType;
 use crate::format::tree::{self, Node, NodeKind};
 use crate::ids::BlobId;
@@ -117,7 +116,7 @@ impl BlobSaver<'_> {
             std::iter::once(0..stream.len()).collect()
         } else {
             self.repo()
-                .chunker(Class::Text)
+                .tree_chunker()
                 .chunks_at_boundaries(&stream, &ends)
         };
         let mut ids = Vec::with_capacity(ranges.len());
@@ -126,5 +125,80 @@ impl BlobSaver<'_> {
             ids.push(self.save(BlobType::Tree, &blob, true)?.0);
         }
         Ok(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::LocalBackend;
+    use crate::crypto::kdf::{KdfParams, M_COST_MIN};
+    use crate::format::tree::Timestamp;
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+
+    fn file_node(i: u32, mtime: i64) -> Node {
+        Node {
+            name: format!("{i:06}.json").into_bytes(),
+            kind: NodeKind::File,
+            mode: 0o644,
+            uid: 1000,
+            gid: 1000,
+            mtime: Timestamp {
+                sec: mtime,
+                nsec: 0,
+            },
+            ctime: Timestamp {
+                sec: mtime,
+                nsec: 0,
+            },
+            inode: 1_000_000 + i as u64,
+            device: 2049,
+            size: 1500 + i as u64 % 700,
+            content: vec![BlobId(*blake3::hash(&i.to_le_bytes()).as_bytes())],
+            link_target: vec![],
+        }
+    }
+
+    /// One changed entry in a 100k-entry directory costs a few tree blobs, not the whole directory.
+    #[test]
+    fn one_change_in_a_huge_directory_adds_little_tree_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let kdf = KdfParams {
+            m_cost: M_COST_MIN,
+            t_cost: 1,
+            p_cost: 1,
+        };
+        let mut repo = Repository::init(
+            Arc::new(LocalBackend::new(dir.path().join("r"))),
+            b"pw",
+            kdf,
+        )
+        .unwrap();
+        let mut nodes: Vec<Node> = (0..100_000).map(|i| file_node(i, 1_700_000_000)).collect();
+        let saver = BlobSaver::new(&repo);
+        let first = saver.save_tree(&nodes, false).unwrap();
+        let first_stored = saver.stats.stored_bytes_added.load(Ordering::Relaxed);
+        saver.finish().unwrap();
+        repo.load_index().unwrap();
+        assert!(
+            first.len() > 50,
+            "a 100k-entry directory should be cut into many blobs"
+        );
+
+        nodes[54_321] = file_node(54_321, 1_800_000_000);
+        let saver = BlobSaver::new(&repo);
+        let second = saver.save_tree(&nodes, false).unwrap();
+        let added = saver.stats.stored_bytes_added.load(Ordering::Relaxed);
+        let blobs = saver.stats.blobs_added.load(Ordering::Relaxed);
+        saver.finish().unwrap();
+        repo.load_index().unwrap();
+        assert_eq!(repo.load_tree(&second).unwrap(), nodes);
+        assert!(blobs <= 3, "{blobs} tree blobs added");
+        assert!(
+            added < 16 << 10,
+            "{added} bytes of tree data added (first version: {first_stored})"
+        );
+        eprintln!("tree: first {first_stored} bytes in {} blobs; one change adds {added} bytes in {blobs} blobs", first.len());
     }
 }
