@@ -136,13 +136,13 @@ fn packs(c: &mut Criterion) {
 fn index_lookups(c: &mut Criterion) {
     let mut g = c.benchmark_group("index_lookup");
     for n in [1_000_000usize, 10_000_000] {
-        let mut idx = MasterIndex::default();
         let per_pack = 1000;
         let id_of = |i: usize| {
             let mut id = [0u8; 32];
             id[..8].copy_from_slice(&(i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).to_le_bytes());
             BlobId(id)
         };
+        let mut records = Vec::with_capacity(n / per_pack);
         for p in 0..n / per_pack {
             let blobs = (0..per_pack)
                 .map(|j| BlobEntry {
@@ -156,12 +156,20 @@ fn index_lookups(c: &mut Criterion) {
                 .collect();
             let mut pid = [0u8; 32];
             pid[..8].copy_from_slice(&(p as u64).to_le_bytes());
-            idx.add_pack(&PackRecord {
+            records.push(PackRecord {
                 id: PackId(pid),
                 size: 200_000,
                 blobs,
             });
         }
+        let mut idx = MasterIndex::default();
+        idx.add_packs(&records);
+        drop(records);
+        eprintln!(
+            "index with {n} blobs: {} bytes ({:.1} per blob)",
+            idx.memory_bytes(),
+            idx.memory_bytes() as f64 / n as f64
+        );
         g.bench_function(format!("{n}_hits"), |b| {
             let mut i = 0usize;
             b.iter(|| {

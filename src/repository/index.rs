@@ -1,24 +1,38 @@
 //! The in-memory master index: where every blob of the repository is stored.
+//!
+//! Compact by design (the index of a large repository holds tens of millions of blobs): one sorted
+//! vector of 36-byte entries keyed by the first 16 bytes of the blob ID, searched by binary search.
+//! A 128-bit prefix of a keyed BLAKE3 is collision-free in practice (with 10^8 blobs the chance of
+//! any collision is about 10^-23, and the key is secret, so it cannot be provoked).
 
 use crate::format::blob_entry::{BlobEntry, BlobType, Compression};
 use crate::format::index::{IndexFile, PackRecord};
 use crate::ids::{BlobId, IndexId, PackId};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-/// Where one blob lives. Kept small: the index holds an entry per blob of the repository.
+const PREFIX: usize = 16;
+
+/// Where one blob lives: 36 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Location {
+struct Entry {
+    id: [u8; PREFIX],
     pack: u32,
     offset: u32,
     stored_len: u32,
     raw_len: u32,
-    blob_type: BlobType,
-    compression: Compression,
+    /// Bit 0: tree blob; bit 1: zstd.
+    flags: u8,
+}
+
+fn prefix(id: &BlobId) -> [u8; PREFIX] {
+    let mut p = [0u8; PREFIX];
+    p.copy_from_slice(&id.0[..PREFIX]);
+    p
 }
 
 #[derive(Default)]
 pub struct MasterIndex {
-    blobs: HashMap<BlobId, Location>,
+    entries: Vec<Entry>,
     packs: Vec<(PackId, u32)>,
     pack_pos: HashMap<PackId, u32>,
     files: Vec<IndexId>,
@@ -34,62 +48,114 @@ pub struct BlobLocation {
 impl MasterIndex {
     /// Merges index files, dropping those that another file supersedes.
     pub fn from_files(files: Vec<(IndexId, IndexFile)>) -> Self {
-        let superseded: std::collections::HashSet<IndexId> = files
+        let superseded: HashSet<IndexId> = files
             .iter()
             .flat_map(|(_, f)| f.supersedes.iter().copied())
             .collect();
         let mut idx = MasterIndex::default();
-        for (id, f) in files {
-            if superseded.contains(&id) {
-                continue;
-            }
+        let live: Vec<(IndexId, IndexFile)> = files
+            .into_iter()
+            .filter(|(id, _)| !superseded.contains(id))
+            .collect();
+        let blobs: usize = live
+            .iter()
+            .flat_map(|(_, f)| f.packs.iter())
+            .map(|p| p.blobs.len())
+            .sum();
+        idx.entries.reserve_exact(blobs);
+        for (id, f) in live {
             idx.files.push(id);
-            for p in f.packs {
-                idx.add_pack(&p);
+            for p in &f.packs {
+                idx.push_pack(p);
             }
         }
+        idx.sort();
         idx
     }
 
-    pub fn add_pack(&mut self, p: &PackRecord) {
+    /// Adds packs (e.g. written by this process) and re-sorts once.
+    pub fn add_packs(&mut self, packs: &[PackRecord]) {
+        self.entries
+            .reserve(packs.iter().map(|p| p.blobs.len()).sum());
+        for p in packs {
+            self.push_pack(p);
+        }
+        self.sort();
+    }
+
+    fn push_pack(&mut self, p: &PackRecord) {
         let pos = *self.pack_pos.entry(p.id).or_insert_with(|| {
             self.packs.push((p.id, p.size));
             (self.packs.len() - 1) as u32
         });
-        for b in &p.blobs {
-            self.blobs.entry(b.id).or_insert(Location {
-                pack: pos,
-                offset: b.offset,
-                stored_len: b.stored_len,
-                raw_len: b.raw_len,
-                blob_type: b.blob_type,
-                compression: b.compression,
-            });
-        }
+        self.entries.extend(p.blobs.iter().map(|b| Entry {
+            id: prefix(&b.id),
+            pack: pos,
+            offset: b.offset,
+            stored_len: b.stored_len,
+            raw_len: b.raw_len,
+            flags: (b.blob_type == BlobType::Tree) as u8
+                | (((b.compression == Compression::Zstd) as u8) << 1),
+        }));
+    }
+
+    fn sort(&mut self) {
+        // Any copy of a blob listed twice may be used.
+        self.entries.sort_unstable_by_key(|e| e.id);
+        self.entries.dedup_by(|a, b| a.id == b.id);
+        self.entries.shrink_to_fit();
+    }
+
+    fn find(&self, id: &BlobId) -> Option<&Entry> {
+        let p = prefix(id);
+        self.entries
+            .binary_search_by(|e| e.id.cmp(&p))
+            .ok()
+            .map(|i| &self.entries[i])
     }
 
     pub fn contains(&self, id: &BlobId) -> bool {
-        self.blobs.contains_key(id)
+        self.find(id).is_some()
     }
 
     pub fn get(&self, id: &BlobId) -> Option<BlobLocation> {
-        let l = self.blobs.get(id)?;
-        let (pack, _) = *self.packs.get(l.pack as usize)?;
+        let e = self.find(id)?;
+        let (pack, _) = *self.packs.get(e.pack as usize)?;
         Some(BlobLocation {
             pack,
             entry: BlobEntry {
-                blob_type: l.blob_type,
-                compression: l.compression,
-                offset: l.offset,
-                stored_len: l.stored_len,
-                raw_len: l.raw_len,
+                blob_type: if e.flags & 1 != 0 {
+                    BlobType::Tree
+                } else {
+                    BlobType::Data
+                },
+                compression: if e.flags & 2 != 0 {
+                    Compression::Zstd
+                } else {
+                    Compression::None
+                },
+                offset: e.offset,
+                stored_len: e.stored_len,
+                raw_len: e.raw_len,
                 id: *id,
             },
         })
     }
 
     pub fn blob_count(&self) -> usize {
-        self.blobs.len()
+        self.entries.len()
+    }
+
+    /// Heap bytes held per blob entry (the packs table is per pack and small).
+    pub fn entry_size() -> usize {
+        std::mem::size_of::<Entry>()
+    }
+
+    /// Approximate heap bytes held by the index.
+    pub fn memory_bytes(&self) -> usize {
+        self.entries.capacity() * Self::entry_size()
+            + self.packs.capacity() * std::mem::size_of::<(PackId, u32)>()
+            + self.pack_pos.capacity() * (std::mem::size_of::<(PackId, u32)>() + 8)
     }
 
     pub fn packs(&self) -> &[(PackId, u32)] {
@@ -108,6 +174,7 @@ impl MasterIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn rec(pack: u8, blobs: &[u8]) -> PackRecord {
         PackRecord {
@@ -117,8 +184,16 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, b)| BlobEntry {
-                    blob_type: BlobType::Data,
-                    compression: Compression::None,
+                    blob_type: if b % 2 == 0 {
+                        BlobType::Data
+                    } else {
+                        BlobType::Tree
+                    },
+                    compression: if b % 3 == 0 {
+                        Compression::Zstd
+                    } else {
+                        Compression::None
+                    },
                     offset: i as u32 * 100,
                     stored_len: 100,
                     raw_len: 60,
@@ -143,5 +218,42 @@ mod tests {
         assert_eq!(idx.get(&BlobId([3; 32])).unwrap().entry.offset, 100);
         assert_eq!(idx.get(&BlobId([2; 32])).unwrap().pack, PackId([2; 32]));
         assert_eq!(idx.index_files(), &[IndexId([2; 32])]);
+    }
+
+    #[test]
+    fn entries_stay_within_40_bytes() {
+        assert!(
+            MasterIndex::entry_size() <= 40,
+            "{}",
+            MasterIndex::entry_size()
+        );
+    }
+
+    proptest! {
+        /// Every blob added is found with exactly its entry; absent IDs are not.
+        #[test]
+        fn lookups_match_the_records(ids in proptest::collection::hash_set(any::<[u8; 32]>(), 1..300), probe in any::<[u8; 32]>()) {
+            let ids: Vec<[u8; 32]> = ids.into_iter().collect();
+            let packs: Vec<PackRecord> = ids.chunks(7).enumerate().map(|(p, chunk)| PackRecord {
+                id: PackId([p as u8; 32]),
+                size: 1 << 20,
+                blobs: chunk.iter().enumerate().map(|(i, id)| BlobEntry {
+                    blob_type: if id[0] % 2 == 0 { BlobType::Data } else { BlobType::Tree },
+                    compression: if id[1] % 2 == 0 { Compression::Zstd } else { Compression::None },
+                    offset: i as u32 * 1000,
+                    stored_len: 500,
+                    raw_len: if id[1] % 2 == 0 { 900 } else { 460 },
+                    id: BlobId(*id),
+                }).collect(),
+            }).collect();
+            let mut idx = MasterIndex::default();
+            idx.add_packs(&packs);
+            for p in &packs {
+                for b in &p.blobs {
+                    prop_assert_eq!(idx.get(&b.id), Some(BlobLocation { pack: p.id, entry: *b }));
+                }
+            }
+            prop_assert_eq!(idx.contains(&BlobId(probe)), ids.contains(&probe));
+        }
     }
 }
