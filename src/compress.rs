@@ -5,9 +5,33 @@ use std::io::Read;
 /// Largest payload an envelope may decompress to.
 pub const MAX_PAYLOAD: u64 = 1 << 30;
 
+thread_local! {
+    /// One compression context per thread and level: creating a context per blob costs more than
+    /// compressing a small blob.
+    static COMPRESSORS: std::cell::RefCell<Vec<(i32, zstd::bulk::Compressor<'static>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 pub fn compress(data: &[u8], level: i32) -> Vec<u8> {
     // zstd only fails on allocation failure or invalid parameters; fall back to storing the data.
-    zstd::bulk::compress(data, level).unwrap_or_else(|_| data.to_vec())
+    let fallback = || zstd::bulk::compress(data, level).unwrap_or_else(|_| data.to_vec());
+    COMPRESSORS
+        .try_with(|cell| {
+            let Ok(mut list) = cell.try_borrow_mut() else {
+                return fallback();
+            };
+            if !list.iter().any(|(l, _)| *l == level) {
+                match zstd::bulk::Compressor::new(level) {
+                    Ok(c) => list.push((level, c)),
+                    Err(_) => return fallback(),
+                }
+            }
+            match list.iter_mut().find(|(l, _)| *l == level) {
+                Some((_, c)) => c.compress(data).unwrap_or_else(|_| data.to_vec()),
+                None => fallback(),
+            }
+        })
+        .unwrap_or_else(|_| fallback())
 }
 
 /// Decompresses a blob whose plaintext length is known and at most `MAX_RAW_LEN`.
