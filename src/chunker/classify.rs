@@ -22,9 +22,7 @@ pub fn classify(sample: &[u8]) -> Class {
     if has_media_magic(sample) {
         return Class::Media;
     }
-    let compressed = zstd::bulk::compress(sample, 1)
-        .map(|c| c.len())
-        .unwrap_or(sample.len());
+    let compressed = crate::compress::compress(sample, 1).len();
     if compressed * 16 > sample.len() * 15 {
         Class::Media
     } else {
