@@ -174,15 +174,29 @@ fn kill_after(mut child: Child, delay: Duration) -> bool {
     !finished
 }
 
+/// A random moment within a run that takes `full`: 5% to 90% of the way through.
+fn random_point(full: Duration) -> Duration {
+    full.mul_f64(0.05 + 0.85 * rand::random::<f64>())
+}
+
+fn timed(env: &Env, args: &[&str]) -> Duration {
+    let start = std::time::Instant::now();
+    env.ok(args);
+    start.elapsed()
+}
+
 #[test]
 fn killed_backups_leave_a_usable_repository() {
     let env = Env::new();
     let data = env.root.join("data");
+    // How long a backup of this much new data takes here, to kill the next ones part-way.
+    write_data(&data, 1000, 12, 4 << 20);
+    let full = timed(&env, &["backup", "data"]);
+    let mut interrupted = 0;
     for it in 0..iterations() {
         write_data(&data, it as u64, 12, 4 << 20);
-        let delay = Duration::from_millis(30 + rand::random::<u64>() % 700);
         let child = env.spawn(&["backup", "data"]);
-        kill_after(child, delay);
+        interrupted += kill_after(child, random_point(full)) as usize;
         env.check_clean();
         // The next backup and prune work, and the result restores.
         env.ok(&["backup", "data"]);
@@ -192,25 +206,36 @@ fn killed_backups_leave_a_usable_repository() {
         let ids = env.snapshot_ids();
         env.restore_equals(ids.last().unwrap(), &data);
     }
+    eprintln!("backups killed part-way: {interrupted} of {}", iterations());
+    assert!(
+        interrupted > 0,
+        "no backup was interrupted (full run takes {full:?})"
+    );
+}
+
+/// Three versions, then all but the newest snapshot dropped, so prune has packs to delete and repack.
+fn versions_to_prune(env: &Env, data: &Path, seed: u64) {
+    for v in 0..3 {
+        write_data(data, seed * 10 + v, 6, 3 << 20);
+        env.ok(&["backup", "data"]);
+    }
+    let ids = env.snapshot_ids();
+    for id in &ids[..ids.len() - 1] {
+        std::fs::remove_file(env.repo.join("snapshots").join(id)).unwrap();
+    }
 }
 
 #[test]
 fn killed_prunes_leave_a_usable_repository() {
     let env = Env::new();
     let data = env.root.join("data");
+    versions_to_prune(&env, &data, 1000);
+    let full = timed(&env, &["prune", "--max-unused", "0"]);
+    let mut interrupted = 0;
     for it in 0..iterations() {
-        // A few versions, then drop all but the newest so prune has packs to delete and repack.
-        for v in 0..3 {
-            write_data(&data, (it * 10 + v) as u64, 6, 3 << 20);
-            env.ok(&["backup", "data"]);
-        }
-        let ids = env.snapshot_ids();
-        for id in &ids[..ids.len() - 1] {
-            std::fs::remove_file(env.repo.join("snapshots").join(id)).unwrap();
-        }
-        let delay = Duration::from_millis(20 + rand::random::<u64>() % 400);
+        versions_to_prune(&env, &data, it as u64);
         let child = env.spawn(&["prune", "--max-unused", "0"]);
-        kill_after(child, delay);
+        interrupted += kill_after(child, random_point(full)) as usize;
         // The lock of the killed prune is stale (its process is gone): the next commands go on.
         env.check_clean();
         env.ok(&["prune", "--max-unused", "0"]);
@@ -218,6 +243,11 @@ fn killed_prunes_leave_a_usable_repository() {
         env.restore_equals("latest", &data);
         env.ok(&["backup", "data"]);
     }
+    eprintln!("prunes killed part-way: {interrupted} of {}", iterations());
+    assert!(
+        interrupted > 0,
+        "no prune was interrupted (full run takes {full:?})"
+    );
 }
 
 #[test]
