@@ -12,6 +12,11 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
+thread_local! {
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 pub fn compress(data: &[u8], level: i32) -> Vec<u8> {
     // zstd only fails on allocation failure or invalid parameters; fall back to storing the data.
     let fallback = || zstd::bulk::compress(data, level).unwrap_or_else(|_| data.to_vec());
@@ -36,7 +41,21 @@ pub fn compress(data: &[u8], level: i32) -> Vec<u8> {
 
 /// Decompresses a blob whose plaintext length is known and at most `MAX_RAW_LEN`.
 pub fn decompress_exact(data: &[u8], raw_len: usize) -> Result<Vec<u8>, String> {
-    let out = zstd::bulk::decompress(data, raw_len).map_err(|e| format!("zstd: {e}"))?;
+    let out = DECOMPRESSOR
+        .try_with(|cell| match cell.try_borrow_mut() {
+            Ok(mut slot) => {
+                if slot.is_none() {
+                    *slot = zstd::bulk::Decompressor::new().ok();
+                }
+                match slot.as_mut() {
+                    Some(d) => d.decompress(data, raw_len),
+                    None => zstd::bulk::decompress(data, raw_len),
+                }
+            }
+            Err(_) => zstd::bulk::decompress(data, raw_len),
+        })
+        .unwrap_or_else(|_| zstd::bulk::decompress(data, raw_len))
+        .map_err(|e| format!("zstd: {e}"))?;
     if out.len() != raw_len {
         return Err(format!(
             "decompressed to {} bytes, expected {raw_len}",
