@@ -2,7 +2,6 @@ use super::common::{human, GlobalOpts};
 use anyhow::Result;
 use backstock::format::tree::{NodeKind, Timestamp};
 use backstock::inspect::find::Finder;
-use backstock::repository::snapshots::SnapshotFilter;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -31,17 +30,7 @@ fn local(t: Timestamp) -> String {
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let repo = g.open(true)?;
     let _lock = repo.lock(false)?;
-    let mut snaps = if a.snapshots.is_empty() {
-        repo.snapshots()?
-    } else {
-        let mut v = Vec::new();
-        for spec in &a.snapshots {
-            v.push(repo.find_snapshot(spec, &SnapshotFilter::default())?);
-        }
-        v.sort_by(|x, y| x.1.time.cmp(&y.1.time).then(x.0.cmp(&y.0)));
-        v.dedup_by(|x, y| x.0 == y.0);
-        v
-    };
+    let mut snaps = repo.select_snapshots(&a.snapshots)?;
     let mut finder = Finder::new(&repo, &a.patterns)?;
     let mut json = Vec::new();
     let (mut found_in, mut total) = (0, 0);

@@ -38,15 +38,8 @@ pub struct Args {
     /// Apply the policy per group of snapshots sharing these fields: host, paths, tags ("" for one group)
     #[arg(long, value_name = "FIELDS", default_value = "host,paths", value_parser = parse_group_by)]
     pub group_by: GroupBy,
-    /// Only snapshots of this host (repeatable)
-    #[arg(long = "host")]
-    pub hosts: Vec<String>,
-    /// Only snapshots with this tag (repeatable)
-    #[arg(long = "tag")]
-    pub tags: Vec<String>,
-    /// Only snapshots that include this path (repeatable)
-    #[arg(long = "path")]
-    pub paths: Vec<String>,
+    #[command(flatten)]
+    pub filter: super::snapshots::FilterArgs,
     /// Show what would be removed without removing anything
     #[arg(long, short = 'n')]
     pub dry_run: bool,
@@ -102,11 +95,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             tags: a.keep_tags,
         },
         group_by: a.group_by,
-        filter: SnapshotFilter {
-            hosts: a.hosts,
-            tags: a.tags,
-            paths: a.paths,
-        },
+        filter: SnapshotFilter::from(a.filter),
         ids: a.ids,
         dry_run: a.dry_run,
     };

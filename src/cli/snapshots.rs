@@ -6,6 +6,13 @@ use backstock::repository::snapshots::SnapshotFilter;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// `--host`, `--tag`, `--path` snapshot filters, shared by the commands that select snapshots.
+#[derive(clap::Args, Debug)]
+pub struct FilterArgs {
     /// Only snapshots of this host (repeatable)
     #[arg(long = "host")]
     pub hosts: Vec<String>,
@@ -15,6 +22,16 @@ pub struct Args {
     /// Only snapshots that include this path (repeatable)
     #[arg(long = "path")]
     pub paths: Vec<String>,
+}
+
+impl From<FilterArgs> for SnapshotFilter {
+    fn from(f: FilterArgs) -> Self {
+        SnapshotFilter {
+            hosts: f.hosts,
+            tags: f.tags,
+            paths: f.paths,
+        }
+    }
 }
 
 pub fn snapshot_json(id: &SnapshotId, s: &Snapshot) -> serde_json::Value {
@@ -35,11 +52,7 @@ pub fn snapshot_json(id: &SnapshotId, s: &Snapshot) -> serde_json::Value {
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let repo = g.open(false)?;
-    let filter = SnapshotFilter {
-        hosts: a.hosts,
-        tags: a.tags,
-        paths: a.paths,
-    };
+    let filter = SnapshotFilter::from(a.filter);
     let snaps: Vec<_> = repo
         .snapshots()?
         .into_iter()

@@ -1,7 +1,6 @@
 use super::common::{human, with_progress, GlobalOpts};
 use anyhow::Result;
 use backstock::inspect::stats::{stats, Mode};
-use backstock::repository::snapshots::SnapshotFilter;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(clap::Args, Debug)]
@@ -28,17 +27,7 @@ fn ratio(r: Option<f64>) -> String {
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let repo = g.open(true)?;
     let _lock = repo.lock(false)?;
-    let mut snaps = if a.snapshots.is_empty() {
-        repo.snapshots()?
-    } else {
-        let mut v = Vec::new();
-        for spec in &a.snapshots {
-            v.push(repo.find_snapshot(spec, &SnapshotFilter::default())?);
-        }
-        v
-    };
-    snaps.sort_by_key(|x| x.0);
-    snaps.dedup_by(|x, y| x.0 == y.0);
+    let snaps = repo.select_snapshots(&a.snapshots)?;
     let roots: Vec<_> = snaps.iter().map(|(_, s)| s.tree).collect();
     let mode = match a.mode {
         CliMode::RestoreSize => Mode::RestoreSize,

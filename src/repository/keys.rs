@@ -20,6 +20,28 @@ pub struct KeyInfo {
     pub p_cost: u32,
 }
 
+/// Writes a new key file wrapping `keys` with `password`, naming this host and user.
+pub(crate) fn write_key_file(
+    backend: &dyn crate::backend::Backend,
+    keys: &crate::crypto::MasterKeys,
+    password: &[u8],
+    kdf: KdfParams,
+) -> Result<KeyId> {
+    let kf = KeyFile::create(
+        keys,
+        password,
+        kdf,
+        chrono::Utc::now().timestamp(),
+        &hostname(),
+        &username(),
+    )
+    .map_err(|e| anyhow!("creating key: {e}"))?;
+    let bytes = kf.encode();
+    let id = KeyId(storage_hash(&bytes));
+    backend.write(FileType::Key, &id.to_hex(), &bytes)?;
+    Ok(id)
+}
+
 impl Repository {
     pub fn list_keys(&self) -> Result<Vec<KeyInfo>> {
         let mut out = Vec::new();
@@ -44,19 +66,7 @@ impl Repository {
 
     /// Adds a key file that wraps the master keys with `password`.
     pub fn add_key(&self, password: &[u8], kdf: KdfParams) -> Result<KeyId> {
-        let kf = KeyFile::create(
-            self.keys(),
-            password,
-            kdf,
-            chrono::Utc::now().timestamp(),
-            &hostname(),
-            &username(),
-        )
-        .map_err(|e| anyhow!("creating key: {e}"))?;
-        let bytes = kf.encode();
-        let id = KeyId(storage_hash(&bytes));
-        self.backend().write(FileType::Key, &id.to_hex(), &bytes)?;
-        Ok(id)
+        write_key_file(self.backend(), self.keys(), password, kdf)
     }
 
     /// Resolves a full key ID or a unique prefix (at least 4 hex digits).

@@ -107,19 +107,8 @@ impl Repository {
         rand::rngs::OsRng.fill_bytes(&mut rid);
         config.id = RepoId(rid);
         config.chunker.seed = rand::rngs::OsRng.next_u64();
-        let kf = KeyFile::create(
-            &keys,
-            password,
-            kdf,
-            chrono::Utc::now().timestamp(),
-            &hostname(),
-            &username(),
-        )
-        .map_err(|e| anyhow!("creating key: {e}"))?;
-        let kbytes = kf.encode();
-        let key_id = KeyId(storage_hash(&kbytes));
         // The key first: a config without a key would be a repository nobody can open.
-        backend.write(FileType::Key, &key_id.to_hex(), &kbytes)?;
+        let key_id = keys::write_key_file(backend.as_ref(), &keys, password, kdf)?;
         let cbytes = envelope::seal(Kind::Config, &keys.enc, &config.encode(), false);
         backend.write(FileType::Config, "config", &cbytes)?;
         Ok(Self::assemble(backend, keys, config, key_id))

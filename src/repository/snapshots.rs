@@ -82,6 +82,21 @@ impl Repository {
         }
     }
 
+    /// The snapshots named by `specs` (each as in `find_snapshot`), oldest first and without
+    /// duplicates; all snapshots when `specs` is empty.
+    pub fn select_snapshots(&self, specs: &[String]) -> Result<Vec<(SnapshotId, Snapshot)>> {
+        if specs.is_empty() {
+            return self.snapshots();
+        }
+        let mut v = Vec::with_capacity(specs.len());
+        for spec in specs {
+            v.push(self.find_snapshot(spec, &SnapshotFilter::default())?);
+        }
+        v.sort_by(|x, y| x.1.time.cmp(&y.1.time).then(x.0.cmp(&y.0)));
+        v.dedup_by(|x, y| x.0 == y.0);
+        Ok(v)
+    }
+
     pub fn save_snapshot(&self, snap: &Snapshot) -> Result<SnapshotId> {
         let payload = snap.encode();
         let compress = payload.len() > 1024;
