@@ -101,14 +101,7 @@ impl Archiver<'_> {
             };
             let children = self.dir_entries(path, &rel_path, parent_nodes.as_deref())?;
             let content = self.saver.save_tree(&children, false)?;
-            let counter = match parent {
-                None => &self.counters.dirs_new,
-                Some(p) if p.kind == NodeKind::Dir && p.content == content => {
-                    &self.counters.dirs_unchanged
-                }
-                Some(_) => &self.counters.dirs_changed,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
+            self.count_dir(parent, &content);
             Ok(Some(node_from_meta(
                 name,
                 NodeKind::Dir,
