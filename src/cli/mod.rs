@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each parsing its arguments and calling the library.
 
 mod backup;
+mod bench;
 mod cat;
 mod check;
 mod common;
@@ -71,6 +72,8 @@ pub enum Command {
     Key(key::Command),
     /// Remove stale locks
     Unlock(unlock::Args),
+    /// Replay simulated days of a synthetic store export into a fresh repository and time each step
+    Bench(bench::Args),
 }
 
 /// Runs a parsed command line; returns the exit code.
@@ -93,5 +96,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Repair(c) => repair::run(g, c),
         Command::Key(c) => key::run(g, c),
         Command::Unlock(a) => unlock::run(g, a),
+        Command::Bench(a) => bench::run(g, a),
     }
 }

@@ -1,0 +1,289 @@
+//! `backstock bench`: replay simulated days of a synthetic store export into a fresh repository (and
+//! optionally restic's) and print what each step cost.
+
+use super::common::{human, GlobalOpts};
+use anyhow::{bail, Context, Result};
+use backstock::bench::generate::StoreParams;
+use backstock::bench::measure::find_on_path;
+use backstock::bench::replay::{self, BenchOptions, BenchReport, Figure, ToolFigures, Unit};
+use backstock::maintenance::forget::KeepDuration;
+use chrono::NaiveDateTime;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Products in the initial export
+    #[arg(long, default_value_t = 1000)]
+    pub products: usize,
+    /// Simulated days after the initial export (one backup each)
+    #[arg(long, default_value_t = 7)]
+    pub days: usize,
+    /// Average number of media files per product
+    #[arg(long, default_value_t = 0.6, value_parser = parse_non_negative)]
+    pub media_per_product: f64,
+    /// Customers (default: 40% of --products)
+    #[arg(long)]
+    pub customers: Option<usize>,
+    /// Fraction of products edited each day
+    #[arg(long, default_value_t = 0.02, value_parser = parse_rate)]
+    pub edit_rate: f64,
+    /// Products added each day (with new media), as a fraction of the catalog
+    #[arg(long, default_value_t = 0.003, value_parser = parse_rate)]
+    pub add_rate: f64,
+    /// Products deleted each day, as a fraction of the catalog
+    #[arg(long, default_value_t = 0.001, value_parser = parse_rate)]
+    pub delete_rate: f64,
+    /// Fraction of customers edited each day
+    #[arg(long, default_value_t = 0.01, value_parser = parse_rate)]
+    pub customer_edit_rate: f64,
+    /// New orders each day
+    #[arg(long, default_value_t = 40)]
+    pub orders_per_day: usize,
+    /// Seed of the synthetic store
+    #[arg(long, default_value_t = 0x5EED)]
+    pub seed: u64,
+    /// Snapshot time of the first backup ("YYYY-MM-DD HH:MM:SS", local); day d adds d days
+    #[arg(long, default_value = "2024-01-01 12:00:00", value_parser = parse_start)]
+    pub start: NaiveDateTime,
+    /// Retention for the final forget + prune: keep the N newest snapshots
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<u32>,
+    /// Keep the newest snapshot of each of the N newest hours
+    #[arg(long, value_name = "N")]
+    pub keep_hourly: Option<u32>,
+    /// Keep the newest snapshot of each of the N newest days [default with no --keep-* flag: 7]
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<u32>,
+    /// Keep the newest snapshot of each of the N newest ISO weeks [default with no --keep-* flag: 4]
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<u32>,
+    /// Keep the newest snapshot of each of the N newest months [default with no --keep-* flag: 12]
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<u32>,
+    /// Keep the newest snapshot of each of the N newest years
+    #[arg(long, value_name = "N")]
+    pub keep_yearly: Option<u32>,
+    /// Keep every snapshot within this duration of the newest one, e.g. 1y6m2d3h
+    #[arg(long, value_name = "DURATION", value_parser = parse_within)]
+    pub keep_within: Option<String>,
+    /// Replay the same days into a repository of this tool too, and show ratios
+    #[arg(long, value_enum)]
+    pub compare: Option<Compare>,
+    /// Work directory (created; must be empty), kept at the end; default: a temporary one, removed
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Compare {
+    /// restic (must be on PATH)
+    Restic,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{s:?}: expected a fraction between 0 and 1, e.g. 0.02"
+        )),
+    }
+}
+
+fn parse_non_negative(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v >= 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("{s:?}: expected a number of at least 0")),
+    }
+}
+
+fn parse_start(s: &str) -> Result<NaiveDateTime, String> {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+        .map_err(|_| format!("{s:?}: expected \"YYYY-MM-DD HH:MM:SS\""))
+}
+
+fn parse_within(s: &str) -> Result<String, String> {
+    s.parse::<KeepDuration>()
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// The forget flags for both tools; the default policy when none is given.
+fn policy(a: &Args) -> Vec<String> {
+    let counts = [
+        ("--keep-last", a.keep_last),
+        ("--keep-hourly", a.keep_hourly),
+        ("--keep-daily", a.keep_daily),
+        ("--keep-weekly", a.keep_weekly),
+        ("--keep-monthly", a.keep_monthly),
+        ("--keep-yearly", a.keep_yearly),
+    ];
+    let mut out = Vec::new();
+    for (flag, n) in counts {
+        if let Some(n) = n {
+            out.extend([flag.to_string(), n.to_string()]);
+        }
+    }
+    if let Some(w) = &a.keep_within {
+        out.extend(["--keep-within".to_string(), w.clone()]);
+    }
+    if out.is_empty() {
+        for s in [
+            "--keep-daily",
+            "7",
+            "--keep-weekly",
+            "4",
+            "--keep-monthly",
+            "12",
+        ] {
+            out.push(s.to_string());
+        }
+    }
+    out
+}
+
+pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
+    if a.products == 0 {
+        bail!("--products must be at least 1");
+    }
+    let restic = match a.compare {
+        Some(Compare::Restic) => Some(find_on_path("restic").context(
+            "--compare restic: `restic` was not found on PATH (install it, e.g. `apt-get install restic`)",
+        )?),
+        None => None,
+    };
+    let opts = BenchOptions {
+        store: StoreParams {
+            products: a.products,
+            customers: a.customers.unwrap_or(a.products * 2 / 5),
+            orders_per_day: a.orders_per_day,
+            media_per_product: a.media_per_product,
+            seed: a.seed,
+            edit_rate: a.edit_rate,
+            add_rate: a.add_rate,
+            delete_rate: a.delete_rate,
+            customer_edit_rate: a.customer_edit_rate,
+            ..StoreParams::default()
+        },
+        days: a.days,
+        policy: policy(&a),
+        backstock: std::env::current_exe().context("locating the backstock executable")?,
+        restic,
+        dir: a.dir.clone(),
+        start: a.start,
+    };
+    let bar = (!g.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(1);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        bar
+    });
+    let progress = |step: &str, done: usize, total: usize| {
+        if let Some(b) = &bar {
+            b.set_length(total as u64);
+            b.set_position(done as u64);
+            b.set_message(step.to_string());
+        }
+    };
+    let result = replay::run(&opts, &progress);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let report = result?;
+    if g.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    Ok(0)
+}
+
+fn format_value(unit: Unit, v: Option<f64>) -> String {
+    match (unit, v) {
+        (_, None) => "-".into(),
+        (Unit::Seconds, Some(s)) => format!("{s:.2} s"),
+        (Unit::Bytes, Some(b)) if b < 0.0 => format!("-{}", human((-b) as u64)),
+        (Unit::Bytes, Some(b)) => human(b as u64),
+        (Unit::Ratio, Some(r)) => format!("{r:.3}"),
+    }
+}
+
+fn print_report(r: &BenchReport) {
+    let p = &r.params;
+    println!(
+        "{} products, {} customers, {:.2} media per product; {} days after the initial export (from {})",
+        p.products, p.customers, p.media_per_product, p.days, p.start_time
+    );
+    println!(
+        "daily: {}% products edited, {}% added, {}% deleted, {}% customers edited, {} orders, theme edit every {} days; seed {}",
+        p.edit_rate * 100.0,
+        p.add_rate * 100.0,
+        p.delete_rate * 100.0,
+        p.customer_edit_rate * 100.0,
+        p.orders_per_day,
+        p.theme_edit_every_days,
+        p.seed
+    );
+    println!(
+        "export: {} files, {} initially; {} files, {} at the end",
+        r.export_initial.files,
+        human(r.export_initial.bytes),
+        r.export_latest.files,
+        human(r.export_latest.bytes)
+    );
+    println!("forget policy: {}", p.policy.join(" "));
+    if let Some(v) = &r.restic_version {
+        println!("compared with: {v}");
+    }
+    println!();
+    let tools: Vec<(&str, &ToolFigures)> = std::iter::once(("backstock", &r.backstock))
+        .chain(r.restic.as_ref().map(|f| ("restic", f)))
+        .collect();
+    let rows: Vec<Vec<Figure>> = tools.iter().map(|(_, f)| f.figures()).collect();
+    let mut header = format!("{:<40} {:>12}", "figure", "backstock");
+    if r.restic.is_some() {
+        header.push_str(&format!(" {:>12} {:>8}", "restic", "ratio"));
+    }
+    println!("{header}");
+    println!("{}", "-".repeat(header.len()));
+    for (i, fig) in rows[0].iter().enumerate() {
+        let mut line = format!(
+            "{:<40} {:>12}",
+            fig.label,
+            format_value(fig.unit, fig.value)
+        );
+        if let Some(other) = rows.get(1).and_then(|r| r.get(i)) {
+            let ratio = r
+                .ratios
+                .as_ref()
+                .and_then(|m| m.get(fig.key))
+                .map(|v| format!("{v:.2}x"))
+                .unwrap_or_else(|| "-".into());
+            line.push_str(&format!(
+                " {:>12} {:>8}",
+                format_value(other.unit, other.value),
+                ratio
+            ));
+        }
+        println!("{line}");
+    }
+    println!();
+    for (name, f) in &tools {
+        let c = &f.restore_latest_check;
+        println!(
+            "{name}: restored latest snapshot matches the export ({} files, {}, {} compared by content); {} snapshots left after forget; {} restored from the oldest",
+            c.files,
+            human(c.bytes),
+            c.files_hashed,
+            f.snapshots_after_forget,
+            r.restored_file
+        );
+    }
+    if let Some(d) = &r.work_dir {
+        println!("work directory kept: {}", d.display());
+    }
+}
