@@ -260,8 +260,20 @@ fn prune_waits_for_a_running_backup_and_deletes_nothing_it_uses() {
     // references them: a prune that ignored the running backup would delete blobs it depends on.
     let first = env.snapshot_ids();
     write_data(&data.join("new"), 2, 40, 4 << 20);
-    let backup = env.spawn(&["backup", "data"]);
-    std::thread::sleep(Duration::from_millis(100));
+    // --retry-lock: the brief moment in which the refused prune's lock file exists must not make
+    // the backup give up (both sides back off when their lock attempts overlap).
+    let backup = env.spawn(&["--retry-lock", "60s", "backup", "data"]);
+    // Wait until the backup holds its lock.
+    let locks = env.repo.join("locks");
+    for _ in 0..400 {
+        if std::fs::read_dir(&locks)
+            .map(|d| d.count() > 0)
+            .unwrap_or(false)
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     for id in &first {
         std::fs::remove_file(env.repo.join("snapshots").join(id)).unwrap();
     }
