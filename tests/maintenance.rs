@@ -174,6 +174,34 @@ fn check_reports_damage_by_name() {
         .contains("N <= M"));
 }
 
+/// The ID of a key that is not the one in use.
+fn other_key(env: &Env) -> String {
+    env.json(["--json", "key", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| !k["current"].as_bool().unwrap())
+        .expect("a second key")["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Runs with another password (and optionally a new one for key add/passwd).
+fn with_password(
+    env: &Env,
+    password: &str,
+    new: Option<&str>,
+    args: &[&str],
+) -> std::process::Output {
+    let mut c = env.cmd();
+    c.env("BACKSTOCK_PASSWORD", password);
+    if let Some(n) = new {
+        c.env("BACKSTOCK_NEW_PASSWORD", n);
+    }
+    c.args(args).output().unwrap()
+}
+
 #[test]
 fn keys_add_list_remove_passwd() {
     let env = Env::init();
@@ -184,71 +212,42 @@ fn keys_add_list_remove_passwd() {
     assert_eq!(keys.as_array().unwrap().len(), 1);
     // The last key and the key in use cannot go.
     env.fails(1, ["key", "remove", &first[..8]]);
-    let out = env
-        .cmd()
-        .env("BACKSTOCK_NEW_PASSWORD", "second")
-        .args(["key", "add"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let keys = env.json(["--json", "key", "list"]);
-    assert_eq!(keys.as_array().unwrap().len(), 2);
-    let second = keys
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| !k["current"].as_bool().unwrap())
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    assert!(
+        with_password(&env, PASSWORD, Some("second"), &["key", "add"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        env.json(["--json", "key", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let second = other_key(&env);
     // Both passwords open the repository.
-    let out = env
-        .cmd()
-        .env("BACKSTOCK_PASSWORD", "second")
-        .args(["snapshots"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    assert!(with_password(&env, "second", None, &["snapshots"])
+        .status
+        .success());
     // Change the second password; the old one stops working, the new one works.
-    let out = env
-        .cmd()
-        .env("BACKSTOCK_PASSWORD", "second")
-        .env("BACKSTOCK_NEW_PASSWORD", "third")
-        .args(["key", "passwd"])
-        .output()
-        .unwrap();
+    let out = with_password(&env, "second", Some("third"), &["key", "passwd"]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = env
-        .cmd()
-        .env("BACKSTOCK_PASSWORD", "second")
-        .args(["snapshots"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(12));
-    let out = env
-        .cmd()
-        .env("BACKSTOCK_PASSWORD", "third")
-        .args(["snapshots"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    assert_eq!(
+        with_password(&env, "second", None, &["snapshots"])
+            .status
+            .code(),
+        Some(12)
+    );
+    assert!(with_password(&env, "third", None, &["snapshots"])
+        .status
+        .success());
     assert!(!env.names_in("keys").contains(&second));
     // The original password removes the third key.
-    let third = env
-        .json(["--json", "key", "list"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| !k["current"].as_bool().unwrap())
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let third = other_key(&env);
     env.ok(["key", "remove", &third]);
     assert_eq!(env.names_in("keys"), vec![first]);
     let kf = env.json(["cat", "key", &env.names_in("keys")[0]]);

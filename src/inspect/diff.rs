@@ -6,7 +6,7 @@
 //! names on both sides, and the names between two shared blobs can only be compared with each other.
 //! Only the runs of blobs between shared ones are loaded and merged by name.
 
-use crate::format::tree::{self, Node, NodeKind};
+use crate::format::tree::{Node, NodeKind};
 use crate::ids::{BlobId, SnapshotId};
 use crate::repository::snapshots::SnapshotFilter;
 use crate::repository::Repository;
@@ -46,26 +46,13 @@ impl<'r> TreeReader<'r> {
     /// Reads and decodes one tree blob.
     pub fn load_blob(&self, id: &BlobId) -> Result<Vec<Node>> {
         self.loaded.fetch_add(1, Ordering::Relaxed);
-        let plain = self
-            .repo
-            .read_blob(id)
-            .with_context(|| format!("loading tree {id}"))?;
-        tree::decode_blob(&plain).with_context(|| format!("decoding tree {id}"))
+        self.repo.load_tree_blob(id)
     }
 
     /// Loads a run of tree blobs of one directory; the nodes must be sorted across the run.
     pub fn load(&self, ids: &[BlobId]) -> Result<Vec<Node>> {
-        let mut nodes = Vec::new();
-        for id in ids {
-            nodes.extend(self.load_blob(id)?);
-        }
-        tree::check_sorted(&nodes).with_context(|| {
-            format!(
-                "tree {}",
-                ids.first().map(|i| i.short()).unwrap_or_default()
-            )
-        })?;
-        Ok(nodes)
+        self.loaded.fetch_add(ids.len() as u64, Ordering::Relaxed);
+        self.repo.load_tree(ids)
     }
 
     /// Whether the index says this tree blob holds at least one node (more than the version byte).

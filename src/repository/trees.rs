@@ -14,11 +14,7 @@ impl Repository {
     pub fn load_tree(&self, ids: &[BlobId]) -> Result<Vec<Node>> {
         let mut nodes = Vec::new();
         for id in ids {
-            let plain = self
-                .read_blob(id)
-                .with_context(|| format!("loading tree {id}"))?;
-            let part = tree::decode_blob(&plain).with_context(|| format!("decoding tree {id}"))?;
-            nodes.extend(part);
+            nodes.extend(self.load_tree_blob(id)?);
         }
         tree::check_sorted(&nodes).with_context(|| {
             format!(
@@ -27,6 +23,14 @@ impl Repository {
             )
         })?;
         Ok(nodes)
+    }
+
+    /// Reads and decodes one tree blob (whole nodes, sorted within the blob).
+    pub fn load_tree_blob(&self, id: &BlobId) -> Result<Vec<Node>> {
+        let plain = self
+            .read_blob(id)
+            .with_context(|| format!("loading tree {id}"))?;
+        tree::decode_blob(&plain).with_context(|| format!("decoding tree {id}"))
     }
 
     /// Every blob (tree and data) reachable from the given root tree blobs. Each tree blob is read and
@@ -41,12 +45,7 @@ impl Repository {
         while !level.is_empty() {
             let children: Vec<Vec<Node>> = level
                 .par_iter()
-                .map(|id| -> Result<Vec<Node>> {
-                    let plain = self
-                        .read_blob(id)
-                        .with_context(|| format!("loading tree {id}"))?;
-                    tree::decode_blob(&plain).with_context(|| format!("decoding tree {id}"))
-                })
+                .map(|id| self.load_tree_blob(id))
                 .collect::<Result<_>>()?;
             let mut next = Vec::new();
             for n in children.into_iter().flatten() {
