@@ -24,6 +24,13 @@ struct Entry {
     flags: u8,
 }
 
+/// The first `bits` (1..=24) bits of an ID prefix, as a number.
+fn top_bits(p: &[u8; PREFIX], bits: u32) -> u32 {
+    u32::from_be_bytes([p[0], p[1], p[2], p[3]])
+        .checked_shr(32 - bits.clamp(1, 24))
+        .unwrap_or(0)
+}
+
 fn prefix(id: &BlobId) -> [u8; PREFIX] {
     let mut p = [0u8; PREFIX];
     p.copy_from_slice(&id.0[..PREFIX]);
@@ -33,6 +40,10 @@ fn prefix(id: &BlobId) -> [u8; PREFIX] {
 #[derive(Default)]
 pub struct MasterIndex {
     entries: Vec<Entry>,
+    /// Radix table over the first `bits` bits of the IDs: entries with prefix p lie in
+    /// `entries[buckets[p]..buckets[p + 1]]`, so a lookup searches a handful of entries.
+    buckets: Vec<u32>,
+    bits: u32,
     packs: Vec<(PackId, u32)>,
     pack_pos: HashMap<PackId, u32>,
     files: Vec<IndexId>,
@@ -104,14 +115,37 @@ impl MasterIndex {
         self.entries.sort_unstable_by_key(|e| e.id);
         self.entries.dedup_by(|a, b| a.id == b.id);
         self.entries.shrink_to_fit();
+        // About 8 entries per bucket; the table costs 4 bytes per 8 blobs (0.5 byte per blob).
+        let n = self.entries.len().max(1);
+        self.bits = (usize::BITS - n.leading_zeros())
+            .saturating_sub(3)
+            .clamp(1, 24);
+        let count = 1usize << self.bits;
+        let mut buckets = Vec::with_capacity(count + 1);
+        let mut i = 0usize;
+        for b in 0..count {
+            while i < self.entries.len() && (top_bits(&self.entries[i].id, self.bits) as usize) < b
+            {
+                i += 1;
+            }
+            buckets.push(i as u32);
+        }
+        buckets.push(self.entries.len() as u32);
+        self.buckets = buckets;
     }
 
     fn find(&self, id: &BlobId) -> Option<&Entry> {
+        if self.entries.is_empty() {
+            return None;
+        }
         let p = prefix(id);
-        self.entries
-            .binary_search_by(|e| e.id.cmp(&p))
-            .ok()
-            .map(|i| &self.entries[i])
+        let b = top_bits(&p, self.bits) as usize;
+        let (lo, hi) = match (self.buckets.get(b), self.buckets.get(b + 1)) {
+            (Some(&lo), Some(&hi)) => (lo as usize, hi as usize),
+            _ => (0, self.entries.len()),
+        };
+        let run = self.entries.get(lo..hi)?;
+        run.binary_search_by(|e| e.id.cmp(&p)).ok().map(|i| &run[i])
     }
 
     pub fn contains(&self, id: &BlobId) -> bool {
@@ -154,6 +188,7 @@ impl MasterIndex {
     /// Approximate heap bytes held by the index.
     pub fn memory_bytes(&self) -> usize {
         self.entries.capacity() * Self::entry_size()
+            + self.buckets.capacity() * std::mem::size_of::<u32>()
             + self.packs.capacity() * std::mem::size_of::<(PackId, u32)>()
             + self.pack_pos.capacity() * (std::mem::size_of::<(PackId, u32)>() + 8)
     }
@@ -218,6 +253,14 @@ mod tests {
         assert_eq!(idx.get(&BlobId([3; 32])).unwrap().entry.offset, 100);
         assert_eq!(idx.get(&BlobId([2; 32])).unwrap().pack, PackId([2; 32]));
         assert_eq!(idx.index_files(), &[IndexId([2; 32])]);
+    }
+
+    #[test]
+    fn empty_index_finds_nothing() {
+        let idx = MasterIndex::default();
+        assert!(!idx.contains(&BlobId([9; 32])));
+        let idx = MasterIndex::from_files(vec![]);
+        assert!(idx.get(&BlobId([0; 32])).is_none());
     }
 
     #[test]
