@@ -1,7 +1,7 @@
 //! XChaCha20-Poly1305 with a random 24-byte nonce per sealed object.
 
 use super::keys::SecretKey;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 
@@ -16,24 +16,22 @@ pub enum CryptoError {
     AuthFailed,
 }
 
-/// Seals `plaintext` and appends `nonce || ciphertext || tag` to `out`.
+/// Seals `plaintext` and appends `nonce || ciphertext || tag` to `out`, encrypting in place in
+/// `out` (one copy of the plaintext, no temporary buffer).
 pub fn seal_into(key: &SecretKey, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
     let mut nonce = [0u8; NONCE_LEN];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let cipher = XChaCha20Poly1305::new(key.expose().into());
-    // Encryption with a valid key and nonce cannot fail for inputs below the cipher's 256 GiB limit.
-    let ct = cipher
-        .encrypt(
-            XNonce::from_slice(&nonce),
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
-        .unwrap_or_default();
-    out.reserve(NONCE_LEN + ct.len());
+    out.reserve(NONCE_LEN + plaintext.len() + TAG_LEN);
     out.extend_from_slice(&nonce);
-    out.extend_from_slice(&ct);
+    let start = out.len();
+    out.extend_from_slice(plaintext);
+    // Encryption with a valid key and nonce cannot fail below the cipher's 256 GiB message limit;
+    // should it ever, the tag is left zeroed and opening the result fails authentication.
+    let tag = cipher
+        .encrypt_in_place_detached(XNonce::from_slice(&nonce), aad, &mut out[start..])
+        .unwrap_or_default();
+    out.extend_from_slice(&tag);
 }
 
 /// Returns `nonce || ciphertext || tag`.
