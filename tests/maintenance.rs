@@ -283,8 +283,19 @@ fn stale_locks_are_ignored_and_unlocked() {
     assert_eq!(env.names_in("locks").len(), 1, "the backup took no lock");
     child.kill().unwrap();
     child.wait().unwrap();
+    // Partial files of killed writers: prune removes those older than an hour, not fresh ones (a
+    // writer may still be at work on them).
+    let old_tmp = env.repo.join("data/00/.tmp-0011223344556677");
+    let fresh_tmp = env.repo.join("data/01/.tmp-8899aabbccddeeff");
+    fs::write(&old_tmp, vec![7u8; 5000]).unwrap();
+    fs::write(&fresh_tmp, vec![7u8; 5000]).unwrap();
+    let two_hours_ago =
+        filetime::FileTime::from_unix_time(chrono::Utc::now().timestamp() - 7200, 0);
+    filetime::set_file_mtime(&old_tmp, two_hours_ago).unwrap();
     // The stale lock does not block an exclusive operation.
-    env.ok(["prune"]);
+    let out = env.ok(["prune"]);
+    assert!(out.contains("removed 1 partial files"), "{out}");
+    assert!(!old_tmp.exists() && fresh_tmp.exists());
     assert_eq!(env.names_in("locks").len(), 1);
     env.ok(["unlock"]);
     assert!(env.names_in("locks").is_empty());

@@ -181,6 +181,48 @@ impl Backend for LocalBackend {
         }
     }
 
+    fn remove_leftovers(&self, older_than: std::time::Duration) -> Result<(usize, u64)> {
+        let mut dirs: Vec<PathBuf> = [
+            FileType::Key,
+            FileType::Snapshot,
+            FileType::Index,
+            FileType::Lock,
+        ]
+        .iter()
+        .map(|t| self.root.join(t.dir()))
+        .collect();
+        dirs.push(self.root.clone());
+        dirs.extend((0..256).map(|i| self.root.join("data").join(format!("{i:02x}"))));
+        let now = std::time::SystemTime::now();
+        let (mut files, mut bytes) = (0, 0);
+        for d in dirs {
+            let rd = match fs::read_dir(&d) {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(e).with_context(|| format!("listing {}", d.display())),
+            };
+            for e in rd {
+                let e = e.with_context(|| format!("listing {}", d.display()))?;
+                if !e.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+                    continue;
+                }
+                let Ok(md) = e.metadata() else { continue };
+                let age = md
+                    .modified()
+                    .ok()
+                    .and_then(|m| now.duration_since(m).ok())
+                    .unwrap_or_default();
+                if md.is_file() && age > older_than {
+                    fs::remove_file(e.path())
+                        .with_context(|| format!("deleting {}", e.path().display()))?;
+                    files += 1;
+                    bytes += md.len();
+                }
+            }
+        }
+        Ok((files, bytes))
+    }
+
     fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>> {
         let p = self.path(t, name)?;
         match fs::metadata(&p) {

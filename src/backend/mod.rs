@@ -48,4 +48,11 @@ pub trait Backend: Send + Sync {
     fn delete(&self, t: FileType, name: &str) -> Result<()>;
     /// The size of a file, or `None` if it does not exist.
     fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>>;
+    /// Removes partial files that a killed writer left behind and that were last touched longer than
+    /// `older_than` ago. Returns how many files and bytes went. Stores whose writes are single object
+    /// puts have nothing to remove.
+    fn remove_leftovers(&self, older_than: std::time::Duration) -> Result<(usize, u64)> {
+        let _ = older_than;
+        Ok((0, 0))
+    }
 }

@@ -92,6 +92,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             r.packs_written,
             r.packs_kept
         );
+        if r.leftovers_deleted > 0 {
+            println!(
+                "removed {} partial files left by interrupted writers",
+                r.leftovers_deleted
+            );
+        }
         if !r.dry_run {
             println!(
                 "replaced {} index files in {secs:.2}s",

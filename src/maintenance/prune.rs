@@ -17,6 +17,10 @@ use std::collections::{HashMap, HashSet};
 /// Most blobs one new index file lists.
 const INDEX_BLOBS_PER_FILE: usize = 100_000;
 
+/// A partial file this much older than now cannot belong to a writer that still runs (a writer holds a
+/// lock refreshed every few minutes and writes one file in seconds).
+pub const LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 #[derive(Debug, Clone)]
 pub struct PruneOptions {
     /// Unused space allowed to remain, as a percentage of the repository's used bytes.
@@ -44,6 +48,8 @@ pub struct PruneReport {
     pub packs_repacked: usize,
     pub packs_kept: usize,
     pub packs_unindexed_deleted: usize,
+    /// Partial files left by killed writers (older than [`LEFTOVER_AGE`]) that were removed.
+    pub leftovers_deleted: usize,
     pub packs_written: u64,
     pub blobs_used: usize,
     pub blobs_unused: usize,
@@ -182,6 +188,14 @@ pub fn prune(repo: &mut Repository, opts: &PruneOptions) -> Result<PruneReport> 
             .sum::<u64>();
     report.bytes_repacked = repack_bytes;
     report.unused_bytes_after = remaining_unused;
+    if !opts.dry_run {
+        let (files, bytes) = repo
+            .backend()
+            .remove_leftovers(LEFTOVER_AGE)
+            .context("removing partial files left by interrupted writers")?;
+        report.leftovers_deleted = files;
+        report.bytes_deleted += bytes;
+    }
     if opts.dry_run || (delete.is_empty() && repack.is_empty() && unindexed.is_empty()) {
         return Ok(report);
     }

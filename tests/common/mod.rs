@@ -249,6 +249,8 @@ impl Env {
         let mut v: Vec<String> = files_under(&self.repo.join(dir))
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            // A file still being written (or left by a killed writer) is not a repository file.
+            .filter(|n| !n.starts_with(".tmp-"))
             .collect();
         v.sort();
         v
