@@ -43,6 +43,12 @@ fn bench(tmp: &Path, args: &[&str]) -> Value {
         "bench failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Without a terminal, progress is one line per step on standard error.
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("writing the initial export") && log.contains("day 0: backstock backup"),
+        "no step lines on stderr: {log}"
+    );
     serde_json::from_slice(&out.stdout).expect("bench --json prints one JSON object")
 }
 

@@ -182,11 +182,19 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         bar.enable_steady_tick(std::time::Duration::from_millis(200));
         bar
     });
+    // Without a terminal (a long run logged to a file), one line per step with the elapsed time.
+    let log_lines = !g.quiet && bar.is_none();
+    let started = std::time::Instant::now();
     let progress = |step: &str, done: usize, total: usize| {
         if let Some(b) = &bar {
             b.set_length(total as u64);
             b.set_position(done as u64);
             b.set_message(step.to_string());
+        } else if log_lines {
+            eprintln!(
+                "{:9.1}s {done}/{total} {step}",
+                started.elapsed().as_secs_f64()
+            );
         }
     };
     let result = replay::run(&opts, &progress);
