@@ -107,10 +107,23 @@ mod tests {
     #[test]
     fn golden_boundaries() {
         let cfg = Config::new(RepoId([0; 32]), 0x5eed_0123_4567_89ab);
+        // Repositories made with the first defaults (16/64/256 KiB text) must keep their boundaries.
         let data = pseudo_random(1 << 20, 7);
-        let text = Chunker::new(cfg.chunker.seed, cfg.chunker.text);
+        let first_defaults = crate::format::config::ChunkSizes {
+            min: 16 << 10,
+            avg: 64 << 10,
+            max: 256 << 10,
+        };
+        let text = Chunker::new(cfg.chunker.seed, first_defaults);
         let ends: Vec<usize> = text.chunks(&data).iter().map(|r| r.end).collect();
         assert_eq!(ends, GOLDEN_TEXT, "text-class boundaries changed");
+        let text = Chunker::new(cfg.chunker.seed, cfg.chunker.text);
+        let ends: Vec<usize> = text
+            .chunks(&data[..128 << 10])
+            .iter()
+            .map(|r| r.end)
+            .collect();
+        assert_eq!(ends, GOLDEN_TEXT_8K, "text-class boundaries changed");
         let big = pseudo_random(8 << 20, 9);
         let media = Chunker::new(cfg.chunker.seed, cfg.chunker.media);
         let ends: Vec<usize> = media.chunks(&big).iter().map(|r| r.end).collect();
@@ -120,6 +133,9 @@ mod tests {
     const GOLDEN_TEXT: &[usize] = &[
         140188, 181047, 257423, 308806, 411326, 460503, 480898, 562531, 699607, 794896, 889801,
         1002149, 1048576,
+    ];
+    const GOLDEN_TEXT_8K: &[usize] = &[
+        11033, 22199, 24406, 41560, 47839, 58441, 74706, 83227, 91674, 116042, 124351, 131072,
     ];
     const GOLDEN_MEDIA: &[usize] = &[
         2017738, 3260871, 3913620, 5087801, 6411718, 7888847, 8388608,

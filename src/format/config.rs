@@ -26,6 +26,7 @@ pub struct ChunkerConfig {
     pub tree: ChunkSizes,
 }
 
+/// Tree sizes of a config written before the `tree` field existed.
 fn default_tree_sizes() -> ChunkSizes {
     ChunkSizes {
         min: 4 << 10,
@@ -52,17 +53,22 @@ impl Config {
             id,
             chunker: ChunkerConfig {
                 seed,
+                // Small text chunks: an edited line of a large JSONL export rewrites about 8 KiB.
                 text: ChunkSizes {
-                    min: 16 << 10,
-                    avg: 64 << 10,
-                    max: 256 << 10,
+                    min: 2 << 10,
+                    avg: 8 << 10,
+                    max: 32 << 10,
                 },
                 media: ChunkSizes {
                     min: 256 << 10,
                     avg: 1 << 20,
                     max: 4 << 20,
                 },
-                tree: default_tree_sizes(),
+                tree: ChunkSizes {
+                    min: 512,
+                    avg: 2 << 10,
+                    max: 8 << 10,
+                },
             },
             pack_size: DEFAULT_PACK_SIZE,
             compression_level: 3,
