@@ -124,13 +124,27 @@ impl Backend for LocalBackend {
     }
 
     fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        self.read_range_into(t, name, offset, len, &mut buf)?;
+        Ok(buf)
+    }
+
+    fn read_range_into(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
         let p = self.path(t, name)?;
         let mut f = File::open(&p).with_context(|| format!("opening {}", p.display()))?;
         f.seek(SeekFrom::Start(offset))
             .with_context(|| format!("seeking in {}", p.display()))?;
-        let mut buf = Vec::with_capacity(len.min(1 << 30) as usize);
+        buf.clear();
+        buf.reserve(len.min(1 << 30) as usize);
         f.take(len)
-            .read_to_end(&mut buf)
+            .read_to_end(buf)
             .with_context(|| format!("reading {}", p.display()))?;
         if (buf.len() as u64) < len {
             bail!(
@@ -139,7 +153,7 @@ impl Backend for LocalBackend {
                 buf.len()
             );
         }
-        Ok(buf)
+        Ok(())
     }
 
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {

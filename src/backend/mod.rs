@@ -43,6 +43,18 @@ pub trait Backend: Send + Sync {
     fn list(&self, t: FileType) -> Result<Vec<(String, u64)>>;
     fn read(&self, t: FileType, name: &str) -> Result<Vec<u8>>;
     fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>>;
+    /// Like `read_range`, into a buffer the caller reuses (its contents are replaced).
+    fn read_range_into(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
+        *buf = self.read_range(t, name, offset, len)?;
+        Ok(())
+    }
     /// Writes a whole file atomically; an existing file of the same name is replaced.
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()>;
     fn delete(&self, t: FileType, name: &str) -> Result<()>;

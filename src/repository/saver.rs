@@ -34,6 +34,9 @@ pub struct BlobSaver<'r> {
     records: Mutex<Vec<PackRecord>>,
     /// Sealed tree blobs written this session, for the local cache.
     new_trees: Mutex<Vec<(BlobId, Vec<u8>)>>,
+    /// Buffers of packs already written, reused for the next packs: allocating a fresh pack-sized
+    /// buffer for every pack fragments the heap and grows the resident set well past the packs in flight.
+    spare: Mutex<Vec<Vec<u8>>>,
     pub stats: SaverStats,
 }
 
@@ -45,6 +48,7 @@ impl<'r> BlobSaver<'r> {
             seen: Mutex::default(),
             records: Mutex::default(),
             new_trees: Mutex::default(),
+            spare: Mutex::default(),
             stats: SaverStats::default(),
         }
     }
@@ -82,11 +86,22 @@ impl<'r> BlobSaver<'r> {
         raw_len: u32,
         sealed: Vec<u8>,
     ) -> Result<()> {
+        let target = self.repo.config().pack_size as usize;
+        let mut open = lock(&self.open[t as usize]);
+        // A blob that would carry the open pack past the target goes into the next pack.
+        let before = if !open.buf.is_empty() && open.buf.len() + sealed.len() > target {
+            Some(std::mem::take(&mut *open))
+        } else {
+            None
+        };
         let full = {
-            let mut open = lock(&self.open[t as usize]);
-            let target = self.repo.config().pack_size as usize;
             if open.buf.capacity() == 0 {
-                open.buf.reserve(target + sealed.len());
+                if let Some(b) = lock(&self.spare).pop() {
+                    open.buf = b;
+                }
+                // Room for the header too: entries of 46 bytes, at most one per 1/16 of the blobs' bytes
+                // for all but packs of tiny blobs.
+                open.buf.reserve(target.max(sealed.len()) + target / 16);
             }
             let entry = BlobEntry {
                 blob_type: t,
@@ -108,7 +123,8 @@ impl<'r> BlobSaver<'r> {
                 None
             }
         };
-        if let Some(p) = full {
+        drop(open);
+        for p in [before, full].into_iter().flatten() {
             self.write_pack(p)?;
         }
         Ok(())
@@ -130,6 +146,13 @@ impl<'r> BlobSaver<'r> {
             size: bytes.len() as u32,
             blobs: p.entries,
         });
+        let mut spare = lock(&self.spare);
+        // One buffer per open pack type and per writing thread is all that is ever in use.
+        if spare.len() < 2 {
+            let mut bytes = bytes;
+            bytes.clear();
+            spare.push(bytes);
+        }
         Ok(())
     }
 

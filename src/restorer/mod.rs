@@ -170,20 +170,39 @@ fn restore_pack(
     blobs: &[plan::PlannedBlob],
     progress: &RestoreProgress,
 ) -> Result<()> {
+    // One read buffer per thread, reused for every pack it restores (a fresh pack-sized buffer per
+    // pack fragments the heap and grows the resident set).
+    thread_local! {
+        static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    READ_BUF
+        .with_borrow_mut(|data| restore_pack_from(repo, target, items, pack, blobs, progress, data))
+}
+
+fn restore_pack_from(
+    repo: &Repository,
+    target: &Path,
+    items: &[Item],
+    pack: &crate::ids::PackId,
+    blobs: &[plan::PlannedBlob],
+    progress: &RestoreProgress,
+    data: &mut Vec<u8>,
+) -> Result<()> {
     let start = blobs
         .iter()
         .map(|b| b.entry.offset as u64)
         .min()
         .unwrap_or(0);
     let end = blobs.iter().map(|b| b.entry.end()).max().unwrap_or(0);
-    let read = repo.backend().read_range(
+    let read = repo.backend().read_range_into(
         crate::backend::FileType::Pack,
         &pack.to_hex(),
         start,
         end - start,
+        data,
     );
-    let data = match read {
-        Ok(d) => d,
+    match read {
+        Ok(()) => {}
         Err(e) => {
             let mut files: Vec<&str> = blobs
                 .iter()
