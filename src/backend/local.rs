@@ -169,6 +169,14 @@ impl Backend for LocalBackend {
         rand::rngs::OsRng.fill_bytes(&mut rnd);
         let tmp = dir.join(format!("{TMP_PREFIX}{}", hex::encode(rnd)));
         let result = (|| -> Result<()> {
+            if t == FileType::Pack
+                && data.len() >= super::direct::DIRECT_MIN
+                && super::direct::write_new(&tmp, data)
+                    .with_context(|| format!("writing {}", tmp.display()))?
+            {
+                fs::rename(&tmp, &p).with_context(|| format!("renaming to {}", p.display()))?;
+                return sync_dir(&dir);
+            }
             let mut f = OpenOptions::new()
                 .write(true)
                 .create_new(true)

@@ -1,0 +1,102 @@
+//! Writing large new files with direct I/O (`O_DIRECT`), bypassing the page cache.
+//!
+//! A pack is written once and rarely read soon after, and it is fsynced before it is renamed into
+//! place, so copying it into the page cache first only costs CPU (a third of a first backup's, in the
+//! profile) and evicts the user's own cached files. The data goes through a small aligned bounce
+//! buffer; the last block is padded with zeros and the file is then truncated to its length.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+/// Files at least this large are written directly; smaller ones gain nothing.
+pub const DIRECT_MIN: usize = 1 << 20;
+/// Alignment of buffer addresses, file offsets and lengths: covers 512-byte and 4 KiB sector disks.
+const ALIGN: usize = 4096;
+const BOUNCE: usize = 1 << 20;
+
+/// Creates `path` (which must not exist), writes `data` to it and fsyncs it. Returns `Ok(false)`,
+/// having removed whatever it created, when the file system refuses direct I/O (tmpfs, some network
+/// file systems), so the caller writes the file the ordinary way.
+pub fn write_new(path: &Path, data: &[u8]) -> std::io::Result<bool> {
+    let unsupported = |f: Option<File>| {
+        drop(f);
+        let _ = fs::remove_file(path);
+        Ok(false)
+    };
+    let f = match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return unsupported(None),
+        Err(e) => return Err(e),
+    };
+    let mut bounce = vec![0u8; BOUNCE + ALIGN];
+    let off = bounce.as_ptr().align_offset(ALIGN);
+    if off >= ALIGN {
+        return unsupported(Some(f));
+    }
+    let buf = &mut bounce[off..off + BOUNCE];
+    for (i, chunk) in data.chunks(BOUNCE).enumerate() {
+        let padded = chunk.len().next_multiple_of(ALIGN);
+        buf[..chunk.len()].copy_from_slice(chunk);
+        buf[chunk.len()..padded].fill(0);
+        match (&f).write_all(&buf[..padded]) {
+            Ok(()) => {}
+            Err(e) if i == 0 && e.raw_os_error() == Some(libc::EINVAL) => {
+                return unsupported(Some(f))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    f.set_len(data.len() as u64)?;
+    f.sync_all()?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_around_the_block_and_buffer_edges_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        for (i, len) in [
+            0,
+            1,
+            4095,
+            4096,
+            4097,
+            BOUNCE - 1,
+            BOUNCE,
+            BOUNCE + 1,
+            3 * BOUNCE + 77,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let data: Vec<u8> = (0..len).map(|j| (j * 31 + i) as u8).collect();
+            let p = dir.path().join(format!("f{i}"));
+            let direct = write_new(&p, &data).unwrap();
+            if !direct {
+                // The test directory's file system refuses direct I/O: nothing may be left behind.
+                assert!(!p.exists());
+                continue;
+            }
+            assert_eq!(fs::read(&p).unwrap(), data, "length {len}");
+        }
+    }
+
+    #[test]
+    fn an_existing_file_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x");
+        fs::write(&p, b"keep").unwrap();
+        assert!(write_new(&p, &[1u8; 10_000]).is_err());
+        assert_eq!(fs::read(&p).unwrap(), b"keep");
+    }
+}
