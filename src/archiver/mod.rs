@@ -132,7 +132,7 @@ pub fn backup(
         None => None,
     };
     let arch = Archiver {
-        saver: BlobSaver::new(repo),
+        saver: BlobSaver::new(repo)?,
         excludes: PathMatcher::new(&opts.excludes)?,
         progress,
         counters: Counters::default(),

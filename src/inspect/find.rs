@@ -134,7 +134,7 @@ pub(crate) mod testing {
     impl TestRepo {
         /// Runs `f` with a blob saver, then writes the index and reloads it.
         pub fn save<T>(&mut self, f: impl FnOnce(&BlobSaver) -> T) -> T {
-            let saver = BlobSaver::new(&self.repo);
+            let saver = BlobSaver::new(&self.repo).unwrap();
             let out = f(&saver);
             saver.finish().unwrap();
             self.repo.load_index().unwrap();

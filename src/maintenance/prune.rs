@@ -201,7 +201,7 @@ pub fn prune(repo: &mut Repository, opts: &PruneOptions) -> Result<PruneReport> 
     }
 
     // (1) Repack.
-    let saver = BlobSaver::new(repo);
+    let saver = BlobSaver::new(repo)?;
     for &i in &repack {
         let p = &packs[i];
         let bytes = repo

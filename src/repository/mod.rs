@@ -4,6 +4,7 @@ pub mod cache;
 pub mod index;
 pub mod keys;
 pub mod lock;
+mod pack_writer;
 pub mod saver;
 pub mod snapshots;
 pub mod trees;

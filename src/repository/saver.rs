@@ -2,13 +2,13 @@
 //! full packs. Callable from many threads; at most one open pack per blob type plus one pack per
 //! writing thread are in memory at once.
 
+use super::pack_writer::PackWriter;
 use super::Repository;
-use crate::backend::FileType;
 use crate::format::blob_entry::{BlobEntry, BlobType, SEAL_OVERHEAD};
 use crate::format::index::{IndexFile, PackRecord};
 use crate::format::pack;
 use crate::ids::{storage_hash, BlobId, IndexId, PackId};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -31,26 +31,22 @@ pub struct BlobSaver<'r> {
     repo: &'r Repository,
     open: [Mutex<OpenPack>; 2],
     seen: Mutex<HashSet<BlobId>>,
-    records: Mutex<Vec<PackRecord>>,
     /// Sealed tree blobs written this session, for the local cache.
     new_trees: Mutex<Vec<(BlobId, Vec<u8>)>>,
-    /// Buffers of packs already written, reused for the next packs: allocating a fresh pack-sized
-    /// buffer for every pack fragments the heap and grows the resident set well past the packs in flight.
-    spare: Mutex<Vec<Vec<u8>>>,
+    writer: PackWriter,
     pub stats: SaverStats,
 }
 
 impl<'r> BlobSaver<'r> {
-    pub fn new(repo: &'r Repository) -> Self {
-        BlobSaver {
+    pub fn new(repo: &'r Repository) -> Result<Self> {
+        Ok(BlobSaver {
             repo,
             open: [Mutex::default(), Mutex::default()],
             seen: Mutex::default(),
-            records: Mutex::default(),
             new_trees: Mutex::default(),
-            spare: Mutex::default(),
+            writer: PackWriter::new(repo.backend_arc())?,
             stats: SaverStats::default(),
-        }
+        })
     }
 
     pub fn repo(&self) -> &'r Repository {
@@ -96,7 +92,11 @@ impl<'r> BlobSaver<'r> {
         };
         let full = {
             if open.buf.capacity() == 0 {
-                if let Some(b) = lock(&self.spare).pop() {
+                // Only data packs fill a whole buffer; a tree pack stays small in most backups.
+                if let Some(b) = (t == BlobType::Data)
+                    .then(|| self.writer.spare_buffer())
+                    .flatten()
+                {
                     open.buf = b;
                 }
                 // Room for the header too: entries of 46 bytes, at most one per 1/16 of the blobs' bytes
@@ -130,30 +130,15 @@ impl<'r> BlobSaver<'r> {
         Ok(())
     }
 
+    /// Seals the pack's header and hands the pack to the writer thread.
     fn write_pack(&self, p: OpenPack) -> Result<()> {
         if p.entries.is_empty() {
             return Ok(());
         }
         let bytes = pack::finish(&self.repo.keys().enc, p.buf, &p.entries);
         let id = PackId(storage_hash(&bytes));
-        self.repo
-            .backend()
-            .write(FileType::Pack, &id.to_hex(), &bytes)
-            .with_context(|| format!("writing pack {id}"))?;
         self.stats.packs_written.fetch_add(1, Ordering::Relaxed);
-        lock(&self.records).push(PackRecord {
-            id,
-            size: bytes.len() as u32,
-            blobs: p.entries,
-        });
-        let mut spare = lock(&self.spare);
-        // One buffer per open pack type and per writing thread is all that is ever in use.
-        if spare.len() < 2 {
-            let mut bytes = bytes;
-            bytes.clear();
-            spare.push(bytes);
-        }
-        Ok(())
+        self.writer.write(id, bytes, p.entries)
     }
 
     /// Writes the open packs and returns the records of every pack written so far (emptying the list).
@@ -166,7 +151,7 @@ impl<'r> BlobSaver<'r> {
         if !trees.is_empty() {
             self.repo.cache_trees(&trees);
         }
-        Ok(std::mem::take(&mut *lock(&self.records)))
+        self.writer.flush()
     }
 
     /// Flushes and writes one index file for the packs written. Returns `None` when nothing was written.

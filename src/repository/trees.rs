@@ -175,7 +175,7 @@ mod tests {
         )
         .unwrap();
         let mut nodes: Vec<Node> = (0..100_000).map(|i| file_node(i, 1_700_000_000)).collect();
-        let saver = BlobSaver::new(&repo);
+        let saver = BlobSaver::new(&repo).unwrap();
         let first = saver.save_tree(&nodes, false).unwrap();
         let first_stored = saver.stats.stored_bytes_added.load(Ordering::Relaxed);
         saver.finish().unwrap();
@@ -186,7 +186,7 @@ mod tests {
         );
 
         nodes[54_321] = file_node(54_321, 1_800_000_000);
-        let saver = BlobSaver::new(&repo);
+        let saver = BlobSaver::new(&repo).unwrap();
         let second = saver.save_tree(&nodes, false).unwrap();
         let added = saver.stats.stored_bytes_added.load(Ordering::Relaxed);
         let blobs = saver.stats.blobs_added.load(Ordering::Relaxed);

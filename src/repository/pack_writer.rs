@@ -1,0 +1,135 @@
+//! A background thread that writes finished packs, so the threads that chunk, hash, compress and
+//! seal never wait on storage. The queue has no slots: a pack is handed over only when the writer
+//! is free, so at most one pack is being written while the others are being filled, which bounds
+//! memory.
+
+use crate::backend::{Backend, FileType};
+use crate::format::blob_entry::BlobEntry;
+use crate::format::index::PackRecord;
+use crate::ids::PackId;
+use anyhow::{anyhow, Context, Result};
+use crossbeam_channel::{bounded, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use super::saver::lock;
+
+enum Job {
+    Pack {
+        id: PackId,
+        bytes: Vec<u8>,
+        entries: Vec<BlobEntry>,
+    },
+    /// Answered once every pack queued before it is written.
+    Flush(Sender<()>),
+}
+
+#[derive(Default)]
+struct Shared {
+    records: Vec<PackRecord>,
+    /// Buffers of written packs, for the next packs (a fresh pack-sized buffer for every pack fragments
+    /// the heap and grows the resident set well past the packs in flight).
+    spare: Vec<Vec<u8>>,
+    /// The first write that failed; every later call reports it.
+    error: Option<String>,
+}
+
+pub struct PackWriter {
+    tx: Option<Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl PackWriter {
+    pub fn new(backend: Arc<dyn Backend>) -> Result<Self> {
+        let (tx, rx) = bounded::<Job>(0);
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let sh = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("pack-writer".into())
+            .spawn(move || {
+                for job in rx {
+                    match job {
+                        Job::Pack { id, bytes, entries } => {
+                            let failed = lock(&sh).error.is_some();
+                            let res = if failed {
+                                Ok(())
+                            } else {
+                                backend
+                                    .write(FileType::Pack, &id.to_hex(), &bytes)
+                                    .with_context(|| format!("writing pack {id}"))
+                            };
+                            let mut s = lock(&sh);
+                            match res {
+                                Ok(()) if !failed => s.records.push(PackRecord {
+                                    id,
+                                    size: bytes.len() as u32,
+                                    blobs: entries,
+                                }),
+                                Ok(()) => {}
+                                Err(e) => s.error = Some(format!("{e:#}")),
+                            }
+                            // One buffer per open pack type is all that is ever reused at once.
+                            if s.spare.len() < 2 {
+                                let mut bytes = bytes;
+                                bytes.clear();
+                                s.spare.push(bytes);
+                            }
+                        }
+                        Job::Flush(reply) => {
+                            let _ = reply.send(());
+                        }
+                    }
+                }
+            })
+            .context("starting the pack writer thread")?;
+        Ok(PackWriter {
+            tx: Some(tx),
+            thread: Some(thread),
+            shared,
+        })
+    }
+
+    fn check(&self) -> Result<()> {
+        match &lock(&self.shared).error {
+            Some(e) => Err(anyhow!("{e}")),
+            None => Ok(()),
+        }
+    }
+
+    /// Queues a finished pack; blocks while the queue is full. Reports an earlier write's failure.
+    pub fn write(&self, id: PackId, bytes: Vec<u8>, entries: Vec<BlobEntry>) -> Result<()> {
+        self.check()?;
+        self.tx
+            .as_ref()
+            .and_then(|tx| tx.send(Job::Pack { id, bytes, entries }).ok())
+            .ok_or_else(|| anyhow!("the pack writer thread has stopped"))
+    }
+
+    /// A buffer from a written pack, if one is free.
+    pub fn spare_buffer(&self) -> Option<Vec<u8>> {
+        lock(&self.shared).spare.pop()
+    }
+
+    /// Waits until every queued pack is written; returns their records (emptying the list).
+    pub fn flush(&self) -> Result<Vec<PackRecord>> {
+        if let Some(tx) = &self.tx {
+            let (rtx, rrx) = bounded(1);
+            if tx.send(Job::Flush(rtx)).is_ok() {
+                let _ = rrx.recv();
+            }
+        }
+        self.check()?;
+        Ok(std::mem::take(&mut lock(&self.shared).records))
+    }
+}
+
+impl Drop for PackWriter {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread once it has written what is queued.
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
