@@ -28,8 +28,9 @@ const TREE_BLOBS: Table = TableDefinition::new("tree_blobs");
 /// Non-durable write transactions allowed between two durable ones. Bounds both what a crash
 /// loses and how far the file grows, since pages are only reclaimed by durable commits.
 const DURABLE_EVERY: u32 = 16;
-/// redb's in-memory page cache (its default is 1 GiB); the OS page cache does the rest.
-const MEMORY_CACHE_BYTES: usize = 64 << 20;
+/// redb's in-memory page cache (its default is 1 GiB); the OS page cache does the rest. 16 MiB: with
+/// a 10M-blob index, 64 MiB raised a backup's peak RSS by 70 MB.
+const MEMORY_CACHE_BYTES: usize = 16 << 20;
 
 /// `$XDG_CACHE_HOME/backstock`, else `$HOME/.cache/backstock` (relative values are ignored, as
 /// the XDG spec says).

@@ -49,6 +49,48 @@ pub struct MasterIndex {
     files: Vec<IndexId>,
 }
 
+/// Builds a master index one index file at a time: each file's entries go straight into the compact
+/// table, so at 10M blobs loading costs about the index's own 37 bytes per blob rather than every
+/// decoded file at once. Entries of superseded files are dropped in place at the end.
+#[derive(Default)]
+pub struct IndexLoader {
+    idx: MasterIndex,
+    /// Each file added: its ID, the files it supersedes, and its entries' range.
+    files: Vec<(IndexId, Vec<IndexId>, std::ops::Range<usize>)>,
+}
+
+impl IndexLoader {
+    pub fn add(&mut self, id: IndexId, f: &IndexFile) {
+        let start = self.idx.entries.len();
+        for p in &f.packs {
+            self.idx.push_pack(p);
+        }
+        let end = self.idx.entries.len();
+        self.files.push((id, f.supersedes.clone(), start..end));
+    }
+
+    pub fn finish(self) -> MasterIndex {
+        let IndexLoader { mut idx, files } = self;
+        let superseded: HashSet<IndexId> = files
+            .iter()
+            .flat_map(|(_, s, _)| s.iter().copied())
+            .collect();
+        // Ranges are in increasing order, so live entries move only towards the front.
+        let mut kept = 0;
+        for (id, _, r) in files {
+            if superseded.contains(&id) {
+                continue;
+            }
+            idx.entries.copy_within(r.clone(), kept);
+            kept += r.len();
+            idx.files.push(id);
+        }
+        idx.entries.truncate(kept);
+        idx.sort();
+        idx
+    }
+}
+
 /// A blob's entry together with its pack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlobLocation {
@@ -59,29 +101,11 @@ pub struct BlobLocation {
 impl MasterIndex {
     /// Merges index files, dropping those that another file supersedes.
     pub fn from_files(files: Vec<(IndexId, IndexFile)>) -> Self {
-        let superseded: HashSet<IndexId> = files
-            .iter()
-            .flat_map(|(_, f)| f.supersedes.iter().copied())
-            .collect();
-        let mut idx = MasterIndex::default();
-        let live: Vec<(IndexId, IndexFile)> = files
-            .into_iter()
-            .filter(|(id, _)| !superseded.contains(id))
-            .collect();
-        let blobs: usize = live
-            .iter()
-            .flat_map(|(_, f)| f.packs.iter())
-            .map(|p| p.blobs.len())
-            .sum();
-        idx.entries.reserve_exact(blobs);
-        for (id, f) in live {
-            idx.files.push(id);
-            for p in &f.packs {
-                idx.push_pack(p);
-            }
+        let mut loader = IndexLoader::default();
+        for (id, f) in files {
+            loader.add(id, &f);
         }
-        idx.sort();
-        idx
+        loader.finish()
     }
 
     /// Adds packs (e.g. written by this process) and re-sorts once.

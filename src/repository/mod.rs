@@ -243,17 +243,53 @@ impl Repository {
 
     /// Loads every index file (in parallel, from the cache where it has them) into the master index.
     pub fn load_index(&mut self) -> Result<()> {
-        let files = self.read_index_files()?;
-        self.index = MasterIndex::from_files(files);
+        // Each thread decodes one file at a time and adds it to the loader, so the decoded files are
+        // never all in memory together.
+        let loader = std::sync::Mutex::new(index::IndexLoader::default());
+        let ids = self.for_each_index_file(|id, file| {
+            saver::lock(&loader).add(id, &file);
+            Ok(())
+        })?;
+        self.retain_cached_index(ids);
+        self.index = loader
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .finish();
         Ok(())
     }
 
     /// Reads and decodes every index file, superseded ones included.
     pub fn read_index_files(&self) -> Result<Vec<(IndexId, IndexFile)>> {
+        let files = std::sync::Mutex::new(Vec::new());
+        let ids = self.for_each_index_file(|id, file| {
+            saver::lock(&files).push((id, file));
+            Ok(())
+        })?;
+        self.retain_cached_index(ids);
+        let mut files = files.into_inner().unwrap_or_else(|e| e.into_inner());
+        files.sort_by_key(|(id, _)| *id);
+        Ok(files)
+    }
+
+    /// Drops cached index files that are no longer in the repository.
+    fn retain_cached_index(&self, ids: std::collections::HashSet<IndexId>) {
+        if let Some(c) = &self.cache {
+            if let Err(e) = c.retain_index(&ids) {
+                log_warning(&format!("{e:#}"));
+            }
+        }
+    }
+
+    /// Reads, decrypts (or takes from the cache) and decodes each index file in parallel, handing each
+    /// to `f`. Returns the IDs of all index files.
+    fn for_each_index_file(
+        &self,
+        f: impl Fn(IndexId, IndexFile) -> Result<()> + Sync,
+    ) -> Result<std::collections::HashSet<IndexId>> {
         let names = self.backend.list(FileType::Index)?;
-        let files: Vec<(IndexId, IndexFile)> = names
+        names
             .par_iter()
-            .map(|(name, _)| -> Result<(IndexId, IndexFile)> {
+            .map(|(name, _)| -> Result<IndexId> {
                 let id = IndexId::from_hex(name).map_err(|e| anyhow!("index/{name}: {e}"))?;
                 let cached = self
                     .cache
@@ -275,16 +311,11 @@ impl Repository {
                 };
                 let file =
                     IndexFile::decode(&plain).with_context(|| format!("decoding index/{name}"))?;
-                Ok((id, file))
+                drop(plain);
+                f(id, file)?;
+                Ok(id)
             })
-            .collect::<Result<_>>()?;
-        if let Some(c) = &self.cache {
-            let keep = files.iter().map(|(id, _)| *id).collect();
-            if let Err(e) = c.retain_index(&keep) {
-                log_warning(&format!("{e:#}"));
-            }
-        }
-        Ok(files)
+            .collect::<Result<_>>()
     }
 
     /// Writes an index file; returns its ID.
