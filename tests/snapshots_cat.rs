@@ -198,7 +198,13 @@ fn cat_prints_json_for_every_object_kind() {
     assert_eq!(root.len(), 1);
     assert_eq!(root[0]["name"], "store");
     assert_eq!(root[0]["type"], "dir");
-    let store = env.tree_nodes(root[0]["content"][0].as_str().unwrap());
+    // A directory's nodes may span several tree blobs.
+    let store: Vec<Value> = root[0]["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|id| env.tree_nodes(id.as_str().unwrap()))
+        .collect();
     let names: Vec<&str> = store.iter().map(|n| n["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
