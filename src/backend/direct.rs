@@ -58,6 +58,64 @@ pub fn write_new(path: &Path, data: &[u8]) -> std::io::Result<bool> {
     Ok(true)
 }
 
+/// Reads `len` bytes at `offset` of the file at `path` into `buf` (replacing its contents), bypassing
+/// the page cache. Returns `Ok(false)` when the file system refuses direct I/O; a file shorter than
+/// the range is an `UnexpectedEof` error.
+pub fn read_range_into(
+    path: &Path,
+    offset: u64,
+    len: usize,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let f = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let align = ALIGN as u64;
+    let first = offset / align * align;
+    let skip = (offset - first) as usize;
+    let span = (skip + len).next_multiple_of(ALIGN);
+    buf.clear();
+    buf.resize(span + ALIGN, 0);
+    let base = buf.as_ptr().align_offset(ALIGN);
+    if base >= ALIGN {
+        return Ok(false);
+    }
+    let mut got = 0;
+    while got < span {
+        match f.read_at(&mut buf[base + got..base + span], first + got as u64) {
+            Ok(0) => break,
+            // A short read ends at the end of the file, which need not be aligned.
+            Ok(n) if n % ALIGN != 0 => {
+                got += n;
+                break;
+            }
+            Ok(n) => got += n,
+            Err(e) if got == 0 && e.raw_os_error() == Some(libc::EINVAL) => return Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if got < skip + len {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!(
+                "truncated: wanted {len} bytes at offset {offset}, the file ends after {}",
+                first + got as u64
+            ),
+        ));
+    }
+    buf.copy_within(base + skip..base + skip + len, 0);
+    buf.truncate(len);
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +146,36 @@ mod tests {
                 continue;
             }
             assert_eq!(fs::read(&p).unwrap(), data, "length {len}");
+        }
+    }
+
+    #[test]
+    fn ranges_read_back_at_any_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        let data: Vec<u8> = (0..3 * BOUNCE + 5000).map(|j| (j * 7 + 3) as u8).collect();
+        fs::write(&p, &data).unwrap();
+        let mut buf = vec![9u8; 10];
+        for (off, len) in [
+            (0, 0),
+            (0, 1),
+            (1, 4095),
+            (4095, 2),
+            (4096, 4096),
+            (12345, BOUNCE + 3),
+        ] {
+            match read_range_into(&p, off as u64, len, &mut buf) {
+                Ok(true) => assert_eq!(buf, data[off..off + len], "{off}+{len}"),
+                Ok(false) => return, // no direct I/O on this file system
+                Err(e) => panic!("{off}+{len}: {e}"),
+            }
+        }
+        // The range ending exactly at the (unaligned) end of the file, then one byte past it.
+        let end = data.len();
+        if read_range_into(&p, (end - 100) as u64, 100, &mut buf).unwrap() {
+            assert_eq!(buf, data[end - 100..]);
+            let e = read_range_into(&p, (end - 100) as u64, 101, &mut buf).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
         }
     }
 

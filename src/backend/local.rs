@@ -138,6 +138,15 @@ impl Backend for LocalBackend {
         buf: &mut Vec<u8>,
     ) -> Result<()> {
         let p = self.path(t, name)?;
+        if t == FileType::Pack
+            && len >= super::direct::DIRECT_MIN as u64
+            && len <= 1 << 30
+            && super::direct::read_range_into(&p, offset, len as usize, buf).with_context(|| {
+                format!("reading {len} bytes at offset {offset} of {}", p.display())
+            })?
+        {
+            return Ok(());
+        }
         let mut f = File::open(&p).with_context(|| format!("opening {}", p.display()))?;
         f.seek(SeekFrom::Start(offset))
             .with_context(|| format!("seeking in {}", p.display()))?;
