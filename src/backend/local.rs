@@ -38,6 +38,17 @@ impl LocalBackend {
     }
 }
 
+/// The entries of a directory; none if it does not exist.
+fn dir_entries(d: &Path) -> Result<Vec<fs::DirEntry>> {
+    let rd = match fs::read_dir(d) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("listing {}", d.display())),
+    };
+    rd.map(|e| e.with_context(|| format!("listing {}", d.display())))
+        .collect()
+}
+
 fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
@@ -95,13 +106,7 @@ impl Backend for LocalBackend {
         };
         let mut out = Vec::new();
         for d in dirs {
-            let rd = match fs::read_dir(&d) {
-                Ok(rd) => rd,
-                Err(e) if e.kind() == ErrorKind::NotFound => continue,
-                Err(e) => return Err(e).with_context(|| format!("listing {}", d.display())),
-            };
-            for e in rd {
-                let e = e.with_context(|| format!("listing {}", d.display()))?;
+            for e in dir_entries(&d)? {
                 let name = e.file_name().to_string_lossy().into_owned();
                 if name.starts_with('.') {
                     continue;
@@ -227,13 +232,7 @@ impl Backend for LocalBackend {
         let now = std::time::SystemTime::now();
         let (mut files, mut bytes) = (0, 0);
         for d in dirs {
-            let rd = match fs::read_dir(&d) {
-                Ok(rd) => rd,
-                Err(e) if e.kind() == ErrorKind::NotFound => continue,
-                Err(e) => return Err(e).with_context(|| format!("listing {}", d.display())),
-            };
-            for e in rd {
-                let e = e.with_context(|| format!("listing {}", d.display()))?;
+            for e in dir_entries(&d)? {
                 if !e.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
                     continue;
                 }
