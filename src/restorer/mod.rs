@@ -3,7 +3,6 @@
 
 mod plan;
 
-use crate::backend::FileType;
 use crate::format::tree::{Node, NodeKind};
 use crate::ids::BlobId;
 use crate::pathmatch::PathMatcher;
@@ -115,39 +114,10 @@ pub fn restore(
     progress.total_bytes.store(summary.bytes, Ordering::Relaxed);
 
     let packs = plan::by_pack(repo, &items, &errors);
-    // One thread reads packs ahead (at most one waits in the queue) while the pool decrypts and writes
-    // them, so neither storage nor the CPUs wait on the other. Read buffers are reused.
-    std::thread::scope(|scope| {
-        let (tx, rx) = crossbeam_channel::bounded::<(usize, Result<Vec<u8>>)>(1);
-        let (free_tx, free_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
-        let packs = &packs;
-        scope.spawn(move || {
-            for (i, (pack, blobs)) in packs.iter().enumerate() {
-                let mut buf = free_rx.try_recv().unwrap_or_default();
-                let (start, end) = span(blobs);
-                let read = repo
-                    .backend()
-                    .read_range_into(FileType::Pack, &pack.to_hex(), start, end - start, &mut buf)
-                    .map(|()| buf);
-                if tx.send((i, read)).is_err() {
-                    break;
-                }
-            }
-        });
-        rx.into_iter().par_bridge().for_each(|(i, read)| {
-            let (pack, blobs) = &packs[i];
-            let res = match read {
-                Ok(data) => {
-                    let r = restore_pack(repo, target, &items, pack, blobs, progress, &data);
-                    let _ = free_tx.send(data);
-                    r
-                }
-                Err(e) => Err(read_failed(&items, pack, blobs, e)),
-            };
-            if let Err(e) = res {
-                lock(&errors).push(format!("{e:#}"));
-            }
-        });
+    packs.par_iter().for_each(|(pack, blobs)| {
+        if let Err(e) = restore_pack(repo, target, &items, pack, blobs, progress) {
+            lock(&errors).push(format!("{e:#}"));
+        }
     });
 
     // Metadata: files and symlinks first, then directories deepest first (writing into a directory
@@ -192,38 +162,6 @@ fn clear_conflicting(p: &Path, kind: NodeKind) -> Result<()> {
     }
 }
 
-/// The byte range of a pack that holds the planned blobs.
-fn span(blobs: &[plan::PlannedBlob]) -> (u64, u64) {
-    let start = blobs
-        .iter()
-        .map(|b| b.entry.offset as u64)
-        .min()
-        .unwrap_or(0);
-    let end = blobs.iter().map(|b| b.entry.end()).max().unwrap_or(start);
-    (start, end)
-}
-
-/// The error for a pack that could not be read, naming the files it leaves incomplete.
-fn read_failed(
-    items: &[Item],
-    pack: &crate::ids::PackId,
-    blobs: &[plan::PlannedBlob],
-    e: anyhow::Error,
-) -> anyhow::Error {
-    let mut files: Vec<&str> = blobs
-        .iter()
-        .flat_map(|b| b.targets.iter().map(|t| items[t.item].snap_path.as_str()))
-        .collect();
-    files.sort_unstable();
-    files.dedup();
-    anyhow::anyhow!(
-        "reading pack {pack}: {e:#}; these files are incomplete: {}",
-        files.join(", ")
-    )
-}
-
-/// Decrypts the planned blobs from `data` (the pack's bytes in `span`) and writes them into their
-/// files.
 fn restore_pack(
     repo: &Repository,
     target: &Path,
@@ -231,9 +169,53 @@ fn restore_pack(
     pack: &crate::ids::PackId,
     blobs: &[plan::PlannedBlob],
     progress: &RestoreProgress,
-    data: &[u8],
 ) -> Result<()> {
-    let (start, _) = span(blobs);
+    // One read buffer per thread, reused for every pack it restores (a fresh pack-sized buffer per
+    // pack fragments the heap and grows the resident set).
+    thread_local! {
+        static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    READ_BUF
+        .with_borrow_mut(|data| restore_pack_from(repo, target, items, pack, blobs, progress, data))
+}
+
+fn restore_pack_from(
+    repo: &Repository,
+    target: &Path,
+    items: &[Item],
+    pack: &crate::ids::PackId,
+    blobs: &[plan::PlannedBlob],
+    progress: &RestoreProgress,
+    data: &mut Vec<u8>,
+) -> Result<()> {
+    let start = blobs
+        .iter()
+        .map(|b| b.entry.offset as u64)
+        .min()
+        .unwrap_or(0);
+    let end = blobs.iter().map(|b| b.entry.end()).max().unwrap_or(0);
+    let read = repo.backend().read_range_into(
+        crate::backend::FileType::Pack,
+        &pack.to_hex(),
+        start,
+        end - start,
+        data,
+    );
+    match read {
+        Ok(()) => {}
+        Err(e) => {
+            let mut files: Vec<&str> = blobs
+                .iter()
+                .flat_map(|b| b.targets.iter().map(|t| items[t.item].snap_path.as_str()))
+                .collect();
+            files.sort_unstable();
+            files.dedup();
+            bail!(
+                "reading pack {pack}: {e:#}; these files are incomplete: {}",
+                files.join(", ")
+            );
+        }
+    };
     let mut problems = Vec::new();
     for b in blobs {
         let off = (b.entry.offset as u64 - start) as usize;
