@@ -68,47 +68,28 @@ pub fn restore(
 
     let mut summary = RestoreSummary::default();
     let errors = Mutex::new(Vec::new());
-    // Directories, then empty files and symlinks; file data comes next.
-    for it in &items {
+    // Directories (in order, parents first), then files and symlinks in parallel; file data comes next.
+    for it in items.iter().filter(|i| i.node.kind == NodeKind::Dir) {
         let p = target.join(&it.rel);
         // Never write through a symlink (or over another kind of entry) already in the target.
         if !it.rel.as_os_str().is_empty() {
             clear_conflicting(&p, it.node.kind)?;
         }
+        fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
+        summary.dirs += 1;
+    }
+    items
+        .par_iter()
+        .filter(|i| i.node.kind != NodeKind::Dir)
+        .try_for_each(|it| create_entry(target, it))?;
+    for it in &items {
         match it.node.kind {
-            NodeKind::Dir => {
-                fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
-                summary.dirs += 1;
-            }
+            NodeKind::Dir => {}
             NodeKind::File => {
-                if let Some(parent) = p.parent() {
-                    fs::create_dir_all(parent)
-                        .with_context(|| format!("creating {}", parent.display()))?;
-                }
-                let f = OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .open(&p)
-                    .with_context(|| format!("creating {}", p.display()))?;
-                f.set_len(it.node.size)
-                    .with_context(|| format!("sizing {}", p.display()))?;
                 summary.files += 1;
                 summary.bytes += it.node.size;
             }
-            NodeKind::Symlink => {
-                if let Some(parent) = p.parent() {
-                    fs::create_dir_all(parent)
-                        .with_context(|| format!("creating {}", parent.display()))?;
-                }
-                let _ = fs::remove_file(&p);
-                let t = <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(
-                    &it.node.link_target,
-                );
-                std::os::unix::fs::symlink(t, &p)
-                    .with_context(|| format!("creating symlink {}", p.display()))?;
-                summary.symlinks += 1;
-            }
+            NodeKind::Symlink => summary.symlinks += 1,
         }
     }
     progress.total_bytes.store(summary.bytes, Ordering::Relaxed);
@@ -122,11 +103,14 @@ pub fn restore(
 
     // Metadata: files and symlinks first, then directories deepest first (writing into a directory
     // changes its mtime).
-    for it in items.iter().filter(|i| i.node.kind != NodeKind::Dir) {
-        if let Err(e) = set_metadata(&target.join(&it.rel), &it.node) {
-            lock(&errors).push(format!("{}: {e:#}", it.snap_path));
-        }
-    }
+    items
+        .par_iter()
+        .filter(|i| i.node.kind != NodeKind::Dir)
+        .for_each(|it| {
+            if let Err(e) = set_metadata(&target.join(&it.rel), &it.node) {
+                lock(&errors).push(format!("{}: {e:#}", it.snap_path));
+            }
+        });
     let mut dirs: Vec<&Item> = items
         .iter()
         .filter(|i| i.node.kind == NodeKind::Dir)
@@ -139,6 +123,39 @@ pub fn restore(
     }
     summary.errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
     Ok(summary)
+}
+
+/// Creates an empty file of the node's size, or a symlink, in place of whatever of another kind is there.
+fn create_entry(target: &Path, it: &Item) -> Result<()> {
+    let p = target.join(&it.rel);
+    // Never write through a symlink (or over another kind of entry) already in the target.
+    if !it.rel.as_os_str().is_empty() {
+        clear_conflicting(&p, it.node.kind)?;
+    }
+    if let Some(parent) = p.parent() {
+        fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    match it.node.kind {
+        NodeKind::Dir => {}
+        NodeKind::File => {
+            let f = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&p)
+                .with_context(|| format!("creating {}", p.display()))?;
+            f.set_len(it.node.size)
+                .with_context(|| format!("sizing {}", p.display()))?;
+        }
+        NodeKind::Symlink => {
+            let _ = fs::remove_file(&p);
+            let t =
+                <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&it.node.link_target);
+            std::os::unix::fs::symlink(t, &p)
+                .with_context(|| format!("creating symlink {}", p.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Removes what stands at `p` if it is a symlink, or of another kind than the node to restore.
