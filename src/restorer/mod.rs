@@ -70,13 +70,7 @@ pub fn restore(
     let errors = Mutex::new(Vec::new());
     // Directories (in order, parents first), then files and symlinks in parallel; file data comes next.
     for it in items.iter().filter(|i| i.node.kind == NodeKind::Dir) {
-        let p = target.join(&it.rel);
-        // Never write through a symlink (or over another kind of entry) already in the target.
-        if !it.rel.as_os_str().is_empty() {
-            clear_conflicting(&p, it.node.kind)?;
-        }
-        fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
-        summary.dirs += 1;
+        create_entry(target, it)?;
     }
     items
         .par_iter()
@@ -84,7 +78,7 @@ pub fn restore(
         .try_for_each(|it| create_entry(target, it))?;
     for it in &items {
         match it.node.kind {
-            NodeKind::Dir => {}
+            NodeKind::Dir => summary.dirs += 1,
             NodeKind::File => {
                 summary.files += 1;
                 summary.bytes += it.node.size;
@@ -95,8 +89,15 @@ pub fn restore(
     progress.total_bytes.store(summary.bytes, Ordering::Relaxed);
 
     let packs = plan::by_pack(repo, &items, &errors);
+    // Each thread reuses one read buffer for every pack it restores (a fresh pack-sized buffer per
+    // pack fragments the heap and grows the resident set).
+    thread_local! {
+        static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
     packs.par_iter().for_each(|(pack, blobs)| {
-        if let Err(e) = restore_pack(repo, target, &items, pack, blobs, progress) {
+        let res = READ_BUF
+            .with_borrow_mut(|buf| restore_pack(repo, target, &items, pack, blobs, progress, buf));
+        if let Err(e) = res {
             lock(&errors).push(format!("{e:#}"));
         }
     });
@@ -125,7 +126,8 @@ pub fn restore(
     Ok(summary)
 }
 
-/// Creates an empty file of the node's size, or a symlink, in place of whatever of another kind is there.
+/// Creates a directory, an empty file of the node's size, or a symlink, in place of whatever of
+/// another kind is there.
 fn create_entry(target: &Path, it: &Item) -> Result<()> {
     let p = target.join(&it.rel);
     // Never write through a symlink (or over another kind of entry) already in the target.
@@ -136,7 +138,9 @@ fn create_entry(target: &Path, it: &Item) -> Result<()> {
         fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
     match it.node.kind {
-        NodeKind::Dir => {}
+        NodeKind::Dir => {
+            fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
+        }
         NodeKind::File => {
             let f = OpenOptions::new()
                 .write(true)
@@ -180,23 +184,6 @@ fn clear_conflicting(p: &Path, kind: NodeKind) -> Result<()> {
 }
 
 fn restore_pack(
-    repo: &Repository,
-    target: &Path,
-    items: &[Item],
-    pack: &crate::ids::PackId,
-    blobs: &[plan::PlannedBlob],
-    progress: &RestoreProgress,
-) -> Result<()> {
-    // One read buffer per thread, reused for every pack it restores (a fresh pack-sized buffer per
-    // pack fragments the heap and grows the resident set).
-    thread_local! {
-        static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    READ_BUF
-        .with_borrow_mut(|data| restore_pack_from(repo, target, items, pack, blobs, progress, data))
-}
-
-fn restore_pack_from(
     repo: &Repository,
     target: &Path,
     items: &[Item],
