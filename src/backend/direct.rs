@@ -16,6 +16,15 @@ pub const DIRECT_MIN: usize = 1 << 20;
 const ALIGN: usize = 4096;
 const BOUNCE: usize = 1 << 20;
 
+/// Opens `path` with `O_DIRECT` added to `opts`; `None` when the file system refuses direct I/O.
+fn open_direct(opts: &mut OpenOptions, path: &Path) -> std::io::Result<Option<File>> {
+    match opts.custom_flags(libc::O_DIRECT).open(path) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Creates `path` (which must not exist), writes `data` to it and fsyncs it. Returns `Ok(false)`,
 /// having removed whatever it created, when the file system refuses direct I/O (tmpfs, some network
 /// file systems), so the caller writes the file the ordinary way.
@@ -25,15 +34,8 @@ pub fn write_new(path: &Path, data: &[u8]) -> std::io::Result<bool> {
         let _ = fs::remove_file(path);
         Ok(false)
     };
-    let f = match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .custom_flags(libc::O_DIRECT)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return unsupported(None),
-        Err(e) => return Err(e),
+    let Some(f) = open_direct(OpenOptions::new().write(true).create_new(true), path)? else {
+        return unsupported(None);
     };
     let mut bounce = vec![0u8; BOUNCE + ALIGN];
     let off = bounce.as_ptr().align_offset(ALIGN);
@@ -68,14 +70,8 @@ pub fn read_range_into(
     buf: &mut Vec<u8>,
 ) -> std::io::Result<bool> {
     use std::os::unix::fs::FileExt;
-    let f = match OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECT)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(false),
-        Err(e) => return Err(e),
+    let Some(f) = open_direct(OpenOptions::new().read(true), path)? else {
+        return Ok(false);
     };
     let align = ALIGN as u64;
     let first = offset / align * align;
