@@ -60,6 +60,56 @@ pub fn write_new(path: &Path, data: &[u8]) -> std::io::Result<bool> {
     Ok(true)
 }
 
+/// Writes `data` at `offset` of the existing file at `path`: the whole 4 KiB blocks the range covers
+/// with direct I/O, the partial blocks at either end through the page cache (so two ranges that
+/// share a block never both write it directly). `bounce` is scratch space, kept by the caller to be
+/// reused. Returns `Ok(false)`, having written nothing, when the range covers no whole block or the
+/// file system refuses direct I/O; the caller then writes the range the ordinary way.
+pub fn write_at(
+    path: &Path,
+    offset: u64,
+    data: &[u8],
+    bounce: &mut Vec<u8>,
+) -> std::io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let align = ALIGN as u64;
+    let end = offset + data.len() as u64;
+    let (first, last) = (offset.next_multiple_of(align), end / align * align);
+    if last <= first {
+        return Ok(false);
+    }
+    let Some(f) = open_direct(OpenOptions::new().write(true), path)? else {
+        return Ok(false);
+    };
+    let piece = BOUNCE;
+    if bounce.len() < piece + ALIGN {
+        bounce.resize(piece + ALIGN, 0);
+    }
+    let base = bounce.as_ptr().align_offset(ALIGN);
+    if base >= ALIGN {
+        return Ok(false);
+    }
+    let inner = &data[(first - offset) as usize..(last - offset) as usize];
+    for (i, chunk) in inner.chunks(piece).enumerate() {
+        let buf = &mut bounce[base..base + chunk.len()];
+        buf.copy_from_slice(chunk);
+        let at = first + (i * piece) as u64;
+        match f.write_all_at(buf, at) {
+            Ok(()) => {}
+            Err(e) if i == 0 && e.raw_os_error() == Some(libc::EINVAL) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
+    let head = &data[..(first - offset) as usize];
+    let tail = &data[(last - offset) as usize..];
+    if !head.is_empty() || !tail.is_empty() {
+        let f = OpenOptions::new().write(true).open(path)?;
+        f.write_all_at(head, offset)?;
+        f.write_all_at(tail, last)?;
+    }
+    Ok(true)
+}
+
 /// Reads `len` bytes at `offset` of the file at `path` into `buf` (replacing its contents), bypassing
 /// the page cache. Returns `Ok(false)` when the file system refuses direct I/O; a file shorter than
 /// the range is an `UnexpectedEof` error.
@@ -172,6 +222,39 @@ mod tests {
             assert_eq!(buf, data[end - 100..]);
             let e = read_range_into(&p, (end - 100) as u64, 101, &mut buf).unwrap_err();
             assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
+        }
+    }
+
+    #[test]
+    fn ranges_written_at_any_offset_land_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        let len = 3 * BOUNCE + 9000;
+        let want: Vec<u8> = (0..len).map(|j| (j * 13 + 5) as u8).collect();
+        // Ranges that tile the file, cut at aligned and unaligned points, written out of order.
+        let cuts = [0, 100, 4096, 4200, 4300, 70_000, 2 * BOUNCE + 1, len];
+        fs::File::create(&p).unwrap().set_len(len as u64).unwrap();
+        let mut bounce = Vec::new();
+        let mut direct = 0;
+        for w in cuts.windows(2).rev() {
+            let (a, b) = (w[0], w[1]);
+            if write_at(&p, a as u64, &want[a..b], &mut bounce).unwrap() {
+                direct += 1;
+            } else {
+                use std::os::unix::fs::FileExt;
+                fs::OpenOptions::new()
+                    .write(true)
+                    .open(&p)
+                    .unwrap()
+                    .write_all_at(&want[a..b], a as u64)
+                    .unwrap();
+            }
+        }
+        assert_eq!(fs::read(&p).unwrap(), want);
+        // Ranges inside one block never go direct.
+        assert!(!write_at(&p, 4200, &want[4200..4300], &mut bounce).unwrap());
+        if direct == 0 {
+            eprintln!("no direct I/O on this file system; the fallback was tested");
         }
     }
 

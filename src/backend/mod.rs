@@ -3,7 +3,7 @@
 //! Encryption and caching are layered above this trait (in `repository`), so a new backend (S3, REST)
 //! only moves bytes.
 
-mod direct;
+pub(crate) mod direct;
 pub mod local;
 
 pub use local::LocalBackend;

@@ -5,4 +5,4 @@ pub mod keys;
 pub mod seal;
 
 pub use keys::MasterKeys;
-pub use seal::{open, seal, CryptoError, NONCE_LEN, TAG_LEN};
+pub use seal::{open, open_in_place, seal, CryptoError, NONCE_LEN, TAG_LEN};

@@ -53,6 +53,30 @@ pub fn open(key: &SecretKey, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Crypt
         .map_err(|_| CryptoError::AuthFailed)
 }
 
+/// Opens `nonce || ciphertext || tag` in place: decrypts the ciphertext where it lies and returns
+/// the plaintext, a part of `sealed` (no allocation, no copy).
+pub fn open_in_place<'a>(
+    key: &SecretKey,
+    aad: &[u8],
+    sealed: &'a mut [u8],
+) -> Result<&'a mut [u8], CryptoError> {
+    if sealed.len() < NONCE_LEN + TAG_LEN {
+        return Err(CryptoError::TooShort(sealed.len()));
+    }
+    let (nonce, rest) = sealed.split_at_mut(NONCE_LEN);
+    let (body, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
+    let cipher = XChaCha20Poly1305::new(key.expose().into());
+    cipher
+        .decrypt_in_place_detached(
+            XNonce::from_slice(nonce),
+            aad,
+            body,
+            chacha20poly1305::Tag::from_slice(tag),
+        )
+        .map_err(|_| CryptoError::AuthFailed)?;
+    Ok(body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,7 +88,9 @@ mod tests {
             let k = SecretKey::random();
             let s = seal(&k, &aad, &data);
             prop_assert_eq!(s.len(), data.len() + 40);
-            prop_assert_eq!(open(&k, &aad, &s).unwrap(), data);
+            prop_assert_eq!(open(&k, &aad, &s).unwrap(), data.clone());
+            let mut s = s;
+            prop_assert_eq!(&*open_in_place(&k, &aad, &mut s).unwrap(), &data[..]);
         }
 
         #[test]
@@ -74,6 +100,7 @@ mod tests {
             let i = pos % s.len();
             s[i] ^= 1;
             prop_assert_eq!(open(&k, b"x", &s), Err(CryptoError::AuthFailed));
+            prop_assert_eq!(open_in_place(&k, b"x", &mut s), Err(CryptoError::AuthFailed));
         }
     }
 

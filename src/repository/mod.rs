@@ -361,16 +361,46 @@ impl Repository {
         .map_err(|e| anyhow!("blob {} cannot be decrypted: {e}", entry.id))?;
         let plain = match entry.compression {
             Compression::None => body,
-            Compression::Zstd => compress::decompress_exact(&body, entry.raw_len as usize)
-                .map_err(|e| anyhow!("blob {}: {e}", entry.id))?,
+            Compression::Zstd => self.decompress_blob(entry, &body)?,
         };
-        if plain.len() != entry.raw_len as usize || self.keys.blob_id(&plain) != entry.id {
+        self.verify_blob(entry, &plain)?;
+        Ok(plain)
+    }
+
+    /// [`Self::open_blob`] decrypting in place: `sealed` is overwritten, and an uncompressed
+    /// blob's plaintext is returned as a part of it, without a copy.
+    pub fn open_blob_in_place<'a>(
+        &self,
+        entry: &BlobEntry,
+        sealed: &'a mut [u8],
+    ) -> Result<std::borrow::Cow<'a, [u8]>> {
+        let body = crypto::open_in_place(
+            &self.keys.enc,
+            &blob_aad(entry.blob_type, entry.compression),
+            sealed,
+        )
+        .map_err(|e| anyhow!("blob {} cannot be decrypted: {e}", entry.id))?;
+        let plain = match entry.compression {
+            Compression::None => std::borrow::Cow::Borrowed(&*body),
+            Compression::Zstd => std::borrow::Cow::Owned(self.decompress_blob(entry, body)?),
+        };
+        self.verify_blob(entry, &plain)?;
+        Ok(plain)
+    }
+
+    fn decompress_blob(&self, entry: &BlobEntry, body: &[u8]) -> Result<Vec<u8>> {
+        compress::decompress_exact(body, entry.raw_len as usize)
+            .map_err(|e| anyhow!("blob {}: {e}", entry.id))
+    }
+
+    fn verify_blob(&self, entry: &BlobEntry, plain: &[u8]) -> Result<()> {
+        if plain.len() != entry.raw_len as usize || self.keys.blob_id(plain) != entry.id {
             bail!(
                 "blob {} is corrupt: its content does not match its ID",
                 entry.id
             );
         }
-        Ok(plain)
+        Ok(())
     }
 
     /// Reads one blob by ID through the index (tree blobs through the cache).

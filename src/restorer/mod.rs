@@ -89,18 +89,30 @@ pub fn restore(
     progress.total_bytes.store(summary.bytes, Ordering::Relaxed);
 
     let packs = plan::by_pack(repo, &items, &errors);
-    // Each thread reuses one read buffer for every pack it restores (a fresh pack-sized buffer per
-    // pack fragments the heap and grows the resident set).
+    // Packs are read in segments of a few MiB by twice as many threads as cores, so that while one
+    // thread waits for its read or write another has work for the core; each thread reuses its
+    // buffers for every segment (fresh buffers per segment fragment the heap and grow the RSS).
     thread_local! {
-        static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        static BUFS: std::cell::RefCell<Buffers> = const { std::cell::RefCell::new(Buffers::new()) };
     }
-    packs.par_iter().for_each(|(pack, blobs)| {
-        let res = READ_BUF
-            .with_borrow_mut(|buf| restore_pack(repo, target, &items, pack, blobs, progress, buf));
-        if let Err(e) = res {
-            lock(&errors).push(format!("{e:#}"));
-        }
-    });
+    let segments = plan::segments(&packs, SEGMENT);
+    let work = || {
+        segments.par_iter().for_each(|(pack, blobs)| {
+            let res = BUFS.with_borrow_mut(|buf| {
+                restore_pack(repo, target, &items, pack, blobs, progress, buf)
+            });
+            if let Err(e) = res {
+                lock(&errors).push(format!("{e:#}"));
+            }
+        })
+    };
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(2 * rayon::current_num_threads())
+        .build()
+    {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
+    }
 
     // Metadata: files and symlinks first, then directories deepest first (writing into a directory
     // changes its mtime).
@@ -183,6 +195,45 @@ fn clear_conflicting(p: &Path, kind: NodeKind) -> Result<()> {
     }
 }
 
+/// Scratch space each restoring thread keeps: the pack range it read, and the aligned buffer for
+/// direct writes.
+struct Buffers {
+    read: Vec<u8>,
+    bounce: Vec<u8>,
+}
+
+impl Buffers {
+    const fn new() -> Self {
+        Buffers {
+            read: Vec::new(),
+            bounce: Vec::new(),
+        }
+    }
+}
+
+/// The most bytes of a pack read at once (unless one blob is larger).
+const SEGMENT: u64 = 4 << 20;
+
+/// Blobs at least this large are written with direct I/O where the file system allows: it skips
+/// the copy into the page cache, which took half of a restore's CPU time in the profile.
+const DIRECT_WRITE_MIN: usize = 64 << 10;
+
+/// Writes one blob's plaintext at `offset` of the file at `p`.
+fn write_blob(p: &Path, offset: u64, plain: &[u8], bounce: &mut Vec<u8>) -> Result<()> {
+    if plain.len() >= DIRECT_WRITE_MIN
+        && crate::backend::direct::write_at(p, offset, plain, bounce)
+            .with_context(|| format!("writing {}", p.display()))?
+    {
+        return Ok(());
+    }
+    let f = OpenOptions::new()
+        .write(true)
+        .open(p)
+        .with_context(|| format!("opening {}", p.display()))?;
+    f.write_all_at(plain, offset)
+        .with_context(|| format!("writing {}", p.display()))
+}
+
 fn restore_pack(
     repo: &Repository,
     target: &Path,
@@ -190,8 +241,9 @@ fn restore_pack(
     pack: &crate::ids::PackId,
     blobs: &[plan::PlannedBlob],
     progress: &RestoreProgress,
-    data: &mut Vec<u8>,
+    bufs: &mut Buffers,
 ) -> Result<()> {
+    let data = &mut bufs.read;
     let start = blobs
         .iter()
         .map(|b| b.entry.offset as u64)
@@ -224,9 +276,9 @@ fn restore_pack(
     for b in blobs {
         let off = (b.entry.offset as u64 - start) as usize;
         let sealed = data
-            .get(off..off + b.entry.stored_len as usize)
+            .get_mut(off..off + b.entry.stored_len as usize)
             .with_context(|| format!("pack {pack} is shorter than its index says"));
-        let plain = match sealed.and_then(|sealed| repo.open_blob(&b.entry, sealed)) {
+        let plain = match sealed.and_then(|sealed| repo.open_blob_in_place(&b.entry, sealed)) {
             Ok(p) => p,
             Err(e) => {
                 let files: Vec<&str> = b
@@ -243,12 +295,7 @@ fn restore_pack(
         };
         for t in &b.targets {
             let p = target.join(&items[t.item].rel);
-            let f = OpenOptions::new()
-                .write(true)
-                .open(&p)
-                .with_context(|| format!("opening {}", p.display()))?;
-            f.write_all_at(&plain, t.offset)
-                .with_context(|| format!("writing {}", p.display()))?;
+            write_blob(&p, t.offset, &plain, &mut bufs.bounce)?;
             progress
                 .bytes
                 .fetch_add(plain.len() as u64, Ordering::Relaxed);

@@ -166,3 +166,75 @@ pub(super) fn by_pack(
         })
         .collect()
 }
+
+/// Cuts each pack's blob list (sorted by offset) into runs that span at most `max_span` bytes of
+/// the pack (a blob larger than that is a run of its own), so that each read stays small.
+pub(super) fn segments(
+    packs: &[(PackId, Vec<PlannedBlob>)],
+    max_span: u64,
+) -> Vec<(&PackId, &[PlannedBlob])> {
+    let mut out = Vec::new();
+    for (pack, blobs) in packs {
+        let mut start = 0;
+        for i in 1..=blobs.len() {
+            let ends_run = i == blobs.len()
+                || blobs[i].entry.end() - blobs[start].entry.offset as u64 > max_span;
+            if ends_run {
+                out.push((pack, &blobs[start..i]));
+                start = i;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::blob_entry::{BlobType, Compression};
+
+    fn blob(offset: u32, len: u32) -> PlannedBlob {
+        PlannedBlob {
+            entry: BlobEntry {
+                id: crate::ids::BlobId([offset as u8; 32]),
+                blob_type: BlobType::Data,
+                compression: Compression::None,
+                offset,
+                stored_len: len,
+                raw_len: len - 40,
+            },
+            targets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn segments_cover_every_blob_once_within_the_span() {
+        let pack = PackId([1; 32]);
+        let blobs = vec![
+            blob(0, 100),
+            blob(100, 300),
+            blob(400, 1000),
+            blob(1400, 50),
+            blob(1450, 60),
+        ];
+        let packs = vec![
+            (pack, blobs),
+            (PackId([2; 32]), vec![]),
+            (PackId([3; 32]), vec![blob(0, 5)]),
+        ];
+        let segs = segments(&packs, 500);
+        let spans: Vec<(u8, Vec<u32>)> = segs
+            .iter()
+            .map(|(p, b)| (p.0[0], b.iter().map(|b| b.entry.offset).collect()))
+            .collect();
+        assert_eq!(
+            spans,
+            vec![
+                (1, vec![0, 100]),
+                (1, vec![400]),
+                (1, vec![1400, 1450]),
+                (3, vec![0]),
+            ]
+        );
+    }
+}
