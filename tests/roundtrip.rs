@@ -47,7 +47,7 @@ fn build_tree(d: &Path) {
     write(&d.join("media/big.bin"), pseudo_random("big file", BIG));
     write(&d.join("products/1.json"), product_json("one", 2_000));
     write(&d.join("products/2.json"), product_json("two", 100_000));
-    // Text larger than the 8 MiB read-whole limit: streamed through the text chunker.
+    // Text larger than the 4 MiB read-whole limit: streamed through the text chunker.
     write(&d.join("products/all.json"), product_json("all", 9 << 20));
     // The same content in several files, and one file repeating a block (shared chunks).
     write(&d.join("dup/a.json"), product_json("two", 100_000));

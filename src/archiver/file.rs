@@ -13,8 +13,8 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 /// Files up to this size are read whole; larger ones are streamed through a fixed buffer.
-const WHOLE_FILE_MAX: u64 = 8 << 20;
-const STREAM_BUF: usize = 16 << 20;
+const WHOLE_FILE_MAX: u64 = 4 << 20;
+const STREAM_BUF: usize = 8 << 20;
 
 /// A file is unchanged when size, mtime, ctime and inode all match the parent's node.
 fn unchanged(meta: &Metadata, p: &Node) -> bool {
