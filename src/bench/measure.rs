@@ -57,6 +57,17 @@ fn describe(cmd: &Command) -> String {
     s
 }
 
+/// Writes the system's dirty page cache to disk (`sync`), so that a step does not pay for the
+/// writeback of what earlier steps (or the other tool) left in memory. Best effort: without a
+/// `sync` program the step just runs.
+fn flush_dirty_data() {
+    let _ = Command::new("sync")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
 /// Runs `cmd` to completion, timing it and sampling its peak RSS. Standard output is captured;
 /// a failure (non-zero exit) is an error that quotes the end of its standard error.
 pub fn run_measured(cmd: &mut Command) -> Result<Measured> {
@@ -64,6 +75,7 @@ pub fn run_measured(cmd: &mut Command) -> Result<Measured> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    flush_dirty_data();
     let start = Instant::now();
     let mut child = cmd.spawn().with_context(|| format!("starting {what}"))?;
     let pid = child.id();
