@@ -19,6 +19,8 @@ fn main() {
     }
     let code = match cli::run(cli) {
         Ok(code) => code,
+        // The reader of our output went away (`backstock ls ... | head`): stop quietly, as cat does.
+        Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
             eprintln!("error: {e}");
             for cause in e.chain().skip(1) {
@@ -28,4 +30,10 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// Whether the error is a write to standard output that failed because the pipe was closed.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }

@@ -253,3 +253,42 @@ fn init_twice_fails_and_keeps_the_repository() {
     env.restore("latest", &target, &[]);
     assert_same_tree(&env.path("store"), &target.join("store"));
 }
+
+#[test]
+fn output_cut_short_by_the_reader_is_not_a_panic() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let env = Env::init();
+    let dir = env.path("many");
+    fs::create_dir(&dir).unwrap();
+    // About 200 KB of `ls` output: more than a pipe holds, so writes fail once the reader is gone.
+    for i in 0..2000 {
+        fs::write(
+            dir.join(format!("product-{i:05}-{}.json", "x".repeat(60))),
+            b"{}",
+        )
+        .unwrap();
+    }
+    env.backup(&["many"]);
+    let mut child = env
+        .std_cmd()
+        .args(["ls", "latest"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The pipe's read end is closed here, as `backstock ls latest | head -1` does.
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_no_panic(&stderr);
+    assert_eq!(status.code(), Some(0), "stderr: {stderr}");
+    assert!(stderr.is_empty(), "stderr: {stderr}");
+}

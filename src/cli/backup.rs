@@ -85,7 +85,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     }
     let s = &result.snapshot.summary;
     if g.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "snapshot_id": result.id,
@@ -95,32 +95,36 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 "duration_seconds": secs,
                 "failures": result.failures.iter().map(|(p, e)| serde_json::json!({"path": p, "error": e})).collect::<Vec<_>>(),
             })
-        );
+        )?;
     } else if !g.quiet {
         if let Some(p) = result.parent {
-            println!("using parent snapshot {}", p.short());
+            outln!("using parent snapshot {}", p.short())?;
         }
-        println!(
+        outln!(
             "Files:       {} new, {} changed, {} unchanged",
-            s.files_new, s.files_changed, s.files_unchanged
-        );
-        println!(
+            s.files_new,
+            s.files_changed,
+            s.files_unchanged
+        )?;
+        outln!(
             "Dirs:        {} new, {} changed, {} unchanged",
-            s.dirs_new, s.dirs_changed, s.dirs_unchanged
-        );
-        println!(
+            s.dirs_new,
+            s.dirs_changed,
+            s.dirs_unchanged
+        )?;
+        outln!(
             "Added:       {} ({} stored, {} blobs)",
             human(s.bytes_added),
             human(s.bytes_added_stored),
             s.blobs_added
-        );
-        println!(
+        )?;
+        outln!(
             "Processed:   {} files, {} ({} read) in {secs:.2}s",
             s.files_new + s.files_changed + s.files_unchanged,
             human(s.bytes_processed),
             human(s.bytes_read)
-        );
-        println!("snapshot {} saved", result.id.short());
+        )?;
+        outln!("snapshot {} saved", result.id.short())?;
     }
     if !result.failures.is_empty() {
         eprintln!(

@@ -203,9 +203,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     }
     let report = result?;
     if g.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        print_report(&report);
+        print_report(&report)?;
     }
     Ok(0)
 }
@@ -220,13 +220,13 @@ fn format_value(unit: Unit, v: Option<f64>) -> String {
     }
 }
 
-fn print_report(r: &BenchReport) {
+fn print_report(r: &BenchReport) -> std::io::Result<()> {
     let p = &r.params;
-    println!(
+    outln!(
         "{} products, {} customers, {:.2} media per product; {} days after the initial export (from {})",
         p.products, p.customers, p.media_per_product, p.days, p.start_time
-    );
-    println!(
+    )?;
+    outln!(
         "daily: {}% products edited, {}% added, {}% deleted, {}% customers edited, {} orders, theme edit every {} days; seed {}",
         p.edit_rate * 100.0,
         p.add_rate * 100.0,
@@ -235,19 +235,19 @@ fn print_report(r: &BenchReport) {
         p.orders_per_day,
         p.theme_edit_every_days,
         p.seed
-    );
-    println!(
+    )?;
+    outln!(
         "export: {} files, {} initially; {} files, {} at the end",
         r.export_initial.files,
         human(r.export_initial.bytes),
         r.export_latest.files,
         human(r.export_latest.bytes)
-    );
-    println!("forget policy: {}", p.policy.join(" "));
+    )?;
+    outln!("forget policy: {}", p.policy.join(" "))?;
     if let Some(v) = &r.restic_version {
-        println!("compared with: {v}");
+        outln!("compared with: {v}")?;
     }
-    println!();
+    outln!()?;
     let tools: Vec<(&str, &ToolFigures)> = std::iter::once(("backstock", &r.backstock))
         .chain(r.restic.as_ref().map(|f| ("restic", f)))
         .collect();
@@ -256,8 +256,8 @@ fn print_report(r: &BenchReport) {
     if r.restic.is_some() {
         header.push_str(&format!(" {:>12} {:>8}", "restic", "ratio"));
     }
-    println!("{header}");
-    println!("{}", "-".repeat(header.len()));
+    outln!("{header}")?;
+    outln!("{}", "-".repeat(header.len()))?;
     for (i, fig) in rows[0].iter().enumerate() {
         let mut line = format!(
             "{:<40} {:>12}",
@@ -277,21 +277,22 @@ fn print_report(r: &BenchReport) {
                 ratio
             ));
         }
-        println!("{line}");
+        outln!("{line}")?;
     }
-    println!();
+    outln!()?;
     for (name, f) in &tools {
         let c = &f.restore_latest_check;
-        println!(
+        outln!(
             "{name}: restored latest snapshot matches the export ({} files, {}, {} compared by content); {} snapshots left after forget; {} restored from the oldest",
             c.files,
             human(c.bytes),
             c.files_hashed,
             f.snapshots_after_forget,
             r.restored_file
-        );
+        )?;
     }
     if let Some(d) = &r.work_dir {
-        println!("work directory kept: {}", d.display());
+        outln!("work directory kept: {}", d.display())?;
     }
+    Ok(())
 }

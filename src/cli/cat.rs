@@ -69,6 +69,6 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         }
         other => bail!("cannot cat {other:?}: use config, snapshot, tree, index, pack or key"),
     };
-    println!("{}", serde_json::to_string_pretty(&value)?);
+    outln!("{}", serde_json::to_string_pretty(&value)?)?;
     Ok(0)
 }

@@ -21,13 +21,13 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let mut repo = g.open(false)?;
     let r = check::check(&mut repo, read)?;
     if g.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        outln!("{}", serde_json::to_string_pretty(&r)?)?;
     } else {
         if !g.quiet {
             for n in &r.notes {
-                println!("note: {n}");
+                outln!("note: {n}")?;
             }
-            println!(
+            outln!(
                 "checked {} snapshots, {} index files, {} packs, {} tree blobs, {} data blobs; read {} packs ({})",
                 r.snapshots,
                 r.index_files,
@@ -36,13 +36,13 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 r.data_blobs,
                 r.packs_read,
                 human(r.bytes_read)
-            );
+            )?;
         }
         for e in &r.errors {
             eprintln!("error: {e}");
         }
         if r.errors.is_empty() && !g.quiet {
-            println!("no errors were found");
+            outln!("no errors were found")?;
         }
     }
     if !r.errors.is_empty() {

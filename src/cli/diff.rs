@@ -19,27 +19,31 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-fn print_totals(t: &DiffTotals) {
-    println!();
-    println!(
+fn print_totals(t: &DiffTotals) -> std::io::Result<()> {
+    outln!()?;
+    outln!(
         "Files:     {:>6} added, {:>6} removed",
-        t.files_added, t.files_removed
-    );
-    println!(
+        t.files_added,
+        t.files_removed
+    )?;
+    outln!(
         "Dirs:      {:>6} added, {:>6} removed",
-        t.dirs_added, t.dirs_removed
-    );
-    println!(
+        t.dirs_added,
+        t.dirs_removed
+    )?;
+    outln!(
         "Symlinks:  {:>6} added, {:>6} removed",
-        t.others_added, t.others_removed
-    );
-    println!("Modified:  {:>6}", t.modified);
-    println!("Metadata:  {:>6}", t.metadata);
-    println!(
+        t.others_added,
+        t.others_removed
+    )?;
+    outln!("Modified:  {:>6}", t.modified)?;
+    outln!("Metadata:  {:>6}", t.metadata)?;
+    outln!(
         "Bytes:     {} added, {} removed",
         human(t.bytes_added),
         human(t.bytes_removed)
-    );
+    )?;
+    Ok(())
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
@@ -57,15 +61,15 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             Ok(())
         })?;
         let doc = serde_json::json!({"changes": changes, "totals": totals});
-        println!("{doc}");
+        outln!("{doc}")?;
         return Ok(0);
     }
     if !g.quiet {
-        println!(
+        outln!(
             "comparing snapshot {}:/{sub_old} to {}:/{sub_new}:\n",
             id_old.short(),
             id_new.short()
-        );
+        )?;
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -83,7 +87,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     };
     drop(out);
     if !g.quiet {
-        print_totals(&totals);
+        print_totals(&totals)?;
     }
     Ok(0)
 }

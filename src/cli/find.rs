@@ -55,31 +55,31 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             );
             continue;
         }
-        println!(
+        outln!(
             "snapshot {} of {} ({}):",
             id.short(),
             snap.time
                 .with_timezone(&chrono::Local)
                 .format("%Y-%m-%d %H:%M:%S"),
             snap.hostname
-        );
+        )?;
         for m in &matches {
             let kind = match m.kind {
                 NodeKind::File => "file",
                 NodeKind::Dir => "dir",
                 NodeKind::Symlink => "symlink",
             };
-            println!(
+            outln!(
                 "  {kind:<8} {:>12}  {}  {}",
                 human(m.size),
                 local(m.mtime),
                 m.path
-            );
+            )?;
         }
-        println!();
+        outln!()?;
     }
     if g.json {
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        outln!("{}", serde_json::to_string_pretty(&json)?)?;
     } else if !g.quiet {
         let searched = if a.snapshots.is_empty() {
             "all snapshots".to_string()
@@ -87,9 +87,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             "the given snapshots".to_string()
         };
         if total == 0 {
-            println!("no matches in {searched}");
+            outln!("no matches in {searched}")?;
         } else {
-            println!("{total} matches in {found_in} snapshots ({searched} searched)");
+            outln!("{total} matches in {found_in} snapshots ({searched} searched)")?;
         }
     }
     Ok(0)

@@ -120,29 +120,29 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&groups)?);
+        outln!("{}", serde_json::to_string_pretty(&groups)?)?;
     } else if !g.quiet {
         for gr in &report.groups {
-            println!("{}:", describe(&gr.key));
-            println!("{:<10} {:<26} {:<8} Reasons", "ID", "Time", "Action");
-            println!("{}", "-".repeat(66));
+            outln!("{}:", describe(&gr.key))?;
+            outln!("{:<10} {:<26} {:<8} Reasons", "ID", "Time", "Action")?;
+            outln!("{}", "-".repeat(66))?;
             for d in &gr.decisions {
-                println!(
+                outln!(
                     "{:<10} {:<26} {:<8} {}",
                     d.id.short(),
                     d.snapshot.time.format("%Y-%m-%d %H:%M:%S %:z"),
                     if d.keep { "keep" } else { "remove" },
                     d.reasons.join(", ")
-                );
+                )?;
             }
-            println!();
+            outln!()?;
         }
         if report.groups.is_empty() {
-            println!("no snapshots match");
+            outln!("no snapshots match")?;
         }
-        println!("{kept} snapshots kept, {removed} removed");
+        outln!("{kept} snapshots kept, {removed} removed")?;
         if a.dry_run {
-            println!("dry run: nothing was removed");
+            outln!("dry run: nothing was removed")?;
         }
     }
     for (id, err) in &report.failures {
@@ -157,7 +157,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     if a.prune {
         if a.dry_run {
             if !g.quiet && !g.json {
-                println!("--prune is skipped with --dry-run");
+                outln!("--prune is skipped with --dry-run")?;
             }
         } else {
             return super::prune::run_default(g);

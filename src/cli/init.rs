@@ -27,17 +27,17 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let password = g.password(true)?;
     let repo = Repository::init_with(backend, &password, KdfParams::default(), pack_size)?;
     if g.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"id": repo.config().id, "repository": g.repo_path()?, "key": repo.key_id()})
-        );
+        )?;
     } else if !g.quiet {
-        println!(
+        outln!(
             "created repository {} at {}",
             repo.config().id.short(),
             g.repo_path()?.display()
-        );
-        println!("keep the password safe: without it the data cannot be recovered");
+        )?;
+        outln!("keep the password safe: without it the data cannot be recovered")?;
     }
     Ok(0)
 }

@@ -64,9 +64,9 @@ pub fn run(g: &GlobalOpts, c: Command) -> Result<i32> {
         Command::List => {
             let keys = repo.list_keys()?;
             if g.json {
-                println!("{}", serde_json::to_string_pretty(&keys)?);
+                outln!("{}", serde_json::to_string_pretty(&keys)?)?;
             } else {
-                println!(" {:<10} {:<12} {:<20} Created", "ID", "User", "Host");
+                outln!(" {:<10} {:<12} {:<20} Created", "ID", "User", "Host")?;
                 for k in keys {
                     let created = chrono::DateTime::from_timestamp(k.created, 0)
                         .map(|t| {
@@ -75,13 +75,13 @@ pub fn run(g: &GlobalOpts, c: Command) -> Result<i32> {
                                 .to_string()
                         })
                         .unwrap_or_default();
-                    println!(
+                    outln!(
                         "{}{:<10} {:<12} {:<20} {created}",
                         if k.current { "*" } else { " " },
                         k.id.short(),
                         k.user,
                         k.host
-                    );
+                    )?;
                 }
             }
         }
@@ -89,21 +89,21 @@ pub fn run(g: &GlobalOpts, c: Command) -> Result<i32> {
             let pw = new_password(&a)?;
             let id = repo.add_key(&pw, KdfParams::default())?;
             if !g.quiet {
-                println!("added key {}", id.short());
+                outln!("added key {}", id.short())?;
             }
         }
         Command::Remove { id } => {
             let id = repo.find_key(&id)?;
             repo.remove_key(id)?;
             if !g.quiet {
-                println!("removed key {}", id.short());
+                outln!("removed key {}", id.short())?;
             }
         }
         Command::Passwd(a) => {
             let pw = new_password(&a)?;
             let id = repo.change_password(&pw, KdfParams::default())?;
             if !g.quiet {
-                println!("password changed; new key {}", id.short());
+                outln!("password changed; new key {}", id.short())?;
             }
         }
     }

@@ -29,7 +29,7 @@ fn mode_string(n: &Node) -> String {
     s
 }
 
-fn print_node(g: &GlobalOpts, long: bool, path: &str, n: &Node) {
+fn print_node(g: &GlobalOpts, long: bool, path: &str, n: &Node) -> std::io::Result<()> {
     let mtime = chrono::DateTime::from_timestamp(n.mtime.sec, n.mtime.nsec)
         .map(|t| {
             t.with_timezone(&chrono::Local)
@@ -38,28 +38,29 @@ fn print_node(g: &GlobalOpts, long: bool, path: &str, n: &Node) {
         })
         .unwrap_or_default();
     if g.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"path": path, "type": n.kind, "mode": n.mode, "uid": n.uid, "gid": n.gid,
                 "size": n.size, "mtime": mtime, "link_target": String::from_utf8_lossy(&n.link_target)})
-        );
+        )?;
     } else if long {
         let link = if n.kind == NodeKind::Symlink {
             format!(" -> {}", String::from_utf8_lossy(&n.link_target))
         } else {
             String::new()
         };
-        println!(
+        outln!(
             "{} {:>5} {:>5} {:>12} {} {path}{link}",
             mode_string(n),
             n.uid,
             n.gid,
             n.size,
             mtime
-        );
+        )?;
     } else {
-        println!("{path}");
+        outln!("{path}")?;
     }
+    Ok(())
 }
 
 fn walk(
@@ -71,7 +72,7 @@ fn walk(
 ) -> Result<()> {
     for n in repo.load_tree(ids)? {
         let path = format!("{prefix}/{}", n.name_lossy());
-        print_node(g, long, &path, &n);
+        print_node(g, long, &path, &n)?;
         if n.kind == NodeKind::Dir {
             walk(repo, g, long, &path, &n.content)?;
         }
@@ -93,11 +94,11 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     };
     if node.kind == NodeKind::Dir {
         if !sub.is_empty() {
-            print_node(g, a.long, &prefix, &node);
+            print_node(g, a.long, &prefix, &node)?;
         }
         walk(&repo, g, a.long, &prefix, &node.content)?;
     } else {
-        print_node(g, a.long, &prefix, &node);
+        print_node(g, a.long, &prefix, &node)?;
     }
     Ok(0)
 }

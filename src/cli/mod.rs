@@ -1,5 +1,13 @@
 //! The command line: one file per subcommand, each parsing its arguments and calling the library.
 
+/// `println!` that returns the write error instead of panicking (a closed pipe, a full disk).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 mod backup;
 mod bench;
 mod cat;

@@ -66,23 +66,23 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     if g.json {
         let mut v = serde_json::to_value(&r)?;
         v["duration_seconds"] = serde_json::json!(secs);
-        println!("{v}");
+        outln!("{v}")?;
     } else if !g.quiet {
         let verb = if r.dry_run { "would" } else { "did" };
-        println!(
+        outln!(
             "{} snapshots, {} packs ({}), {} blobs used, {} unused",
             r.snapshots,
             r.packs_before,
             human(r.bytes_before),
             r.blobs_used,
             r.blobs_unused
-        );
-        println!(
+        )?;
+        outln!(
             "unused space: {} before, {} after",
             human(r.unused_bytes_before),
             human(r.unused_bytes_after)
-        );
-        println!(
+        )?;
+        outln!(
             "{verb} delete {} packs and {} unindexed packs ({}), repack {} packs ({}) into {} new, keep {}",
             r.packs_deleted,
             r.packs_unindexed_deleted,
@@ -91,18 +91,18 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             human(r.bytes_repacked),
             r.packs_written,
             r.packs_kept
-        );
+        )?;
         if r.leftovers_deleted > 0 {
-            println!(
+            outln!(
                 "removed {} partial files left by interrupted writers",
                 r.leftovers_deleted
-            );
+            )?;
         }
         if !r.dry_run {
-            println!(
+            outln!(
                 "replaced {} index files in {secs:.2}s",
                 r.index_files_replaced
-            );
+            )?;
         }
     }
     Ok(0)

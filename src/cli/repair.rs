@@ -20,9 +20,9 @@ pub fn run(g: &GlobalOpts, c: Command) -> Result<i32> {
     let mut repo = g.open(false)?;
     let r = repair::repair_index(&mut repo, a.read_all_packs)?;
     if g.json {
-        println!("{}", serde_json::to_string(&r)?);
+        outln!("{}", serde_json::to_string(&r)?)?;
     } else if !g.quiet {
-        println!(
+        outln!(
             "indexed {} blobs in {} packs ({} headers read, {} reused); wrote {} index files, removed {}",
             r.blobs,
             r.packs - r.unreadable.len(),
@@ -30,7 +30,7 @@ pub fn run(g: &GlobalOpts, c: Command) -> Result<i32> {
             r.packs_reused,
             r.index_files_written,
             r.index_files_removed
-        );
+        )?;
     }
     for (pack, err) in &r.unreadable {
         eprintln!("error: pack {pack} could not be read and is not indexed: {err}");

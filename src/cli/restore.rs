@@ -49,14 +49,14 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         eprintln!("error: {e}");
     }
     if g.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"snapshot_id": id, "files": summary.files, "dirs": summary.dirs,
                 "symlinks": summary.symlinks, "bytes": summary.bytes, "errors": summary.errors,
                 "duration_seconds": secs})
-        );
+        )?;
     } else if !g.quiet {
-        println!(
+        outln!(
             "restored {} files, {} dirs, {} symlinks, {} from snapshot {} to {} in {secs:.2}s",
             summary.files,
             summary.dirs,
@@ -64,7 +64,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             human(summary.bytes),
             id.short(),
             opts.target.display()
-        );
+        )?;
     }
     if !summary.errors.is_empty() {
         eprintln!(

@@ -60,16 +60,19 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         .collect();
     if g.json {
         let v: Vec<_> = snaps.iter().map(|(id, s)| snapshot_json(id, s)).collect();
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(0);
     }
-    println!(
+    outln!(
         "{:<10} {:<20} {:<16} {:<16} Paths",
-        "ID", "Time", "Host", "Tags"
-    );
-    println!("{}", "-".repeat(80));
+        "ID",
+        "Time",
+        "Host",
+        "Tags"
+    )?;
+    outln!("{}", "-".repeat(80))?;
     for (id, s) in &snaps {
-        println!(
+        outln!(
             "{:<10} {:<20} {:<16} {:<16} {}",
             id.short(),
             s.time
@@ -78,9 +81,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             s.hostname,
             s.tags.join(","),
             s.paths.join(", ")
-        );
+        )?;
     }
-    println!("{}", "-".repeat(80));
-    println!("{} snapshots", snaps.len());
+    outln!("{}", "-".repeat(80))?;
+    outln!("{} snapshots", snaps.len())?;
     Ok(0)
 }

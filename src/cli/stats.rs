@@ -67,21 +67,21 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 obj.extend(e.clone());
             }
         }
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(0);
     }
-    let row = |k: &str, v: String| println!("{k:>22}:  {v}");
-    println!("Stats in {mode} mode:");
-    row("Snapshots processed", st.snapshots_processed.to_string());
-    row("Total file count", st.restore.files.to_string());
-    row("Total dir count", st.restore.dirs.to_string());
+    let row = |k: &str, v: String| outln!("{k:>22}:  {v}");
+    outln!("Stats in {mode} mode:")?;
+    row("Snapshots processed", st.snapshots_processed.to_string())?;
+    row("Total file count", st.restore.files.to_string())?;
+    row("Total dir count", st.restore.dirs.to_string())?;
     if st.restore.others > 0 {
-        row("Total symlink count", st.restore.others.to_string());
+        row("Total symlink count", st.restore.others.to_string())?;
     }
     row(
         "Total size",
         format!("{} ({} bytes)", human(st.restore.bytes), st.restore.bytes),
-    );
+    )?;
     if let Some(raw) = st.raw {
         row(
             "Total blob count",
@@ -91,12 +91,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 raw.data_blobs,
                 raw.tree_blobs
             ),
-        );
-        row("Total raw size", human(raw.raw_size));
-        row("Unique file data", human(raw.data_raw_size));
-        row("Total stored size", human(raw.stored_size));
-        row("Deduplication ratio", ratio(st.dedup_ratio()));
-        row("Compression ratio", ratio(st.compression_ratio()));
+        )?;
+        row("Total raw size", human(raw.raw_size))?;
+        row("Unique file data", human(raw.data_raw_size))?;
+        row("Total stored size", human(raw.stored_size))?;
+        row("Deduplication ratio", ratio(st.dedup_ratio()))?;
+        row("Compression ratio", ratio(st.compression_ratio()))?;
     }
     Ok(0)
 }

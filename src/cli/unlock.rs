@@ -12,9 +12,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let repo = g.open(false)?;
     let removed = repo.unlock(a.remove_all)?;
     if g.json {
-        println!("{}", serde_json::json!({ "removed": removed }));
+        outln!("{}", serde_json::json!({ "removed": removed }))?;
     } else if !g.quiet {
-        println!("removed {} lock(s)", removed.len());
+        outln!("removed {} lock(s)", removed.len())?;
     }
     Ok(0)
 }

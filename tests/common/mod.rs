@@ -91,6 +91,19 @@ impl Env {
         c
     }
 
+    /// [`Self::cmd`] as a `std::process::Command`, for tests that drive the child's pipes.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("backstock"));
+        c.current_dir(&self.root)
+            .env_remove("BACKSTOCK_PASSWORD_FILE")
+            .env("BACKSTOCK_PASSWORD", PASSWORD)
+            .env("BACKSTOCK_REPOSITORY", &self.repo)
+            .env("XDG_CACHE_HOME", self.root.join("xdg-cache"))
+            .arg("--cache-dir")
+            .arg(&self.cache);
+        c
+    }
+
     /// Runs the binary with `args` and returns its output, whatever the exit code.
     pub fn run<I, S>(&self, args: I) -> Output
     where
