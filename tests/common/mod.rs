@@ -80,15 +80,7 @@ impl Env {
 
     /// The binary with password, repository and cache set; no arguments yet.
     pub fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("backstock").expect("the backstock binary is built");
-        c.current_dir(&self.root)
-            .env_remove("BACKSTOCK_PASSWORD_FILE")
-            .env("BACKSTOCK_PASSWORD", PASSWORD)
-            .env("BACKSTOCK_REPOSITORY", &self.repo)
-            .env("XDG_CACHE_HOME", self.root.join("xdg-cache"))
-            .arg("--cache-dir")
-            .arg(&self.cache);
-        c
+        Command::from_std(self.std_cmd())
     }
 
     /// [`Self::cmd`] as a `std::process::Command`, for tests that drive the child's pipes.
