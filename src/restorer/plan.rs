@@ -201,7 +201,7 @@ mod tests {
                 compression: Compression::None,
                 offset,
                 stored_len: len,
-                raw_len: len - 40,
+                raw_len: len.saturating_sub(40),
             },
             targets: Vec::new(),
         }
