@@ -25,13 +25,21 @@ impl SnapshotFilter {
 }
 
 impl Repository {
-    /// All snapshots, oldest first.
+    /// All snapshots, oldest first. A snapshot file that is listed but gone when it is read (a
+    /// `forget` in another process removed it in between) is left out; any other error is returned.
     pub fn snapshots(&self) -> Result<Vec<(SnapshotId, Snapshot)>> {
         let names = self.backend().list(FileType::Snapshot)?;
-        let mut out: Vec<(SnapshotId, Snapshot)> = names
+        let loaded: Vec<Option<(SnapshotId, Snapshot)>> = names
             .par_iter()
-            .map(|(name, _)| self.load_snapshot_file(name))
+            .map(|(name, _)| match self.load_snapshot_file(name) {
+                Ok(s) => Ok(Some(s)),
+                Err(e) => match self.backend().stat(FileType::Snapshot, name) {
+                    Ok(None) => Ok(None),
+                    _ => Err(e),
+                },
+            })
             .collect::<Result<_>>()?;
+        let mut out: Vec<(SnapshotId, Snapshot)> = loaded.into_iter().flatten().collect();
         out.sort_by(|a, b| a.1.time.cmp(&b.1.time).then(a.0.cmp(&b.0)));
         Ok(out)
     }
@@ -106,5 +114,93 @@ impl Repository {
             .write(FileType::Snapshot, &id.to_hex(), &bytes)
             .with_context(|| format!("writing snapshot {id}"))?;
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{Backend, LocalBackend};
+    use crate::crypto::kdf::{KdfParams, M_COST_MIN};
+    use std::sync::Arc;
+
+    /// A store whose listing names one more snapshot than it holds, as when a concurrent
+    /// `forget` deletes a file between the listing and the read.
+    struct Vanishing(LocalBackend);
+
+    const GONE: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    impl Backend for Vanishing {
+        fn location(&self) -> String {
+            self.0.location()
+        }
+        fn create(&self) -> Result<()> {
+            self.0.create()
+        }
+        fn list(&self, t: FileType) -> Result<Vec<(String, u64)>> {
+            let mut v = self.0.list(t)?;
+            if t == FileType::Snapshot {
+                v.push((GONE.to_string(), 100));
+            }
+            Ok(v)
+        }
+        fn read(&self, t: FileType, name: &str) -> Result<Vec<u8>> {
+            self.0.read(t, name)
+        }
+        fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+            self.0.read_range(t, name, offset, len)
+        }
+        fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {
+            self.0.write(t, name, data)
+        }
+        fn delete(&self, t: FileType, name: &str) -> Result<()> {
+            self.0.delete(t, name)
+        }
+        fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>> {
+            self.0.stat(t, name)
+        }
+    }
+
+    fn snapshot(host: &str) -> Snapshot {
+        Snapshot {
+            version: crate::format::snapshot::VERSION,
+            time: chrono::Local::now().fixed_offset(),
+            hostname: host.to_string(),
+            username: String::new(),
+            paths: vec!["/data".to_string()],
+            tags: Vec::new(),
+            tree: Default::default(),
+            parent: None,
+            program_version: String::new(),
+            summary: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_snapshot_deleted_after_listing_is_left_out_but_a_corrupt_one_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = Arc::new(Vanishing(LocalBackend::new(dir.path().join("r"))));
+        let kdf = KdfParams {
+            m_cost: M_COST_MIN,
+            t_cost: 1,
+            p_cost: 1,
+        };
+        let repo = Repository::init(backend, b"pw", kdf).unwrap();
+        let id = repo.save_snapshot(&snapshot("shop")).unwrap();
+        let all = repo.snapshots().unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].0, id);
+        assert_eq!(
+            repo.find_snapshot("latest", &SnapshotFilter::default())
+                .unwrap()
+                .0,
+            id
+        );
+
+        // A file that is there but does not decode is still reported.
+        let path = dir.path().join("r/snapshots").join(id.to_hex());
+        std::fs::write(&path, b"not a snapshot").unwrap();
+        let err = format!("{:#}", repo.snapshots().unwrap_err());
+        assert!(err.contains(&id.to_hex()), "{err}");
     }
 }
