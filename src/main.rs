@@ -17,6 +17,9 @@ fn main() {
     if cli.global.quiet {
         std::env::set_var("BACKSTOCK_QUIET", "1");
     }
+    if let Err(e) = on_interrupt() {
+        eprintln!("warning: cannot handle Ctrl-C and SIGTERM: {e}");
+    }
     let code = match cli::run(cli) {
         Ok(code) => code,
         // The reader of our output went away (`backstock ls ... | head`): stop quietly, as cat does.
@@ -30,6 +33,33 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// On SIGINT or SIGTERM: remove this process's lock files and partial files, say so, and exit with
+/// 128 + the signal. Work still running is told its lock is lost, so it writes nothing more that
+/// would rely on it; whatever it wrote already is harmless (unreferenced packs, which prune removes).
+fn on_interrupt() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            let locks = backstock::repository::lock::release_held_locks();
+            let partial = backstock::backend::local::remove_partial_files();
+            if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                eprint!("\r\x1b[2K");
+            }
+            let (name, code) = if sig == SIGINT {
+                ("SIGINT", backstock::error::exit::INTERRUPTED_INT)
+            } else {
+                ("SIGTERM", backstock::error::exit::INTERRUPTED_TERM)
+            };
+            eprintln!(
+                "error: interrupted by {name}: removed {locks} lock file(s) and {partial} partial file(s); what was saved before stays valid, nothing after it was"
+            );
+            std::process::exit(code);
+        }
+    });
+    Ok(())
 }
 
 /// Whether the error is a write to standard output that failed because the pipe was closed.

@@ -9,6 +9,7 @@ use crate::format::snapshot::{Snapshot, Summary, VERSION};
 use crate::format::tree::{Node, NodeKind, Timestamp};
 use crate::ids::{BlobId, SnapshotId};
 use crate::pathmatch::PathMatcher;
+use crate::repository::lock::LockKind;
 use crate::repository::saver::{lock, BlobSaver};
 use crate::repository::snapshots::SnapshotFilter;
 use crate::repository::{hostname, username, Repository};
@@ -102,8 +103,10 @@ struct TopDir {
     children: BTreeMap<Vec<u8>, TopDir>,
 }
 
+/// Backs up `opts.paths`. Takes a shared lock first and loads the index under it, so that nothing
+/// this backup deduplicates against can be deleted by a prune before the snapshot is written.
 pub fn backup(
-    repo: &Repository,
+    repo: &mut Repository,
     opts: &BackupOptions,
     progress: &Progress,
 ) -> Result<BackupResult> {
@@ -121,8 +124,11 @@ pub fn backup(
             bail!("cannot back up {}: {e}", p.display());
         }
     }
-    // A shared lock: prune (exclusive) cannot delete anything this backup may reference.
-    let _lock = repo.lock(false)?;
+    // A shared lock: prune (exclusive) cannot delete anything this backup may reference. The index
+    // is read only now, under it.
+    let guard = repo.lock(LockKind::Append)?;
+    repo.load_index(&guard).context("loading the index")?;
+    let repo: &Repository = repo;
     let parent = find_parent(repo, opts, &hostname, &paths)?;
     let parent_root = match &parent {
         Some((_, s)) => Some(

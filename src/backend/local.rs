@@ -14,6 +14,20 @@ pub struct LocalBackend {
 
 const TMP_PREFIX: &str = ".tmp-";
 
+/// Temporary files being written by this process, so that an interrupted command can remove them.
+static IN_FLIGHT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn in_flight() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes the temporary files this process is writing (for a signal handler that then exits).
+/// Returns how many were removed.
+pub fn remove_partial_files() -> usize {
+    let paths = std::mem::take(&mut *in_flight());
+    paths.iter().filter(|p| fs::remove_file(p).is_ok()).count()
+}
+
 impl LocalBackend {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         LocalBackend { root: root.into() }
@@ -182,6 +196,7 @@ impl Backend for LocalBackend {
         let mut rnd = [0u8; 8];
         rand::rngs::OsRng.fill_bytes(&mut rnd);
         let tmp = dir.join(format!("{TMP_PREFIX}{}", hex::encode(rnd)));
+        in_flight().push(tmp.clone());
         let result = (|| -> Result<()> {
             if t == FileType::Pack
                 && data.len() >= super::direct::DIRECT_MIN
@@ -205,6 +220,7 @@ impl Backend for LocalBackend {
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
+        in_flight().retain(|p| *p != tmp);
         result
     }
 
@@ -251,6 +267,15 @@ impl Backend for LocalBackend {
             }
         }
         Ok((files, bytes))
+    }
+
+    fn modified(&self, t: FileType, name: &str) -> Result<Option<std::time::SystemTime>> {
+        let p = self.path(t, name)?;
+        match fs::symlink_metadata(&p) {
+            Ok(m) => Ok(m.modified().ok()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("stat {}", p.display())),
+        }
     }
 
     fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>> {

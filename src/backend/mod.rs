@@ -61,6 +61,12 @@ pub trait Backend: Send + Sync {
     fn delete(&self, t: FileType, name: &str) -> Result<()>;
     /// The size of a file, or `None` if it does not exist.
     fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>>;
+    /// The storage's own modification time of a file; `None` when the store cannot tell or the file
+    /// is gone. Lock ages are judged by it, so that hosts whose clocks differ agree.
+    fn modified(&self, t: FileType, name: &str) -> Result<Option<std::time::SystemTime>> {
+        let _ = (t, name);
+        Ok(None)
+    }
     /// Removes partial files that a killed writer left behind and that were last touched longer than
     /// `older_than` ago. Returns how many files and bytes went. Stores whose writes are single object
     /// puts have nothing to remove.

@@ -65,7 +65,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         parent: a.parent,
         force: a.force,
     };
-    let repo = g.open(true)?;
+    let mut repo = g.open()?;
     let progress = Progress::default();
     let start = Instant::now();
     let result = with_progress(
@@ -77,7 +77,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 human(progress.bytes.load(Ordering::Relaxed))
             )
         },
-        || archiver::backup(&repo, &opts, &progress),
+        || archiver::backup(&mut repo, &opts, &progress),
     )?;
     let secs = start.elapsed().as_secs_f64();
     for (path, err) in &result.failures {

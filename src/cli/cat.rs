@@ -7,6 +7,7 @@ use backstock::format::keyfile::KeyFile;
 use backstock::format::pack;
 use backstock::format::tree::{self, Node};
 use backstock::ids::{BlobId, IndexId, PackId};
+use backstock::repository::lock::LockKind;
 use backstock::repository::snapshots::SnapshotFilter;
 
 #[derive(clap::Args, Debug)]
@@ -31,14 +32,14 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             .ok_or_else(|| anyhow!("`cat {}` needs an ID", a.kind))
     };
     let value = match a.kind.as_str() {
-        "config" => serde_json::to_value(g.open(false)?.config())?,
+        "config" => serde_json::to_value(g.open()?.config())?,
         "snapshot" => {
-            let repo = g.open(false)?;
+            let (repo, _lock) = g.open_locked(LockKind::Read)?;
             let (id, s) = repo.find_snapshot(&need_id()?, &SnapshotFilter::default())?;
             super::snapshots::snapshot_json(&id, &s)
         }
         "tree" => {
-            let repo = g.open(true)?;
+            let (repo, _lock) = g.open_locked(LockKind::Read)?;
             let id = BlobId::from_hex(&need_id()?)?;
             let plain = repo.read_blob(&id)?;
             let nodes =
@@ -46,14 +47,16 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             serde_json::Value::Array(nodes.iter().map(node_json).collect())
         }
         "index" => {
-            let repo = g.open(false)?;
+            let repo = g.open()?;
+            let _lock = repo.lock(LockKind::Read)?;
             let id = IndexId::from_hex(&need_id()?)?;
             let bytes = repo.read_verified(FileType::Index, &id.to_hex())?;
             let plain = envelope::open(Kind::Index, &repo.keys().enc, &bytes)?;
             serde_json::to_value(IndexFile::decode(&plain)?)?
         }
         "pack" => {
-            let repo = g.open(false)?;
+            let repo = g.open()?;
+            let _lock = repo.lock(LockKind::Read)?;
             let id = PackId::from_hex(&need_id()?)?;
             let bytes = repo.backend().read(FileType::Pack, &id.to_hex())?;
             let entries = pack::parse(&repo.keys().enc, &bytes)

@@ -10,6 +10,10 @@ pub struct Args {
     /// Read a subset of packs: N/M (e.g. 1/5) or a percentage (e.g. 5%)
     #[arg(long)]
     pub read_data_subset: Option<String>,
+    /// Read trees through the local cache (by default check reads everything from the repository,
+    /// so that a damaged pack cannot hide behind a good cached copy)
+    #[arg(long)]
+    pub with_cache: bool,
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
@@ -18,7 +22,11 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         (None, true) => ReadData::All,
         (None, false) => ReadData::None,
     };
-    let mut repo = g.open(false)?;
+    let mut repo = if a.with_cache {
+        g.open()?
+    } else {
+        g.open_uncached()?
+    };
     let r = check::check(&mut repo, read)?;
     if g.json {
         outln!("{}", serde_json::to_string_pretty(&r)?)?;

@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use backstock::backend::LocalBackend;
+use backstock::repository::lock::{LockGuard, LockKind};
 use backstock::repository::{OpenOptions, Repository};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -18,9 +19,15 @@ pub struct GlobalOpts {
         global = true
     )]
     pub repo: Option<PathBuf>,
-    /// Read the password from this file (first line)
+    /// Read the password from this file (its first line; wins over BACKSTOCK_PASSWORD)
     #[arg(long, env = "BACKSTOCK_PASSWORD_FILE", global = true)]
     pub password_file: Option<PathBuf>,
+    /// Try the key file whose ID starts with this first
+    #[arg(long, global = true)]
+    pub key_hint: Option<String>,
+    /// Take no lock (only for commands that only read, e.g. on a read-only copy of a repository)
+    #[arg(long, global = true)]
+    pub no_lock: bool,
     /// Print machine-readable JSON
     #[arg(long, global = true)]
     pub json: bool,
@@ -65,21 +72,29 @@ impl GlobalOpts {
         Ok(Arc::new(LocalBackend::new(self.repo_path()?)))
     }
 
-    /// Password from BACKSTOCK_PASSWORD, --password-file / BACKSTOCK_PASSWORD_FILE, or a prompt.
+    /// The password: from --password-file / BACKSTOCK_PASSWORD_FILE, else BACKSTOCK_PASSWORD, else a
+    /// prompt on a terminal. An empty password is refused from every source.
     pub fn password(&self, confirm: bool) -> Result<Zeroizing<Vec<u8>>> {
-        if let Some(p) = std::env::var_os("BACKSTOCK_PASSWORD") {
-            return Ok(Zeroizing::new(p.into_encoded_bytes()));
-        }
+        let env = env_password();
         if let Some(f) = &self.password_file {
-            let s = Zeroizing::new(
-                std::fs::read_to_string(f)
+            let bytes = Zeroizing::new(
+                std::fs::read(f)
                     .with_context(|| format!("reading password file {}", f.display()))?,
             );
-            let line = s.lines().next().unwrap_or("");
+            let line = first_line(&bytes);
             if line.is_empty() {
-                bail!("password file {} is empty", f.display());
+                bail!(
+                    "password file {} is empty (its first line is the password)",
+                    f.display()
+                );
             }
-            return Ok(Zeroizing::new(line.as_bytes().to_vec()));
+            return Ok(Zeroizing::new(line.to_vec()));
+        }
+        if let Some(p) = env {
+            if p.is_empty() {
+                bail!("BACKSTOCK_PASSWORD is set but empty: an empty password is not allowed");
+            }
+            return Ok(p.clone());
         }
         if !std::io::stdin().is_terminal() {
             bail!(
@@ -104,26 +119,63 @@ impl GlobalOpts {
         Ok(Zeroizing::new(p.as_bytes().to_vec()))
     }
 
-    /// Opens the repository; loads the index when `with_index`.
-    pub fn open(&self, with_index: bool) -> Result<Repository> {
+    /// Opens the repository without reading its index: for commands whose library function takes
+    /// the lock and loads the index itself.
+    pub fn open(&self) -> Result<Repository> {
+        self.open_with_cache(!self.no_cache)
+    }
+
+    /// [`Self::open`] without the local cache.
+    pub fn open_uncached(&self) -> Result<Repository> {
+        self.open_with_cache(false)
+    }
+
+    fn open_with_cache(&self, cache: bool) -> Result<Repository> {
         let backend = self.backend()?;
         let password = self.password(false)?;
         let opts = OpenOptions {
             cache_dir: self.cache_dir.clone(),
-            no_cache: self.no_cache,
+            no_cache: !cache,
             retry_lock: self.retry_lock,
+            no_lock: self.no_lock,
+            key_hint: self.key_hint.clone(),
         };
-        let mut repo = Repository::open(backend, &password, &opts)?;
-        if with_index {
-            repo.load_index().context("loading the index")?;
-        }
-        Ok(repo)
+        Repository::open(backend, &password, &opts)
+    }
+
+    /// Opens the repository, takes the lock `kind` needs, then loads the index under it.
+    pub fn open_locked(&self, kind: LockKind) -> Result<(Repository, LockGuard)> {
+        let mut repo = self.open()?;
+        let guard = repo.lock(kind)?;
+        repo.load_index(&guard).context("loading the index")?;
+        Ok((repo, guard))
     }
 
     /// Whether to draw progress bars.
     pub fn progress(&self) -> bool {
         !self.quiet && !self.json && std::io::stderr().is_terminal()
     }
+}
+
+/// BACKSTOCK_PASSWORD, taken out of the environment the first time it is asked for, so that
+/// programs this process starts (restic in `bench --compare`) do not inherit it.
+fn env_password() -> Option<&'static Zeroizing<Vec<u8>>> {
+    static PASSWORD: std::sync::OnceLock<Option<Zeroizing<Vec<u8>>>> = std::sync::OnceLock::new();
+    PASSWORD
+        .get_or_init(|| {
+            let p = std::env::var_os("BACKSTOCK_PASSWORD")
+                .map(|p| Zeroizing::new(p.into_encoded_bytes()));
+            std::env::remove_var("BACKSTOCK_PASSWORD");
+            p
+        })
+        .as_ref()
+}
+
+/// The first line of a password file, without its line ending (LF or CRLF, as editors on other
+/// systems write).
+fn first_line(bytes: &[u8]) -> &[u8] {
+    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 /// Splits `SNAPSHOT[:SUBPATH]`.

@@ -1,6 +1,7 @@
 use super::common::{human, split_spec, GlobalOpts};
 use anyhow::{Context, Result};
 use backstock::inspect::diff::{diff_nodes, resolve, DiffTotals, TreeReader};
+use backstock::repository::lock::LockKind;
 use std::io::Write;
 
 #[derive(clap::Args, Debug)]
@@ -47,8 +48,7 @@ fn print_totals(t: &DiffTotals) -> std::io::Result<()> {
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
-    let repo = g.open(true)?;
-    let _lock = repo.lock(false)?;
+    let (repo, _lock) = g.open_locked(LockKind::Read)?;
     let (spec_old, sub_old) = split_spec(&a.old);
     let (spec_new, sub_new) = split_spec(&a.new);
     let (id_old, old) = resolve(&repo, spec_old, sub_old)?;

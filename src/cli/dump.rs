@@ -1,6 +1,7 @@
 use super::common::GlobalOpts;
 use anyhow::{bail, Context, Result};
 use backstock::format::tree::NodeKind;
+use backstock::repository::lock::LockKind;
 use backstock::repository::snapshots::SnapshotFilter;
 use std::io::Write;
 
@@ -13,7 +14,7 @@ pub struct Args {
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
-    let repo = g.open(true)?;
+    let (repo, _lock) = g.open_locked(LockKind::Read)?;
     let (id, snap) = repo.find_snapshot(&a.snapshot, &SnapshotFilter::default())?;
     let path = a.file.trim_start_matches('/');
     let node = repo

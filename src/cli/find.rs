@@ -2,6 +2,7 @@ use super::common::{human, GlobalOpts};
 use anyhow::Result;
 use backstock::format::tree::{NodeKind, Timestamp};
 use backstock::inspect::find::Finder;
+use backstock::repository::lock::LockKind;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -28,8 +29,7 @@ fn local(t: Timestamp) -> String {
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
-    let repo = g.open(true)?;
-    let _lock = repo.lock(false)?;
+    let (repo, _lock) = g.open_locked(LockKind::Read)?;
     let mut snaps = repo.select_snapshots(&a.snapshots)?;
     let mut finder = Finder::new(&repo, &a.patterns)?;
     let mut json = Vec::new();

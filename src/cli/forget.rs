@@ -99,7 +99,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         ids: a.ids,
         dry_run: a.dry_run,
     };
-    let repo = g.open(false)?;
+    let repo = g.open()?;
     let report = forget(&repo, &opts, chrono::Utc::now())?;
     drop(repo);
 

@@ -1,6 +1,7 @@
 use super::common::{split_spec, GlobalOpts};
 use anyhow::{Context, Result};
 use backstock::format::tree::{Node, NodeKind};
+use backstock::repository::lock::LockKind;
 use backstock::repository::snapshots::SnapshotFilter;
 use backstock::repository::Repository;
 
@@ -81,7 +82,7 @@ fn walk(
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
-    let repo = g.open(true)?;
+    let (repo, _lock) = g.open_locked(LockKind::Read)?;
     let (spec, sub) = split_spec(&a.snapshot);
     let (id, snap) = repo.find_snapshot(spec, &SnapshotFilter::default())?;
     let node = repo

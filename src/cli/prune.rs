@@ -59,7 +59,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         max_repack: a.max_repack.as_deref().map(parse_size).transpose()?,
         dry_run: a.dry_run,
     };
-    let mut repo = g.open(false)?;
+    let mut repo = g.open()?;
     let start = std::time::Instant::now();
     let r = prune::prune(&mut repo, &opts)?;
     let secs = start.elapsed().as_secs_f64();

@@ -17,7 +17,7 @@ pub struct IndexArgs {
 
 pub fn run(g: &GlobalOpts, c: Command) -> Result<i32> {
     let Command::Index(a) = c;
-    let mut repo = g.open(false)?;
+    let mut repo = g.open()?;
     let r = repair::repair_index(&mut repo, a.read_all_packs)?;
     if g.json {
         outln!("{}", serde_json::to_string(&r)?)?;

@@ -1,5 +1,6 @@
 use super::common::{human, split_spec, with_progress, GlobalOpts};
 use anyhow::Result;
+use backstock::repository::lock::LockKind;
 use backstock::repository::snapshots::SnapshotFilter;
 use backstock::restorer::{self, RestoreOptions, RestoreProgress};
 use std::path::PathBuf;
@@ -22,7 +23,7 @@ pub struct Args {
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
-    let repo = g.open(true)?;
+    let (repo, lock) = g.open_locked(LockKind::Read)?;
     let (spec, sub) = split_spec(&a.snapshot);
     let (id, snap) = repo.find_snapshot(spec, &SnapshotFilter::default())?;
     let opts = RestoreOptions {
@@ -41,7 +42,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 human(progress.total_bytes.load(Ordering::Relaxed))
             )
         },
-        || restorer::restore(&repo, &snap.tree, sub, &opts, &progress),
+        || restorer::restore(&repo, &lock, &snap.tree, sub, &opts, &progress),
     )
     .map_err(|e| e.context(format!("restoring snapshot {}", id.short())))?;
     let secs = start.elapsed().as_secs_f64();

@@ -2,6 +2,7 @@ use super::common::GlobalOpts;
 use anyhow::Result;
 use backstock::format::snapshot::Snapshot;
 use backstock::ids::SnapshotId;
+use backstock::repository::lock::LockKind;
 use backstock::repository::snapshots::SnapshotFilter;
 
 #[derive(clap::Args, Debug)]
@@ -51,7 +52,8 @@ pub fn snapshot_json(id: &SnapshotId, s: &Snapshot) -> serde_json::Value {
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
-    let repo = g.open(false)?;
+    let repo = g.open()?;
+    let _lock = repo.lock(LockKind::Read)?;
     let filter = SnapshotFilter::from(a.filter);
     let snaps: Vec<_> = repo
         .snapshots()?

@@ -9,7 +9,7 @@ pub struct Args {
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
-    let repo = g.open(false)?;
+    let repo = g.open()?;
     let removed = repo.unlock(a.remove_all)?;
     if g.json {
         outln!("{}", serde_json::json!({ "removed": removed }))?;

@@ -137,7 +137,11 @@ pub(crate) mod testing {
             let saver = BlobSaver::new(&self.repo).unwrap();
             let out = f(&saver);
             saver.finish().unwrap();
-            self.repo.load_index().unwrap();
+            let guard = self
+                .repo
+                .lock(crate::repository::lock::LockKind::Read)
+                .unwrap();
+            self.repo.load_index(&guard).unwrap();
             out
         }
     }

@@ -7,6 +7,7 @@ use crate::format::index::{IndexFile, PackRecord};
 use crate::format::pack;
 use crate::format::tree::{self, NodeKind};
 use crate::ids::{storage_hash, BlobId, IndexId, PackId};
+use crate::repository::lock::LockKind;
 use crate::repository::saver::lock;
 use crate::repository::Repository;
 use anyhow::{bail, Result};
@@ -84,7 +85,7 @@ pub struct CheckReport {
 }
 
 pub fn check(repo: &mut Repository, read: ReadData) -> Result<CheckReport> {
-    let _lock = repo.lock(false)?;
+    let guard = repo.lock(LockKind::Read)?;
     let mut r = CheckReport::default();
 
     // Index files, decoded one by one so a broken file is reported, not fatal.
@@ -120,7 +121,7 @@ pub fn check(repo: &mut Repository, read: ReadData) -> Result<CheckReport> {
         }
     }
     if r.errors.is_empty() {
-        repo.load_index()?;
+        repo.load_index(&guard)?;
     } else {
         // Load what can be loaded so the tree walk can go on.
         repo.set_index(crate::repository::MasterIndex::from_files(files));

@@ -4,6 +4,7 @@
 use crate::backend::FileType;
 use crate::format::snapshot::Snapshot;
 use crate::ids::SnapshotId;
+use crate::repository::lock::LockKind;
 use crate::repository::snapshots::SnapshotFilter;
 use crate::repository::Repository;
 use anyhow::{anyhow, bail, Result};
@@ -358,6 +359,8 @@ pub struct ForgetReport {
     pub groups: Vec<GroupDecision>,
     /// Snapshot files actually deleted (none with `dry_run`).
     pub deleted: usize,
+    /// Damaged snapshot files named by ID and removed (with `dry_run`: that would be removed).
+    pub damaged_removed: Vec<String>,
     /// Snapshots that should have been removed but whose deletion failed, with the error.
     pub failures: Vec<(SnapshotId, String)>,
 }
@@ -371,12 +374,35 @@ pub fn forget(repo: &Repository, opts: &ForgetOptions, now: DateTime<Utc>) -> Re
     if !opts.ids.is_empty() && !opts.policy.is_empty() {
         bail!("give either snapshot IDs or a retention policy (--keep-*), not both");
     }
-    let _lock = if opts.dry_run {
-        None
+    let _lock = repo.lock(if opts.dry_run {
+        LockKind::Read
     } else {
-        Some(repo.lock(true)?)
-    };
-    let all = repo.snapshots()?;
+        LockKind::Exclusive
+    })?;
+    let list = repo.snapshot_list()?;
+    // Damaged snapshot files named by ID are removed (they can hold nothing restorable); a policy
+    // never decides about them: `repair snapshots` does.
+    let mut damaged_named: Vec<String> = Vec::new();
+    let mut ids: Vec<&String> = Vec::new();
+    for spec in &opts.ids {
+        let lower = spec.to_ascii_lowercase();
+        match list
+            .damaged
+            .iter()
+            .find(|d| lower.len() >= 4 && d.name.starts_with(&lower))
+        {
+            Some(d) => damaged_named.push(d.name.clone()),
+            None => ids.push(spec),
+        }
+    }
+    for d in list
+        .damaged
+        .iter()
+        .filter(|d| !damaged_named.contains(&d.name))
+    {
+        crate::repository::snapshots::report_damaged(d);
+    }
+    let all = list.snapshots;
     let groups = if opts.ids.is_empty() {
         let selected: Vec<_> = all
             .iter()
@@ -386,7 +412,7 @@ pub fn forget(repo: &Repository, opts: &ForgetOptions, now: DateTime<Utc>) -> Re
         apply_policy(&selected, &opts.policy, opts.group_by, now)
     } else {
         let mut decisions: Vec<Decision> = Vec::new();
-        for spec in &opts.ids {
+        for spec in ids {
             let (id, s) = resolve_id(&all, spec, &opts.filter)?;
             if !decisions.iter().any(|d| d.id == *id) {
                 decisions.push(Decision {
@@ -407,9 +433,20 @@ pub fn forget(repo: &Repository, opts: &ForgetOptions, now: DateTime<Utc>) -> Re
         groups,
         deleted: 0,
         failures: Vec::new(),
+        damaged_removed: Vec::new(),
     };
     if opts.dry_run {
+        report.damaged_removed = damaged_named;
         return Ok(report);
+    }
+    for name in damaged_named {
+        match repo.delete(FileType::Snapshot, &name) {
+            Ok(()) => report.damaged_removed.push(name),
+            Err(e) => report.failures.push((
+                SnapshotId::from_hex(&name).unwrap_or_default(),
+                format!("{e:#}"),
+            )),
+        }
     }
     let remove: Vec<SnapshotId> = report
         .groups
@@ -417,7 +454,7 @@ pub fn forget(repo: &Repository, opts: &ForgetOptions, now: DateTime<Utc>) -> Re
         .flat_map(|g| g.decisions.iter().filter(|d| !d.keep).map(|d| d.id))
         .collect();
     for id in remove {
-        match repo.backend().delete(FileType::Snapshot, &id.to_hex()) {
+        match repo.delete(FileType::Snapshot, &id.to_hex()) {
             Ok(()) => report.deleted += 1,
             Err(e) => report.failures.push((id, format!("{e:#}"))),
         }

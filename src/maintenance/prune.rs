@@ -8,6 +8,7 @@ use crate::backend::FileType;
 use crate::format::blob_entry::BlobEntry;
 use crate::format::index::{IndexFile, PackRecord};
 use crate::ids::{BlobId, IndexId, PackId};
+use crate::repository::lock::{LockGuard, LockKind};
 use crate::repository::saver::BlobSaver;
 use crate::repository::Repository;
 use anyhow::{Context, Result};
@@ -68,15 +69,36 @@ struct PackUse {
     unused_bytes: u64,
 }
 
-/// Runs prune. The repository's index is reloaded under the lock.
+/// Runs prune under an exclusive lock it takes.
 pub fn prune(repo: &mut Repository, opts: &PruneOptions) -> Result<PruneReport> {
-    let _lock = repo.lock(true)?;
-    repo.load_index().context("loading the index")?;
+    let guard = repo.lock(LockKind::Exclusive)?;
+    prune_locked(repo, &guard, opts)
+}
+
+/// Runs prune under the exclusive lock `guard` the caller holds (`forget --prune` keeps one lock
+/// for both). The index and the snapshots are read here, under it.
+pub fn prune_locked(
+    repo: &mut Repository,
+    guard: &LockGuard,
+    opts: &PruneOptions,
+) -> Result<PruneReport> {
+    guard.require_exclusive()?;
+    // From the repository, never the cache, and refusing damaged files: prune deletes what this
+    // index does not list.
+    repo.load_index_strict(guard).context("loading the index")?;
     let mut report = PruneReport {
         dry_run: opts.dry_run,
         ..Default::default()
     };
-    let snapshots = repo.snapshots()?;
+    let list = repo.snapshot_list()?;
+    if let Some(d) = list.damaged.first() {
+        anyhow::bail!(
+            "snapshot file snapshots/{} cannot be read ({}); prune would count the data it references as unused, so it deletes nothing. Run `backstock repair snapshots` first",
+            d.name,
+            d.error
+        );
+    }
+    let snapshots = list.snapshots;
     report.snapshots = snapshots.len();
     let roots: Vec<BlobId> = snapshots.iter().map(|(_, s)| s.tree).collect();
     let used = repo
@@ -260,6 +282,6 @@ pub fn prune(repo: &mut Repository, opts: &PruneOptions) -> Result<PruneReport> 
     for name in unindexed {
         repo.backend().delete(FileType::Pack, name)?;
     }
-    repo.load_index()?;
+    repo.load_index(guard)?;
     Ok(report)
 }

@@ -3,6 +3,7 @@
 use crate::backend::FileType;
 use crate::format::index::{IndexFile, PackRecord};
 use crate::ids::{IndexId, PackId};
+use crate::repository::lock::LockKind;
 use crate::repository::Repository;
 use anyhow::Result;
 use rayon::prelude::*;
@@ -26,7 +27,7 @@ const INDEX_BLOBS_PER_FILE: usize = 100_000;
 /// Rebuilds the index. With `read_all`, every pack header is read; otherwise packs already listed by a
 /// readable index file with the right size keep their entries.
 pub fn repair_index(repo: &mut Repository, read_all: bool) -> Result<RepairReport> {
-    let _lock = repo.lock(true)?;
+    let guard = repo.lock(LockKind::Exclusive)?;
     let mut report = RepairReport::default();
     let old_names: Vec<String> = repo
         .backend()
@@ -110,6 +111,6 @@ pub fn repair_index(repo: &mut Repository, read_all: bool) -> Result<RepairRepor
         repo.backend().delete(FileType::Index, n)?;
         report.index_files_removed += 1;
     }
-    repo.load_index()?;
+    repo.load_index(&guard)?;
     Ok(report)
 }

@@ -1,4 +1,9 @@
-//! Local per-repository cache of decrypted index files and tree blobs.
+//! Local per-repository cache of index files and tree blobs, both exactly as sealed in the repository.
+//!
+//! Trust model: nothing read from the cache is believed until it verifies as if it had just come from
+//! the repository (an index file's bytes hash to its name and open with the master key; a tree blob
+//! opens and hashes to its blob ID), so a damaged or tampered cache can cost a re-read, never wrong
+//! data. The repository layer does that verification ([`super::Repository`]); this module only stores.
 //!
 //! One redb database per repository at `<base>/<repo id hex>/cache.redb`. Everything in it can be
 //! rebuilt from the repository, so most commits are non-durable (no fsync). redb never frees pages
@@ -9,18 +14,18 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use anyhow::{Context, Result};
 use redb::{
     Builder, Database, DatabaseError, Durability, ReadableTable, TableDefinition, WriteTransaction,
 };
 
-use crate::ids::{BlobId, IndexId, RepoId};
+use crate::ids::{BlobId, IndexId, KeyId, RepoId};
 
 type Table = TableDefinition<'static, [u8; 32], &'static [u8]>;
 
-/// Index file ID -> decrypted index payload.
+/// Index file ID -> the index file's sealed bytes.
 const INDEX_FILES: Table = TableDefinition::new("index_files");
 /// Blob ID -> sealed blob bytes exactly as stored in the pack.
 const TREE_BLOBS: Table = TableDefinition::new("tree_blobs");
@@ -47,11 +52,69 @@ pub fn default_base() -> Result<PathBuf> {
     Ok(home.join(".cache").join("backstock"))
 }
 
+fn create_db(path: &Path) -> std::result::Result<Database, DatabaseError> {
+    Builder::new()
+        .set_cache_size(MEMORY_CACHE_BYTES)
+        .create_with_file_format_v3(true)
+        .create(path)
+}
+
+/// Creates `dir` (and its parents) readable by the owner only: the cache names the repository's
+/// blobs and packs.
+fn private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating cache directory {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("setting the mode of cache directory {}", dir.display()))
+}
+
+fn private_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("setting the mode of {}", path.display()))
+}
+
+/// Where the ID of the key file that opened a repository last time is remembered: named by the
+/// hash of the repository's sealed config (readable before any key is opened, unique per repository).
+fn key_hint_path(base: Option<&Path>, config_bytes: &[u8]) -> Result<PathBuf> {
+    let base = match base {
+        Some(b) => b.to_path_buf(),
+        None => default_base()?,
+    };
+    let name = hex::encode(&crate::ids::storage_hash(config_bytes)[..16]);
+    Ok(base.join("key-hints").join(name))
+}
+
+/// The key file that opened this repository last time, if remembered. Only an ordering hint: a wrong
+/// or tampered hint costs one key derivation.
+pub fn read_key_hint(base: Option<&Path>, config_bytes: &[u8]) -> Option<KeyId> {
+    let p = key_hint_path(base, config_bytes).ok()?;
+    let text = std::fs::read_to_string(p).ok()?;
+    KeyId::from_hex(text.trim()).ok()
+}
+
+pub fn write_key_hint(base: Option<&Path>, config_bytes: &[u8], key: &KeyId) -> Result<()> {
+    let p = key_hint_path(base, config_bytes)?;
+    if let Some(dir) = p.parent() {
+        private_dir(dir)?;
+    }
+    let tmp = p.with_extension("tmp");
+    std::fs::write(&tmp, key.to_hex())
+        .and_then(|_| std::fs::rename(&tmp, &p))
+        .with_context(|| format!("writing {}", p.display()))
+}
+
 pub struct Cache {
     db: Database,
     path: PathBuf,
     /// Non-durable commits since the last durable one.
     pending: AtomicU32,
+    /// Whether a damaged entry was reported already (once per process is enough).
+    reported: AtomicBool,
 }
 
 impl Cache {
@@ -66,24 +129,36 @@ impl Cache {
             None => default_base()?,
         }
         .join(repo.to_hex());
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("creating cache directory {}", dir.display()))?;
+        private_dir(&dir)?;
         let path = dir.join("cache.redb");
-        let db = Builder::new()
-            .set_cache_size(MEMORY_CACHE_BYTES)
-            .create_with_file_format_v3(true)
-            .create(&path)
-            .map_err(|e| {
-                let msg = match e {
-                    DatabaseError::DatabaseAlreadyOpen => "is in use by another process",
-                    _ => "cannot be opened",
-                };
-                anyhow::Error::new(e).context(format!("cache {} {msg}", path.display()))
-            })?;
+        let db = match create_db(&path) {
+            Ok(db) => db,
+            Err(e) if matches!(e, DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cache {} is in use by another process",
+                    path.display()
+                )))
+            }
+            // Only a cache: a file redb cannot open is replaced by an empty one.
+            Err(e) => {
+                crate::repository::log_warning(&format!(
+                    "the local cache {} is damaged ({e}); starting a new one",
+                    path.display()
+                ));
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("removing damaged cache {}", path.display()))?;
+                create_db(&path).map_err(|e| {
+                    anyhow::Error::new(e)
+                        .context(format!("cache {} cannot be created", path.display()))
+                })?
+            }
+        };
+        private_file(&path)?;
         let cache = Cache {
             db,
             path,
             pending: AtomicU32::new(0),
+            reported: AtomicBool::new(false),
         };
         // Create both tables up front so that readers never meet a missing table.
         cache.write(false, |txn| {
@@ -92,6 +167,16 @@ impl Cache {
             Ok(())
         })?;
         Ok(cache)
+    }
+
+    /// Drops an entry that failed verification, and says so the first time in this process.
+    pub fn discard_damaged(&self, what: &str) {
+        if !self.reported.swap(true, Ordering::Relaxed) {
+            crate::repository::log_warning(&format!(
+                "the local cache {} holds a damaged entry ({what}); ignoring it and reading the repository instead",
+                self.path.display()
+            ));
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -115,11 +200,20 @@ impl Cache {
         self.get(INDEX_FILES, &id.0)
     }
 
-    pub fn put_index(&self, id: &IndexId, payload: &[u8]) -> Result<()> {
+    /// Stores an index file's sealed bytes.
+    pub fn put_index(&self, id: &IndexId, sealed: &[u8]) -> Result<()> {
         self.write(false, |txn| {
-            txn.open_table(INDEX_FILES)?.insert(id.0, payload)?;
+            txn.open_table(INDEX_FILES)?.insert(id.0, sealed)?;
             Ok(())
         })
+    }
+
+    pub fn remove_index(&self, id: &IndexId) -> Result<()> {
+        self.remove(INDEX_FILES, &id.0)
+    }
+
+    pub fn remove_tree(&self, id: &BlobId) -> Result<()> {
+        self.remove(TREE_BLOBS, &id.0)
     }
 
     /// Deletes cached index files not in `keep` (index files removed from the repository).
@@ -158,6 +252,13 @@ impl Cache {
             Ok(value.map(|v| v.value().to_vec()))
         };
         read().with_context(|| format!("reading {def} from cache {}", self.path.display()))
+    }
+
+    fn remove(&self, def: Table, key: &[u8; 32]) -> Result<()> {
+        self.write(false, |txn| {
+            txn.open_table(def)?.remove(key)?;
+            Ok(())
+        })
     }
 
     fn retain(&self, def: Table, keep: impl Fn([u8; 32]) -> bool) -> Result<usize> {
@@ -303,15 +404,17 @@ mod tests {
     }
 
     #[test]
-    fn corrupt_file_is_an_error() {
+    fn a_file_redb_cannot_open_is_replaced_by_an_empty_cache() {
         let dir = tempfile::tempdir().unwrap();
         let path = open(&dir).path().to_path_buf();
         std::fs::write(&path, vec![0xA5; 10_000]).unwrap();
-        let err = Cache::open(Some(dir.path()), &REPO).err().unwrap();
-        assert!(
-            format!("{err:#}").contains(&path.display().to_string()),
-            "{err:#}"
-        );
+        let cache = Cache::open(Some(dir.path()), &REPO).unwrap();
+        assert!(cache.index_ids().unwrap().is_empty());
+        cache.put_index(&IndexId([1; 32]), b"one").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
     }
 
     /// Run by `crash_leaves_a_readable_cache` in a child process, which aborts mid-session.

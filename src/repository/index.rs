@@ -70,19 +70,30 @@ impl IndexLoader {
     }
 
     pub fn finish(self) -> MasterIndex {
+        self.finish_filtered(|_| true)
+    }
+
+    /// [`Self::finish`], keeping only entries whose pack passes `keep`.
+    pub fn finish_filtered(self, keep: impl Fn(&PackId) -> bool) -> MasterIndex {
         let IndexLoader { mut idx, files } = self;
         let superseded: HashSet<IndexId> = files
             .iter()
             .flat_map(|(_, s, _)| s.iter().copied())
             .collect();
+        let kept_packs: Vec<bool> = idx.packs.iter().map(|(p, _)| keep(p)).collect();
         // Ranges are in increasing order, so live entries move only towards the front.
         let mut kept = 0;
         for (id, _, r) in files {
             if superseded.contains(&id) {
                 continue;
             }
-            idx.entries.copy_within(r.clone(), kept);
-            kept += r.len();
+            for i in r {
+                let e = idx.entries[i];
+                if kept_packs.get(e.pack as usize).copied().unwrap_or(false) {
+                    idx.entries[kept] = e;
+                    kept += 1;
+                }
+            }
             idx.files.push(id);
         }
         idx.entries.truncate(kept);

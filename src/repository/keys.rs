@@ -1,12 +1,125 @@
 //! Key management: several passwords for one repository (`backstock key list|add|remove|passwd`).
 
-use super::{hostname, username, Repository};
-use crate::backend::FileType;
+use super::{hostname, log_warning, username, Repository};
+use super::{MAX_KEYS_TRIED, MAX_KEY_WORK, MAX_TOTAL_KEY_WORK};
+use crate::backend::{Backend, FileType};
 use crate::crypto::kdf::KdfParams;
-use crate::format::keyfile::KeyFile;
+use crate::crypto::MasterKeys;
+use crate::error::RepoError;
+use crate::format::keyfile::{KeyFile, OpenError};
 use crate::ids::{storage_hash, KeyId};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
+
+/// A key file is at most 168 + 2 * 255 bytes (design.md §2).
+pub const MAX_KEY_FILE: usize = 1024;
+
+/// The work a key file's parameters demand, in KiB of memory times passes.
+fn work(k: &KdfParams) -> u64 {
+    k.m_cost as u64 * k.t_cost as u64
+}
+
+/// Finds the key file that `password` opens. Order: those whose ID starts with `cli_hint`, then
+/// the one that opened the repository last time (`cached_hint`), then the cheapest first, so that
+/// costly key files a hostile store adds are tried last. At most [`MAX_KEYS_TRIED`] files and
+/// [`MAX_TOTAL_KEY_WORK`] are spent; a key file that demands more than [`MAX_KEY_WORK`] is skipped.
+pub(crate) fn open_keys(
+    backend: &dyn Backend,
+    password: &[u8],
+    cli_hint: Option<&str>,
+    cached_hint: Option<KeyId>,
+) -> Result<(MasterKeys, KeyId)> {
+    let loc = backend.location();
+    let names = backend.list(FileType::Key)?;
+    if names.is_empty() {
+        bail!("repository at {loc} has no key files");
+    }
+    let cli_hint = cli_hint.map(|h| h.to_ascii_lowercase());
+    if let Some(h) = &cli_hint {
+        if !names.iter().any(|(n, _)| n.starts_with(h.as_str())) {
+            bail!("--key-hint {h:?} matches no key file (see `backstock key list`)");
+        }
+    }
+    let mut corrupt: Vec<String> = Vec::new();
+    let mut candidates: Vec<(u8, u64, String, KeyFile, KeyId)> = Vec::new();
+    for (name, size) in &names {
+        if *size as usize > MAX_KEY_FILE {
+            corrupt.push(format!(
+                "keys/{name} is {size} bytes, larger than any key file"
+            ));
+            continue;
+        }
+        let bytes = match backend.read(FileType::Key, name) {
+            Ok(b) => b,
+            Err(e) => {
+                corrupt.push(format!("keys/{name} cannot be read: {e:#}"));
+                continue;
+            }
+        };
+        let id = KeyId(storage_hash(&bytes));
+        if id.to_hex() != *name {
+            corrupt.push(format!(
+                "keys/{name} is corrupt: its content does not match its name"
+            ));
+            continue;
+        }
+        let kf = match KeyFile::decode(&bytes) {
+            Ok(kf) => kf,
+            Err(e) => {
+                corrupt.push(format!("keys/{name} is corrupt: {e}"));
+                continue;
+            }
+        };
+        let cost = work(&kf.kdf);
+        if cost > MAX_KEY_WORK {
+            log_warning(&format!(
+                "skipping keys/{name}: it demands {} KiB x {} passes of key derivation, more than backstock ever writes",
+                kf.kdf.m_cost, kf.kdf.t_cost
+            ));
+            continue;
+        }
+        let rank = if cli_hint.as_deref().is_some_and(|h| name.starts_with(h)) {
+            0
+        } else if Some(id) == cached_hint {
+            1
+        } else {
+            2
+        };
+        candidates.push((rank, cost, name.clone(), kf, id));
+    }
+    candidates.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
+    let (mut tried, mut spent) = (0usize, 0u64);
+    for (_, cost, name, kf, id) in &candidates {
+        if tried == MAX_KEYS_TRIED || spent + cost > MAX_TOTAL_KEY_WORK {
+            log_warning(&format!(
+                "stopped after trying {tried} of {} key files (the limit per command); name the right one with --key-hint",
+                candidates.len()
+            ));
+            break;
+        }
+        tried += 1;
+        spent += cost;
+        match kf.open(password) {
+            Ok(keys) => return Ok((keys, *id)),
+            Err(OpenError::WrongPassword) => {}
+            Err(OpenError::Kdf(e)) => log_warning(&format!("key file keys/{name}: {e}")),
+        }
+    }
+    if candidates.is_empty() && !corrupt.is_empty() {
+        return Err(RepoError::Damaged(format!(
+            "no usable key file in {loc}: {}. Restore the key files from a copy of the repository",
+            corrupt.join("; ")
+        ))
+        .into());
+    }
+    if !corrupt.is_empty() {
+        log_warning(&format!(
+            "{} (if that key held this password, restore it from a copy of the repository)",
+            corrupt.join("; ")
+        ));
+    }
+    Err(RepoError::WrongPassword(loc).into())
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyInfo {

@@ -1,6 +1,14 @@
-//! Repository locks (design.md §11): shared for backup, exclusive for prune and other maintenance that
-//! deletes data. A lock is a small sealed file in `locks/`, refreshed while its holder runs; a lock
-//! older than `STALE_AFTER`, or held by a process that no longer runs on this host, is stale.
+//! Repository locks (design.md §11): shared for commands that read or add data, exclusive for those
+//! that delete. A lock is a small sealed file in `locks/`, rewritten while its holder runs.
+//!
+//! Invariants this module keeps:
+//! - A command takes its lock before it reads the index or the snapshots, so what it reads cannot
+//!   change under it in a way that loses data (`Repository::load_index` takes the guard to prove it).
+//! - A lock that cannot be read conflicts with every other lock until the storage's own clock shows it
+//!   older than [`STALE_AFTER`]: failing closed costs a retry, failing open can cost data.
+//! - A holder that could not refresh its lock for [`GIVE_UP_AFTER`] (measured on a clock that keeps
+//!   counting while the machine is suspended) stops before writing anything more, because another
+//!   host may by then have judged the lock stale.
 
 use super::{hostname, log_warning, username, Repository};
 use crate::backend::{Backend, FileType};
@@ -13,11 +21,33 @@ use serde::{Deserialize, Serialize};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+/// A lock this old (by the storage's clock where it has one) belongs to a holder that is gone.
 pub const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
+/// A holder rewrites its lock this often.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(5 * 60);
+/// A holder whose last successful refresh is this old stops: it leaves two refresh periods of margin
+/// before [`STALE_AFTER`] for clocks that differ and for writes that are slow to appear.
+pub const GIVE_UP_AFTER: Duration = Duration::from_secs(20 * 60);
+/// Lock files are small JSON documents; anything larger is not one.
+pub const MAX_LOCK_FILE: u64 = 64 << 10;
 
+/// What a command does to the repository, which decides the lock it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockKind {
+    /// Only reads (restore, check, ls, diff...): a shared lock, which `--no-lock` skips and which is
+    /// skipped with a warning when the repository cannot be written.
+    Read,
+    /// Adds data (backup): a shared lock, never skipped, since prune must see it.
+    Append,
+    /// Deletes (prune, forget, repair): an exclusive lock.
+    Exclusive,
+}
+
+/// Who holds a lock, as recorded in it. The machine, boot and PID-namespace IDs tell whether the
+/// holder runs on this machine (hostnames are shared by containers); locks written by older versions
+/// lack them and are then judged by age alone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockInfo {
     pub time: DateTime<Utc>,
@@ -25,18 +55,64 @@ pub struct LockInfo {
     pub username: String,
     pub pid: u32,
     pub exclusive: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_ns: Option<u64>,
+}
+
+/// This process's place: machine, boot and PID namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HostIdentity {
+    pub machine_id: Option<String>,
+    pub boot_id: Option<String>,
+    pub pid_ns: Option<u64>,
+    /// Whether `/proc` shows processes here (without it a PID cannot be checked).
+    pub proc_mounted: bool,
+}
+
+impl HostIdentity {
+    pub fn current() -> HostIdentity {
+        let first_line = |p: &str| {
+            std::fs::read_to_string(p)
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        };
+        use std::os::unix::fs::MetadataExt;
+        HostIdentity {
+            machine_id: first_line("/etc/machine-id")
+                .or_else(|| first_line("/var/lib/dbus/machine-id")),
+            boot_id: first_line("/proc/sys/kernel/random/boot_id"),
+            pid_ns: std::fs::metadata("/proc/self/ns/pid").ok().map(|m| m.ino()),
+            proc_mounted: std::path::Path::new("/proc/self").exists(),
+        }
+    }
+}
+
+/// Why a lock is taken to be gone, or `None` when it may be live.
+///
+/// `age` is how old the lock is: by the storage's clock when the store reports modification times
+/// (the same clock for every host), else by the writer's own time stamp.
+pub fn stale_reason(info: &LockInfo, age: Duration, me: &HostIdentity) -> Option<String> {
+    if age > STALE_AFTER {
+        return Some(format!("not refreshed for {} minutes", age.as_secs() / 60));
+    }
+    let same_machine = info.machine_id.is_some() && info.machine_id == me.machine_id;
+    if same_machine && info.pid_ns.is_some() && info.pid_ns == me.pid_ns {
+        if info.boot_id.is_some() && info.boot_id != me.boot_id {
+            return Some("written before this machine last booted".into());
+        }
+        if me.proc_mounted && !std::path::Path::new(&format!("/proc/{}", info.pid)).exists() {
+            return Some(format!("process {} no longer runs", info.pid));
+        }
+    }
+    None
 }
 
 impl LockInfo {
-    pub fn is_stale(&self, now: DateTime<Utc>) -> bool {
-        let age = now.signed_duration_since(self.time);
-        if age.to_std().map(|a| a > STALE_AFTER).unwrap_or(false) {
-            return true;
-        }
-        self.hostname == hostname()
-            && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
-    }
-
     pub fn describe(&self) -> String {
         format!(
             "{} lock held by {}@{} (pid {}) since {}",
@@ -57,6 +133,38 @@ impl LockInfo {
 #[error("repository is locked: {0}; if that process is gone, run `backstock unlock`")]
 pub struct LockedError(pub String);
 
+/// The command's own lock lapsed (not refreshed in time, or removed by someone else).
+#[derive(Debug, thiserror::Error)]
+#[error("the repository lock was lost: {0}; stopped before writing anything that relies on it (nothing saved so far is damaged; run the command again)")]
+pub struct LockLost(pub String);
+
+/// A clock that keeps counting while the machine is suspended (CLOCK_BOOTTIME), so a process
+/// notices that it slept through its lock's lifetime. Tests substitute one they can advance.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Duration;
+}
+
+pub struct BootClock;
+
+impl Clock for BootClock {
+    fn now(&self) -> Duration {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+        Duration::new(
+            t.tv_sec.max(0) as u64,
+            t.tv_nsec.clamp(0, 999_999_999) as u32,
+        )
+    }
+}
+
+/// One lock file as read from the store.
+pub struct ListedLock {
+    pub name: String,
+    /// The decoded lock, or why it could not be read.
+    pub info: std::result::Result<LockInfo, String>,
+    /// The storage's modification time, when it reports one.
+    pub modified: Option<SystemTime>,
+}
+
 fn write_lock(backend: &dyn Backend, key: &SecretKey, info: &LockInfo) -> Result<String> {
     let payload = serde_json::to_vec(info).context("encoding lock")?;
     let bytes = envelope::seal(Kind::Lock, key, &payload, false);
@@ -67,115 +175,425 @@ fn write_lock(backend: &dyn Backend, key: &SecretKey, info: &LockInfo) -> Result
     Ok(name)
 }
 
-/// All lock files with their decoded content (`None` for unreadable ones).
-pub fn list_locks(repo: &Repository) -> Result<Vec<(String, Option<LockInfo>)>> {
+fn read_lock(backend: &dyn Backend, key: &SecretKey, name: &str) -> Result<LockInfo> {
+    let bytes = backend.read(FileType::Lock, name)?;
+    if bytes.len() as u64 > MAX_LOCK_FILE {
+        bail!("{} bytes, larger than any lock", bytes.len());
+    }
+    let plain = envelope::open(Kind::Lock, key, &bytes).context("cannot be decrypted")?;
+    serde_json::from_slice(&plain).context("does not decode")
+}
+
+/// All lock files with their decoded content. A file listed but gone when read (its holder finished
+/// or refreshed it) is left out; one that is there but cannot be read is returned with the reason.
+pub fn list_locks(repo: &Repository) -> Result<Vec<ListedLock>> {
+    let backend = repo.backend();
     let mut out = Vec::new();
-    for (name, _) in repo.backend().list(FileType::Lock)? {
-        let info = repo
-            .backend()
-            .read(FileType::Lock, &name)
-            .ok()
-            .and_then(|b| envelope::open(Kind::Lock, &repo.keys().enc, &b).ok())
-            .and_then(|p| serde_json::from_slice::<LockInfo>(&p).ok());
-        out.push((name, info));
+    for (name, _) in backend.list(FileType::Lock)? {
+        let info = match read_lock(backend, &repo.keys().enc, &name) {
+            Ok(i) => Ok(i),
+            Err(e) => match backend.stat(FileType::Lock, &name) {
+                Ok(None) => continue,
+                _ => Err(format!("{e:#}")),
+            },
+        };
+        let modified = backend.modified(FileType::Lock, &name).unwrap_or(None);
+        out.push(ListedLock {
+            name,
+            info,
+            modified,
+        });
     }
     Ok(out)
 }
 
-/// Held while a command works; deleting the lock file on drop.
-pub struct LockGuard {
+/// The age of a listed lock: by the storage's clock (against `reference`, the storage's time of a
+/// file just written) when both times are known, else by the writer's time stamp against ours.
+fn age_of(l: &ListedLock, reference: Option<SystemTime>) -> Option<Duration> {
+    if let (Some(m), Some(r)) = (l.modified, reference) {
+        return Some(r.duration_since(m).unwrap_or_default());
+    }
+    let info = l.info.as_ref().ok()?;
+    Some(
+        Utc::now()
+            .signed_duration_since(info.time)
+            .to_std()
+            .unwrap_or_default(),
+    )
+}
+
+/// Why a listed lock is stale, or `None` if it must be respected.
+fn listed_stale_reason(
+    l: &ListedLock,
+    reference: Option<SystemTime>,
+    me: &HostIdentity,
+) -> Option<String> {
+    let age = age_of(l, reference);
+    match &l.info {
+        Ok(info) => stale_reason(info, age.unwrap_or_default(), me),
+        // Unreadable: stale only by the storage's own clock.
+        Err(_) => match (l.modified, reference) {
+            (Some(_), Some(_)) => age.filter(|a| *a > STALE_AFTER).map(|a| {
+                format!(
+                    "unreadable and not changed for {} minutes",
+                    a.as_secs() / 60
+                )
+            }),
+            _ => None,
+        },
+    }
+}
+
+/// The state a held lock shares between the command, its refresher thread and the repository's
+/// write paths.
+pub(crate) struct LockState {
     backend: Arc<dyn Backend>,
-    name: Arc<Mutex<String>>,
+    clock: Arc<dyn Clock>,
+    give_up_after: Duration,
+    /// Current lock file name.
+    name: Mutex<String>,
+    /// `clock.now()` at the last time the lock file was known written.
+    last_ok: Mutex<Duration>,
+    /// Set once the lock is known lost; never cleared.
+    lost: Mutex<Option<String>>,
+}
+
+impl LockState {
+    /// Fails if the lock is lost or has gone unrefreshed too long. No I/O.
+    pub(crate) fn check(&self) -> std::result::Result<(), LockLost> {
+        if let Some(why) = &*super::saver::lock(&self.lost) {
+            return Err(LockLost(why.clone()));
+        }
+        let since = self
+            .clock
+            .now()
+            .saturating_sub(*super::saver::lock(&self.last_ok));
+        if since > self.give_up_after {
+            let why = format!(
+                "it was last refreshed {} minutes ago (was the machine suspended or the storage unreachable?), and another host may have judged it stale",
+                since.as_secs() / 60
+            );
+            *super::saver::lock(&self.lost) = Some(why.clone());
+            return Err(LockLost(why));
+        }
+        Ok(())
+    }
+
+    /// [`Self::check`], then confirms the lock file still exists in the store.
+    pub(crate) fn confirm(&self) -> Result<()> {
+        self.check()?;
+        let name = super::saver::lock(&self.name).clone();
+        match self.backend.stat(FileType::Lock, &name) {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => {
+                let why = format!("its file locks/{name} was removed by another process");
+                *super::saver::lock(&self.lost) = Some(why.clone());
+                Err(LockLost(why).into())
+            }
+            Err(e) => Err(e.context("confirming the repository lock")),
+        }
+    }
+
+    fn mark_lost(&self, why: String) {
+        super::saver::lock(&self.lost).get_or_insert(why);
+    }
+}
+
+/// Held while a command works; the lock file is deleted on drop. A guard without a lock (for
+/// `--no-lock`, or a read-only repository) has no state.
+pub struct LockGuard {
+    kind: LockKind,
+    state: Option<Arc<LockState>>,
+    slot: Option<Arc<Mutex<Option<Arc<LockState>>>>>,
     stop: Option<mpsc::Sender<()>>,
     refresher: Option<JoinHandle<()>>,
 }
 
+impl LockGuard {
+    /// What the guard allows; an unheld guard allows reading only.
+    pub fn kind(&self) -> LockKind {
+        if self.state.is_some() {
+            self.kind
+        } else {
+            LockKind::Read
+        }
+    }
+
+    /// Fails unless this guard holds an exclusive lock: for functions that delete.
+    pub fn require_exclusive(&self) -> Result<()> {
+        if self.kind() != LockKind::Exclusive {
+            bail!("this operation deletes data and needs an exclusive lock");
+        }
+        Ok(())
+    }
+
+    /// Whether a lock file is held (false for `--no-lock` and read-only repositories).
+    pub fn is_held(&self) -> bool {
+        self.state.is_some()
+    }
+
+    /// Fails if the lock was lost (see [`LockState::confirm`]); succeeds without a lock.
+    pub fn confirm(&self) -> Result<()> {
+        match &self.state {
+            Some(s) => s.confirm(),
+            None => Ok(()),
+        }
+    }
+
+    fn unheld() -> LockGuard {
+        LockGuard {
+            kind: LockKind::Read,
+            state: None,
+            slot: None,
+            stop: None,
+            refresher: None,
+        }
+    }
+}
+
+/// Whether an error says the store refuses writes (permissions, a read-only file system).
+fn is_not_writable(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            )
+        })
+    })
+}
+
+/// Locks held by this process, so that a signal handler can remove them before exiting.
+static HELD: Mutex<Vec<std::sync::Weak<LockState>>> = Mutex::new(Vec::new());
+
+/// Removes every lock file this process holds and marks the locks lost, so that work still running
+/// stops before writing. For a handler of SIGINT/SIGTERM that then exits. Returns how many went.
+pub fn release_held_locks() -> usize {
+    let held: Vec<Arc<LockState>> = super::saver::lock(&HELD)
+        .iter()
+        .filter_map(|w| w.upgrade())
+        .collect();
+    release(&held);
+    held.len()
+}
+
+fn release(held: &[Arc<LockState>]) {
+    for s in held {
+        s.mark_lost("the command was interrupted".into());
+        let name = super::saver::lock(&s.name).clone();
+        let _ = s.backend.delete(FileType::Lock, &name);
+    }
+}
+
 impl Repository {
-    /// Takes a shared or exclusive lock. If a live lock conflicts, retries for the repository's
-    /// `retry_lock` duration, then fails with `LockedError`.
-    pub fn lock(&self, exclusive: bool) -> Result<LockGuard> {
+    /// Takes the lock `kind` needs. If a live lock conflicts, retries (with jitter) for the
+    /// repository's `retry_lock` duration, then fails with [`LockedError`].
+    pub fn lock(&self, kind: LockKind) -> Result<LockGuard> {
+        if self.no_lock {
+            if kind != LockKind::Read {
+                bail!("--no-lock is only for commands that only read; this one changes the repository");
+            }
+            return Ok(LockGuard::unheld());
+        }
         let deadline = std::time::Instant::now() + self.retry_lock();
         loop {
-            match self.try_lock(exclusive) {
+            match self.try_lock(kind) {
                 Err(e)
                     if e.downcast_ref::<LockedError>().is_some()
                         && std::time::Instant::now() < deadline =>
                 {
-                    std::thread::sleep(Duration::from_millis(500));
+                    // Jitter, so that two processes retrying together do not keep colliding.
+                    let ms = 300 + rand::random::<u64>() % 400;
+                    std::thread::sleep(Duration::from_millis(ms));
+                }
+                Err(e) if kind == LockKind::Read && is_not_writable(&e) => {
+                    log_warning(&format!(
+                        "{e:#}: reading without a lock (a concurrent prune could make this command fail, but cannot damage anything it reads)"
+                    ));
+                    return Ok(LockGuard::unheld());
                 }
                 other => return other,
             }
         }
     }
 
-    fn try_lock(&self, exclusive: bool) -> Result<LockGuard> {
+    fn try_lock(&self, kind: LockKind) -> Result<LockGuard> {
+        let exclusive = kind == LockKind::Exclusive;
+        let me = HostIdentity::current();
         let info = LockInfo {
             time: Utc::now(),
             hostname: hostname(),
             username: username(),
             pid: std::process::id(),
             exclusive,
+            machine_id: me.machine_id.clone(),
+            boot_id: me.boot_id.clone(),
+            pid_ns: me.pid_ns,
         };
+        let clock = self.lock_clock.clone();
+        let started = clock.now();
         let name = write_lock(self.backend(), &self.keys().enc, &info)?;
-        let now = Utc::now();
-        for (other, oinfo) in list_locks(self)? {
-            if other == name {
-                continue;
-            }
-            let Some(oinfo) = oinfo else {
-                log_warning(&format!("ignoring unreadable lock file locks/{other}"));
-                continue;
-            };
-            if oinfo.is_stale(now) {
-                continue;
-            }
-            if exclusive || oinfo.exclusive {
-                let _ = self.backend().delete(FileType::Lock, &name);
-                bail!(LockedError(oinfo.describe()));
-            }
-        }
-        let backend = self.backend_arc();
-        let key = self.keys().enc.clone();
-        let shared_name = Arc::new(Mutex::new(name));
-        let (tx, rx) = mpsc::channel::<()>();
-        let n2 = shared_name.clone();
-        let b2 = backend.clone();
-        let refresher = std::thread::spawn(move || {
-            let mut info = info;
-            while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(REFRESH_EVERY) {
-                info.time = Utc::now();
-                match write_lock(b2.as_ref(), &key, &info) {
-                    Ok(new) => {
-                        let old = std::mem::replace(
-                            &mut *n2.lock().unwrap_or_else(|e| e.into_inner()),
-                            new,
-                        );
-                        let _ = b2.delete(FileType::Lock, &old);
+        let reference = self
+            .backend()
+            .modified(FileType::Lock, &name)
+            .unwrap_or(None);
+        let conflict = (|| -> Result<Option<String>> {
+            for l in list_locks(self)? {
+                if l.name == name || listed_stale_reason(&l, reference, &me).is_some() {
+                    continue;
+                }
+                match &l.info {
+                    Ok(o) if exclusive || o.exclusive => return Ok(Some(o.describe())),
+                    Ok(_) => {}
+                    Err(why) => {
+                        return Ok(Some(format!(
+                            "lock file locks/{} cannot be read ({why}; written by a newer version, or damaged) and is less than {} minutes old; if no other process uses the repository, remove it with `backstock unlock --remove-all`",
+                            l.name,
+                            STALE_AFTER.as_secs() / 60
+                        )))
                     }
-                    Err(e) => log_warning(&format!("refreshing lock: {e:#}")),
                 }
             }
+            Ok(None)
+        })();
+        match conflict {
+            Ok(None) => {}
+            Ok(Some(held)) => {
+                let _ = self.backend().delete(FileType::Lock, &name);
+                bail!(LockedError(held));
+            }
+            Err(e) => {
+                let _ = self.backend().delete(FileType::Lock, &name);
+                return Err(e.context("listing locks"));
+            }
+        }
+        let state = Arc::new(LockState {
+            backend: self.backend_arc(),
+            clock,
+            give_up_after: GIVE_UP_AFTER,
+            name: Mutex::new(name),
+            last_ok: Mutex::new(started),
+            lost: Mutex::new(None),
         });
+        super::saver::lock(&HELD).push(Arc::downgrade(&state));
+        *super::saver::lock(&self.active_lock) = Some(state.clone());
+        let (tx, rx) = mpsc::channel::<()>();
+        let key = self.keys().enc.clone();
+        let s2 = state.clone();
+        let refresher = std::thread::spawn(move || refresh_loop(&s2, &key, info, &rx));
         Ok(LockGuard {
-            backend,
-            name: shared_name,
+            kind,
+            state: Some(state),
+            slot: Some(self.active_lock.clone()),
             stop: Some(tx),
             refresher: Some(refresher),
         })
     }
 
-    /// Removes stale locks (all locks with `all`). Returns the names removed.
+    /// Fails if this repository's current lock has lapsed; no I/O. Write paths call it so that a
+    /// command whose lock lapsed stops before adding to the repository.
+    pub(crate) fn check_lock(&self) -> Result<()> {
+        match &*super::saver::lock(&self.active_lock) {
+            Some(s) => Ok(s.check()?),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Self::check_lock`] and a look at the store that the lock file is still there. Called before
+    /// writing an index or a snapshot and before deleting anything.
+    pub(crate) fn confirm_lock(&self) -> Result<()> {
+        let state = super::saver::lock(&self.active_lock).clone();
+        match state {
+            Some(s) => s.confirm(),
+            None => Ok(()),
+        }
+    }
+
+    /// Removes stale locks (every lock with `all`), and partial lock files that killed writers left.
+    /// Returns the names removed. An unreadable lock counts as stale only when the storage's clock
+    /// shows it old.
     pub fn unlock(&self, all: bool) -> Result<Vec<String>> {
-        let now = Utc::now();
+        let me = HostIdentity::current();
+        // The storage's time now: that of a probe lock we write and delete at once. A read-only store
+        // gives none, and then only the writers' own time stamps decide.
+        let reference = {
+            let probe = LockInfo {
+                time: Utc::now(),
+                hostname: hostname(),
+                username: username(),
+                pid: std::process::id(),
+                exclusive: false,
+                machine_id: me.machine_id.clone(),
+                boot_id: me.boot_id.clone(),
+                pid_ns: me.pid_ns,
+            };
+            match write_lock(self.backend(), &self.keys().enc, &probe) {
+                Ok(name) => {
+                    let t = self
+                        .backend()
+                        .modified(FileType::Lock, &name)
+                        .unwrap_or(None);
+                    self.backend().delete(FileType::Lock, &name)?;
+                    t
+                }
+                Err(_) => None,
+            }
+        };
         let mut removed = Vec::new();
-        for (name, info) in list_locks(self)? {
-            let stale = info.as_ref().map(|i| i.is_stale(now)).unwrap_or(true);
-            if all || stale {
-                self.backend().delete(FileType::Lock, &name)?;
-                removed.push(name);
+        for l in list_locks(self)? {
+            if all || listed_stale_reason(&l, reference, &me).is_some() {
+                self.backend().delete(FileType::Lock, &l.name)?;
+                removed.push(l.name);
             }
         }
+        let (files, _) = self
+            .backend()
+            .remove_leftovers(crate::maintenance::prune::LEFTOVER_AGE)
+            .context("removing partial files left by killed writers")?;
+        removed.extend((0..files).map(|_| "(partial file)".to_string()));
         Ok(removed)
+    }
+}
+
+/// Rewrites the lock every [`REFRESH_EVERY`] until told to stop; marks it lost when a refresh comes
+/// too late (the process or machine was suspended) or the file was removed by someone else.
+fn refresh_loop(state: &LockState, key: &SecretKey, mut info: LockInfo, stop: &mpsc::Receiver<()>) {
+    let mut wait = REFRESH_EVERY;
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(wait) {
+        // Checked before writing: a lock refreshed after it may have been judged stale would hide
+        // that from this process while another may already have deleted data.
+        if state.check().is_err() {
+            return;
+        }
+        let old = super::saver::lock(&state.name).clone();
+        match state.backend.stat(FileType::Lock, &old) {
+            Ok(None) => {
+                state.mark_lost(format!(
+                    "its file locks/{old} was removed by another process"
+                ));
+                return;
+            }
+            Ok(Some(_)) => {}
+            Err(e) => {
+                log_warning(&format!("refreshing lock: {e:#}"));
+                wait = REFRESH_EVERY / 5;
+                continue;
+            }
+        }
+        info.time = Utc::now();
+        let now = state.clock.now();
+        match write_lock(state.backend.as_ref(), key, &info) {
+            Ok(new) => {
+                *super::saver::lock(&state.name) = new;
+                *super::saver::lock(&state.last_ok) = now;
+                let _ = state.backend.delete(FileType::Lock, &old);
+                wait = REFRESH_EVERY;
+            }
+            Err(e) => {
+                log_warning(&format!("refreshing lock: {e:#}"));
+                wait = REFRESH_EVERY / 5;
+            }
+        }
     }
 }
 
@@ -185,9 +603,23 @@ impl Drop for LockGuard {
         if let Some(h) = self.refresher.take() {
             let _ = h.join();
         }
-        let name = self.name.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if let Err(e) = self.backend.delete(FileType::Lock, &name) {
+        let Some(state) = self.state.take() else {
+            return;
+        };
+        if let Some(slot) = &self.slot {
+            let mut active = super::saver::lock(slot);
+            if active.as_ref().is_some_and(|a| Arc::ptr_eq(a, &state)) {
+                *active = None;
+            }
+        }
+        super::saver::lock(&HELD).retain(|w| w.upgrade().is_some_and(|s| !Arc::ptr_eq(&s, &state)));
+        let name = super::saver::lock(&state.name).clone();
+        if let Err(e) = state.backend.delete(FileType::Lock, &name) {
             log_warning(&format!("removing lock file locks/{name}: {e:#}"));
         }
     }
 }
+
+#[cfg(test)]
+#[path = "lock_tests.rs"]
+mod tests;

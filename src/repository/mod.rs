@@ -19,7 +19,6 @@ use crate::format::blob_entry::{blob_aad, BlobEntry, BlobType, Compression};
 use crate::format::config::Config;
 use crate::format::envelope::{self, Kind};
 use crate::format::index::IndexFile;
-use crate::format::keyfile::{KeyFile, OpenError};
 use crate::ids::{storage_hash, BlobId, IndexId, KeyId, RepoId};
 use anyhow::{anyhow, bail, Context, Result};
 use rand::RngCore;
@@ -36,7 +35,21 @@ pub struct OpenOptions {
     pub no_cache: bool,
     /// How long to keep retrying when the repository is locked by another process.
     pub retry_lock: std::time::Duration,
+    /// Take no lock for commands that only read (`--no-lock`).
+    pub no_lock: bool,
+    /// Try key files whose ID starts with this first (`--key-hint`).
+    pub key_hint: Option<String>,
 }
+
+/// Most key files tried when opening a repository (each costs an argon2 derivation).
+pub const MAX_KEYS_TRIED: usize = 20;
+/// The key-derivation work (KiB of memory times passes) one key file may demand: eight times the
+/// default parameters, about a second here. A key file asking more is skipped: it was not written by
+/// backstock, which writes the defaults.
+pub const MAX_KEY_WORK: u64 = 8 * 64 * 1024 * 3;
+/// The work all key files tried together may demand, so that a store full of costly key files cannot
+/// stall every command: room for [`MAX_KEYS_TRIED`] keys with default parameters.
+pub const MAX_TOTAL_KEY_WORK: u64 = MAX_KEYS_TRIED as u64 * 64 * 1024 * 3;
 
 pub struct Repository {
     backend: Arc<dyn Backend>,
@@ -46,6 +59,10 @@ pub struct Repository {
     index: MasterIndex,
     cache: Option<cache::Cache>,
     retry_lock: std::time::Duration,
+    no_lock: bool,
+    /// The lock this repository's commands hold now, checked by every write path.
+    active_lock: Arc<std::sync::Mutex<Option<Arc<lock::LockState>>>>,
+    lock_clock: Arc<dyn lock::Clock>,
     text: Chunker,
     media: Chunker,
     tree: Chunker,
@@ -93,6 +110,21 @@ impl Repository {
         if backend.stat(FileType::Config, "config")?.is_some() {
             bail!("a repository already exists at {}", backend.location());
         }
+        // Writing a new config and key beside an old repository's files would make them unreadable.
+        for t in [
+            FileType::Key,
+            FileType::Snapshot,
+            FileType::Index,
+            FileType::Pack,
+        ] {
+            if let Some(name) = first_file(backend.as_ref(), t)? {
+                bail!(
+                    "{} holds repository files ({}/{name}) but no config: refusing to create a repository over them. If this is a damaged repository, restore its config from a copy; otherwise choose an empty location",
+                    backend.location(),
+                    t.dir()
+                );
+            }
+        }
         let mut config = Config::new(RepoId([0; 32]), 0);
         if let Some(size) = pack_size {
             config.pack_size = size;
@@ -132,6 +164,9 @@ impl Repository {
             index: MasterIndex::default(),
             cache: None,
             retry_lock: std::time::Duration::ZERO,
+            no_lock: false,
+            active_lock: Arc::default(),
+            lock_clock: Arc::new(lock::BootClock),
             text,
             media,
             tree,
@@ -147,44 +182,48 @@ impl Repository {
         let loc = backend.location();
         let cbytes = match backend.stat(FileType::Config, "config")? {
             Some(_) => backend.read(FileType::Config, "config")?,
-            None => return Err(RepoError::NotFound(loc).into()),
-        };
-        let key_files = backend.list(FileType::Key)?;
-        if key_files.is_empty() {
-            bail!("repository at {loc} has no key files");
-        }
-        let mut opened = None;
-        for (name, _) in &key_files {
-            let bytes = backend.read(FileType::Key, name)?;
-            let kf = match KeyFile::decode(&bytes) {
-                Ok(kf) => kf,
-                Err(e) => {
-                    log_warning(&format!("skipping unreadable key file keys/{name}: {e}"));
-                    continue;
+            None => {
+                for t in [FileType::Key, FileType::Snapshot, FileType::Index] {
+                    if let Some(name) = first_file(backend.as_ref(), t)? {
+                        return Err(RepoError::Damaged(format!(
+                            "{loc} has no config file but holds {}/{name}: the repository looks damaged. Do not run `init` there (it would refuse); restore the config from a copy of the repository",
+                            t.dir()
+                        ))
+                        .into());
+                    }
                 }
-            };
-            match kf.open(password) {
-                Ok(keys) => {
-                    opened = Some((keys, KeyId(storage_hash(&bytes))));
-                    break;
-                }
-                Err(OpenError::WrongPassword) => continue,
-                Err(OpenError::Kdf(e)) => log_warning(&format!("key file keys/{name}: {e}")),
+                return Err(RepoError::NotFound(loc).into());
             }
-        }
-        let (keys, key_id) = opened.ok_or_else(|| RepoError::WrongPassword(loc.clone()))?;
+        };
+        let cache_base = opts.cache_dir.as_deref();
+        let hint = (!opts.no_cache)
+            .then(|| cache::read_key_hint(cache_base, &cbytes))
+            .flatten();
+        let (keys, key_id) =
+            keys::open_keys(backend.as_ref(), password, opts.key_hint.as_deref(), hint)?;
         let plain = envelope::open(Kind::Config, &keys.enc, &cbytes)
             .with_context(|| format!("reading {loc}/config"))?;
         let config = Config::decode(&plain).with_context(|| format!("decoding {loc}/config"))?;
         let mut repo = Self::assemble(backend, keys, config, key_id);
         repo.retry_lock = opts.retry_lock;
+        repo.no_lock = opts.no_lock;
         if !opts.no_cache {
-            match cache::Cache::open(opts.cache_dir.as_deref(), &repo.config.id) {
+            if hint != Some(key_id) {
+                if let Err(e) = cache::write_key_hint(cache_base, &cbytes, &key_id) {
+                    log_warning(&format!("{e:#}"));
+                }
+            }
+            match cache::Cache::open(cache_base, &repo.config.id) {
                 Ok(c) => repo.cache = Some(c),
                 Err(e) => log_warning(&format!("running without the local cache: {e:#}")),
             }
         }
         Ok(repo)
+    }
+
+    /// Replaces the clock lock lapses are measured on (tests advance their own).
+    pub fn set_lock_clock(&mut self, clock: Arc<dyn lock::Clock>) {
+        self.lock_clock = clock;
     }
 
     pub fn backend(&self) -> &dyn Backend {
@@ -241,34 +280,70 @@ impl Repository {
         Ok(bytes)
     }
 
-    /// Loads every index file (in parallel, from the cache where it has them) into the master index.
-    pub fn load_index(&mut self) -> Result<()> {
+    /// Loads every index file (in parallel, from the cache where it has verified copies) into the
+    /// master index. Takes the lock to show it is held: the index read before the lock could lose
+    /// blobs to a prune that ran in between.
+    ///
+    /// A damaged index file is reported and left out; its blobs count as missing (a backup then
+    /// stores them again), and since a damaged file may have superseded others, entries whose pack
+    /// is gone are dropped too. Commands that delete use [`Self::read_index_files`] instead.
+    pub fn load_index(&mut self, _lock: &lock::LockGuard) -> Result<()> {
         // Each thread decodes one file at a time and adds it to the loader, so the decoded files are
         // never all in memory together.
         let loader = std::sync::Mutex::new(index::IndexLoader::default());
-        let ids = self.for_each_index_file(|id, file| {
-            saver::lock(&loader).add(id, &file);
-            Ok(())
+        let damaged = std::sync::Mutex::new(Vec::new());
+        let ids = self.for_each_index_file(true, |id, file| match file {
+            Ok(file) => {
+                saver::lock(&loader).add(id, &file);
+                Ok(())
+            }
+            Err(e) => {
+                saver::lock(&damaged).push(format!("{e:#}"));
+                Ok(())
+            }
         })?;
         self.retain_cached_index(ids);
-        self.index = loader
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner())
-            .finish();
+        let loader = loader.into_inner().unwrap_or_else(|e| e.into_inner());
+        let damaged = damaged.into_inner().unwrap_or_else(|e| e.into_inner());
+        if damaged.is_empty() {
+            self.index = loader.finish();
+            return Ok(());
+        }
+        for d in &damaged {
+            log_warning(&format!(
+                "{d}; leaving it out (its blobs count as missing until `backstock repair index` runs)"
+            ));
+        }
+        let stored: std::collections::HashSet<crate::ids::PackId> = self
+            .backend
+            .list(FileType::Pack)?
+            .into_iter()
+            .filter_map(|(n, _)| crate::ids::PackId::from_hex(&n).ok())
+            .collect();
+        self.index = loader.finish_filtered(|p| stored.contains(p));
         Ok(())
     }
 
-    /// Reads and decodes every index file, superseded ones included.
+    /// Reads and decodes every index file, superseded ones included, from the repository itself
+    /// (never the cache): for commands that delete, which must fail rather than act on an index they
+    /// could not read whole.
     pub fn read_index_files(&self) -> Result<Vec<(IndexId, IndexFile)>> {
         let files = std::sync::Mutex::new(Vec::new());
-        let ids = self.for_each_index_file(|id, file| {
+        self.for_each_index_file(false, |id, file| {
+            let file = file.context("run `backstock repair index` first")?;
             saver::lock(&files).push((id, file));
             Ok(())
         })?;
-        self.retain_cached_index(ids);
         let mut files = files.into_inner().unwrap_or_else(|e| e.into_inner());
         files.sort_by_key(|(id, _)| *id);
         Ok(files)
+    }
+
+    /// The master index built from the repository's own index files (never the cache), failing on
+    /// any damaged one: for commands that delete.
+    pub fn load_index_strict(&mut self, _lock: &lock::LockGuard) -> Result<()> {
+        self.index = MasterIndex::from_files(self.read_index_files()?);
+        Ok(())
     }
 
     /// Drops cached index files that are no longer in the repository.
@@ -280,50 +355,86 @@ impl Repository {
         }
     }
 
-    /// Reads, decrypts (or takes from the cache) and decodes each index file in parallel, handing each
-    /// to `f`. Returns the IDs of all index files.
+    /// Reads (from a verified cache copy when `use_cache`), decrypts and decodes each index file in
+    /// parallel, handing each to `f`, or the reason it could not be read. Returns the IDs of all index
+    /// files listed.
     fn for_each_index_file(
         &self,
-        f: impl Fn(IndexId, IndexFile) -> Result<()> + Sync,
+        use_cache: bool,
+        f: impl Fn(IndexId, Result<IndexFile>) -> Result<()> + Sync,
     ) -> Result<std::collections::HashSet<IndexId>> {
         let names = self.backend.list(FileType::Index)?;
         names
             .par_iter()
-            .map(|(name, _)| -> Result<IndexId> {
-                let id = IndexId::from_hex(name).map_err(|e| anyhow!("index/{name}: {e}"))?;
-                let cached = self
-                    .cache
-                    .as_ref()
-                    .and_then(|c| c.get_index(&id).ok().flatten());
-                let plain = match cached {
-                    Some(p) => p,
-                    None => {
-                        let bytes = self.read_verified(FileType::Index, name)?;
-                        let plain = envelope::open(Kind::Index, &self.keys.enc, &bytes)
-                            .with_context(|| format!("reading index/{name}"))?;
-                        if let Some(c) = &self.cache {
-                            if let Err(e) = c.put_index(&id, &plain) {
-                                log_warning(&format!("{e:#}"));
-                            }
-                        }
-                        plain
+            .filter_map(|(name, _)| {
+                let id = match IndexId::from_hex(name) {
+                    Ok(id) => id,
+                    Err(e) => {
+                        log_warning(&format!(
+                            "ignoring index/{name}: not an index file name ({e})"
+                        ));
+                        return None;
                     }
                 };
-                let file =
-                    IndexFile::decode(&plain).with_context(|| format!("decoding index/{name}"))?;
-                drop(plain);
-                f(id, file)?;
-                Ok(id)
+                let cache = self.cache.as_ref().filter(|_| use_cache);
+                let file = self.read_index_file(id, cache);
+                // A file listed but deleted before it was read (a concurrent repair) held nothing
+                // this command needs; leave it out.
+                if file.is_err() && matches!(self.backend.stat(FileType::Index, name), Ok(None)) {
+                    return None;
+                }
+                Some(f(id, file).map(|()| id))
             })
-            .collect::<Result<_>>()
+            .collect()
     }
 
-    /// Writes an index file; returns its ID.
+    /// One index file, verified: a cached copy is used only if it hashes to its name and opens.
+    fn read_index_file(&self, id: IndexId, cache: Option<&cache::Cache>) -> Result<IndexFile> {
+        let name = id.to_hex();
+        let open = |bytes: &[u8]| -> Result<IndexFile> {
+            if storage_hash(bytes) != id.0 {
+                bail!("does not match its name");
+            }
+            let plain = envelope::open(Kind::Index, &self.keys.enc, bytes)?;
+            Ok(IndexFile::decode(&plain)?)
+        };
+        if let Some(c) = cache {
+            if let Some(bytes) = c.get_index(&id).ok().flatten() {
+                match open(&bytes) {
+                    Ok(f) => return Ok(f),
+                    Err(e) => {
+                        c.discard_damaged(&format!("index/{name}: {e:#}"));
+                        let _ = c.remove_index(&id);
+                    }
+                }
+            }
+        }
+        let bytes = self.read_verified(FileType::Index, &name)?;
+        let plain = envelope::open(Kind::Index, &self.keys.enc, &bytes)
+            .with_context(|| format!("index/{name} is damaged"))?;
+        let file = IndexFile::decode(&plain).with_context(|| format!("index/{name} is damaged"))?;
+        if let Some(c) = cache {
+            if let Err(e) = c.put_index(&id, &bytes) {
+                log_warning(&format!("{e:#}"));
+            }
+        }
+        Ok(file)
+    }
+
+    /// Writes an index file; returns its ID. Refuses if this command's lock has lapsed.
     pub fn write_index(&self, file: &IndexFile) -> Result<IndexId> {
+        self.confirm_lock()?;
         let bytes = envelope::seal(Kind::Index, &self.keys.enc, &file.encode(), true);
         let id = IndexId(storage_hash(&bytes));
         self.backend.write(FileType::Index, &id.to_hex(), &bytes)?;
         Ok(id)
+    }
+
+    /// Deletes a repository file, unless this command's lock has lapsed (another host may then
+    /// already be relying on what this command would delete).
+    pub fn delete(&self, t: FileType, name: &str) -> Result<()> {
+        self.check_lock()?;
+        self.backend.delete(t, name)
     }
 
     /// Seals one blob: compresses when asked and it helps, then encrypts.
@@ -410,14 +521,14 @@ impl Repository {
             .get(id)
             .ok_or_else(|| anyhow!("blob {id} is not in the index"))?;
         let is_tree = loc.entry.blob_type == BlobType::Tree;
-        if is_tree {
-            if let Some(sealed) = self
-                .cache
-                .as_ref()
-                .and_then(|c| c.get_tree(id).ok().flatten())
-            {
-                if let Ok(plain) = self.open_blob(&loc.entry, &sealed) {
-                    return Ok(plain);
+        if let Some(c) = self.cache.as_ref().filter(|_| is_tree) {
+            if let Some(sealed) = c.get_tree(id).ok().flatten() {
+                match self.open_blob(&loc.entry, &sealed) {
+                    Ok(plain) => return Ok(plain),
+                    Err(e) => {
+                        c.discard_damaged(&format!("tree {id}: {e:#}"));
+                        let _ = c.remove_tree(id);
+                    }
                 }
             }
         }
@@ -467,6 +578,22 @@ impl Repository {
                 log_warning(&format!("{e:#}"));
             }
         }
+    }
+}
+
+/// The name of some file of type `t`, if there is any; a store without that directory has none.
+fn first_file(backend: &dyn Backend, t: FileType) -> Result<Option<String>> {
+    match backend.list(t) {
+        Ok(v) => Ok(v.into_iter().next().map(|(n, _)| n)),
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
+            }) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -135,6 +135,8 @@ impl<'r> BlobSaver<'r> {
         if p.entries.is_empty() {
             return Ok(());
         }
+        // A command whose lock lapsed stops adding packs that a prune elsewhere might not see.
+        self.repo.check_lock()?;
         let bytes = pack::finish(&self.repo.keys().enc, p.buf, &p.entries);
         let id = PackId(storage_hash(&bytes));
         self.stats.packs_written.fetch_add(1, Ordering::Relaxed);

@@ -24,32 +24,70 @@ impl SnapshotFilter {
     }
 }
 
+/// A snapshot file that could not be read, and why.
+#[derive(Debug, Clone)]
+pub struct DamagedSnapshot {
+    pub name: String,
+    pub error: String,
+}
+
+/// Every snapshot file: those that read, oldest first, and those that did not.
+#[derive(Debug, Default)]
+pub struct SnapshotList {
+    pub snapshots: Vec<(SnapshotId, Snapshot)>,
+    pub damaged: Vec<DamagedSnapshot>,
+}
+
 impl Repository {
-    /// All snapshots, oldest first. A snapshot file that is listed but gone when it is read (a
-    /// `forget` in another process removed it in between) is left out; any other error is returned.
+    /// All snapshots that can be read, oldest first. A damaged snapshot file (or a foreign file in
+    /// `snapshots/`) is reported once and left out, so that one bad file does not stop commands that
+    /// do not need it; commands that must see every snapshot use [`Self::snapshot_list`].
     pub fn snapshots(&self) -> Result<Vec<(SnapshotId, Snapshot)>> {
+        let list = self.snapshot_list()?;
+        for d in &list.damaged {
+            report_damaged(d);
+        }
+        Ok(list.snapshots)
+    }
+
+    /// Every snapshot file, read or not. A file that is listed but gone when it is read (a `forget`
+    /// in another process removed it in between) is left out of both lists.
+    pub fn snapshot_list(&self) -> Result<SnapshotList> {
         let names = self.backend().list(FileType::Snapshot)?;
-        let loaded: Vec<Option<(SnapshotId, Snapshot)>> = names
-            .par_iter()
-            .map(|(name, _)| match self.load_snapshot_file(name) {
-                Ok(s) => Ok(Some(s)),
-                Err(e) => match self.backend().stat(FileType::Snapshot, name) {
-                    Ok(None) => Ok(None),
-                    _ => Err(e),
-                },
-            })
-            .collect::<Result<_>>()?;
-        let mut out: Vec<(SnapshotId, Snapshot)> = loaded.into_iter().flatten().collect();
-        out.sort_by(|a, b| a.1.time.cmp(&b.1.time).then(a.0.cmp(&b.0)));
+        let loaded: Vec<Option<std::result::Result<(SnapshotId, Snapshot), DamagedSnapshot>>> =
+            names
+                .par_iter()
+                .map(|(name, _)| match self.load_snapshot_file(name) {
+                    Ok(s) => Some(Ok(s)),
+                    Err(e) => match self.backend().stat(FileType::Snapshot, name) {
+                        Ok(None) => None,
+                        _ => Some(Err(DamagedSnapshot {
+                            name: name.clone(),
+                            error: format!("{e:#}"),
+                        })),
+                    },
+                })
+                .collect();
+        let mut out = SnapshotList::default();
+        for r in loaded.into_iter().flatten() {
+            match r {
+                Ok(s) => out.snapshots.push(s),
+                Err(d) => out.damaged.push(d),
+            }
+        }
+        out.snapshots
+            .sort_by(|a, b| a.1.time.cmp(&b.1.time).then(a.0.cmp(&b.0)));
         Ok(out)
     }
 
     fn load_snapshot_file(&self, name: &str) -> Result<(SnapshotId, Snapshot)> {
-        let id = SnapshotId::from_hex(name).map_err(|e| anyhow!("snapshots/{name}: {e}"))?;
+        let id = SnapshotId::from_hex(name)
+            .map_err(|e| anyhow!("snapshots/{name} is not a snapshot file: {e}"))?;
         let bytes = self.read_verified(FileType::Snapshot, name)?;
         let plain = envelope::open(Kind::Snapshot, &self.keys().enc, &bytes)
-            .with_context(|| format!("reading snapshot {name}"))?;
-        let snap = Snapshot::decode(&plain).with_context(|| format!("decoding snapshot {name}"))?;
+            .with_context(|| format!("snapshot {name} is damaged"))?;
+        let snap =
+            Snapshot::decode(&plain).with_context(|| format!("snapshot {name} is damaged"))?;
         Ok((id, snap))
     }
 
@@ -60,7 +98,25 @@ impl Repository {
         spec: &str,
         filter: &SnapshotFilter,
     ) -> Result<(SnapshotId, Snapshot)> {
-        let all = self.snapshots()?;
+        let list = self.snapshot_list()?;
+        // A damaged file is named only when the spec could mean it.
+        let lower = spec.to_ascii_lowercase();
+        if let Some(d) = list
+            .damaged
+            .iter()
+            .find(|d| spec != "latest" && lower.len() >= 4 && d.name.starts_with(&lower))
+        {
+            bail!(
+                "snapshot {} cannot be read: {}; run `backstock repair snapshots` (or `backstock forget {}`)",
+                d.name,
+                d.error,
+                d.name
+            );
+        }
+        for d in &list.damaged {
+            report_damaged(d);
+        }
+        let all = list.snapshots;
         if spec == "latest" {
             return all
                 .into_iter()
@@ -105,7 +161,10 @@ impl Repository {
         Ok(v)
     }
 
+    /// Writes a snapshot file. Refuses if this command's lock has lapsed: a prune elsewhere may have
+    /// deleted blobs the snapshot relies on.
     pub fn save_snapshot(&self, snap: &Snapshot) -> Result<SnapshotId> {
+        self.confirm_lock()?;
         let payload = snap.encode();
         let compress = payload.len() > 1024;
         let bytes = envelope::seal(Kind::Snapshot, &self.keys().enc, &payload, compress);
@@ -114,6 +173,19 @@ impl Repository {
             .write(FileType::Snapshot, &id.to_hex(), &bytes)
             .with_context(|| format!("writing snapshot {id}"))?;
         Ok(id)
+    }
+}
+
+/// Warns about a damaged snapshot file once per process.
+pub fn report_damaged(d: &DamagedSnapshot) {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = super::saver::lock(&SEEN);
+    if !seen.contains(&d.name) {
+        seen.push(d.name.clone());
+        super::log_warning(&format!(
+            "skipping snapshot file snapshots/{}: {} (run `backstock repair snapshots` to remove or rewrite it)",
+            d.name, d.error
+        ));
     }
 }
 
@@ -139,7 +211,8 @@ mod tests {
         }
         fn list(&self, t: FileType) -> Result<Vec<(String, u64)>> {
             let mut v = self.0.list(t)?;
-            if t == FileType::Snapshot {
+            // Only once there are snapshots: an empty location must still look empty to `init`.
+            if t == FileType::Snapshot && !v.is_empty() {
                 v.push((GONE.to_string(), 100));
             }
             Ok(v)
@@ -177,7 +250,7 @@ mod tests {
     }
 
     #[test]
-    fn a_snapshot_deleted_after_listing_is_left_out_but_a_corrupt_one_is_an_error() {
+    fn a_snapshot_deleted_after_listing_is_left_out_and_a_damaged_one_is_set_apart() {
         let dir = tempfile::tempdir().unwrap();
         let backend = Arc::new(Vanishing(LocalBackend::new(dir.path().join("r"))));
         let kdf = KdfParams {
@@ -187,20 +260,31 @@ mod tests {
         };
         let repo = Repository::init(backend, b"pw", kdf).unwrap();
         let id = repo.save_snapshot(&snapshot("shop")).unwrap();
+        let other = repo.save_snapshot(&snapshot("other")).unwrap();
         let all = repo.snapshots().unwrap();
-        assert_eq!(all.len(), 1);
-        assert_eq!(all[0].0, id);
-        assert_eq!(
-            repo.find_snapshot("latest", &SnapshotFilter::default())
-                .unwrap()
-                .0,
-            id
-        );
+        assert_eq!(all.len(), 2);
+        assert!(repo.snapshot_list().unwrap().damaged.is_empty());
 
-        // A file that is there but does not decode is still reported.
+        // A file that is there but does not decode is set apart, naming it; the others still read,
+        // by `latest` and by ID, and the damaged one is refused by ID with a pointer to repair.
         let path = dir.path().join("r/snapshots").join(id.to_hex());
         std::fs::write(&path, b"not a snapshot").unwrap();
-        let err = format!("{:#}", repo.snapshots().unwrap_err());
-        assert!(err.contains(&id.to_hex()), "{err}");
+        let list = repo.snapshot_list().unwrap();
+        assert_eq!(list.snapshots.len(), 1);
+        assert_eq!(list.snapshots[0].0, other);
+        assert_eq!(list.damaged.len(), 1);
+        assert_eq!(list.damaged[0].name, id.to_hex());
+        assert_eq!(repo.snapshots().unwrap().len(), 1);
+        let f = SnapshotFilter::default();
+        assert_eq!(repo.find_snapshot("latest", &f).unwrap().0, other);
+        assert_eq!(repo.find_snapshot(&other.to_hex(), &f).unwrap().0, other);
+        let err = format!(
+            "{:#}",
+            repo.find_snapshot(&id.to_hex()[..8], &f).unwrap_err()
+        );
+        assert!(
+            err.contains(&id.to_hex()) && err.contains("repair snapshots"),
+            "{err}"
+        );
     }
 }

@@ -179,7 +179,9 @@ mod tests {
         let first = saver.save_tree(&nodes, false).unwrap();
         let first_stored = saver.stats.stored_bytes_added.load(Ordering::Relaxed);
         saver.finish().unwrap();
-        repo.load_index().unwrap();
+        let guard = repo.lock(crate::repository::lock::LockKind::Read).unwrap();
+        repo.load_index(&guard).unwrap();
+        drop(guard);
         assert!(
             first.len() > 50,
             "a 100k-entry directory should be cut into many blobs"
@@ -191,7 +193,9 @@ mod tests {
         let added = saver.stats.stored_bytes_added.load(Ordering::Relaxed);
         let blobs = saver.stats.blobs_added.load(Ordering::Relaxed);
         saver.finish().unwrap();
-        repo.load_index().unwrap();
+        let guard = repo.lock(crate::repository::lock::LockKind::Read).unwrap();
+        repo.load_index(&guard).unwrap();
+        drop(guard);
         assert_eq!(repo.load_tree(&second).unwrap(), nodes);
         assert!(blobs <= 3, "{blobs} tree blobs added");
         // Bounded by one tree chunk (at most 64 KiB raw before compression), whatever the seed.

@@ -6,6 +6,7 @@ mod plan;
 use crate::format::tree::{Node, NodeKind};
 use crate::ids::BlobId;
 use crate::pathmatch::PathMatcher;
+use crate::repository::lock::LockGuard;
 use crate::repository::saver::lock;
 use crate::repository::Repository;
 use anyhow::{bail, Context, Result};
@@ -48,15 +49,16 @@ pub(crate) struct Item {
     pub node: Node,
 }
 
-/// Restores `root:subpath` into `opts.target`.
+/// Restores `root:subpath` into `opts.target`. The caller holds `_lock`, taken before it loaded the
+/// index and found the snapshot.
 pub fn restore(
     repo: &Repository,
+    _lock: &LockGuard,
     root: &BlobId,
     subpath: &str,
     opts: &RestoreOptions,
     progress: &RestoreProgress,
 ) -> Result<RestoreSummary> {
-    let _lock = repo.lock(false)?;
     let node = repo
         .find_node(root, subpath)?
         .with_context(|| format!("{subpath:?} does not exist in the snapshot"))?;
