@@ -2,7 +2,6 @@
 
 use super::keys::SecretKey;
 use argon2::{Algorithm, Argon2, Params, Version};
-use zeroize::Zeroizing;
 
 /// argon2id cost parameters as stored in a key file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,10 +56,11 @@ impl KdfParams {
         let params = Params::new(self.m_cost, self.t_cost, self.p_cost, Some(32))
             .map_err(|e| format!("argon2 parameters: {e}"))?;
         let a = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let mut out = Zeroizing::new([0u8; 32]);
-        a.hash_password_into(password, salt, &mut out[..])
+        // Derived straight into the key's own storage: no copy of it is left on the stack.
+        let mut key = SecretKey::zeroed();
+        a.hash_password_into(password, salt, &mut key.0)
             .map_err(|e| format!("argon2: {e}"))?;
-        Ok(SecretKey::from_bytes(*out))
+        Ok(key)
     }
 }
 

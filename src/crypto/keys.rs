@@ -17,6 +17,10 @@ impl SecretKey {
     pub fn from_bytes(b: [u8; 32]) -> Self {
         SecretKey(b)
     }
+    /// An all-zero key, to be filled in place.
+    pub(crate) fn zeroed() -> Self {
+        SecretKey([0; 32])
+    }
     pub fn expose(&self) -> &[u8; 32] {
         &self.0
     }
@@ -58,14 +62,14 @@ impl MasterKeys {
     }
 
     pub fn from_bytes(b: &[u8; 64]) -> Self {
-        let mut enc = [0u8; 32];
-        let mut id = [0u8; 32];
-        enc.copy_from_slice(&b[..32]);
-        id.copy_from_slice(&b[32..]);
-        MasterKeys {
-            enc: SecretKey(enc),
-            id: SecretKey(id),
-        }
+        // Filled in place, so no copy of the keys is left in a temporary.
+        let mut keys = MasterKeys {
+            enc: SecretKey::zeroed(),
+            id: SecretKey::zeroed(),
+        };
+        keys.enc.0.copy_from_slice(&b[..32]);
+        keys.id.0.copy_from_slice(&b[32..]);
+        keys
     }
 
     /// The blob ID of a plaintext: keyed BLAKE3 with the ID key.
