@@ -1,6 +1,7 @@
 use super::common::{split_spec, GlobalOpts};
 use anyhow::{Context, Result};
 use backstock::format::tree::{Node, NodeKind};
+use backstock::inspect::diff::MAX_DEPTH;
 use backstock::repository::lock::LockKind;
 use backstock::repository::snapshots::SnapshotFilter;
 use backstock::repository::Repository;
@@ -70,12 +71,17 @@ fn walk(
     long: bool,
     prefix: &str,
     ids: &[backstock::ids::BlobId],
+    depth: usize,
 ) -> Result<()> {
+    // A hostile or broken snapshot could nest directories deep enough to exhaust the stack.
+    if depth > MAX_DEPTH {
+        anyhow::bail!("{prefix}: directories nested deeper than {MAX_DEPTH} levels");
+    }
     for n in repo.load_tree(ids)? {
         let path = format!("{prefix}/{}", n.name_lossy());
         print_node(g, long, &path, &n)?;
         if n.kind == NodeKind::Dir {
-            walk(repo, g, long, &path, &n.content)?;
+            walk(repo, g, long, &path, &n.content, depth + 1)?;
         }
     }
     Ok(())
@@ -97,7 +103,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         if !sub.is_empty() {
             print_node(g, a.long, &prefix, &node)?;
         }
-        walk(&repo, g, a.long, &prefix, &node.content)?;
+        walk(&repo, g, a.long, &prefix, &node.content, 0)?;
     } else {
         print_node(g, a.long, &prefix, &node)?;
     }
