@@ -464,18 +464,7 @@ impl Repository {
 
     /// Decrypts, decompresses and verifies a sealed blob against its entry.
     pub fn open_blob(&self, entry: &BlobEntry, sealed: &[u8]) -> Result<Vec<u8>> {
-        let body = crypto::open(
-            &self.keys.enc,
-            &blob_aad(entry.blob_type, entry.compression),
-            sealed,
-        )
-        .map_err(|e| anyhow!("blob {} cannot be decrypted: {e}", entry.id))?;
-        let plain = match entry.compression {
-            Compression::None => body,
-            Compression::Zstd => self.decompress_blob(entry, &body)?,
-        };
-        self.verify_blob(entry, &plain)?;
-        Ok(plain)
+        open_blob(&self.keys, entry, sealed)
     }
 
     /// [`Self::open_blob`] decrypting in place: `sealed` is overwritten, and an uncompressed
@@ -485,33 +474,7 @@ impl Repository {
         entry: &BlobEntry,
         sealed: &'a mut [u8],
     ) -> Result<std::borrow::Cow<'a, [u8]>> {
-        let body = crypto::open_in_place(
-            &self.keys.enc,
-            &blob_aad(entry.blob_type, entry.compression),
-            sealed,
-        )
-        .map_err(|e| anyhow!("blob {} cannot be decrypted: {e}", entry.id))?;
-        let plain = match entry.compression {
-            Compression::None => std::borrow::Cow::Borrowed(&*body),
-            Compression::Zstd => std::borrow::Cow::Owned(self.decompress_blob(entry, body)?),
-        };
-        self.verify_blob(entry, &plain)?;
-        Ok(plain)
-    }
-
-    fn decompress_blob(&self, entry: &BlobEntry, body: &[u8]) -> Result<Vec<u8>> {
-        compress::decompress_exact(body, entry.raw_len as usize)
-            .map_err(|e| anyhow!("blob {}: {e}", entry.id))
-    }
-
-    fn verify_blob(&self, entry: &BlobEntry, plain: &[u8]) -> Result<()> {
-        if plain.len() != entry.raw_len as usize || self.keys.blob_id(plain) != entry.id {
-            bail!(
-                "blob {} is corrupt: its content does not match its ID",
-                entry.id
-            );
-        }
-        Ok(())
+        open_blob_in_place(&self.keys, entry, sealed)
     }
 
     /// Reads one blob by ID through the index (tree blobs through the cache).
@@ -579,6 +542,65 @@ impl Repository {
             }
         }
     }
+}
+
+/// Decrypts, decompresses and verifies a sealed blob against its entry (which may come from a
+/// hostile index: every length in it is checked against what the bytes hold).
+pub fn open_blob(keys: &MasterKeys, entry: &BlobEntry, sealed: &[u8]) -> Result<Vec<u8>> {
+    let body = crypto::open(
+        &keys.enc,
+        &blob_aad(entry.blob_type, entry.compression),
+        sealed,
+    )
+    .map_err(|e| anyhow!("blob {} cannot be decrypted: {e}", entry.id))?;
+    let plain = match entry.compression {
+        Compression::None => body,
+        Compression::Zstd => decompress_blob(entry, &body)?,
+    };
+    verify_blob(keys, entry, &plain)?;
+    Ok(plain)
+}
+
+/// [`open_blob`] decrypting in place.
+pub fn open_blob_in_place<'a>(
+    keys: &MasterKeys,
+    entry: &BlobEntry,
+    sealed: &'a mut [u8],
+) -> Result<std::borrow::Cow<'a, [u8]>> {
+    let body = crypto::open_in_place(
+        &keys.enc,
+        &blob_aad(entry.blob_type, entry.compression),
+        sealed,
+    )
+    .map_err(|e| anyhow!("blob {} cannot be decrypted: {e}", entry.id))?;
+    let plain = match entry.compression {
+        Compression::None => std::borrow::Cow::Borrowed(&*body),
+        Compression::Zstd => std::borrow::Cow::Owned(decompress_blob(entry, body)?),
+    };
+    verify_blob(keys, entry, &plain)?;
+    Ok(plain)
+}
+
+fn decompress_blob(entry: &BlobEntry, body: &[u8]) -> Result<Vec<u8>> {
+    if entry.raw_len > crate::format::blob_entry::MAX_RAW_LEN {
+        bail!(
+            "blob {}: raw length {} is out of bounds",
+            entry.id,
+            entry.raw_len
+        );
+    }
+    compress::decompress_exact(body, entry.raw_len as usize)
+        .map_err(|e| anyhow!("blob {}: {e}", entry.id))
+}
+
+fn verify_blob(keys: &MasterKeys, entry: &BlobEntry, plain: &[u8]) -> Result<()> {
+    if plain.len() != entry.raw_len as usize || keys.blob_id(plain) != entry.id {
+        bail!(
+            "blob {} is corrupt: its content does not match its ID",
+            entry.id
+        );
+    }
+    Ok(())
 }
 
 /// The name of some file of type `t`, if there is any; a store without that directory has none.
