@@ -300,3 +300,94 @@ fn stale_locks_are_ignored_and_unlocked() {
     env.ok(["unlock"]);
     assert!(env.names_in("locks").is_empty());
 }
+
+/// Every repository file but locks, with its bytes.
+fn contents_without_locks(env: &Env) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let locks = env.repo.join("locks");
+    env.repo_contents()
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with(&locks))
+        .collect()
+}
+
+/// Two snapshots of a store whose bulk file changed in between, the first forgotten: prune has a
+/// partly used pack to repack.
+fn store_with_a_forgotten_version(env: &Env) -> (String, String) {
+    make_store(&env.path("store"));
+    let first = env.backup(&["store"]);
+    write(
+        &env.path("store/products.jsonl"),
+        product_json("bulk-changed", 200_000),
+    );
+    let second = env.backup(&["store"]);
+    env.ok(["forget", &first]);
+    (first, second)
+}
+
+#[test]
+fn prune_dry_run_reports_what_the_real_run_does() {
+    let env = Env::init();
+    store_with_a_forgotten_version(&env);
+    let dry = env.json(["--json", "prune", "--dry-run", "--max-unused", "0"]);
+    let real = env.json(["--json", "prune", "--max-unused", "0"]);
+    assert!(real["packs_repacked"].as_u64().unwrap() > 0, "{real}");
+    assert!(real["packs_written"].as_u64().unwrap() > 0, "{real}");
+    for (k, v) in real.as_object().unwrap() {
+        if [
+            "dry_run",
+            "duration_seconds",
+            "leftovers_deleted",
+            "index_files_written",
+        ]
+        .contains(&k.as_str())
+        {
+            continue;
+        }
+        assert_eq!(&dry[k], v, "{k}: dry run {dry}\nreal run {real}");
+    }
+    env.ok(["check", "--read-data"]);
+}
+
+#[test]
+fn prune_refuses_while_a_snapshot_or_index_file_cannot_be_read() {
+    let env = Env::init();
+    let (_, kept) = store_with_a_forgotten_version(&env);
+    let before = contents_without_locks(&env);
+
+    // A damaged snapshot file: its data would count as unused.
+    let snap = env.repo.join("snapshots").join(&kept);
+    let good = fs::read(&snap).unwrap();
+    flip_byte(&snap, 40);
+    let err = env.fails(1, ["prune"]);
+    assert!(
+        err.contains(&kept) && err.contains("repair snapshots") && err.contains("nothing"),
+        "{err}"
+    );
+    fs::write(&snap, &good).unwrap();
+    // A stray file in snapshots/.
+    let stray = env.repo.join("snapshots/notes.txt");
+    fs::write(&stray, "not a snapshot").unwrap();
+    let err = env.fails(1, ["prune"]);
+    assert!(
+        err.contains("notes.txt") && err.contains("repair snapshots"),
+        "{err}"
+    );
+    fs::remove_file(&stray).unwrap();
+    // A damaged index file: the packs only it lists would count as unindexed.
+    let index = env.repo.join("index").join(&env.names_in("index")[0]);
+    let good = fs::read(&index).unwrap();
+    flip_byte(&index, 40);
+    let err = env.fails(1, ["--no-cache", "prune"]);
+    assert!(
+        err.contains("repair index") && err.contains("index/"),
+        "{err}"
+    );
+    fs::write(&index, &good).unwrap();
+
+    assert!(
+        contents_without_locks(&env) == before,
+        "prune changed the repository"
+    );
+    env.ok(["prune"]);
+    env.ok(["check", "--read-data"]);
+}

@@ -2,8 +2,9 @@ use super::common::GlobalOpts;
 use super::snapshots::snapshot_json;
 use anyhow::{bail, Result};
 use backstock::maintenance::forget::{
-    forget, Decision, ForgetOptions, GroupBy, GroupKey, KeepDuration, Policy,
+    forget, prune_after, Decision, ForgetOptions, GroupBy, GroupKey, KeepDuration, Policy,
 };
+use backstock::maintenance::prune::PruneOptions;
 use backstock::repository::snapshots::SnapshotFilter;
 
 #[derive(clap::Args, Debug)]
@@ -99,9 +100,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         ids: a.ids,
         dry_run: a.dry_run,
     };
-    let repo = g.open(false)?;
+    let mut repo = g.open(false)?;
     let report = forget(&repo, &opts, chrono::Utc::now())?;
-    drop(repo);
 
     let all = || report.groups.iter().flat_map(|gr| gr.decisions.iter());
     let kept = all().filter(|d| d.keep).count();
@@ -160,7 +160,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 outln!("--prune is skipped with --dry-run")?;
             }
         } else {
-            return super::prune::run_default(g);
+            let start = std::time::Instant::now();
+            let pruned = prune_after(&mut repo, &report, &PruneOptions::default())?;
+            super::prune::print_report(g, &pruned, start.elapsed().as_secs_f64())?;
         }
     }
     Ok(0)

@@ -1,6 +1,6 @@
 use super::common::GlobalOpts;
 use anyhow::Result;
-use backstock::maintenance::repair;
+use backstock::maintenance::repair::{self, RepairIndexOptions};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -17,8 +17,16 @@ pub struct IndexArgs {
 
 pub fn run(g: &GlobalOpts, c: Command) -> Result<i32> {
     let Command::Index(a) = c;
+    index(g, a)
+}
+
+fn index(g: &GlobalOpts, a: IndexArgs) -> Result<i32> {
     let mut repo = g.open(false)?;
-    let r = repair::repair_index(&mut repo, a.read_all_packs)?;
+    let opts = RepairIndexOptions {
+        read_all_packs: a.read_all_packs,
+        ..Default::default()
+    };
+    let r = repair::repair_index(&mut repo, &opts)?;
     if g.json {
         outln!("{}", serde_json::to_string(&r)?)?;
     } else if !g.quiet {

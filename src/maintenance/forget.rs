@@ -425,6 +425,24 @@ pub fn forget(repo: &Repository, opts: &ForgetOptions, now: DateTime<Utc>) -> Re
     Ok(report)
 }
 
+/// `forget --prune`: prunes after a [`forget`] only when every snapshot file it was to remove is
+/// deleted (the backend makes each deletion durable before it returns, so prune never frees data
+/// of a snapshot that could come back). After a failed deletion nothing is pruned.
+pub fn prune_after(
+    repo: &mut Repository,
+    report: &ForgetReport,
+    opts: &crate::maintenance::prune::PruneOptions,
+) -> Result<crate::maintenance::prune::PruneReport> {
+    if let Some((id, err)) = report.failures.first() {
+        bail!(
+            "{} snapshots could not be removed (first: {id}: {err}); prune was not run, so nothing \
+             else was deleted. Fix the cause and run forget again",
+            report.failures.len()
+        );
+    }
+    crate::maintenance::prune::prune(repo, opts)
+}
+
 #[cfg(test)]
 #[path = "forget_tests.rs"]
 mod tests;
