@@ -7,4 +7,5 @@ pub mod index_commit;
 pub mod prune;
 mod prune_plan;
 pub mod repair;
+pub mod repair_snapshots;
 pub mod snapshot_scan;
