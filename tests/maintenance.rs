@@ -300,3 +300,271 @@ fn stale_locks_are_ignored_and_unlocked() {
     env.ok(["unlock"]);
     assert!(env.names_in("locks").is_empty());
 }
+
+/// The same paths, and the same content in every file (metadata aside).
+fn assert_same_files(expected: &Path, actual: &Path) {
+    assert_eq!(rel_paths(actual), rel_paths(expected));
+    for p in files_under(expected) {
+        let rel = p.strip_prefix(expected).unwrap();
+        assert_eq!(
+            file_hash(&p),
+            file_hash(&actual.join(rel)),
+            "{}",
+            rel.display()
+        );
+    }
+}
+
+/// Packs as `(file name, "data" or "tree")`.
+fn pack_kinds(env: &Env) -> Vec<(String, String)> {
+    env.packs()
+        .into_iter()
+        .map(|(p, info)| {
+            let kind = info["blobs"][0]["blob_type"].as_str().unwrap().to_string();
+            (p.file_name().unwrap().to_string_lossy().into_owned(), kind)
+        })
+        .collect()
+}
+
+/// The pack file with this name.
+fn pack_path(env: &Env, name: &str) -> std::path::PathBuf {
+    env.repo.join("data").join(&name[..2]).join(name)
+}
+
+/// Every repository file but locks, with its bytes.
+fn contents_without_locks(env: &Env) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let locks = env.repo.join("locks");
+    env.repo_contents()
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with(&locks))
+        .collect()
+}
+
+/// Two snapshots of a store whose bulk file changed in between, the first forgotten: prune has a
+/// partly used pack to repack.
+fn store_with_a_forgotten_version(env: &Env) -> (String, String) {
+    make_store(&env.path("store"));
+    let first = env.backup(&["store"]);
+    write(
+        &env.path("store/products.jsonl"),
+        product_json("bulk-changed", 200_000),
+    );
+    let second = env.backup(&["store"]);
+    env.ok(["forget", &first]);
+    (first, second)
+}
+
+#[test]
+fn prune_dry_run_reports_what_the_real_run_does() {
+    let env = Env::init();
+    store_with_a_forgotten_version(&env);
+    let dry = env.json(["--json", "prune", "--dry-run", "--max-unused", "0"]);
+    let real = env.json(["--json", "prune", "--max-unused", "0"]);
+    assert!(real["packs_repacked"].as_u64().unwrap() > 0, "{real}");
+    assert!(real["packs_written"].as_u64().unwrap() > 0, "{real}");
+    for (k, v) in real.as_object().unwrap() {
+        if [
+            "dry_run",
+            "duration_seconds",
+            "leftovers_deleted",
+            "index_files_written",
+        ]
+        .contains(&k.as_str())
+        {
+            continue;
+        }
+        assert_eq!(&dry[k], v, "{k}: dry run {dry}\nreal run {real}");
+    }
+    env.ok(["check", "--read-data"]);
+}
+
+#[test]
+fn prune_refuses_while_a_snapshot_or_index_file_cannot_be_read() {
+    let env = Env::init();
+    let (_, kept) = store_with_a_forgotten_version(&env);
+    let before = contents_without_locks(&env);
+
+    // A damaged snapshot file: its data would count as unused.
+    let snap = env.repo.join("snapshots").join(&kept);
+    let good = fs::read(&snap).unwrap();
+    flip_byte(&snap, 40);
+    let err = env.fails(1, ["prune"]);
+    assert!(
+        err.contains(&kept) && err.contains("repair snapshots") && err.contains("nothing"),
+        "{err}"
+    );
+    fs::write(&snap, &good).unwrap();
+    // A stray file in snapshots/.
+    let stray = env.repo.join("snapshots/notes.txt");
+    fs::write(&stray, "not a snapshot").unwrap();
+    let err = env.fails(1, ["prune"]);
+    assert!(
+        err.contains("notes.txt") && err.contains("repair snapshots"),
+        "{err}"
+    );
+    fs::remove_file(&stray).unwrap();
+    // A damaged index file: the packs only it lists would count as unindexed.
+    let index = env.repo.join("index").join(&env.names_in("index")[0]);
+    let good = fs::read(&index).unwrap();
+    flip_byte(&index, 40);
+    let err = env.fails(1, ["--no-cache", "prune"]);
+    assert!(
+        err.contains("repair index") && err.contains("index/"),
+        "{err}"
+    );
+    fs::write(&index, &good).unwrap();
+
+    assert!(
+        contents_without_locks(&env) == before,
+        "prune changed the repository"
+    );
+    env.ok(["prune"]);
+    env.ok(["check", "--read-data"]);
+}
+
+#[test]
+fn repair_snapshots_removes_files_that_do_not_decode() {
+    let env = Env::init();
+    make_store(&env.path("store"));
+    let good = env.backup(&["store"]);
+    write(&env.path("store/new.json"), product_json("new", 500));
+    let damaged = env.backup(&["store"]);
+    flip_byte(&env.repo.join("snapshots").join(&damaged), 50);
+    fs::write(env.repo.join("snapshots/README.txt"), "stray").unwrap();
+
+    let before = contents_without_locks(&env);
+    let out = env.ok(["repair", "snapshots", "--dry-run"]);
+    assert!(
+        out.contains(&damaged) && out.contains("README.txt"),
+        "{out}"
+    );
+    assert!(out.contains("would be removed"), "{out}");
+    assert!(
+        contents_without_locks(&env) == before,
+        "a dry run changed the repository"
+    );
+
+    let out = env.ok(["repair", "snapshots"]);
+    assert!(out.contains("nothing that can be restored"), "{out}");
+    assert_eq!(env.names_in("snapshots"), vec![good.clone()]);
+    env.ok(["check", "--read-data"]);
+    env.ok(["prune"]);
+    let target = env.dir("restored");
+    env.restore(&good, &target, &[]);
+    fs::remove_file(env.path("store/new.json")).unwrap();
+    assert_same_files(&env.path("store"), &target.join("store"));
+}
+
+#[test]
+fn repair_snapshots_rewrites_a_snapshot_whose_data_pack_is_lost() {
+    let env = Env::init();
+    make_store(&env.path("store"));
+    let first = env.backup(&["store"]);
+    let packs_before: BTreeSet<String> = pack_kinds(&env).into_iter().map(|(n, _)| n).collect();
+    write(
+        &env.path("store/extra/big.bin"),
+        pseudo_random("big", 300_000),
+    );
+    write(&env.path("store/extra/note.txt"), "a note\n");
+    let second = env.backup(&["store"]);
+    let lost: Vec<String> = pack_kinds(&env)
+        .into_iter()
+        .filter(|(n, kind)| kind == "data" && !packs_before.contains(n))
+        .map(|(n, _)| n)
+        .collect();
+    assert!(!lost.is_empty());
+    for name in &lost {
+        fs::remove_file(pack_path(&env, name)).unwrap();
+    }
+
+    let before = contents_without_locks(&env);
+    let out = env.ok(["repair", "snapshots", "--dry-run"]);
+    assert!(out.contains("would be rewritten"), "{out}");
+    assert!(
+        contents_without_locks(&env) == before,
+        "a dry run changed the repository"
+    );
+
+    let r = env.json(["--json", "repair", "snapshots"]);
+    let damaged = r["damaged"].as_array().unwrap();
+    assert_eq!(damaged.len(), 1, "{r}");
+    assert_eq!(damaged[0]["id"], second.as_str());
+    let problems = damaged[0]["problems"].to_string();
+    assert!(
+        problems.contains("/store/extra/big.bin") && problems.contains("/store/extra/note.txt"),
+        "{problems}"
+    );
+    assert_eq!(damaged[0]["original_removed"], false);
+    let repaired = damaged[0]["new_id"].as_str().unwrap().to_string();
+    let snaps = env.snapshots(&[]);
+    assert_eq!(snaps.len(), 3);
+    let tags = &snaps.iter().find(|s| s["id"] == repaired.as_str()).unwrap()["tags"];
+    assert_eq!(tags, &serde_json::json!(["repaired"]));
+
+    // The original still references the lost data: prune refuses until it is forgotten.
+    let err = env.fails(1, ["prune"]);
+    assert!(err.contains("repair snapshots"), "{err}");
+    env.ok(["forget", &second]);
+    env.ok(["repair", "index"]);
+    env.ok(["check", "--read-data"]);
+    env.ok(["prune"]);
+    env.ok(["check", "--read-data"]);
+
+    // The repaired snapshot restores everything but the files whose data was lost.
+    let target = env.dir("restored");
+    env.restore(&repaired, &target, &[]);
+    fs::remove_dir_all(env.path("store/extra")).unwrap();
+    fs::create_dir(env.path("store/extra")).unwrap();
+    assert_same_files(&env.path("store"), &target.join("store"));
+    assert_eq!(env.snapshots(&[]).len(), 2);
+    assert!(env.names_in("snapshots").contains(&first));
+}
+
+#[test]
+fn repair_snapshots_forget_replaces_snapshots_that_lost_trees() {
+    let env = Env::init();
+    write(&env.path("store/sub/a.json"), product_json("a", 2000));
+    write(&env.path("store/sub/b.json"), product_json("b", 2000));
+    write(&env.path("store/top.json"), product_json("top", 2000));
+    let first = env.backup(&["store"]);
+    let trees_before: Vec<String> = pack_kinds(&env)
+        .into_iter()
+        .filter(|(_, k)| k == "tree")
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(trees_before.len(), 1);
+    // The second snapshot writes new trees for the root and store/ but reuses store/sub's.
+    write(&env.path("store/new.json"), product_json("new", 2000));
+    let second = env.backup(&["store"]);
+    fs::remove_file(pack_path(&env, &trees_before[0])).unwrap();
+
+    let r = env.json(["--json", "repair", "snapshots", "--forget"]);
+    let damaged = r["damaged"].as_array().unwrap();
+    assert_eq!(damaged.len(), 2, "{r}");
+    let by_id = |id: &str| damaged.iter().find(|d| d["id"] == id).unwrap();
+    assert_eq!(by_id(&first)["nothing_left"], true, "{r}");
+    assert!(by_id(&first)["new_id"].is_null());
+    let d = by_id(&second);
+    assert_eq!(d["nothing_left"], false);
+    assert!(d["problems"].to_string().contains("/store/sub/"), "{d}");
+    assert!(damaged.iter().all(|d| d["original_removed"] == true));
+    let repaired = d["new_id"].as_str().unwrap().to_string();
+    assert_eq!(env.names_in("snapshots"), vec![repaired.clone()]);
+
+    env.ok(["repair", "index"]);
+    env.ok(["check", "--read-data"]);
+    env.ok(["prune"]);
+    let target = env.dir("restored");
+    env.restore(&repaired, &target, &[]);
+    assert_eq!(
+        rel_paths(&target.join("store")),
+        rel_paths(&env.path("store"))
+            .into_iter()
+            .filter(|p| !p.starts_with("sub/"))
+            .collect::<BTreeSet<_>>()
+    );
+    assert_eq!(
+        file_hash(&target.join("store/new.json")),
+        file_hash(&env.path("store/new.json"))
+    );
+}

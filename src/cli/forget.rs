@@ -2,8 +2,10 @@ use super::common::GlobalOpts;
 use super::snapshots::snapshot_json;
 use anyhow::{bail, Result};
 use backstock::maintenance::forget::{
-    forget, Decision, ForgetOptions, GroupBy, GroupKey, KeepDuration, Policy,
+    forget_locked, prune_after, Decision, ForgetOptions, GroupBy, GroupKey, KeepDuration, Policy,
 };
+use backstock::maintenance::prune::PruneOptions;
+use backstock::repository::lock::LockKind;
 use backstock::repository::snapshots::SnapshotFilter;
 
 #[derive(clap::Args, Debug)]
@@ -99,9 +101,14 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         ids: a.ids,
         dry_run: a.dry_run,
     };
-    let repo = g.open()?;
-    let report = forget(&repo, &opts, chrono::Utc::now())?;
-    drop(repo);
+    let mut repo = g.open()?;
+    // One lock for the decision, the deletions and the prune that follows.
+    let guard = repo.lock(if opts.dry_run {
+        LockKind::Read
+    } else {
+        LockKind::Exclusive
+    })?;
+    let report = forget_locked(&repo, &guard, &opts, chrono::Utc::now())?;
 
     let all = || report.groups.iter().flat_map(|gr| gr.decisions.iter());
     let kept = all().filter(|d| d.keep).count();
@@ -160,7 +167,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 outln!("--prune is skipped with --dry-run")?;
             }
         } else {
-            return super::prune::run_default(g);
+            let start = std::time::Instant::now();
+            let pruned = prune_after(&mut repo, &guard, &report, &PruneOptions::default())?;
+            super::prune::print_report(g, &pruned, start.elapsed().as_secs_f64())?;
         }
     }
     Ok(0)

@@ -1,6 +1,6 @@
 use super::common::{human, GlobalOpts};
 use anyhow::{bail, Context, Result};
-use backstock::maintenance::prune::{self, PruneOptions};
+use backstock::maintenance::prune::{self, PruneOptions, PruneReport};
 
 #[derive(clap::Args, Debug, Default)]
 pub struct Args {
@@ -58,13 +58,19 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         max_unused_percent: parse_percent(&a.max_unused)?,
         max_repack: a.max_repack.as_deref().map(parse_size).transpose()?,
         dry_run: a.dry_run,
+        ..Default::default()
     };
     let mut repo = g.open()?;
     let start = std::time::Instant::now();
     let r = prune::prune(&mut repo, &opts)?;
-    let secs = start.elapsed().as_secs_f64();
+    print_report(g, &r, start.elapsed().as_secs_f64())?;
+    Ok(0)
+}
+
+/// Prints a prune report (text or JSON); `secs` is how long it took.
+pub fn print_report(g: &GlobalOpts, r: &PruneReport, secs: f64) -> Result<()> {
     if g.json {
-        let mut v = serde_json::to_value(&r)?;
+        let mut v = serde_json::to_value(r)?;
         v["duration_seconds"] = serde_json::json!(secs);
         outln!("{v}")?;
     } else if !g.quiet {
@@ -92,31 +98,28 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             r.packs_written,
             r.packs_kept
         )?;
+        if r.packs_missing > 0 {
+            outln!(
+                "{verb} drop {} packs from the index that are missing from the repository",
+                r.packs_missing
+            )?;
+        }
         if r.leftovers_deleted > 0 {
             outln!(
                 "removed {} partial files left by interrupted writers",
                 r.leftovers_deleted
             )?;
         }
-        if !r.dry_run {
+        if r.dry_run {
+            outln!("would replace {} index files", r.index_files_replaced)?;
+        } else {
             outln!(
                 "replaced {} index files in {secs:.2}s",
                 r.index_files_replaced
             )?;
         }
     }
-    Ok(0)
-}
-
-/// Prune with default options (used by `forget --prune`).
-pub fn run_default(g: &GlobalOpts) -> Result<i32> {
-    run(
-        g,
-        Args {
-            max_unused: "5".into(),
-            ..Default::default()
-        },
-    )
+    Ok(())
 }
 
 #[cfg(test)]

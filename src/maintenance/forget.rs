@@ -4,7 +4,7 @@
 use crate::backend::FileType;
 use crate::format::snapshot::Snapshot;
 use crate::ids::SnapshotId;
-use crate::repository::lock::LockKind;
+use crate::repository::lock::{LockGuard, LockKind};
 use crate::repository::snapshots::SnapshotFilter;
 use crate::repository::Repository;
 use anyhow::{anyhow, bail, Result};
@@ -368,17 +368,31 @@ pub struct ForgetReport {
 /// Decides per `opts` and, unless `dry_run`, deletes the removed snapshots' files under an exclusive
 /// lock. Explicit IDs form one group of removed snapshots.
 pub fn forget(repo: &Repository, opts: &ForgetOptions, now: DateTime<Utc>) -> Result<ForgetReport> {
+    let guard = repo.lock(if opts.dry_run {
+        LockKind::Read
+    } else {
+        LockKind::Exclusive
+    })?;
+    forget_locked(repo, &guard, opts, now)
+}
+
+/// [`forget`] under a lock the caller holds (exclusive unless `dry_run`), so that `forget --prune`
+/// runs both under one lock: nothing can come between the decision and the prune.
+pub fn forget_locked(
+    repo: &Repository,
+    guard: &LockGuard,
+    opts: &ForgetOptions,
+    now: DateTime<Utc>,
+) -> Result<ForgetReport> {
+    if !opts.dry_run {
+        guard.require_exclusive()?;
+    }
     if opts.ids.is_empty() && opts.policy.is_empty() {
         bail!("no retention policy: give at least one --keep-* option with a count above 0, --keep-within or --keep-tag (or snapshot IDs to remove); refusing to remove every snapshot");
     }
     if !opts.ids.is_empty() && !opts.policy.is_empty() {
         bail!("give either snapshot IDs or a retention policy (--keep-*), not both");
     }
-    let _lock = repo.lock(if opts.dry_run {
-        LockKind::Read
-    } else {
-        LockKind::Exclusive
-    })?;
     let list = repo.snapshot_list()?;
     // Damaged snapshot files named by ID are removed (they can hold nothing restorable); a policy
     // never decides about them: `repair snapshots` does.
@@ -387,20 +401,15 @@ pub fn forget(repo: &Repository, opts: &ForgetOptions, now: DateTime<Utc>) -> Re
     for spec in &opts.ids {
         let lower = spec.to_ascii_lowercase();
         match list
-            .damaged
-            .iter()
+            .bad()
             .find(|d| lower.len() >= 4 && d.name.starts_with(&lower))
         {
             Some(d) => damaged_named.push(d.name.clone()),
             None => ids.push(spec),
         }
     }
-    for d in list
-        .damaged
-        .iter()
-        .filter(|d| !damaged_named.contains(&d.name))
-    {
-        crate::repository::snapshots::report_damaged(d);
+    for b in list.bad().filter(|b| !damaged_named.contains(&b.name)) {
+        crate::repository::snapshots::report_bad(b);
     }
     let all = list.snapshots;
     let groups = if opts.ids.is_empty() {
@@ -460,6 +469,25 @@ pub fn forget(repo: &Repository, opts: &ForgetOptions, now: DateTime<Utc>) -> Re
         }
     }
     Ok(report)
+}
+
+/// `forget --prune`: prunes after a [`forget`] only when every snapshot file it was to remove is
+/// deleted (the backend makes each deletion durable before it returns, so prune never frees data
+/// of a snapshot that could come back). After a failed deletion nothing is pruned.
+pub fn prune_after(
+    repo: &mut Repository,
+    guard: &LockGuard,
+    report: &ForgetReport,
+    opts: &crate::maintenance::prune::PruneOptions,
+) -> Result<crate::maintenance::prune::PruneReport> {
+    if let Some((id, err)) = report.failures.first() {
+        bail!(
+            "{} snapshots could not be removed (first: {id}: {err}); prune was not run, so nothing \
+             else was deleted. Fix the cause and run forget again",
+            report.failures.len()
+        );
+    }
+    crate::maintenance::prune::prune_locked(repo, guard, opts)
 }
 
 #[cfg(test)]

@@ -1,22 +1,27 @@
 //! Prune: delete packs that hold no used blob and repack partly used packs, under an exclusive lock.
 //!
-//! Order, so that an interrupted prune never loses data: (1) copy used blobs of the packs to repack
-//! into new packs, (2) write new index files that supersede every old one, (3) delete the old index
-//! files, (4) delete unused and repacked packs, and packs no index lists (left by interrupted runs).
+//! Prune deletes every stored pack that no live index file lists and every pack whose blobs no
+//! snapshot uses, so it works only from a complete view: it refuses, deleting nothing, when a
+//! snapshot file or an index file cannot be read, or when a used blob is in no stored pack.
+//!
+//! Order (docs/design.md §11, "Prune"), so that an interrupted prune never loses data and a full
+//! disk gets space back before anything large is written: (0) delete packs no index lists; (1)
+//! commit an index without the wholly unused packs, delete the old index files, then those packs;
+//! (2) copy the used blobs of the packs to repack into new packs, commit an index that lists the new
+//! packs instead, delete the index files of (1), then the repacked packs.
 
+use super::index_commit::{self, INDEX_BLOBS_PER_FILE};
+use super::prune_plan::{Limits, Plan};
 use crate::backend::FileType;
-use crate::format::blob_entry::BlobEntry;
 use crate::format::index::{IndexFile, PackRecord};
-use crate::ids::{BlobId, IndexId, PackId};
+use crate::format::snapshot::Snapshot;
+use crate::ids::{BlobId, IndexId, SnapshotId};
 use crate::repository::lock::{LockGuard, LockKind};
 use crate::repository::saver::BlobSaver;
 use crate::repository::Repository;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-
-/// Most blobs one new index file lists.
-const INDEX_BLOBS_PER_FILE: usize = 100_000;
 
 /// A partial file this much older than now cannot belong to a writer that still runs (a writer holds a
 /// lock refreshed every few minutes and writes one file in seconds).
@@ -29,6 +34,8 @@ pub struct PruneOptions {
     /// Most bytes of packs to repack (None: no limit).
     pub max_repack: Option<u64>,
     pub dry_run: bool,
+    /// Most blobs one new index file lists (a pack with more gets a file of its own).
+    pub index_blobs_per_file: usize,
 }
 
 impl Default for PruneOptions {
@@ -37,6 +44,7 @@ impl Default for PruneOptions {
             max_unused_percent: 5.0,
             max_repack: None,
             dry_run: false,
+            index_blobs_per_file: INDEX_BLOBS_PER_FILE,
         }
     }
 }
@@ -49,8 +57,11 @@ pub struct PruneReport {
     pub packs_repacked: usize,
     pub packs_kept: usize,
     pub packs_unindexed_deleted: usize,
+    /// Indexed packs missing from the store (or of another size); they leave the index.
+    pub packs_missing: usize,
     /// Partial files left by killed writers (older than [`LEFTOVER_AGE`]) that were removed.
     pub leftovers_deleted: usize,
+    /// New packs that repacking writes (in a dry run: would write, by the same pack size rule).
     pub packs_written: u64,
     pub blobs_used: usize,
     pub blobs_unused: usize,
@@ -59,14 +70,11 @@ pub struct PruneReport {
     pub bytes_repacked: u64,
     pub unused_bytes_before: u64,
     pub unused_bytes_after: u64,
+    /// Index files the new index replaces (all of them whenever prune changes the index).
     pub index_files_replaced: usize,
+    /// Index files written, commit files included (none in a dry run).
+    pub index_files_written: usize,
     pub dry_run: bool,
-}
-
-struct PackUse {
-    record: PackRecord,
-    used: Vec<BlobEntry>,
-    unused_bytes: u64,
 }
 
 /// Runs prune under an exclusive lock it takes.
@@ -76,156 +84,200 @@ pub fn prune(repo: &mut Repository, opts: &PruneOptions) -> Result<PruneReport> 
 }
 
 /// Runs prune under the exclusive lock `guard` the caller holds (`forget --prune` keeps one lock
-/// for both). The index and the snapshots are read here, under it.
+/// for both). The snapshots and the index are read here, under it, the index from the repository
+/// and never from the cache.
 pub fn prune_locked(
     repo: &mut Repository,
     guard: &LockGuard,
     opts: &PruneOptions,
 ) -> Result<PruneReport> {
     guard.require_exclusive()?;
-    // From the repository, never the cache, and refusing damaged files: prune deletes what this
-    // index does not list.
-    repo.load_index_strict(guard).context("loading the index")?;
-    let mut report = PruneReport {
-        dry_run: opts.dry_run,
-        ..Default::default()
-    };
-    let list = repo.snapshot_list()?;
-    if let Some(d) = list.damaged.first() {
-        anyhow::bail!(
-            "snapshot file snapshots/{} cannot be read ({}); prune would count the data it references as unused, so it deletes nothing. Run `backstock repair snapshots` first",
-            d.name,
-            d.error
-        );
-    }
-    let snapshots = list.snapshots;
-    report.snapshots = snapshots.len();
-    let roots: Vec<BlobId> = snapshots.iter().map(|(_, s)| s.tree).collect();
-    let used = repo
-        .referenced_blobs(&roots)
-        .context("walking the snapshots' trees")?;
-
-    let index_files = repo.read_index_files()?;
-    let superseded: HashSet<IndexId> = index_files
-        .iter()
-        .flat_map(|(_, f)| f.supersedes.iter().copied())
-        .collect();
-    // Each used blob counts once, in the first pack that holds it; further copies are unused.
-    let mut claimed: HashSet<BlobId> = HashSet::new();
-    let mut packs: Vec<PackUse> = Vec::new();
-    let mut indexed: HashSet<PackId> = HashSet::new();
+    let snapshots = all_snapshots(repo)?;
+    let index_files = all_index_files(repo)?;
+    // The trees are read through an index built from exactly these files.
+    let mut loader = crate::repository::index::IndexLoader::default();
     for (id, f) in &index_files {
-        if superseded.contains(id) {
-            continue;
-        }
-        for p in &f.packs {
-            if !indexed.insert(p.id) {
-                continue;
-            }
-            let mut used_entries = Vec::new();
-            let mut unused_bytes = 0u64;
-            for b in &p.blobs {
-                if used.contains(&b.id) && claimed.insert(b.id) {
-                    used_entries.push(*b);
-                } else {
-                    unused_bytes += b.stored_len as u64;
-                    report.blobs_unused += 1;
-                }
-            }
-            report.blobs_used += used_entries.len();
-            packs.push(PackUse {
-                record: p.clone(),
-                used: used_entries,
-                unused_bytes,
-            });
-        }
+        loader.add(*id, f);
     }
-    let missing: Vec<&BlobId> = used.iter().filter(|b| !claimed.contains(*b)).collect();
-    if !missing.is_empty() {
-        anyhow::bail!(
-            "{} blobs used by snapshots are in no pack (first: {}); nothing was deleted. Run `backstock check` and `backstock repair index`",
-            missing.len(),
-            missing[0]
-        );
-    }
-
+    repo.set_index(loader.finish());
+    let roots: Vec<BlobId> = snapshots.iter().map(|(_, s)| s.tree).collect();
+    let used = repo.referenced_blobs(&roots).context(
+        "walking the snapshots' trees; nothing was deleted. Run `backstock check`: \
+         `backstock repair index` indexes packs the index lacks, and `backstock repair snapshots` \
+         rewrites snapshots whose trees are damaged",
+    )?;
     let stored: HashMap<String, u64> = repo.backend().list(FileType::Pack)?.into_iter().collect();
-    let unindexed: Vec<&String> = stored
-        .keys()
-        .filter(|name| {
-            PackId::from_hex(name)
-                .map(|id| !indexed.contains(&id))
-                .unwrap_or(true)
-        })
-        .collect();
-    report.packs_before = packs.len();
-    report.bytes_before = packs.iter().map(|p| p.record.size as u64).sum();
-    report.unused_bytes_before = packs.iter().map(|p| p.unused_bytes).sum();
-
-    // Decide: delete packs with nothing used; repack the emptiest partly used packs until the unused
-    // bytes left are within the limit.
-    let used_bytes: u64 = report.bytes_before - report.unused_bytes_before;
-    let allowed = (used_bytes as f64 * opts.max_unused_percent / 100.0) as u64;
-    let mut remaining_unused: u64 = packs
-        .iter()
-        .filter(|p| !p.used.is_empty())
-        .map(|p| p.unused_bytes)
-        .sum();
-    let mut partly: Vec<usize> = (0..packs.len())
-        .filter(|&i| !packs[i].used.is_empty() && packs[i].unused_bytes > 0)
-        .collect();
-    partly.sort_by(|&a, &b| {
-        let ra = packs[a].unused_bytes as f64 / packs[a].record.size as f64;
-        let rb = packs[b].unused_bytes as f64 / packs[b].record.size as f64;
-        rb.total_cmp(&ra)
-    });
-    let mut repack: Vec<usize> = Vec::new();
-    let mut repack_bytes = 0u64;
-    for i in partly {
-        if remaining_unused <= allowed {
-            break;
-        }
-        let size = packs[i].record.size as u64;
-        if opts.max_repack.is_some_and(|m| repack_bytes + size > m) {
-            break;
-        }
-        repack_bytes += size;
-        remaining_unused -= packs[i].unused_bytes;
-        repack.push(i);
-    }
-    let delete: Vec<usize> = (0..packs.len())
-        .filter(|&i| packs[i].used.is_empty())
-        .collect();
-    report.packs_deleted = delete.len();
-    report.packs_repacked = repack.len();
-    report.packs_kept = packs.len() - delete.len() - repack.len();
-    report.packs_unindexed_deleted = unindexed.len();
-    report.bytes_deleted = delete
-        .iter()
-        .map(|&i| packs[i].record.size as u64)
-        .sum::<u64>()
-        + unindexed
-            .iter()
-            .map(|n| stored.get(*n).copied().unwrap_or(0))
-            .sum::<u64>();
-    report.bytes_repacked = repack_bytes;
-    report.unused_bytes_after = remaining_unused;
-    if !opts.dry_run {
-        let (files, bytes) = repo
-            .backend()
-            .remove_leftovers(LEFTOVER_AGE)
-            .context("removing partial files left by interrupted writers")?;
-        report.leftovers_deleted = files;
-        report.bytes_deleted += bytes;
-    }
-    if opts.dry_run || (delete.is_empty() && repack.is_empty() && unindexed.is_empty()) {
+    let limits = Limits {
+        max_unused_percent: opts.max_unused_percent,
+        max_repack: opts.max_repack,
+    };
+    let plan = Plan::new(&index_files, &used, &stored, &limits)?;
+    drop(index_files);
+    let mut report = plan_report(&plan, repo.config().pack_size as u64);
+    report.snapshots = snapshots.len();
+    report.dry_run = opts.dry_run;
+    if opts.dry_run {
         return Ok(report);
     }
+    let (files, bytes) = repo
+        .backend()
+        .remove_leftovers(LEFTOVER_AGE)
+        .context("removing partial files left by interrupted writers")?;
+    report.leftovers_deleted = files;
+    report.bytes_deleted += bytes;
+    execute(repo, &plan, opts.index_blobs_per_file, &mut report)?;
+    repo.load_index(guard)?;
+    Ok(report)
+}
 
-    // (1) Repack.
+/// Every snapshot; refuses when a snapshot file cannot be read, since the blobs only it uses would
+/// count as unused.
+fn all_snapshots(repo: &Repository) -> Result<Vec<(SnapshotId, Snapshot)>> {
+    let scan = repo.snapshot_list()?;
+    let bad: Vec<String> = scan
+        .damaged
+        .iter()
+        .map(|b| format!("snapshots/{}: {}", b.name, b.reason))
+        .chain(
+            scan.unreadable
+                .iter()
+                .map(|b| format!("snapshots/{}: {}", b.name, b.reason)),
+        )
+        .collect();
+    if !bad.is_empty() {
+        let advice = if scan.damaged.is_empty() {
+            "fix the cause (or use the backstock that wrote it) and prune again"
+        } else {
+            "`backstock repair snapshots` removes damaged snapshot files; then prune again"
+        };
+        bail!(
+            "{} snapshot files cannot be read, so prune cannot tell which data they use; nothing \
+             was deleted ({advice}):\n  {}",
+            bad.len(),
+            bad.join("\n  ")
+        );
+    }
+    Ok(scan.snapshots)
+}
+
+/// Every index file, superseded ones included; refuses when one cannot be read, since the packs only
+/// it lists would count as unindexed and be deleted.
+fn all_index_files(repo: &Repository) -> Result<Vec<(IndexId, IndexFile)>> {
+    const ADVICE: &str = "prune needs the whole index to know which packs are in use, so it \
+                          deleted nothing; run `backstock repair index`, then prune again";
+    let listed = repo.backend().list(FileType::Index)?;
+    let files = repo.read_index_files().context(ADVICE)?;
+    let read: HashSet<String> = files.iter().map(|(id, _)| id.to_hex()).collect();
+    let mut unread = Vec::new();
+    for (name, _) in listed {
+        if !read.contains(&name) && repo.backend().stat(FileType::Index, &name)?.is_some() {
+            unread.push(format!("index/{name}"));
+        }
+    }
+    if !unread.is_empty() {
+        bail!(
+            "{} index files could not be read: {}; {ADVICE}",
+            unread.len(),
+            unread.join(", ")
+        );
+    }
+    Ok(files)
+}
+
+fn plan_report(plan: &Plan, pack_size: u64) -> PruneReport {
+    let size = |i: &usize| plan.packs[*i].record.size as u64;
+    PruneReport {
+        packs_before: plan.packs.len(),
+        packs_deleted: plan.delete.len(),
+        packs_repacked: plan.repack.len(),
+        packs_kept: plan.packs.len() - plan.delete.len() - plan.repack.len(),
+        packs_unindexed_deleted: plan.unindexed.len(),
+        packs_missing: plan.missing,
+        packs_written: plan.new_pack_count(pack_size),
+        blobs_used: plan.blobs_used,
+        blobs_unused: plan.blobs_unused,
+        bytes_before: plan.packs.iter().map(|p| p.record.size as u64).sum(),
+        // Packs missing from the store free nothing.
+        bytes_deleted: plan
+            .delete
+            .iter()
+            .filter(|&&i| plan.packs[i].present)
+            .map(size)
+            .sum::<u64>()
+            + plan.unindexed.iter().map(|(_, s)| s).sum::<u64>(),
+        bytes_repacked: plan.repack.iter().map(size).sum(),
+        unused_bytes_before: plan.packs.iter().map(|p| p.unused_bytes).sum(),
+        unused_bytes_after: plan.unused_bytes_after,
+        index_files_replaced: if plan.commits() {
+            plan.old_ids.len()
+        } else {
+            0
+        },
+        ..Default::default()
+    }
+}
+
+/// Carries out the plan; each phase commits its index before it deletes anything.
+fn execute(
+    repo: &Repository,
+    plan: &Plan,
+    per_file: usize,
+    report: &mut PruneReport,
+) -> Result<()> {
+    // (0) Packs that no index file lists need no new index to go, and free space first.
+    for (name, _) in &plan.unindexed {
+        repo.delete(FileType::Pack, name)
+            .with_context(|| format!("deleting unindexed pack {name}"))?;
+    }
+    let mut live = plan.old_ids.clone();
+    // (1) Wholly unused packs.
+    if plan.drops_unused() {
+        let keep = plan.records_without(&plan.delete, &[]);
+        live = replace_index(repo, keep, &live, per_file, report)?;
+        delete_packs(repo, plan, &plan.delete)?;
+    }
+    // (2) Repack.
+    if !plan.repack.is_empty() {
+        let new_packs = repack(repo, plan)?;
+        report.packs_written = new_packs.len() as u64;
+        let mut keep = plan.records_without(&plan.delete, &plan.repack);
+        keep.extend(new_packs);
+        replace_index(repo, keep, &live, per_file, report)?;
+        delete_packs(repo, plan, &plan.repack)?;
+    }
+    Ok(())
+}
+
+/// Commits a new index of `packs` superseding `old`, then deletes `old`. Returns the new files.
+fn replace_index(
+    repo: &Repository,
+    packs: Vec<PackRecord>,
+    old: &[IndexId],
+    per_file: usize,
+    report: &mut PruneReport,
+) -> Result<Vec<IndexId>> {
+    let written = index_commit::commit(repo, packs, old, per_file)?;
+    report.index_files_written += written.len();
+    index_commit::delete_superseded(repo, old)?;
+    Ok(written)
+}
+
+fn delete_packs(repo: &Repository, plan: &Plan, which: &[usize]) -> Result<()> {
+    for &i in which {
+        let id = plan.packs[i].record.id;
+        repo.delete(FileType::Pack, &id.to_hex()).with_context(|| {
+            format!("deleting pack {id} (no index lists it any more; the next prune removes it)")
+        })?;
+    }
+    Ok(())
+}
+
+/// Copies the used blobs of the packs to repack into new packs, verifying each first so that
+/// corruption is found rather than carried along. Returns the new packs.
+fn repack(repo: &Repository, plan: &Plan) -> Result<Vec<PackRecord>> {
     let saver = BlobSaver::new(repo)?;
-    for &i in &repack {
-        let p = &packs[i];
+    for &i in &plan.repack {
+        let p = &plan.packs[i];
         let bytes = repo
             .backend()
             .read(FileType::Pack, &p.record.id.to_hex())
@@ -234,54 +286,10 @@ pub fn prune_locked(
             let sealed = bytes
                 .get(e.offset as usize..e.end() as usize)
                 .with_context(|| format!("pack {} is shorter than its index says", p.record.id))?;
-            // Verify before copying, so corruption is found rather than carried along.
             repo.open_blob(e, sealed)
                 .with_context(|| format!("repacking pack {}", p.record.id))?;
             saver.add_sealed(e.blob_type, e.id, e.compression, e.raw_len, sealed.to_vec())?;
         }
     }
-    let new_packs = saver.flush()?;
-    report.packs_written = new_packs.len() as u64;
-
-    // (2) New index files listing every pack that stays, superseding all old index files.
-    let repack_set: HashSet<usize> = repack.iter().copied().collect();
-    let mut keep: Vec<PackRecord> = packs
-        .iter()
-        .enumerate()
-        .filter(|(i, p)| !p.used.is_empty() && !repack_set.contains(i))
-        .map(|(_, p)| p.record.clone())
-        .collect();
-    keep.extend(new_packs);
-    let old_ids: Vec<IndexId> = index_files.iter().map(|(id, _)| *id).collect();
-    let mut file = IndexFile {
-        supersedes: old_ids.clone(),
-        packs: Vec::new(),
-    };
-    let mut blobs_in_file = 0;
-    for p in keep {
-        blobs_in_file += p.blobs.len();
-        file.packs.push(p);
-        if blobs_in_file >= INDEX_BLOBS_PER_FILE {
-            repo.write_index(&file)?;
-            file.packs.clear();
-            blobs_in_file = 0;
-        }
-    }
-    if !file.packs.is_empty() || !old_ids.is_empty() {
-        repo.write_index(&file)?;
-    }
-    // (3) Old index files, (4) packs.
-    for id in &old_ids {
-        repo.backend().delete(FileType::Index, &id.to_hex())?;
-    }
-    report.index_files_replaced = old_ids.len();
-    for &i in delete.iter().chain(repack.iter()) {
-        repo.backend()
-            .delete(FileType::Pack, &packs[i].record.id.to_hex())?;
-    }
-    for name in unindexed {
-        repo.backend().delete(FileType::Pack, name)?;
-    }
-    repo.load_index(guard)?;
-    Ok(report)
+    saver.flush()
 }

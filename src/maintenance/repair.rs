@@ -1,11 +1,12 @@
-//! `repair index`: rebuild the index from pack headers alone.
+//! `repair index`: rebuild the index from pack headers alone, and commit it atomically.
 
+use super::index_commit::{self, INDEX_BLOBS_PER_FILE};
 use crate::backend::FileType;
 use crate::format::index::{IndexFile, PackRecord};
 use crate::ids::{IndexId, PackId};
 use crate::repository::lock::LockKind;
 use crate::repository::Repository;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -22,11 +23,28 @@ pub struct RepairReport {
     pub index_files_removed: usize,
 }
 
-const INDEX_BLOBS_PER_FILE: usize = 100_000;
+#[derive(Debug, Clone)]
+pub struct RepairIndexOptions {
+    /// Read every pack header, even for packs a readable index file lists with the right size.
+    pub read_all_packs: bool,
+    /// Most blobs one new index file lists (a pack with more gets a file of its own).
+    pub index_blobs_per_file: usize,
+}
 
-/// Rebuilds the index. With `read_all`, every pack header is read; otherwise packs already listed by a
-/// readable index file with the right size keep their entries.
-pub fn repair_index(repo: &mut Repository, read_all: bool) -> Result<RepairReport> {
+impl Default for RepairIndexOptions {
+    fn default() -> Self {
+        RepairIndexOptions {
+            read_all_packs: false,
+            index_blobs_per_file: INDEX_BLOBS_PER_FILE,
+        }
+    }
+}
+
+/// Rebuilds the index. With `read_all_packs`, every pack header is read; otherwise packs already
+/// listed by a readable index file with the right size keep their entries. The new index supersedes
+/// every index file there was, damaged ones included, and those are then deleted.
+pub fn repair_index(repo: &mut Repository, opts: &RepairIndexOptions) -> Result<RepairReport> {
+    let read_all = opts.read_all_packs;
     let guard = repo.lock(LockKind::Exclusive)?;
     let mut report = RepairReport::default();
     let old_names: Vec<String> = repo
@@ -77,11 +95,7 @@ pub fn repair_index(repo: &mut Repository, read_all: bool) -> Result<RepairRepor
         .iter()
         .filter_map(|n| IndexId::from_hex(n).ok())
         .collect();
-    let mut file = IndexFile {
-        supersedes: supersedes.clone(),
-        packs: vec![],
-    };
-    let mut in_file = 0;
+    let mut packs = Vec::with_capacity(results.len());
     for r in results {
         match r {
             Ok((p, reused)) => {
@@ -91,24 +105,18 @@ pub fn repair_index(repo: &mut Repository, read_all: bool) -> Result<RepairRepor
                     report.packs_read += 1;
                 }
                 report.blobs += p.blobs.len();
-                in_file += p.blobs.len();
-                file.packs.push(p);
-                if in_file >= INDEX_BLOBS_PER_FILE {
-                    repo.write_index(&file)?;
-                    report.index_files_written += 1;
-                    file.packs.clear();
-                    in_file = 0;
-                }
+                packs.push(p);
             }
             Err(e) => report.unreadable.push(e),
         }
     }
-    if !file.packs.is_empty() || report.index_files_written == 0 {
-        repo.write_index(&file)?;
-        report.index_files_written += 1;
-    }
+    let written = index_commit::commit(repo, packs, &supersedes, opts.index_blobs_per_file)?;
+    report.index_files_written = written.len();
+    // Old files whose names are not IDs are superseded by nothing; they go too, after the commit.
     for n in &old_names {
-        repo.backend().delete(FileType::Index, n)?;
+        repo.delete(FileType::Index, n).with_context(|| {
+            format!("deleting old index file index/{n} (the new index is in force)")
+        })?;
         report.index_files_removed += 1;
     }
     repo.load_index(&guard)?;

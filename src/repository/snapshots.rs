@@ -4,6 +4,7 @@ use super::Repository;
 use crate::backend::FileType;
 use crate::format::envelope::{self, Kind};
 use crate::format::snapshot::Snapshot;
+use crate::format::FormatError;
 use crate::ids::{storage_hash, SnapshotId};
 use anyhow::{anyhow, bail, Context, Result};
 use rayon::prelude::*;
@@ -24,71 +25,102 @@ impl SnapshotFilter {
     }
 }
 
-/// A snapshot file that could not be read, and why.
-#[derive(Debug, Clone)]
-pub struct DamagedSnapshot {
+/// A file in `snapshots/` that is not a usable snapshot, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BadFile {
     pub name: String,
-    pub error: String,
+    pub reason: String,
 }
 
-/// Every snapshot file: those that read, oldest first, and those that did not.
+/// Every file in `snapshots/`, sorted out.
 #[derive(Debug, Default)]
 pub struct SnapshotList {
+    /// Snapshots that decoded, oldest first.
     pub snapshots: Vec<(SnapshotId, Snapshot)>,
-    pub damaged: Vec<DamagedSnapshot>,
+    /// Files whose bytes were read and are not a snapshot of this repository: a name that is not
+    /// an ID, content that does not match its name, or a payload that does not decrypt or decode.
+    /// They can hold nothing restorable.
+    pub damaged: Vec<BadFile>,
+    /// Files that could not be read, or that a newer backstock wrote: they may be fine.
+    pub unreadable: Vec<BadFile>,
+}
+
+impl SnapshotList {
+    /// Damaged and unreadable files together.
+    pub fn bad(&self) -> impl Iterator<Item = &BadFile> {
+        self.damaged.iter().chain(&self.unreadable)
+    }
+}
+
+enum Outcome {
+    Good(SnapshotId, Box<Snapshot>),
+    Damaged(String),
+    Unreadable(String),
+    /// Listed, then deleted before it was read (a concurrent forget).
+    Gone,
 }
 
 impl Repository {
-    /// All snapshots that can be read, oldest first. A damaged snapshot file (or a foreign file in
-    /// `snapshots/`) is reported once and left out, so that one bad file does not stop commands that
-    /// do not need it; commands that must see every snapshot use [`Self::snapshot_list`].
+    /// All snapshots that can be read, oldest first. A damaged or unreadable snapshot file (or a
+    /// foreign file in `snapshots/`) is reported once and left out, so that one bad file does not
+    /// stop commands that do not need it; commands that must see every snapshot use
+    /// [`Self::snapshot_list`].
     pub fn snapshots(&self) -> Result<Vec<(SnapshotId, Snapshot)>> {
         let list = self.snapshot_list()?;
-        for d in &list.damaged {
-            report_damaged(d);
+        for b in list.bad() {
+            report_bad(b);
         }
         Ok(list.snapshots)
     }
 
-    /// Every snapshot file, read or not. A file that is listed but gone when it is read (a `forget`
-    /// in another process removed it in between) is left out of both lists.
+    /// Reads and sorts out every snapshot file, in parallel. A file that is listed but gone when it
+    /// is read (a `forget` in another process removed it in between) is left out.
     pub fn snapshot_list(&self) -> Result<SnapshotList> {
         let names = self.backend().list(FileType::Snapshot)?;
-        let loaded: Vec<Option<std::result::Result<(SnapshotId, Snapshot), DamagedSnapshot>>> =
-            names
-                .par_iter()
-                .map(|(name, _)| match self.load_snapshot_file(name) {
-                    Ok(s) => Some(Ok(s)),
-                    Err(e) => match self.backend().stat(FileType::Snapshot, name) {
-                        Ok(None) => None,
-                        _ => Some(Err(DamagedSnapshot {
-                            name: name.clone(),
-                            error: format!("{e:#}"),
-                        })),
-                    },
-                })
-                .collect();
-        let mut out = SnapshotList::default();
-        for r in loaded.into_iter().flatten() {
-            match r {
-                Ok(s) => out.snapshots.push(s),
-                Err(d) => out.damaged.push(d),
+        let outcomes: Vec<(String, Outcome)> = names
+            .into_par_iter()
+            .map(|(name, _)| {
+                let o = self.examine(&name);
+                (name, o)
+            })
+            .collect();
+        let mut list = SnapshotList::default();
+        for (name, o) in outcomes {
+            match o {
+                Outcome::Good(id, s) => list.snapshots.push((id, *s)),
+                Outcome::Damaged(reason) => list.damaged.push(BadFile { name, reason }),
+                Outcome::Unreadable(reason) => list.unreadable.push(BadFile { name, reason }),
+                Outcome::Gone => {}
             }
         }
-        out.snapshots
+        list.snapshots
             .sort_by(|a, b| a.1.time.cmp(&b.1.time).then(a.0.cmp(&b.0)));
-        Ok(out)
+        Ok(list)
     }
 
-    fn load_snapshot_file(&self, name: &str) -> Result<(SnapshotId, Snapshot)> {
-        let id = SnapshotId::from_hex(name)
-            .map_err(|e| anyhow!("snapshots/{name} is not a snapshot file: {e}"))?;
-        let bytes = self.read_verified(FileType::Snapshot, name)?;
-        let plain = envelope::open(Kind::Snapshot, &self.keys().enc, &bytes)
-            .with_context(|| format!("snapshot {name} is damaged"))?;
-        let snap =
-            Snapshot::decode(&plain).with_context(|| format!("snapshot {name} is damaged"))?;
-        Ok((id, snap))
+    fn examine(&self, name: &str) -> Outcome {
+        let Ok(id) = SnapshotId::from_hex(name) else {
+            return Outcome::Damaged("the name is not a snapshot ID (a stray file)".into());
+        };
+        let bytes = match self.backend().read(FileType::Snapshot, name) {
+            Ok(b) => b,
+            Err(e) => {
+                return match self.backend().stat(FileType::Snapshot, name) {
+                    Ok(None) => Outcome::Gone,
+                    _ => Outcome::Unreadable(format!("{e:#}")),
+                }
+            }
+        };
+        if storage_hash(&bytes) != id.0 {
+            return Outcome::Damaged("its content does not match its name".into());
+        }
+        let decoded = envelope::open(Kind::Snapshot, &self.keys().enc, &bytes)
+            .and_then(|plain| Snapshot::decode(&plain));
+        match decoded {
+            Ok(s) => Outcome::Good(id, Box::new(s)),
+            Err(e @ FormatError::UnsupportedVersion { .. }) => Outcome::Unreadable(e.to_string()),
+            Err(e) => Outcome::Damaged(e.to_string()),
+        }
     }
 
     /// Finds one snapshot: `latest` (newest matching the filter), a full ID, or a unique prefix of
@@ -99,22 +131,21 @@ impl Repository {
         filter: &SnapshotFilter,
     ) -> Result<(SnapshotId, Snapshot)> {
         let list = self.snapshot_list()?;
-        // A damaged file is named only when the spec could mean it.
+        // A bad file is named only when the spec could mean it.
         let lower = spec.to_ascii_lowercase();
-        if let Some(d) = list
-            .damaged
-            .iter()
-            .find(|d| spec != "latest" && lower.len() >= 4 && d.name.starts_with(&lower))
+        if let Some(b) = list
+            .bad()
+            .find(|b| spec != "latest" && lower.len() >= 4 && b.name.starts_with(&lower))
         {
             bail!(
                 "snapshot {} cannot be read: {}; run `backstock repair snapshots` (or `backstock forget {}`)",
-                d.name,
-                d.error,
-                d.name
+                b.name,
+                b.reason,
+                b.name
             );
         }
-        for d in &list.damaged {
-            report_damaged(d);
+        for b in list.bad() {
+            report_bad(b);
         }
         let all = list.snapshots;
         if spec == "latest" {
@@ -176,15 +207,15 @@ impl Repository {
     }
 }
 
-/// Warns about a damaged snapshot file once per process.
-pub fn report_damaged(d: &DamagedSnapshot) {
+/// Warns about a snapshot file that cannot be used, once per process.
+pub fn report_bad(b: &BadFile) {
     static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let mut seen = super::saver::lock(&SEEN);
-    if !seen.contains(&d.name) {
-        seen.push(d.name.clone());
+    if !seen.contains(&b.name) {
+        seen.push(b.name.clone());
         super::log_warning(&format!(
-            "skipping snapshot file snapshots/{}: {} (run `backstock repair snapshots` to remove or rewrite it)",
-            d.name, d.error
+            "skipping snapshot file snapshots/{}: {} (`backstock repair snapshots` removes damaged ones)",
+            b.name, b.reason
         ));
     }
 }
@@ -274,6 +305,7 @@ mod tests {
         assert_eq!(list.snapshots[0].0, other);
         assert_eq!(list.damaged.len(), 1);
         assert_eq!(list.damaged[0].name, id.to_hex());
+        assert!(list.unreadable.is_empty());
         assert_eq!(repo.snapshots().unwrap().len(), 1);
         let f = SnapshotFilter::default();
         assert_eq!(repo.find_snapshot("latest", &f).unwrap().0, other);
@@ -285,6 +317,58 @@ mod tests {
         assert!(
             err.contains(&id.to_hex()) && err.contains("repair snapshots"),
             "{err}"
+        );
+    }
+
+    fn store(repo: &Repository, payload: &[u8]) -> String {
+        let bytes = envelope::seal(Kind::Snapshot, &repo.keys().enc, payload, false);
+        let name = hex::encode(storage_hash(&bytes));
+        repo.backend()
+            .write(FileType::Snapshot, &name, &bytes)
+            .unwrap();
+        name
+    }
+
+    /// Only files that were read and are wrong count as damaged; a snapshot from a newer version
+    /// may be fine and must be left alone.
+    #[test]
+    fn files_are_sorted_into_good_damaged_and_unreadable() {
+        let dir = tempfile::tempdir().unwrap();
+        let kdf = KdfParams {
+            m_cost: M_COST_MIN,
+            t_cost: 1,
+            p_cost: 1,
+        };
+        let repo = Repository::init(
+            Arc::new(LocalBackend::new(dir.path().join("r"))),
+            b"pw",
+            kdf,
+        )
+        .unwrap();
+        let good = br#"{"version":1,"time":"2026-01-01T00:00:00Z","paths":["/x"],"tree":"0000000000000000000000000000000000000000000000000000000000000000"}"#;
+        let good = store(&repo, good);
+        let newer = store(
+            &repo,
+            br#"{"version":2,"time":"2026-01-01T00:00:00Z","paths":["/x"],"tree":"0000000000000000000000000000000000000000000000000000000000000000"}"#,
+        );
+        let garbage = store(&repo, b"not json");
+        repo.backend()
+            .write(FileType::Snapshot, "README", b"stray")
+            .unwrap();
+        let scan = repo.snapshot_list().unwrap();
+        assert_eq!(scan.snapshots.len(), 1);
+        assert_eq!(scan.snapshots[0].0.to_hex(), good);
+        let mut damaged: Vec<&str> = scan.damaged.iter().map(|b| b.name.as_str()).collect();
+        damaged.sort();
+        let mut expected = vec!["README", garbage.as_str()];
+        expected.sort();
+        assert_eq!(damaged, expected);
+        assert_eq!(scan.unreadable.len(), 1);
+        assert_eq!(scan.unreadable[0].name, newer);
+        assert!(
+            scan.unreadable[0].reason.contains("newer"),
+            "{:?}",
+            scan.unreadable
         );
     }
 }

@@ -1,0 +1,324 @@
+//! `repair snapshots`: remove snapshot files that cannot be decoded, and rewrite snapshots whose
+//! trees reference lost tree or data blobs (docs/design.md §11, "Repair").
+//!
+//! A blob counts as lost when no index file lists it in a stored pack of the indexed size, or when
+//! its tree blob does not decrypt or decode. Data blobs are not read (that is `check --read-data`).
+//! In a rewritten snapshot a directory keeps the entries of its readable tree blobs (a directory
+//! whose tree blobs are all lost becomes empty), and a file with any lost data blob is left out
+//! rather than restored with a gap. The rewritten snapshot keeps the original's time, host and
+//! paths and gets the tag `repaired`; the original is deleted only with `forget`.
+
+use crate::backend::FileType;
+use crate::format::tree::{self, Node, NodeKind};
+use crate::format::FormatError;
+use crate::ids::{BlobId, IndexId, PackId, SnapshotId};
+use crate::repository::lock::LockKind;
+use crate::repository::saver::BlobSaver;
+use crate::repository::snapshots::BadFile;
+use crate::repository::{MasterIndex, Repository};
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+/// The tag a rewritten snapshot carries.
+pub const REPAIRED_TAG: &str = "repaired";
+
+#[derive(Debug, Clone, Default)]
+pub struct RepairSnapshotsOptions {
+    /// Delete the originals of rewritten snapshots, and snapshots with nothing left to restore.
+    pub forget: bool,
+    /// Report only; write and delete nothing.
+    pub dry_run: bool,
+}
+
+/// A snapshot whose trees reference lost blobs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Damaged {
+    pub id: SnapshotId,
+    /// The rewritten snapshot (none in a dry run, or when nothing of it is left).
+    pub new_id: Option<SnapshotId>,
+    /// What was lost, one line per path.
+    pub problems: Vec<String>,
+    /// The root tree itself is lost, so the snapshot holds nothing that can be restored.
+    pub nothing_left: bool,
+    /// The original was deleted (`forget`, not in a dry run).
+    pub original_removed: bool,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct RepairSnapshotsReport {
+    /// Snapshot files that decoded.
+    pub snapshots: usize,
+    pub intact: usize,
+    pub damaged: Vec<Damaged>,
+    /// Files in `snapshots/` that cannot be decoded: removed (not in a dry run).
+    pub removed_files: Vec<BadFile>,
+    /// Files that could not be read or are from a newer version: left alone.
+    pub unreadable_files: Vec<BadFile>,
+    /// Stored packs that no index lists; `repair index` may find lost blobs in them.
+    pub unindexed_packs: usize,
+    /// Indexed packs missing from the store (or of another size): their blobs count as lost, and
+    /// `repair index` drops them from the index.
+    pub missing_packs: usize,
+    pub dry_run: bool,
+}
+
+/// Runs the repair under the exclusive lock (shared for a dry run, which changes nothing).
+pub fn repair_snapshots(
+    repo: &mut Repository,
+    opts: &RepairSnapshotsOptions,
+) -> Result<RepairSnapshotsReport> {
+    let _lock = repo.lock(if opts.dry_run {
+        LockKind::Read
+    } else {
+        LockKind::Exclusive
+    })?;
+    let mut report = RepairSnapshotsReport {
+        dry_run: opts.dry_run,
+        ..Default::default()
+    };
+    (report.unindexed_packs, report.missing_packs) = index_stored_packs_only(repo)?;
+    let scan = repo.snapshot_list()?;
+    report.snapshots = scan.snapshots.len();
+    report.unreadable_files = scan.unreadable;
+
+    let saver = if opts.dry_run {
+        None
+    } else {
+        Some(BlobSaver::new(repo)?)
+    };
+    let mut walker = Walker {
+        repo,
+        saver: saver.as_ref(),
+        intact: HashSet::new(),
+    };
+    let mut rewrites = Vec::new();
+    for (id, snap) in &scan.snapshots {
+        let root_lost = match walker.tree_blob(&snap.tree) {
+            Err(e) if e.is::<Fatal>() => return Err(e),
+            Err(e) => Some(e),
+            Ok(_) => None,
+        };
+        if let Some(e) = root_lost {
+            report.damaged.push(Damaged {
+                id: *id,
+                new_id: None,
+                problems: vec![format!("/: the root tree is lost ({e:#})")],
+                nothing_left: true,
+                original_removed: false,
+            });
+            continue;
+        }
+        let mut problems = Vec::new();
+        let Some(root) = walker.dir(&[snap.tree], "", true, &mut problems)? else {
+            report.intact += 1;
+            continue;
+        };
+        rewrites.push((report.damaged.len(), snap.clone(), root));
+        report.damaged.push(Damaged {
+            id: *id,
+            new_id: None,
+            problems,
+            nothing_left: false,
+            original_removed: false,
+        });
+    }
+    drop(walker);
+    if opts.dry_run {
+        report.removed_files = scan.damaged;
+        return Ok(report);
+    }
+
+    // New trees, then their index, then the snapshots that reference them, then deletions.
+    if let Some(saver) = saver {
+        saver
+            .finish()
+            .context("writing the rewritten trees (no snapshot was changed)")?;
+    }
+    for (i, mut snap, root) in rewrites {
+        snap.tree = *root
+            .first()
+            .ok_or_else(|| anyhow!("a rewritten root tree has no blob"))?;
+        if !snap.tags.iter().any(|t| t == REPAIRED_TAG) {
+            snap.tags.push(REPAIRED_TAG.to_string());
+        }
+        snap.program_version = format!("backstock {}", env!("CARGO_PKG_VERSION"));
+        report.damaged[i].new_id = Some(repo.save_snapshot(&snap)?);
+    }
+    if opts.forget {
+        for d in &mut report.damaged {
+            repo.delete(FileType::Snapshot, &d.id.to_hex())
+                .with_context(|| format!("deleting damaged snapshot {}", d.id))?;
+            d.original_removed = true;
+        }
+    }
+    for f in &scan.damaged {
+        repo.delete(FileType::Snapshot, &f.name)
+            .with_context(|| format!("deleting damaged snapshot file snapshots/{}", f.name))?;
+    }
+    report.removed_files = scan.damaged;
+    Ok(report)
+}
+
+/// Loads the index without the packs that are missing from the store or have another size than
+/// indexed, so that their blobs count as lost and new trees are never deduplicated against them.
+/// Returns how many stored packs no index lists, and how many indexed packs were left out.
+fn index_stored_packs_only(repo: &mut Repository) -> Result<(usize, usize)> {
+    let stored: HashMap<String, u64> = repo.backend().list(FileType::Pack)?.into_iter().collect();
+    let mut files = repo.read_index_files().context(
+        "reading the index (run `backstock repair index` first if an index file is damaged)",
+    )?;
+    let superseded: HashSet<IndexId> = files
+        .iter()
+        .flat_map(|(_, f)| f.supersedes.iter().copied())
+        .collect();
+    files.retain(|(id, _)| !superseded.contains(id));
+    let mut indexed: HashSet<PackId> = HashSet::new();
+    let mut missing: HashSet<PackId> = HashSet::new();
+    for (_, f) in &mut files {
+        indexed.extend(f.packs.iter().map(|p| p.id));
+        f.packs.retain(|p| {
+            let ok = stored.get(&p.id.to_hex()) == Some(&(p.size as u64));
+            if !ok {
+                missing.insert(p.id);
+            }
+            ok
+        });
+    }
+    repo.set_index(MasterIndex::from_files(files));
+    let unindexed = stored
+        .keys()
+        .filter(|n| PackId::from_hex(n).map_or(true, |id| !indexed.contains(&id)))
+        .count();
+    Ok((unindexed, missing.len()))
+}
+
+struct Walker<'a> {
+    repo: &'a Repository,
+    /// Where rewritten trees go; none in a dry run.
+    saver: Option<&'a BlobSaver<'a>>,
+    /// Directories (by their tree blob IDs) found whole, down to every file's data.
+    intact: HashSet<Vec<BlobId>>,
+}
+
+impl Walker<'_> {
+    /// Reads one tree blob from its pack (not the cache: this decides what is lost). A blob that is
+    /// not indexed, does not decrypt or does not decode is lost (an error); a failed read of a
+    /// stored pack or a tree from a newer version is a [`Fatal`] error, which stops the repair.
+    fn tree_blob(&self, id: &BlobId) -> Result<Vec<Node>> {
+        let loc = self
+            .repo
+            .index()
+            .get(id)
+            .ok_or_else(|| anyhow!("tree blob {id} is in no stored pack"))?;
+        let e = loc.entry;
+        let sealed = self
+            .repo
+            .backend()
+            .read_range(
+                FileType::Pack,
+                &loc.pack.to_hex(),
+                e.offset as u64,
+                e.stored_len as u64,
+            )
+            .map_err(|err| {
+                Fatal(format!(
+                    "reading tree blob {id} from pack {}: {err:#}",
+                    loc.pack
+                ))
+            })?;
+        let plain = self.repo.open_blob(&e, &sealed)?;
+        match tree::decode_blob(&plain) {
+            Ok(nodes) => Ok(nodes),
+            Err(err @ FormatError::UnsupportedVersion { .. }) => {
+                Err(Fatal(format!("tree blob {id}: {err}")).into())
+            }
+            Err(err) => bail!("tree blob {id} does not decode: {err}"),
+        }
+    }
+
+    /// Checks a directory and everything under it. Returns its new tree blob IDs when something in
+    /// it was lost (in a dry run, the old IDs), `None` when it is whole. `path` ends without '/'.
+    fn dir(
+        &mut self,
+        ids: &[BlobId],
+        path: &str,
+        is_root: bool,
+        problems: &mut Vec<String>,
+    ) -> Result<Option<Vec<BlobId>>> {
+        if self.intact.contains(ids) {
+            return Ok(None);
+        }
+        let mut changed = false;
+        let mut nodes = Vec::new();
+        for id in ids {
+            match self.tree_blob(id) {
+                Ok(n) => nodes.extend(n),
+                Err(e) if e.is::<Fatal>() => return Err(e),
+                Err(e) => {
+                    problems.push(format!(
+                        "{path}/: entries in tree blob {} are lost ({e:#})",
+                        id.short()
+                    ));
+                    changed = true;
+                }
+            }
+        }
+        let mut kept = Vec::with_capacity(nodes.len());
+        for mut n in nodes {
+            let p = format!("{path}/{}", n.name_lossy());
+            match n.kind {
+                NodeKind::Dir => {
+                    if let Some(new) = self.dir(&n.content, &p, false, problems)? {
+                        n.content = new;
+                        changed = true;
+                    }
+                }
+                NodeKind::File => {
+                    let lost = n
+                        .content
+                        .iter()
+                        .filter(|c| !self.repo.index().contains(c))
+                        .count();
+                    if lost > 0 {
+                        problems.push(format!(
+                            "{p}: left out, {lost} of its {} data blobs are lost",
+                            n.content.len()
+                        ));
+                        changed = true;
+                        continue;
+                    }
+                }
+                NodeKind::Symlink => {}
+            }
+            kept.push(n);
+        }
+        if !changed {
+            self.intact.insert(ids.to_vec());
+            return Ok(None);
+        }
+        let Some(saver) = self.saver else {
+            return Ok(Some(ids.to_vec()));
+        };
+        // Readable tree blobs of one directory hold disjoint, ordered runs of names.
+        kept.sort_by(|a, b| a.name.cmp(&b.name));
+        kept.dedup_by(|a, b| a.name == b.name);
+        Ok(Some(saver.save_tree(&kept, is_root)?))
+    }
+}
+
+/// An error that stops the repair instead of marking a blob lost: the blob may well be fine.
+#[derive(Debug)]
+struct Fatal(String);
+
+impl std::fmt::Display for Fatal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}; no snapshot or index file was changed, try again once the repository can be read",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for Fatal {}
