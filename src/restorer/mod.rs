@@ -460,7 +460,12 @@ impl<'a> Run<'a> {
                     shown.display()
                 )),
                 (Some(why), Err(e)) => {
-                    self.error(format!("{}: incomplete: {why}; {e:#}", it.snap_path))
+                    let e = format!("{e:#}");
+                    if *why == e {
+                        self.error(format!("{}: {e}", it.snap_path))
+                    } else {
+                        self.error(format!("{}: incomplete: {why}; {e}", it.snap_path))
+                    }
                 }
                 (None, Err(e)) => {
                     st.fail(format!("{e:#}"));
