@@ -289,7 +289,12 @@ mod tests {
             fs::write(deep.join("f"), b"f").unwrap();
         }
         std::os::unix::fs::symlink(&keep, gone.join("d0/link")).unwrap();
-        let dir = rfs::open(tmp.path(), OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        let dir = rfs::open(
+            tmp.path(),
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+        .unwrap();
         remove_tree(dir.as_fd(), c"gone").unwrap();
         assert!(!gone.exists());
         assert_eq!(fs::read(keep.join("k")).unwrap(), b"k");
@@ -299,7 +304,12 @@ mod tests {
     fn a_directory_in_the_way_of_a_file_is_a_conflict_unless_deleting() {
         let tmp = tempfile::tempdir().unwrap();
         fs::create_dir_all(tmp.path().join("x/inner")).unwrap();
-        let dir = rfs::open(tmp.path(), OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        let dir = rfs::open(
+            tmp.path(),
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            Mode::empty(),
+        )
+        .unwrap();
         let count = AtomicU64::new(0);
         let made = make_file(dir.as_fd(), OsStr::new("x"), 3, &no_delete(&count)).unwrap();
         assert!(matches!(made, Made::Conflict("a directory")));

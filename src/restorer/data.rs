@@ -121,11 +121,10 @@ fn restore_segment(w: &Writer<'_>, pack: &PackId, blobs: &[PlannedBlob], bufs: &
             let it = &w.items[t.item];
             if open.as_ref().is_none_or(|(i, _)| *i != t.item) {
                 open = None;
-                match w.target.open_checked(
-                    &it.rel,
-                    OFlags::WRONLY | OFlags::NONBLOCK,
-                    ident,
-                ) {
+                match w
+                    .target
+                    .open_checked(&it.rel, OFlags::WRONLY | OFlags::NONBLOCK, ident)
+                {
                     Ok(fd) => open = Some((t.item, File::from(fd))),
                     Err(e) => {
                         st.fail(format!("{e:#}"));
@@ -141,10 +140,7 @@ fn restore_segment(w: &Writer<'_>, pack: &PackId, blobs: &[PlannedBlob], bufs: &
                         .bytes
                         .fetch_add(plain.len() as u64, Ordering::Relaxed);
                 }
-                Err(e) => st.fail(format!(
-                    "writing {}: {e}",
-                    w.target.show(&it.rel).display()
-                )),
+                Err(e) => st.fail(format!("writing {}: {e}", w.target.show(&it.rel).display())),
             }
         }
     }

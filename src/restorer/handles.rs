@@ -30,6 +30,8 @@ impl Ident {
         Ok(Ident::from_stat(&rfs::fstat(fd)?))
     }
 
+    // `st_dev` and `st_ino` are narrower than u64 on some architectures.
+    #[allow(clippy::unnecessary_cast)]
     pub fn from_stat(st: &rfs::Stat) -> Ident {
         Ident {
             dev: st.st_dev as u64,
@@ -69,7 +71,8 @@ impl TargetDir {
                     Ok(()) => true,
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
                     Err(e) => {
-                        return Err(e).with_context(|| format!("creating target {}", path.display()))
+                        return Err(e)
+                            .with_context(|| format!("creating target {}", path.display()))
                     }
                 }
             }
@@ -118,7 +121,8 @@ impl TargetDir {
             return rfs::openat(&self.fd, c".", flags, Mode::empty());
         }
         if !self.walk.load(Ordering::Relaxed) && rel.as_os_str().len() < OPENAT2_MAX_PATH {
-            let how = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+            let how =
+                ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
             // EAGAIN means a rename elsewhere raced with the lookup: try again.
             for _ in 0..8 {
                 match rfs::openat2(&self.fd, rel, flags, Mode::empty(), how) {
@@ -216,7 +220,9 @@ mod tests {
             .open_beneath(Path::new("a/b/f"), OFlags::RDONLY)
             .expect("a plain path opens");
         let id = Ident::of(&f).unwrap();
-        assert!(t.open_checked(Path::new("a/b/f"), OFlags::RDONLY, id).is_ok());
+        assert!(t
+            .open_checked(Path::new("a/b/f"), OFlags::RDONLY, id)
+            .is_ok());
         // A symlink as a directory on the way, or at the end, is refused.
         for bad in ["a/up/outside", "a/b/link", "a/up"] {
             let e = t.open_beneath(Path::new(bad), OFlags::RDONLY).unwrap_err();

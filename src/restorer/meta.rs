@@ -29,12 +29,7 @@ fn times(n: &Node) -> Timestamps {
 /// setgid bits are kept only when the owner could be set: a restore that cannot give the file its
 /// owner must not make it setuid to whoever runs the restore.
 pub(super) fn apply(fd: BorrowedFd<'_>, n: &Node, how: Apply) -> std::io::Result<()> {
-    let owned = rfs::fchown(
-        fd,
-        Some(Uid::from_raw(n.uid)),
-        Some(Gid::from_raw(n.gid)),
-    )
-    .is_ok();
+    let owned = rfs::fchown(fd, Some(Uid::from_raw(n.uid)), Some(Gid::from_raw(n.gid))).is_ok();
     let mode = match how {
         Apply::Partial => 0o600,
         Apply::Complete if owned => n.mode & 0o7777,

@@ -113,7 +113,7 @@ pub fn restore(
         .with_context(|| format!("{subpath:?} does not exist in the snapshot"))?;
     let includes = PathMatcher::new(&opts.includes)?;
     let excludes = PathMatcher::new(&opts.excludes)?;
-    let sel = plan::select(repo, node, subpath, &includes, &excludes)?;
+    let mut sel = plan::select(repo, node, subpath, &includes, &excludes)?;
     // A new target that takes the selected directory's metadata stays private until then.
     let mode = if sel.target_node.is_some() {
         0o700
@@ -129,7 +129,7 @@ pub fn restore(
         target: &target,
         items: &sel.items,
         states: &states,
-        errors: Mutex::new(sel.errors.clone()),
+        errors: Mutex::new(std::mem::take(&mut sel.errors)),
         deleted: AtomicU64::new(0),
     };
 
@@ -306,7 +306,9 @@ impl<'a> Run<'a> {
         snap_dir: &str,
         children: &HashMap<Option<usize>, HashSet<&[u8]>>,
     ) {
-        let shown = self.target.show(&item.map(|i| self.items[i].rel.clone()).unwrap_or_default());
+        let shown = self
+            .target
+            .show(&item.map(|i| self.items[i].rel.clone()).unwrap_or_default());
         let names = match create::list(dir) {
             Ok(n) => n,
             Err(e) => {
@@ -352,26 +354,22 @@ impl<'a> Run<'a> {
         }
         groups
             .into_iter()
-            .flat_map(|(p, v)| {
-                v.chunks(BATCH)
-                    .map(|c| (p, c.to_vec()))
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|(p, v)| v.chunks(BATCH).map(|c| (p, c.to_vec())).collect::<Vec<_>>())
             .collect()
     }
 
     /// Runs `make` for every item of `kind` with its parent's handle, in parallel.
     fn in_parents(&self, kind: NodeKind, make: impl Fn(BorrowedFd<'_>, usize) + Sync) {
-        self.batches(kind).par_iter().for_each(|(parent, idxs)| {
-            match self.open_parent(*parent) {
+        self.batches(kind)
+            .par_iter()
+            .for_each(|(parent, idxs)| match self.open_parent(*parent) {
                 Ok(Some(h)) => idxs.iter().for_each(|&i| make(h.fd(), i)),
                 Ok(None) => {}
                 Err(e) => self.error(format!(
                     "{e:#}; {} entries in it are not restored",
                     idxs.len()
                 )),
-            }
-        })
+            })
     }
 
     /// Creates every file empty, mode 0600, at its size.
@@ -501,7 +499,12 @@ impl<'a> Run<'a> {
     }
 
     /// Applies `node`'s metadata (if given) to an open directory, then fsyncs it with `--sync`.
-    fn finish_dir(&self, fd: BorrowedFd<'_>, node: Option<&Node>, shown: &std::path::Path) -> Result<()> {
+    fn finish_dir(
+        &self,
+        fd: BorrowedFd<'_>,
+        node: Option<&Node>,
+        shown: &std::path::Path,
+    ) -> Result<()> {
         if let Some(n) = node {
             meta::apply(fd, n, meta::Apply::Complete)
                 .with_context(|| format!("setting metadata of {}", shown.display()))?;

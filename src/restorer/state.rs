@@ -27,8 +27,6 @@ impl EntryState {
 
     /// Whether the entry exists as the restore made it and, for a file, holds all its content.
     pub fn complete(&self) -> bool {
-        self.ident.get().is_some()
-            && !self.failed()
-            && self.remaining.load(Ordering::Acquire) == 0
+        self.ident.get().is_some() && !self.failed() && self.remaining.load(Ordering::Acquire) == 0
     }
 }
