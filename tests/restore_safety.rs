@@ -90,7 +90,9 @@ fn swapper(target: PathBuf, victim: PathBuf, stop: Arc<AtomicBool>, swaps: Arc<A
                 }
                 continue;
             }
-            let Ok(files) = fs::read_dir(&dp) else { continue };
+            let Ok(files) = fs::read_dir(&dp) else {
+                continue;
+            };
             for f in files.flatten() {
                 let is_file = f.file_type().is_ok_and(|t| t.is_file());
                 if !is_file || (f.file_name() != "f1" && rng.below(1500) != 0) {
@@ -407,10 +409,7 @@ fn a_snapshot_nested_100000_deep_restores_without_crashing() {
         p.push("d");
         depth += 1;
     }
-    assert!(
-        (100..100_000).contains(&depth),
-        "restored {depth} levels"
-    );
+    assert!((100..100_000).contains(&depth), "restored {depth} levels");
 }
 
 #[test]

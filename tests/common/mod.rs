@@ -740,7 +740,13 @@ pub fn file_node(
     uid: u32,
     gid: u32,
 ) -> backstock::format::tree::Node {
-    let mut n = bare_node(name, backstock::format::tree::NodeKind::File, mode, uid, gid);
+    let mut n = bare_node(
+        name,
+        backstock::format::tree::NodeKind::File,
+        mode,
+        uid,
+        gid,
+    );
     if !data.is_empty() {
         let (id, _) = saver
             .save(backstock::format::blob_entry::BlobType::Data, data, true)
