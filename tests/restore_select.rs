@@ -28,7 +28,8 @@ fn restore_one_file_and_one_subtree() {
         entry(&store.join("products/1.json"))
     );
 
-    // A subtree's contents go straight into the target, which takes the directory's metadata.
+    // A subtree's contents go straight into the target, which takes the directory's metadata when
+    // the restore creates it.
     let sub = env.dir("sub");
     env.restore("latest:store/products", &sub, &[]);
     assert_same_tree(&store.join("products"), &sub);

@@ -62,17 +62,14 @@ pub fn write_new(path: &Path, data: &[u8]) -> std::io::Result<bool> {
     Ok(true)
 }
 
-/// Writes `data` at `offset` of the existing file at `path`: the whole 4 KiB blocks the range covers
-/// with direct I/O, the partial blocks at either end through the page cache (so two ranges that
-/// share a block never both write it directly). `bounce` is scratch space, kept by the caller to be
-/// reused. Returns `Ok(false)`, having written nothing, when the range covers no whole block or the
-/// file system refuses direct I/O; the caller then writes the range the ordinary way.
-pub fn write_at(
-    path: &Path,
-    offset: u64,
-    data: &[u8],
-    bounce: &mut Vec<u8>,
-) -> std::io::Result<bool> {
+/// Writes `data` at `offset` of the open file `f`: the whole 4 KiB blocks the range covers with
+/// direct I/O (`O_DIRECT` is set on `f` for them and cleared again), the partial blocks at either
+/// end through the page cache (so two ranges that share a block never both write it directly).
+/// `bounce` is scratch space, kept by the caller to be reused. Returns `Ok(false)`, having written
+/// nothing, when the range covers no whole block or the file system refuses direct I/O; the caller
+/// then writes the range the ordinary way.
+pub fn write_at(f: &File, offset: u64, data: &[u8], bounce: &mut Vec<u8>) -> std::io::Result<bool> {
+    use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
     use std::os::unix::fs::FileExt;
     let align = ALIGN as u64;
     let end = offset + data.len() as u64;
@@ -80,9 +77,6 @@ pub fn write_at(
     if last <= first {
         return Ok(false);
     }
-    let Some(f) = open_direct(OpenOptions::new().write(true), path)? else {
-        return Ok(false);
-    };
     let piece = BOUNCE;
     if bounce.len() < piece + ALIGN {
         bounce.resize(piece + ALIGN, 0);
@@ -91,25 +85,39 @@ pub fn write_at(
     if base >= ALIGN {
         return Ok(false);
     }
+    let flags = fcntl_getfl(f)?;
+    match fcntl_setfl(f, flags | OFlags::DIRECT) {
+        Ok(()) => {}
+        Err(rustix::io::Errno::INVAL) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
     let inner = &data[(first - offset) as usize..(last - offset) as usize];
+    let mut direct = Ok(true);
     for (i, chunk) in inner.chunks(piece).enumerate() {
         let buf = &mut bounce[base..base + chunk.len()];
         buf.copy_from_slice(chunk);
         let at = first + (i * piece) as u64;
         match f.write_all_at(buf, at) {
             Ok(()) => {}
-            Err(e) if i == 0 && e.raw_os_error() == Some(libc::EINVAL) => return Ok(false),
-            Err(e) => return Err(e),
+            Err(e) if i == 0 && e.raw_os_error() == Some(libc::EINVAL) => {
+                direct = Ok(false);
+                break;
+            }
+            Err(e) => {
+                direct = Err(e);
+                break;
+            }
         }
     }
-    let head = &data[..(first - offset) as usize];
-    let tail = &data[(last - offset) as usize..];
-    if !head.is_empty() || !tail.is_empty() {
-        let f = OpenOptions::new().write(true).open(path)?;
+    fcntl_setfl(f, flags)?;
+    if direct? {
+        let head = &data[..(first - offset) as usize];
+        let tail = &data[(last - offset) as usize..];
         f.write_all_at(head, offset)?;
         f.write_all_at(tail, last)?;
+        return Ok(true);
     }
-    Ok(true)
+    Ok(false)
 }
 
 /// Reads `len` bytes at `offset` of the file at `path` into `buf` (replacing its contents), bypassing
@@ -235,26 +243,25 @@ mod tests {
         let want: Vec<u8> = (0..len).map(|j| (j * 13 + 5) as u8).collect();
         // Ranges that tile the file, cut at aligned and unaligned points, written out of order.
         let cuts = [0, 100, 4096, 4200, 4300, 70_000, 2 * BOUNCE + 1, len];
-        fs::File::create(&p).unwrap().set_len(len as u64).unwrap();
+        let f = fs::File::create(&p).unwrap();
+        f.set_len(len as u64).unwrap();
         let mut bounce = Vec::new();
         let mut direct = 0;
         for w in cuts.windows(2).rev() {
             let (a, b) = (w[0], w[1]);
-            if write_at(&p, a as u64, &want[a..b], &mut bounce).unwrap() {
+            if write_at(&f, a as u64, &want[a..b], &mut bounce).unwrap() {
                 direct += 1;
             } else {
                 use std::os::unix::fs::FileExt;
-                fs::OpenOptions::new()
-                    .write(true)
-                    .open(&p)
-                    .unwrap()
-                    .write_all_at(&want[a..b], a as u64)
-                    .unwrap();
+                f.write_all_at(&want[a..b], a as u64).unwrap();
             }
+            // The file is left as it was given: without O_DIRECT.
+            let flags = rustix::fs::fcntl_getfl(&f).unwrap();
+            assert!(!flags.contains(rustix::fs::OFlags::DIRECT));
         }
         assert_eq!(fs::read(&p).unwrap(), want);
         // Ranges inside one block never go direct.
-        assert!(!write_at(&p, 4200, &want[4200..4300], &mut bounce).unwrap());
+        assert!(!write_at(&f, 4200, &want[4200..4300], &mut bounce).unwrap());
         if direct == 0 {
             eprintln!("no direct I/O on this file system; the fallback was tested");
         }

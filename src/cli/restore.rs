@@ -2,7 +2,7 @@ use super::common::{human, split_spec, with_progress, GlobalOpts};
 use anyhow::Result;
 use backstock::repository::lock::LockKind;
 use backstock::repository::snapshots::SnapshotFilter;
-use backstock::restorer::{self, RestoreOptions, RestoreProgress};
+use backstock::restorer::{self, RestoreOptions, RestoreProgress, RestoreSummary};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -20,6 +20,13 @@ pub struct Args {
     /// Skip paths matching this glob (repeatable)
     #[arg(long = "exclude")]
     pub excludes: Vec<String>,
+    /// Replace entries of another kind in the way of restored ones, and remove entries of restored
+    /// directories that the snapshot does not have (within --include/--exclude)
+    #[arg(long)]
+    pub delete: bool,
+    /// fsync every restored file and directory before exiting
+    #[arg(long)]
+    pub sync: bool,
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
@@ -30,6 +37,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         target: a.target,
         includes: a.includes,
         excludes: a.excludes,
+        delete: a.delete,
+        sync: a.sync,
     };
     let progress = RestoreProgress::default();
     let start = Instant::now();
@@ -49,30 +58,58 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     for e in &summary.errors {
         eprintln!("error: {e}");
     }
+    let s = &summary;
     if g.json {
         outln!(
             "{}",
-            serde_json::json!({"snapshot_id": id, "files": summary.files, "dirs": summary.dirs,
-                "symlinks": summary.symlinks, "bytes": summary.bytes, "errors": summary.errors,
-                "duration_seconds": secs})
+            serde_json::json!({"snapshot_id": id, "files": s.files, "dirs": s.dirs,
+                "symlinks": s.symlinks, "bytes": s.bytes, "files_failed": s.files_failed,
+                "dirs_failed": s.dirs_failed, "symlinks_failed": s.symlinks_failed,
+                "deleted": s.deleted, "errors": s.errors, "duration_seconds": secs})
         )?;
     } else if !g.quiet {
+        let deleted = if opts.delete {
+            format!(", deleted {} entries", s.deleted)
+        } else {
+            String::new()
+        };
         outln!(
-            "restored {} files, {} dirs, {} symlinks, {} from snapshot {} to {} in {secs:.2}s",
-            summary.files,
-            summary.dirs,
-            summary.symlinks,
-            human(summary.bytes),
+            "restored {}, {}, {}, {} from snapshot {} to {}{deleted} in {secs:.2}s",
+            counted(s.files, s.files_failed, "files"),
+            counted(s.dirs, s.dirs_failed, "dirs"),
+            counted(s.symlinks, s.symlinks_failed, "symlinks"),
+            human(s.bytes),
             id.short(),
             opts.target.display()
         )?;
     }
-    if !summary.errors.is_empty() {
+    if failed(s) {
         eprintln!(
-            "error: restore finished with {} problems",
-            summary.errors.len()
+            "error: restore finished with {} problems{}",
+            s.errors.len().max(1),
+            if s.files_failed + s.dirs_failed + s.symlinks_failed > 0 {
+                format!(
+                    "; not restored or incomplete: {} files, {} dirs, {} symlinks",
+                    s.files_failed, s.dirs_failed, s.symlinks_failed
+                )
+            } else {
+                String::new()
+            }
         );
         return Ok(1);
     }
     Ok(0)
+}
+
+/// "7 files", or "6 files (1 failed)".
+fn counted(ok: u64, failed: u64, what: &str) -> String {
+    if failed == 0 {
+        format!("{ok} {what}")
+    } else {
+        format!("{ok} {what} ({failed} failed)")
+    }
+}
+
+fn failed(s: &RestoreSummary) -> bool {
+    !s.errors.is_empty() || s.files_failed + s.dirs_failed + s.symlinks_failed > 0
 }

@@ -12,6 +12,7 @@ use crate::backend::FileType;
 use crate::format::tree::{self, Node, NodeKind};
 use crate::format::FormatError;
 use crate::ids::{BlobId, IndexId, PackId, SnapshotId};
+use crate::inspect::diff::MAX_DEPTH;
 use crate::repository::lock::LockKind;
 use crate::repository::saver::BlobSaver;
 use crate::repository::snapshots::BadFile;
@@ -246,6 +247,15 @@ impl Walker<'_> {
         is_root: bool,
         problems: &mut Vec<String>,
     ) -> Result<Option<Vec<BlobId>>> {
+        // Each level is a stack frame: a hostile tree must not exhaust the stack.
+        let depth = path.bytes().filter(|&b| b == b'/').count();
+        if depth > MAX_DEPTH {
+            return Err(Fatal(format!(
+                "{}: directories nested deeper than {MAX_DEPTH} levels; this snapshot cannot be repaired (forget it)",
+                &path[..path.len().min(200)]
+            ))
+            .into());
+        }
         if self.intact.contains(ids) {
             return Ok(None);
         }

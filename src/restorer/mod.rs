@@ -1,7 +1,20 @@
-//! Restore: plan the blobs every selected file needs, read each pack once, decrypt and verify blobs in
-//! parallel, write chunks at their offsets, then set metadata (directories last, deepest first).
+//! Restore: plan the blobs every selected file needs, make the directories (in order) and files
+//! (in parallel), read each pack once and write chunks at their offsets, make the symlinks, then
+//! set metadata (directories last, deepest first).
+//!
+//! Everything below the target is reached through directory handles and checked to be what the
+//! restore made (see `handles`), so nothing swapped in while it runs can redirect it. Entries stay
+//! mode 0600 (files) or 0700 (directories) until their metadata is applied; every step after the
+//! target is opened records its problems and goes on, so the metadata is applied even when the
+//! restore fails part way, and a file whose content is incomplete keeps mode 0600 and the
+//! restore's time as mtime.
 
+mod create;
+mod data;
+mod handles;
+mod meta;
 mod plan;
+mod state;
 
 use crate::format::tree::{Node, NodeKind};
 use crate::ids::BlobId;
@@ -9,12 +22,17 @@ use crate::pathmatch::PathMatcher;
 use crate::repository::lock::LockGuard;
 use crate::repository::saver::lock;
 use crate::repository::Repository;
-use anyhow::{bail, Context, Result};
-use filetime::FileTime;
+use anyhow::{Context, Result};
+use create::{Deleting, Made};
+use handles::TargetDir;
 use rayon::prelude::*;
-use std::fs::{self, OpenOptions};
-use std::os::unix::fs::{FileExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use rustix::fs::OFlags;
+use state::EntryState;
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -23,6 +41,12 @@ pub struct RestoreOptions {
     pub target: PathBuf,
     pub includes: Vec<String>,
     pub excludes: Vec<String>,
+    /// Replace entries of another kind in the way (a directory where the snapshot has a file, a
+    /// file where it has a directory) and remove entries of restored directories that the
+    /// snapshot does not have (within the include and exclude filters).
+    pub delete: bool,
+    /// fsync every restored file and directory before returning.
+    pub sync: bool,
 }
 
 #[derive(Debug, Default)]
@@ -33,11 +57,21 @@ pub struct RestoreProgress {
 
 #[derive(Debug, Default)]
 pub struct RestoreSummary {
+    /// Entries restored completely (content and metadata).
     pub files: u64,
     pub dirs: u64,
     pub symlinks: u64,
+    /// Bytes of the files restored completely.
     pub bytes: u64,
-    /// Problems that did not stop the restore (corrupt blobs, unwritable files), each naming the object.
+    /// Selected entries not restored, or restored incompletely; each is named in `errors` (or
+    /// lies below an entry that is).
+    pub files_failed: u64,
+    pub dirs_failed: u64,
+    pub symlinks_failed: u64,
+    /// Entries `--delete` removed.
+    pub deleted: u64,
+    /// Problems that did not stop the restore (corrupt blobs, unwritable files, conflicts), each
+    /// naming the entry.
     pub errors: Vec<String>,
 }
 
@@ -47,7 +81,24 @@ pub(crate) struct Item {
     /// Path inside the snapshot, for messages.
     pub snap_path: String,
     pub node: Node,
+    /// The item of the directory holding it; `None` when it lies directly in the target.
+    pub parent: Option<usize>,
+    /// Whether everything below it is selected (not only what an include filter matched).
+    pub whole: bool,
 }
+
+impl Item {
+    fn name(&self) -> &OsStr {
+        OsStr::from_bytes(&self.node.name)
+    }
+}
+
+/// Directory handles kept open along the path of the directory last made, so that its
+/// subdirectories need no new lookup; deeper ones are reopened when needed.
+const CHAIN_MAX: usize = 64;
+
+/// Entries made per task when files and symlinks are created in parallel (one parent lookup each).
+const BATCH: usize = 256;
 
 /// Restores `root:subpath` into `opts.target`. The caller holds `_lock`, taken before it loaded the
 /// index and found the snapshot.
@@ -64,263 +115,449 @@ pub fn restore(
         .with_context(|| format!("{subpath:?} does not exist in the snapshot"))?;
     let includes = PathMatcher::new(&opts.includes)?;
     let excludes = PathMatcher::new(&opts.excludes)?;
-    let items = plan::select(repo, node, subpath, &includes, &excludes)?;
-    let target = &opts.target;
-    fs::create_dir_all(target).with_context(|| format!("creating target {}", target.display()))?;
-
-    let mut summary = RestoreSummary::default();
-    let errors = Mutex::new(Vec::new());
-    // Directories (in order, parents first), then files and symlinks in parallel; file data comes next.
-    for it in items.iter().filter(|i| i.node.kind == NodeKind::Dir) {
-        create_entry(target, it)?;
-    }
-    items
-        .par_iter()
-        .filter(|i| i.node.kind != NodeKind::Dir)
-        .try_for_each(|it| create_entry(target, it))?;
-    for it in &items {
-        match it.node.kind {
-            NodeKind::Dir => summary.dirs += 1,
-            NodeKind::File => {
-                summary.files += 1;
-                summary.bytes += it.node.size;
-            }
-            NodeKind::Symlink => summary.symlinks += 1,
-        }
-    }
-    progress.total_bytes.store(summary.bytes, Ordering::Relaxed);
-
-    let packs = plan::by_pack(repo, &items, &errors);
-    // Packs are read in segments of a few MiB by twice as many threads as cores, so that while one
-    // thread waits for its read or write another has work for the core; each thread reuses its
-    // buffers for every segment (fresh buffers per segment fragment the heap and grow the RSS).
-    thread_local! {
-        static BUFS: std::cell::RefCell<Buffers> = const { std::cell::RefCell::new(Buffers::new()) };
-    }
-    let segments = plan::segments(&packs, SEGMENT);
-    let work = || {
-        segments.par_iter().for_each(|(pack, blobs)| {
-            let res = BUFS.with_borrow_mut(|buf| {
-                restore_pack(repo, target, &items, pack, blobs, progress, buf)
-            });
-            if let Err(e) = res {
-                lock(&errors).push(format!("{e:#}"));
-            }
-        })
-    };
-    match rayon::ThreadPoolBuilder::new()
-        .num_threads(2 * rayon::current_num_threads())
-        .build()
-    {
-        Ok(pool) => pool.install(work),
-        Err(_) => work(),
-    }
-
-    // Metadata: files and symlinks first, then directories deepest first (writing into a directory
-    // changes its mtime).
-    items
-        .par_iter()
-        .filter(|i| i.node.kind != NodeKind::Dir)
-        .for_each(|it| {
-            if let Err(e) = set_metadata(&target.join(&it.rel), &it.node) {
-                lock(&errors).push(format!("{}: {e:#}", it.snap_path));
-            }
-        });
-    let mut dirs: Vec<&Item> = items
-        .iter()
-        .filter(|i| i.node.kind == NodeKind::Dir)
-        .collect();
-    dirs.sort_by_key(|i| std::cmp::Reverse(i.rel.components().count()));
-    for it in dirs {
-        if let Err(e) = set_metadata(&target.join(&it.rel), &it.node) {
-            lock(&errors).push(format!("{}: {e:#}", it.snap_path));
-        }
-    }
-    summary.errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
-    Ok(summary)
-}
-
-/// Creates a directory, an empty file of the node's size, or a symlink, in place of whatever of
-/// another kind is there.
-fn create_entry(target: &Path, it: &Item) -> Result<()> {
-    let p = target.join(&it.rel);
-    // Never write through a symlink (or over another kind of entry) already in the target.
-    if !it.rel.as_os_str().is_empty() {
-        clear_conflicting(&p, it.node.kind)?;
-    }
-    if let Some(parent) = p.parent() {
-        fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    }
-    match it.node.kind {
-        NodeKind::Dir => {
-            fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
-        }
-        NodeKind::File => {
-            let f = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&p)
-                .with_context(|| format!("creating {}", p.display()))?;
-            f.set_len(it.node.size)
-                .with_context(|| format!("sizing {}", p.display()))?;
-        }
-        NodeKind::Symlink => {
-            let _ = fs::remove_file(&p);
-            let t =
-                <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&it.node.link_target);
-            std::os::unix::fs::symlink(t, &p)
-                .with_context(|| format!("creating symlink {}", p.display()))?;
-        }
-    }
-    Ok(())
-}
-
-/// Removes what stands at `p` if it is a symlink, or of another kind than the node to restore.
-fn clear_conflicting(p: &Path, kind: NodeKind) -> Result<()> {
-    let Ok(meta) = fs::symlink_metadata(p) else {
-        return Ok(());
-    };
-    let ft = meta.file_type();
-    let keep = match kind {
-        NodeKind::Dir => ft.is_dir(),
-        NodeKind::File => ft.is_file(),
-        NodeKind::Symlink => false,
-    };
-    if keep {
-        return Ok(());
-    }
-    if ft.is_dir() {
-        fs::remove_dir_all(p).with_context(|| format!("replacing directory {}", p.display()))
+    let mut sel = plan::select(repo, node, subpath, &includes, &excludes)?;
+    // A new target that takes the selected directory's metadata stays private until then.
+    let mode = if sel.target_node.is_some() {
+        0o700
     } else {
-        fs::remove_file(p).with_context(|| format!("replacing {}", p.display()))
-    }
-}
-
-/// Scratch space each restoring thread keeps: the pack range it read, and the aligned buffer for
-/// direct writes.
-struct Buffers {
-    read: Vec<u8>,
-    bounce: Vec<u8>,
-}
-
-impl Buffers {
-    const fn new() -> Self {
-        Buffers {
-            read: Vec::new(),
-            bounce: Vec::new(),
-        }
-    }
-}
-
-/// The most bytes of a pack read at once (unless one blob is larger).
-const SEGMENT: u64 = 4 << 20;
-
-/// Blobs at least this large are written with direct I/O where the file system allows: it skips
-/// the copy into the page cache, which took half of a restore's CPU time in the profile.
-const DIRECT_WRITE_MIN: usize = 64 << 10;
-
-/// Writes one blob's plaintext at `offset` of the file at `p`.
-fn write_blob(p: &Path, offset: u64, plain: &[u8], bounce: &mut Vec<u8>) -> Result<()> {
-    if plain.len() >= DIRECT_WRITE_MIN
-        && crate::backend::direct::write_at(p, offset, plain, bounce)
-            .with_context(|| format!("writing {}", p.display()))?
-    {
-        return Ok(());
-    }
-    let f = OpenOptions::new()
-        .write(true)
-        .open(p)
-        .with_context(|| format!("opening {}", p.display()))?;
-    f.write_all_at(plain, offset)
-        .with_context(|| format!("writing {}", p.display()))
-}
-
-fn restore_pack(
-    repo: &Repository,
-    target: &Path,
-    items: &[Item],
-    pack: &crate::ids::PackId,
-    blobs: &[plan::PlannedBlob],
-    progress: &RestoreProgress,
-    bufs: &mut Buffers,
-) -> Result<()> {
-    let data = &mut bufs.read;
-    let start = blobs
-        .iter()
-        .map(|b| b.entry.offset as u64)
-        .min()
-        .unwrap_or(0);
-    let end = blobs.iter().map(|b| b.entry.end()).max().unwrap_or(0);
-    let read = repo.backend().read_range_into(
-        crate::backend::FileType::Pack,
-        &pack.to_hex(),
-        start,
-        end - start,
-        data,
-    );
-    match read {
-        Ok(()) => {}
-        Err(e) => {
-            let mut files: Vec<&str> = blobs
-                .iter()
-                .flat_map(|b| b.targets.iter().map(|t| items[t.item].snap_path.as_str()))
-                .collect();
-            files.sort_unstable();
-            files.dedup();
-            bail!(
-                "reading pack {pack}: {e:#}; these files are incomplete: {}",
-                files.join(", ")
-            );
-        }
+        0o777
     };
-    let mut problems = Vec::new();
-    for b in blobs {
-        let off = (b.entry.offset as u64 - start) as usize;
-        let sealed = data
-            .get_mut(off..off + b.entry.stored_len as usize)
-            .with_context(|| format!("pack {pack} is shorter than its index says"));
-        let plain = match sealed.and_then(|sealed| repo.open_blob_in_place(&b.entry, sealed)) {
-            Ok(p) => p,
-            Err(e) => {
-                let files: Vec<&str> = b
-                    .targets
-                    .iter()
-                    .map(|t| items[t.item].snap_path.as_str())
-                    .collect();
-                problems.push(format!(
-                    "{e:#} (in pack {pack}; needed by {})",
-                    files.join(", ")
-                ));
+    let (target, created) = TargetDir::open(&opts.target, mode)?;
+    let states: Vec<EntryState> = sel.items.iter().map(|_| EntryState::default()).collect();
+    let run = Run {
+        opts,
+        includes: &includes,
+        excludes: &excludes,
+        target: &target,
+        items: &sel.items,
+        states: &states,
+        errors: Mutex::new(std::mem::take(&mut sel.errors)),
+        deleted: AtomicU64::new(0),
+    };
+
+    run.make_dirs(sel.target_is_dir, &sel.base);
+    run.make_files();
+    let packs = plan::by_pack(repo, &sel.items, &states);
+    let total = sel.items.iter().map(|i| i.node.size).sum();
+    progress.total_bytes.store(total, Ordering::Relaxed);
+    let writer = data::Writer {
+        repo,
+        target: &target,
+        items: &sel.items,
+        states: &states,
+        progress,
+    };
+    data::write_all(&writer, &packs);
+    run.make_symlinks();
+    run.file_metadata();
+    run.dir_metadata();
+    run.target_metadata(created, sel.target_node.as_ref());
+    Ok(run.summary())
+}
+
+/// A parent directory handle: the target's, or one opened for the occasion.
+enum Handle<'a> {
+    Borrowed(BorrowedFd<'a>),
+    Owned(OwnedFd),
+}
+
+impl Handle<'_> {
+    fn fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Handle::Borrowed(b) => *b,
+            Handle::Owned(o) => o.as_fd(),
+        }
+    }
+}
+
+struct Run<'a> {
+    opts: &'a RestoreOptions,
+    includes: &'a PathMatcher,
+    excludes: &'a PathMatcher,
+    target: &'a TargetDir,
+    items: &'a [Item],
+    states: &'a [EntryState],
+    errors: Mutex<Vec<String>>,
+    deleted: AtomicU64,
+}
+
+impl<'a> Run<'a> {
+    fn error(&self, msg: String) {
+        lock(&self.errors).push(msg);
+    }
+
+    fn deleting(&self) -> Deleting<'_> {
+        Deleting {
+            allowed: self.opts.delete,
+            count: &self.deleted,
+        }
+    }
+
+    /// Opens the directory holding entries of `parent` (`None`: the target). `Ok(None)` when that
+    /// directory was not restored (its own error says why).
+    fn open_parent(&self, parent: Option<usize>) -> Result<Option<Handle<'a>>> {
+        let Some(p) = parent else {
+            return Ok(Some(Handle::Borrowed(self.target.fd())));
+        };
+        let Some(&ident) = self.states[p].ident.get() else {
+            return Ok(None);
+        };
+        let fd = self.target.open_checked(
+            &self.items[p].rel,
+            OFlags::PATH | OFlags::DIRECTORY,
+            ident,
+        )?;
+        Ok(Some(Handle::Owned(fd)))
+    }
+
+    fn conflict(&self, it: &Item, kind: &str) {
+        let want = match it.node.kind {
+            NodeKind::Dir => "a directory",
+            NodeKind::File => "a file",
+            NodeKind::Symlink => "a symlink",
+        };
+        self.error(format!(
+            "{}: {} is {kind} in the target, where the snapshot has {want}; left alone (restore \
+             with --delete to replace it)",
+            it.snap_path,
+            self.target.show(&it.rel).display()
+        ));
+    }
+
+    /// Makes the directories, parents first, each through its parent's handle. With `--delete`,
+    /// the target (when it stands for a directory) and every directory that already existed lose
+    /// the entries the snapshot does not have.
+    fn make_dirs(&self, target_is_dir: bool, base: &str) {
+        let children = if self.opts.delete {
+            self.children()
+        } else {
+            HashMap::new()
+        };
+        if self.opts.delete && target_is_dir {
+            self.tidy(self.target.fd(), None, base, &children);
+        }
+        let flags = if self.opts.delete {
+            OFlags::RDONLY
+        } else {
+            OFlags::PATH
+        };
+        let mut chain: Vec<(usize, OwnedFd)> = Vec::new();
+        for (i, it) in self.items.iter().enumerate() {
+            if it.node.kind != NodeKind::Dir {
                 continue;
             }
-        };
-        for t in &b.targets {
-            let p = target.join(&items[t.item].rel);
-            write_blob(&p, t.offset, &plain, &mut bufs.bounce)?;
-            progress
-                .bytes
-                .fetch_add(plain.len() as u64, Ordering::Relaxed);
+            if let Some(p) = it.parent {
+                while chain.last().is_some_and(|(c, _)| *c != p) {
+                    chain.pop();
+                }
+            } else {
+                chain.clear();
+            }
+            let opened;
+            let parent = match chain.last() {
+                Some((_, fd)) => fd.as_fd(),
+                None => match self.open_parent(it.parent) {
+                    Ok(Some(h)) => {
+                        opened = h;
+                        opened.fd()
+                    }
+                    Ok(None) => continue,
+                    Err(e) => {
+                        self.error(format!("{}: {e:#}", it.snap_path));
+                        continue;
+                    }
+                },
+            };
+            match create::make_dir(parent, it.name(), flags, &self.deleting()) {
+                Ok(Made::Ready { ident, existed, fd }) => {
+                    let _ = self.states[i].ident.set(ident);
+                    if let Some(fd) = fd {
+                        if existed && self.opts.delete {
+                            self.tidy(fd.as_fd(), Some(i), &it.snap_path, &children);
+                        }
+                        if chain.len() < CHAIN_MAX {
+                            chain.push((i, fd));
+                        }
+                    }
+                }
+                Ok(Made::Conflict(kind)) => self.conflict(it, kind),
+                Err(e) => self.error(format!(
+                    "{}: creating directory {}: {e}",
+                    it.snap_path,
+                    self.target.show(&it.rel).display()
+                )),
+            }
         }
     }
-    if !problems.is_empty() {
-        bail!("{}", problems.join("\n"));
-    }
-    Ok(())
-}
 
-fn set_metadata(p: &Path, n: &Node) -> Result<()> {
-    // Ownership only sticks when running as root; elsewhere it fails and is ignored, as in restic.
-    let _ = std::os::unix::fs::lchown(p, Some(n.uid), Some(n.gid));
-    let mtime = FileTime::from_unix_time(n.mtime.sec, n.mtime.nsec);
-    if n.kind == NodeKind::Symlink {
-        filetime::set_symlink_file_times(p, mtime, mtime)
-            .with_context(|| format!("setting times of {}", p.display()))?;
-        return Ok(());
+    /// The names each directory (`None`: the target) gets from the snapshot.
+    fn children(&self) -> HashMap<Option<usize>, HashSet<&'a [u8]>> {
+        let mut m: HashMap<Option<usize>, HashSet<&[u8]>> = HashMap::new();
+        for it in self.items {
+            m.entry(it.parent).or_default().insert(&it.node.name);
+        }
+        m
     }
-    fs::set_permissions(p, fs::Permissions::from_mode(n.mode))
-        .with_context(|| format!("setting mode of {}", p.display()))?;
-    filetime::set_file_times(p, mtime, mtime)
-        .with_context(|| format!("setting times of {}", p.display()))?;
-    Ok(())
+
+    /// `--delete`: removes the entries of a restored directory that the snapshot does not have,
+    /// leaving those the filters exclude.
+    fn tidy(
+        &self,
+        dir: BorrowedFd<'_>,
+        item: Option<usize>,
+        snap_dir: &str,
+        children: &HashMap<Option<usize>, HashSet<&[u8]>>,
+    ) {
+        let shown = self
+            .target
+            .show(&item.map(|i| self.items[i].rel.clone()).unwrap_or_default());
+        let names = match create::list(dir) {
+            Ok(n) => n,
+            Err(e) => {
+                self.error(format!("listing {} for --delete: {e}", shown.display()));
+                return;
+            }
+        };
+        let whole = item.map_or(self.includes.is_empty(), |i| self.items[i].whole);
+        let keep = children.get(&item);
+        for name in names {
+            let bytes = name.as_bytes();
+            if keep.is_some_and(|k| k.contains(bytes)) {
+                continue;
+            }
+            let lossy = String::from_utf8_lossy(bytes);
+            let snap_path = if snap_dir.is_empty() {
+                lossy.into_owned()
+            } else {
+                format!("{snap_dir}/{lossy}")
+            };
+            if self.excludes.matches(&snap_path) || !(whole || self.includes.matches(&snap_path)) {
+                continue;
+            }
+            match create::remove_entry(dir, &name) {
+                Ok(()) => {
+                    self.deleted.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => self.error(format!(
+                    "--delete: removing {}: {e}",
+                    shown.join(OsStr::from_bytes(bytes)).display()
+                )),
+            }
+        }
+    }
+
+    /// The items of `kind`, grouped by parent directory in batches.
+    fn batches(&self, kind: NodeKind) -> Vec<(Option<usize>, Vec<usize>)> {
+        let mut groups: HashMap<Option<usize>, Vec<usize>> = HashMap::new();
+        for (i, it) in self.items.iter().enumerate() {
+            if it.node.kind == kind {
+                groups.entry(it.parent).or_default().push(i);
+            }
+        }
+        groups
+            .into_iter()
+            .flat_map(|(p, v)| v.chunks(BATCH).map(|c| (p, c.to_vec())).collect::<Vec<_>>())
+            .collect()
+    }
+
+    /// Runs `make` for every item of `kind` with its parent's handle, in parallel.
+    fn in_parents(&self, kind: NodeKind, make: impl Fn(BorrowedFd<'_>, usize) + Sync) {
+        self.batches(kind)
+            .par_iter()
+            .for_each(|(parent, idxs)| match self.open_parent(*parent) {
+                Ok(Some(h)) => idxs.iter().for_each(|&i| make(h.fd(), i)),
+                Ok(None) => {}
+                Err(e) => self.error(format!(
+                    "{e:#}; {} entries in it are not restored",
+                    idxs.len()
+                )),
+            })
+    }
+
+    /// Creates every file empty, mode 0600, at its size.
+    fn make_files(&self) {
+        self.in_parents(NodeKind::File, |parent, i| {
+            let it = &self.items[i];
+            match create::make_file(parent, it.name(), it.node.size, &self.deleting()) {
+                Ok(Made::Ready { ident, .. }) => {
+                    let _ = self.states[i].ident.set(ident);
+                }
+                Ok(Made::Conflict(kind)) => self.conflict(it, kind),
+                Err(e) => self.error(format!(
+                    "{}: creating {}: {e}",
+                    it.snap_path,
+                    self.target.show(&it.rel).display()
+                )),
+            }
+        });
+    }
+
+    /// Creates the symlinks, after the file contents, with their owner and times.
+    fn make_symlinks(&self) {
+        self.in_parents(NodeKind::Symlink, |parent, i| {
+            let it = &self.items[i];
+            let shown = self.target.show(&it.rel);
+            let link = OsStr::from_bytes(&it.node.link_target);
+            match create::make_symlink(parent, it.name(), link, &self.deleting()) {
+                Ok(Made::Ready { ident, .. }) => {
+                    let _ = self.states[i].ident.set(ident);
+                    if let Err(e) = meta::apply_symlink(parent, it.name(), &it.node) {
+                        self.states[i].fail(format!("setting times of {}: {e}", shown.display()));
+                        self.error(format!(
+                            "{}: setting times of {}: {e}",
+                            it.snap_path,
+                            shown.display()
+                        ));
+                    }
+                }
+                Ok(Made::Conflict(kind)) => self.conflict(it, kind),
+                Err(e) => self.error(format!(
+                    "{}: creating symlink {}: {e}",
+                    it.snap_path,
+                    shown.display()
+                )),
+            }
+        });
+    }
+
+    /// Owner, mode and times of every file made (a file with incomplete content gets mode 0600
+    /// and keeps the restore's time), then fsync with `--sync`. Names each incomplete file.
+    fn file_metadata(&self) {
+        let files: Vec<usize> = (0..self.items.len())
+            .filter(|&i| self.items[i].node.kind == NodeKind::File)
+            .collect();
+        files.par_iter().for_each(|&i| {
+            let (it, st) = (&self.items[i], &self.states[i]);
+            let Some(&ident) = st.ident.get() else {
+                return;
+            };
+            if !st.failed() && st.remaining.load(Ordering::Acquire) != 0 {
+                st.fail("not all of its content was written".into());
+            }
+            let how = if st.failed() {
+                meta::Apply::Partial
+            } else {
+                meta::Apply::Complete
+            };
+            let shown = self.target.show(&it.rel);
+            let res = self
+                .target
+                .open_checked(&it.rel, OFlags::RDONLY | OFlags::NONBLOCK, ident)
+                .and_then(|fd| {
+                    meta::apply(fd.as_fd(), &it.node, how)
+                        .with_context(|| format!("setting metadata of {}", shown.display()))?;
+                    if self.opts.sync {
+                        rustix::fs::fsync(&fd)
+                            .with_context(|| format!("syncing {}", shown.display()))?;
+                    }
+                    Ok(())
+                });
+            match (st.failure.get(), res) {
+                (Some(why), Ok(())) => self.error(format!(
+                    "{}: incomplete: {why}; kept as {} with mode 0600 and the restore's time as \
+                     mtime",
+                    it.snap_path,
+                    shown.display()
+                )),
+                (Some(why), Err(e)) => {
+                    let e = format!("{e:#}");
+                    if *why == e {
+                        self.error(format!("{}: {e}", it.snap_path))
+                    } else {
+                        self.error(format!("{}: incomplete: {why}; {e}", it.snap_path))
+                    }
+                }
+                (None, Err(e)) => {
+                    st.fail(format!("{e:#}"));
+                    self.error(format!("{}: {e:#}", it.snap_path));
+                }
+                (None, Ok(())) => {}
+            }
+        });
+    }
+
+    /// Owner, mode and times of every directory made or taken over, deepest first (making entries
+    /// in a directory changes its mtime), then fsync with `--sync`.
+    fn dir_metadata(&self) {
+        let mut dirs: Vec<usize> = (0..self.items.len())
+            .filter(|&i| self.items[i].node.kind == NodeKind::Dir)
+            .collect();
+        dirs.sort_by_key(|&i| std::cmp::Reverse(self.items[i].rel.components().count()));
+        for i in dirs {
+            let (it, st) = (&self.items[i], &self.states[i]);
+            let Some(&ident) = st.ident.get() else {
+                continue;
+            };
+            let shown = self.target.show(&it.rel);
+            let res = self
+                .target
+                .open_checked(&it.rel, OFlags::RDONLY | OFlags::DIRECTORY, ident)
+                .and_then(|fd| self.finish_dir(fd.as_fd(), Some(&it.node), &shown));
+            if let Err(e) = res {
+                st.fail(format!("{e:#}"));
+                self.error(format!("{}: {e:#}", it.snap_path));
+            }
+        }
+    }
+
+    /// Applies `node`'s metadata (if given) to an open directory, then fsyncs it with `--sync`.
+    fn finish_dir(
+        &self,
+        fd: BorrowedFd<'_>,
+        node: Option<&Node>,
+        shown: &std::path::Path,
+    ) -> Result<()> {
+        if let Some(n) = node {
+            meta::apply(fd, n, meta::Apply::Complete)
+                .with_context(|| format!("setting metadata of {}", shown.display()))?;
+        }
+        if self.opts.sync {
+            rustix::fs::fsync(fd).with_context(|| format!("syncing {}", shown.display()))?;
+        }
+        Ok(())
+    }
+
+    /// The target's own metadata is the selected directory's only when this restore created the
+    /// target: an existing directory (a home directory, say) keeps its owner and mode.
+    fn target_metadata(&self, created: bool, node: Option<&Node>) {
+        let node = node.filter(|_| created);
+        let shown = self.target.show(std::path::Path::new(""));
+        if let Err(e) = self.finish_dir(self.target.fd(), node, &shown) {
+            self.error(format!("{e:#}"));
+        }
+        if self.opts.sync && created {
+            // The new target's own entry lives in its parent.
+            let parent = shown.parent().filter(|p| !p.as_os_str().is_empty());
+            let parent = parent.unwrap_or(std::path::Path::new("."));
+            let synced = std::fs::File::open(parent).and_then(|f| f.sync_all());
+            if let Err(e) = synced {
+                self.error(format!("syncing {}: {e}", parent.display()));
+            }
+        }
+    }
+
+    fn summary(self) -> RestoreSummary {
+        let mut s = RestoreSummary {
+            deleted: self.deleted.load(Ordering::Relaxed),
+            ..Default::default()
+        };
+        for (it, st) in self.items.iter().zip(self.states) {
+            let ok = st.complete();
+            let (done, failed) = match it.node.kind {
+                NodeKind::Dir => (&mut s.dirs, &mut s.dirs_failed),
+                NodeKind::File => (&mut s.files, &mut s.files_failed),
+                NodeKind::Symlink => (&mut s.symlinks, &mut s.symlinks_failed),
+            };
+            if ok {
+                *done += 1;
+                if it.node.kind == NodeKind::File {
+                    s.bytes += it.node.size;
+                }
+            } else {
+                *failed += 1;
+            }
+        }
+        s.errors = self.errors.into_inner().unwrap_or_else(|e| e.into_inner());
+        s
+    }
 }

@@ -1,16 +1,23 @@
 //! Which items to restore, and which blobs each pack must provide for them.
 
+use super::state::EntryState;
 use super::Item;
 use crate::format::blob_entry::BlobEntry;
 use crate::format::tree::{Node, NodeKind};
-use crate::ids::PackId;
+use crate::ids::{BlobId, PackId};
 use crate::pathmatch::PathMatcher;
-use crate::repository::saver::lock;
 use crate::repository::Repository;
 use anyhow::Result;
 use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+
+/// Directories nested deeper than this below the selected one are not restored (their error names
+/// them). It bounds the work a hostile snapshot can cause, and keeps every restored path well
+/// within what the file system's path calls accept.
+pub(super) const MAX_DEPTH: usize = 1000;
 
 pub(super) struct Target {
     pub item: usize,
@@ -22,6 +29,21 @@ pub(super) struct PlannedBlob {
     pub targets: Vec<Target>,
 }
 
+/// What a restore selected.
+pub(super) struct Selection {
+    /// Entries below the target, every directory before its contents (depth-first order).
+    pub items: Vec<Item>,
+    /// The selected directory's own node when it is a directory of the snapshot (not the snapshot
+    /// root); its metadata goes to the target only when the restore created the target.
+    pub target_node: Option<Node>,
+    /// Whether the target stands for a directory of the snapshot (so `--delete` tidies it).
+    pub target_is_dir: bool,
+    /// The selected path inside the snapshot, for messages and filters.
+    pub base: String,
+    /// Subtrees left out (unreadable trees, nesting too deep), each naming its path.
+    pub errors: Vec<String>,
+}
+
 /// Walks the selected node. A directory's contents go straight into the target; a file or symlink
 /// is restored under its own name.
 pub(super) fn select(
@@ -30,118 +52,170 @@ pub(super) fn select(
     subpath: &str,
     includes: &PathMatcher,
     excludes: &PathMatcher,
-) -> Result<Vec<Item>> {
+) -> Result<Selection> {
     let base = subpath.trim_matches('/').to_string();
-    let mut items = Vec::new();
+    let mut sel = Selection {
+        items: Vec::new(),
+        target_node: None,
+        target_is_dir: node.kind == NodeKind::Dir,
+        base: base.clone(),
+        errors: Vec::new(),
+    };
     if node.kind == NodeKind::Dir {
-        walk(
-            repo,
-            &node.content,
-            &base,
-            PathBuf::new(),
-            false,
-            includes,
-            excludes,
-            &mut items,
-        )?;
-        // The selected directory itself becomes the target (not re-created, metadata left alone
-        // unless it is a real directory of the snapshot).
+        let top = repo.load_tree(&node.content)?;
+        walk(repo, top, &base, includes, excludes, &mut sel);
         if node.name != b"/" && includes.is_empty() {
-            items.push(Item {
-                rel: PathBuf::new(),
-                snap_path: base,
-                node,
-            });
+            sel.target_node = Some(node);
         }
-    } else {
-        let name = node.name_lossy();
-        if !excludes.matches(&base) && (includes.is_empty() || includes.matches(&base)) {
-            items.push(Item {
-                rel: PathBuf::from(&name),
-                snap_path: base,
-                node,
-            });
-        }
+    } else if !excludes.matches(&base) && (includes.is_empty() || includes.matches(&base)) {
+        sel.items.push(Item {
+            rel: PathBuf::from(OsStr::from_bytes(&node.name)),
+            snap_path: base,
+            node,
+            parent: None,
+            whole: true,
+        });
     }
-    Ok(items)
+    Ok(sel)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One directory being walked.
+struct Frame {
+    nodes: std::vec::IntoIter<Node>,
+    snap_dir: String,
+    rel_dir: PathBuf,
+    /// The directory's item (`None` for the target).
+    item: Option<usize>,
+    included: bool,
+    depth: usize,
+    /// Whether anything below was selected.
+    any: bool,
+}
+
+/// Depth-first walk with an explicit stack, so a deep tree cannot overflow the call stack. A
+/// directory's item is pushed before its contents and dropped again when nothing in it was
+/// selected.
 fn walk(
     repo: &Repository,
-    tree: &[crate::ids::BlobId],
-    snap_dir: &str,
-    rel_dir: PathBuf,
-    included: bool,
+    top: Vec<Node>,
+    base: &str,
     includes: &PathMatcher,
     excludes: &PathMatcher,
-    items: &mut Vec<Item>,
-) -> Result<bool> {
-    let mut any = false;
-    for n in repo.load_tree(tree)? {
+    sel: &mut Selection,
+) {
+    let items = &mut sel.items;
+    let mut stack = vec![Frame {
+        nodes: top.into_iter(),
+        snap_dir: base.to_string(),
+        rel_dir: PathBuf::new(),
+        item: None,
+        included: includes.is_empty(),
+        depth: 0,
+        any: false,
+    }];
+    while let Some(frame) = stack.last_mut() {
+        let Some(n) = frame.nodes.next() else {
+            let done = stack.pop();
+            if let Some(Frame {
+                item: Some(i), any, ..
+            }) = done
+            {
+                if any || items[i].whole {
+                    if let Some(up) = stack.last_mut() {
+                        up.any = true;
+                    }
+                } else {
+                    // Nothing below was selected, so the directory's item is the last one.
+                    items.truncate(i);
+                }
+            }
+            continue;
+        };
         let name = n.name_lossy();
-        let snap_path = if snap_dir.is_empty() {
-            name.clone()
+        let snap_path = if frame.snap_dir.is_empty() {
+            name
         } else {
-            format!("{snap_dir}/{name}")
+            format!("{}/{name}", frame.snap_dir)
         };
         if excludes.matches(&snap_path) {
             continue;
         }
-        let inc = included || includes.is_empty() || includes.matches(&snap_path);
-        let rel =
-            rel_dir.join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&n.name));
-        if n.kind == NodeKind::Dir {
-            let content = n.content.clone();
-            let pos = items.len();
-            let sub = walk(
-                repo,
-                &content,
-                &snap_path,
-                rel.clone(),
-                inc,
-                includes,
-                excludes,
-                items,
-            )?;
-            if sub || inc {
-                items.insert(
-                    pos,
-                    Item {
-                        rel,
-                        snap_path,
-                        node: n,
-                    },
-                );
-                any = true;
+        let inc = frame.included || includes.matches(&snap_path);
+        let rel = frame.rel_dir.join(OsStr::from_bytes(&n.name));
+        let parent = frame.item;
+        let depth = frame.depth + 1;
+        if n.kind != NodeKind::Dir {
+            if inc {
+                frame.any = true;
+                items.push(Item {
+                    rel,
+                    snap_path,
+                    node: n,
+                    parent,
+                    whole: true,
+                });
             }
-        } else if inc {
-            items.push(Item {
-                rel,
-                snap_path,
-                node: n,
-            });
-            any = true;
+            continue;
+        }
+        let children = if depth > MAX_DEPTH {
+            Err(format!(
+                "{snap_path}: directories nested more than {MAX_DEPTH} deep; nothing below it is \
+                 restored"
+            ))
+        } else {
+            repo.load_tree(&n.content).map_err(|e| {
+                format!("{snap_path}: {e:#}; nothing below this directory is restored")
+            })
+        };
+        let i = items.len();
+        items.push(Item {
+            rel: rel.clone(),
+            snap_path: snap_path.clone(),
+            node: n,
+            parent,
+            whole: inc,
+        });
+        match children {
+            Ok(nodes) => stack.push(Frame {
+                nodes: nodes.into_iter(),
+                snap_dir: snap_path,
+                rel_dir: rel,
+                item: Some(i),
+                included: inc,
+                depth,
+                any: false,
+            }),
+            Err(msg) => {
+                sel.errors.push(msg);
+                // The directory itself is restored (empty) when it is selected.
+                if inc {
+                    frame.any = true;
+                } else {
+                    items.truncate(i);
+                }
+            }
         }
     }
-    Ok(any)
 }
 
-/// Groups the blobs of all selected files by pack. Blobs missing from the index are reported.
+/// Groups the blobs of all selected files by pack, and counts each file's blob writes in its
+/// state. A file whose blobs are not all in the index, or whose blobs do not add up to its size,
+/// is marked failed.
 pub(super) fn by_pack(
     repo: &Repository,
     items: &[Item],
-    errors: &Mutex<Vec<String>>,
+    states: &[EntryState],
 ) -> Vec<(PackId, Vec<PlannedBlob>)> {
-    let mut packs: HashMap<PackId, HashMap<crate::ids::BlobId, PlannedBlob>> = HashMap::new();
+    let mut packs: HashMap<PackId, HashMap<BlobId, PlannedBlob>> = HashMap::new();
     for (i, it) in items.iter().enumerate() {
         if it.node.kind != NodeKind::File {
             continue;
         }
         let mut offset = 0u64;
+        let mut writes = 0;
         for id in &it.node.content {
             let Some(loc) = repo.index().get(id) else {
-                lock(errors).push(format!("{}: blob {id} is not in the index", it.snap_path));
+                states[i].fail(format!("blob {id} is not in the index"));
                 break;
             };
             packs
@@ -155,7 +229,15 @@ pub(super) fn by_pack(
                 .targets
                 .push(Target { item: i, offset });
             offset += loc.entry.raw_len as u64;
+            writes += 1;
         }
+        if offset != it.node.size && !states[i].failed() {
+            states[i].fail(format!(
+                "its blobs hold {offset} bytes, the snapshot records {} (damaged snapshot)",
+                it.node.size
+            ));
+        }
+        states[i].remaining.store(writes, Ordering::Relaxed);
     }
     packs
         .into_iter()
