@@ -6,7 +6,7 @@ mod walk;
 
 use crate::format::blob_entry::BlobType;
 use crate::format::snapshot::{Snapshot, Summary, VERSION};
-use crate::format::tree::{Node, NodeKind, Timestamp};
+use crate::format::tree::{self, Node, NodeKind, Timestamp};
 use crate::ids::{BlobId, SnapshotId};
 use crate::pathmatch::PathMatcher;
 use crate::repository::saver::{lock, BlobSaver};
@@ -94,6 +94,20 @@ fn snapshot_components(p: &Path) -> Result<Vec<Vec<u8>>> {
     Ok(out)
 }
 
+/// The node name for `--stdin-filename` (a leading `/` is dropped), or an error when a tree could
+/// not hold it; checked before the repository is touched.
+pub fn stdin_node_name(name: &str) -> Result<Vec<u8>> {
+    let plain = name.trim_start_matches('/');
+    if tree::check_name(plain.as_bytes()).is_err() {
+        bail!(
+            "--stdin-filename {name:?} is not a valid file name: give one plain name such as \"db.sql\" \
+             (not empty, not \".\" or \"..\", no '/', at most {} bytes)",
+            tree::MAX_NAME
+        );
+    }
+    Ok(plain.as_bytes().to_vec())
+}
+
 /// The virtual top of a snapshot: intermediate directories of the given paths, and the paths.
 #[derive(Default)]
 struct TopDir {
@@ -109,6 +123,11 @@ pub fn backup(
 ) -> Result<BackupResult> {
     let started = chrono::Local::now().fixed_offset();
     let hostname = opts.host.clone().unwrap_or_else(hostname);
+    let stdin_name = opts
+        .stdin_name
+        .as_deref()
+        .map(stdin_node_name)
+        .transpose()?;
     let paths: Vec<String> = match &opts.stdin_name {
         Some(name) => vec![format!("/{}", name.trim_start_matches('/'))],
         None => opts.paths.iter().map(|p| p.display().to_string()).collect(),
@@ -139,7 +158,7 @@ pub fn backup(
         failures: Mutex::default(),
         force: opts.force,
     };
-    let root_nodes = match &opts.stdin_name {
+    let root_nodes = match stdin_name {
         Some(name) => vec![arch.save_stdin(name)?],
         None => {
             let mut top = TopDir::default();
@@ -288,11 +307,7 @@ impl Archiver<'_> {
         Ok(nodes)
     }
 
-    fn save_stdin(&self, name: &str) -> Result<Node> {
-        let name = name.trim_start_matches('/');
-        if name.is_empty() || name.contains('/') {
-            bail!("--stdin-filename must be a plain file name, got {name:?}");
-        }
+    fn save_stdin(&self, name: Vec<u8>) -> Result<Node> {
         let mut data = Vec::new();
         std::io::stdin()
             .lock()
@@ -302,7 +317,7 @@ impl Archiver<'_> {
         let now = chrono::Utc::now();
         self.counters.files_new.fetch_add(1, Ordering::Relaxed);
         Ok(Node {
-            name: name.as_bytes().to_vec(),
+            name,
             kind: NodeKind::File,
             mode: 0o644,
             uid: 0,

@@ -54,6 +54,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     if !a.stdin && a.paths.is_empty() {
         bail!("nothing to back up: give at least one path (or --stdin)");
     }
+    if a.stdin {
+        archiver::stdin_node_name(&a.stdin_filename)?;
+    }
     let time = a.time.as_deref().map(parse_time).transpose()?;
     let opts = BackupOptions {
         paths: a.paths,
