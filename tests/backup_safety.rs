@@ -5,6 +5,16 @@
 mod common;
 
 use common::*;
+use rustix::fs::{mknodat, renameat_with, FileType, Mode, RenameFlags, CWD};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// `--stdin-filename` values no tree can hold are refused before the repository is touched.
 #[test]
@@ -43,4 +53,365 @@ fn bad_stdin_filenames_are_refused_and_write_nothing() {
     );
     // The repository stays readable as a whole.
     env.ok(["check"]);
+}
+
+/// Exchanges each pair of paths atomically (`renameat2(RENAME_EXCHANGE)`) in a loop on its own
+/// thread until dropped, so that backups running meanwhile see each name as either object.
+struct Swapper {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<u64>>,
+}
+
+impl Swapper {
+    fn start(pairs: Vec<(PathBuf, PathBuf)>) -> Swapper {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !flag.load(Ordering::Relaxed) {
+                for (a, b) in &pairs {
+                    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).expect("exchanging");
+                    swaps += 1;
+                }
+            }
+            swaps
+        });
+        Swapper {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops swapping; returns how many exchanges were made.
+    fn stop(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.take().unwrap().join().unwrap()
+    }
+}
+
+impl Drop for Swapper {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+const BACKUP_DEADLINE: Duration = Duration::from_secs(120);
+
+/// `backup --json --force ARGS` under a deadline; exit 0 or 3 (some files unreadable).
+fn racing_backup(env: &Env, args: &[&str]) -> Value {
+    let mut a = vec!["--json", "backup", "--force"];
+    a.extend_from_slice(args);
+    let out = env.run_with_deadline(&a, BACKUP_DEADLINE);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_no_panic(&stderr);
+    assert!(
+        matches!(out.status.code(), Some(0 | 3)),
+        "backup {args:?}: {:?}\n{stderr}",
+        out.status
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("backup JSON: {e}\n{stderr}"))
+}
+
+/// The paths the backup report names as failed.
+fn failed_paths(report: &Value) -> Vec<String> {
+    report["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A file or directory replaced by a symlink to a secret outside the tree, over and over while
+/// backups run: the secret is never read. Each backup stores the name as it was listed (the file,
+/// or the symlink itself) or reports it as failed.
+#[test]
+fn a_file_or_directory_swapped_for_a_symlink_is_not_followed() {
+    let env = Env::init();
+    let secret = pseudo_random("secret outside the backed-up tree", 8192);
+    write(&env.path("secret"), &secret);
+    write(&env.path("secretdir/inner"), &secret);
+    let public = product_json("public", 3000);
+    write(&env.path("tree/victim"), &public);
+    write(&env.path("tree/d/inner"), &public);
+    write(&env.path("tree/other"), "other\n");
+    std::os::unix::fs::symlink(env.path("secret"), env.path("spare-link")).unwrap();
+    std::os::unix::fs::symlink(env.path("secretdir"), env.path("spare-dir")).unwrap();
+
+    let swapper = Swapper::start(vec![
+        (env.path("tree/victim"), env.path("spare-link")),
+        (env.path("tree/d"), env.path("spare-dir")),
+    ]);
+    let reports: Vec<Value> = (0..16).map(|_| racing_backup(&env, &["tree"])).collect();
+    assert!(swapper.stop() > 0);
+
+    let needle = vec![secret[..64].to_vec()];
+    for (i, report) in reports.iter().enumerate() {
+        let failed = failed_paths(report);
+        for f in &failed {
+            assert!(
+                f.ends_with("tree/victim") || f.ends_with("tree/d"),
+                "unexpected failure {f}: {report}"
+            );
+        }
+        let target = env.dir(&format!("restored-{i}"));
+        env.restore(report["snapshot_id"].as_str().unwrap(), &target, &[]);
+        for file in files_under(&target) {
+            let bytes = fs::read(&file).unwrap();
+            assert!(
+                find_any(&bytes, &needle).is_none(),
+                "backup {i} stored the secret in {}",
+                file.display()
+            );
+        }
+        // Each name holds what was listed: the file (its own content), the symlink, or nothing
+        // and a reported failure.
+        for (name, link) in [("victim", "secret"), ("d", "secretdir")] {
+            let p = target.join("tree").join(name);
+            match fs::symlink_metadata(&p) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    assert_eq!(fs::read_link(&p).unwrap(), env.path(link))
+                }
+                Ok(m) if m.is_file() => assert_eq!(fs::read(&p).unwrap(), public.as_bytes()),
+                Ok(m) if m.is_dir() => {
+                    assert_eq!(top_names(&p), ["inner"]);
+                    assert_eq!(fs::read(p.join("inner")).unwrap(), public.as_bytes());
+                }
+                Ok(m) => panic!("{}: unexpected {m:?}", p.display()),
+                Err(_) => assert!(
+                    failed.iter().any(|f| f.ends_with(&format!("tree/{name}"))),
+                    "backup {i}: {name} missing but not reported: {report}"
+                ),
+            }
+        }
+    }
+}
+
+/// A FIFO in the tree is skipped, and a regular file swapped for a FIFO between listing and
+/// reading does not block the backup (it is reported as failed).
+#[test]
+fn a_fifo_does_not_block_the_backup() {
+    let env = Env::init();
+    write(&env.path("tree/pipe"), "a regular file\n");
+    write(&env.path("tree/other"), "other\n");
+    let fifo = |p: &Path| mknodat(CWD, p, FileType::Fifo, Mode::from(0o644), 0).unwrap();
+    fifo(&env.path("tree/static-fifo"));
+    fifo(&env.path("spare-fifo"));
+
+    let swapper = Swapper::start(vec![(env.path("tree/pipe"), env.path("spare-fifo"))]);
+    let reports: Vec<Value> = (0..16).map(|_| racing_backup(&env, &["tree"])).collect();
+    assert!(swapper.stop() > 0);
+
+    for (i, report) in reports.iter().enumerate() {
+        let failed = failed_paths(report);
+        assert!(
+            failed.iter().all(|f| f.ends_with("tree/pipe")),
+            "backup {i}: {report}"
+        );
+        let id = report["snapshot_id"].as_str().unwrap();
+        let listed = env.ls(&format!("{id}:tree"));
+        assert!(
+            !listed.iter().any(|l| l.contains("fifo")),
+            "backup {i} stored a FIFO: {listed:?}"
+        );
+        assert!(listed.iter().any(|l| l.ends_with("/other")), "{listed:?}");
+    }
+}
+
+/// What the appending writer saw after each append: (mtime, size).
+type GrowthLog = Vec<((i64, i64), u64)>;
+
+/// Appends `step` bytes to each file in turn, pausing `pause` after each round, until stopped;
+/// logs each file's (mtime, size) after every append (and before the first).
+fn start_appending(
+    files: Vec<PathBuf>,
+    step: usize,
+    pause: Duration,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Vec<GrowthLog>> {
+    std::thread::spawn(move || {
+        let mut handles: Vec<fs::File> = files
+            .iter()
+            .map(|p| fs::OpenOptions::new().append(true).open(p).unwrap())
+            .collect();
+        let stamp = |f: &fs::File| {
+            let m = f.metadata().unwrap();
+            ((m.mtime(), m.mtime_nsec()), m.len())
+        };
+        let mut logs: Vec<GrowthLog> = handles.iter().map(|f| vec![stamp(f)]).collect();
+        let mut round = 0u64;
+        // Bounded so that a stuck backup cannot fill the disk.
+        while !stop.load(Ordering::Relaxed) && round < 20_000 {
+            for (f, log) in handles.iter_mut().zip(&mut logs) {
+                f.write_all(&pseudo_random(&format!("append {round}"), step))
+                    .unwrap();
+                log.push(stamp(f));
+            }
+            round += 1;
+            std::thread::sleep(pause);
+        }
+        logs
+    })
+}
+
+/// Files that grow while they are read (one streamed, one read whole): each is stored as a prefix
+/// of its final content, at most as long as it was when listed, and the streamed one (whose read
+/// certainly spans appends) is reported as changed; the backup still exits 0.
+#[test]
+fn a_file_growing_while_read_is_stored_as_listed_and_reported() {
+    let env = Env::init();
+    let big = env.path("tree/big.bin");
+    let small = env.path("tree/small.json");
+    write(&big, pseudo_random("big", 48 << 20));
+    write(&small, product_json("small", 1 << 20));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = start_appending(
+        vec![big.clone(), small.clone()],
+        64 << 10,
+        Duration::from_millis(1),
+        stop.clone(),
+    );
+    let out = env.run_with_deadline(&["--json", "backup", "tree"], BACKUP_DEADLINE);
+    stop.store(true, Ordering::Relaxed);
+    let logs = writer.join().unwrap();
+    expect_code(&out, 0, &[]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+
+    let id = report["snapshot_id"].as_str().unwrap();
+    for (path, log) in [(&big, &logs[0]), (&small, &logs[1])] {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let node = env.node(id, &format!("tree/{name}"));
+        let stored = env.ok_bytes(["dump", id, &format!("tree/{name}")]);
+        assert_eq!(
+            node["size"].as_u64().unwrap(),
+            stored.len() as u64,
+            "{name}"
+        );
+        let now = fs::read(path).unwrap();
+        assert!(
+            stored.len() <= now.len() && stored[..] == now[..stored.len()],
+            "{name}: the stored bytes are not a prefix of the file"
+        );
+        // The node keeps the listed mtime; the file was at most this long with that mtime.
+        let mtime = (
+            node["mtime"]["sec"].as_i64().unwrap(),
+            node["mtime"]["nsec"].as_i64().unwrap(),
+        );
+        let listed_max = log
+            .iter()
+            .filter(|(t, _)| *t == mtime)
+            .map(|(_, len)| *len)
+            .max()
+            .unwrap_or_else(|| panic!("{name}: mtime {mtime:?} was never the file's"));
+        assert!(
+            stored.len() as u64 <= listed_max,
+            "{name}: stored {} bytes, but the file had at most {listed_max} when listed",
+            stored.len()
+        );
+    }
+    let big_shown = big.display().to_string();
+    let changed: Vec<&str> = report["changed_while_read"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(changed.contains(&big_shown.as_str()), "{report}");
+    assert_eq!(
+        report["files_changed_while_read"].as_u64().unwrap() as usize,
+        changed.len()
+    );
+    assert!(
+        stderr.contains(&format!(
+            "warning: file changed while it was read: {big_shown}"
+        )),
+        "{stderr}"
+    );
+}
+
+/// Two cron habits: `cd /srv/a && backup .` next to `cd /srv/b && backup .`, and `backup docs` run
+/// from two directories. Each directory is its own group for `forget` and its own parent chain,
+/// and `docs`, `docs/`, `./docs` and `docs/.` are one path.
+#[test]
+fn relative_paths_from_different_directories_are_different_backups() {
+    let env = Env::init();
+    for d in ["srv/a", "srv/b"] {
+        write(&env.path(&format!("{d}/data.json")), product_json(d, 2000));
+    }
+    for d in ["x", "y"] {
+        write(
+            &env.path(&format!("{d}/docs/readme.md")),
+            format!("# {d}\n"),
+        );
+    }
+    let abs = |rel: &str| env.path(rel).display().to_string();
+
+    // Habit 1: "." from two directories.
+    let mut last: BTreeMap<&str, String> = BTreeMap::new();
+    for round in 0..2 {
+        for d in ["srv/a", "srv/b"] {
+            write(&env.path(&format!("{d}/round")), format!("{round}\n"));
+            let r = env.backup_in(&env.path(d), &["."]);
+            let id = r["snapshot_id"].as_str().unwrap().to_string();
+            let snap = env.json(["cat", "snapshot", &id]);
+            assert_eq!(snap["paths"], serde_json::json!([abs(d)]), "{snap}");
+            assert_eq!(
+                r["parent"].as_str(),
+                last.get(d).map(String::as_str),
+                "{d} round {round}: wrong parent"
+            );
+            // The tree layout follows the argument: "." puts the directory's entries at the root.
+            let mut names = env.ls(&id);
+            names.sort();
+            assert_eq!(names, ["/data.json", "/round"]);
+            last.insert(d, id);
+        }
+    }
+
+    // Habit 2: the same relative name from two directories, spelled in several ways.
+    let spellings = ["docs", "docs/", "./docs", "docs/."];
+    for (round, spelling) in spellings.iter().enumerate() {
+        for d in ["x", "y"] {
+            write(&env.path(&format!("{d}/docs/round")), format!("{round}\n"));
+            let r = env.backup_in(&env.path(d), &[spelling]);
+            let id = r["snapshot_id"].as_str().unwrap().to_string();
+            let snap = env.json(["cat", "snapshot", &id]);
+            let docs = abs(&format!("{d}/docs"));
+            assert_eq!(snap["paths"], serde_json::json!([docs]), "{snap}");
+            assert_eq!(
+                r["parent"].as_str(),
+                last.get(d).map(String::as_str),
+                "{d} {spelling}: wrong parent"
+            );
+            // A relative path keeps its own name in the tree.
+            let mut names = env.ls(&id);
+            names.sort();
+            assert_eq!(names, ["/docs", "/docs/readme.md", "/docs/round"]);
+            last.insert(d, id);
+        }
+    }
+
+    // --path takes an absolute path, or a relative one from the working directory.
+    assert_eq!(env.snapshots(&["--path", &abs("srv/a")]).len(), 2);
+    let mut c = env.cmd();
+    c.current_dir(env.path("x"))
+        .args(["--json", "snapshots", "--path", "docs/"]);
+    let in_x: Vec<Value> = serde_json::from_slice(&exit_with(&mut c, 0).stdout).unwrap();
+    assert_eq!(in_x.len(), spellings.len());
+
+    // One snapshot kept per directory.
+    env.ok(["forget", "--keep-last", "1"]);
+    let mut kept: Vec<String> = env
+        .snapshots(&[])
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    kept.sort();
+    let mut want: Vec<String> = last.into_values().collect();
+    want.sort();
+    assert_eq!(kept, want);
 }

@@ -2,6 +2,8 @@
 //! then writes packs, the index and finally the snapshot.
 
 mod file;
+mod meta;
+mod top;
 mod walk;
 
 use crate::format::blob_entry::BlobType;
@@ -14,10 +16,8 @@ use crate::repository::snapshots::SnapshotFilter;
 use crate::repository::{hostname, username, Repository};
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, FixedOffset};
-use std::collections::BTreeMap;
 use std::io::Read;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -48,6 +48,9 @@ pub struct BackupResult {
     pub snapshot: Snapshot,
     /// Files or directories that could not be read, with the reason.
     pub failures: Vec<(String, String)>,
+    /// Files whose size, mtime or ctime changed while they were read; each is stored as read, at
+    /// most its listed size.
+    pub changed: Vec<String>,
     pub parent: Option<SnapshotId>,
 }
 
@@ -69,6 +72,7 @@ pub(crate) struct Archiver<'a> {
     progress: &'a Progress,
     counters: Counters,
     failures: Mutex<Vec<(String, String)>>,
+    changed: Mutex<Vec<String>>,
     force: bool,
 }
 
@@ -76,22 +80,10 @@ impl Archiver<'_> {
     fn fail(&self, path: &Path, err: impl std::fmt::Display) {
         lock(&self.failures).push((path.display().to_string(), err.to_string()));
     }
-}
 
-/// A path to back up, split into the components under which it appears in the snapshot root.
-fn snapshot_components(p: &Path) -> Result<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    for c in p.components() {
-        match c {
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
-            Component::ParentDir => bail!(
-                "{}: paths with '..' are refused; give the path without '..' (e.g. an absolute path)",
-                p.display()
-            ),
-            Component::Normal(n) => out.push(n.as_bytes().to_vec()),
-        }
+    fn changed_while_read(&self, path: &Path) {
+        lock(&self.changed).push(path.display().to_string());
     }
-    Ok(out)
 }
 
 /// The node name for `--stdin-filename` (a leading `/` is dropped), or an error when a tree could
@@ -108,14 +100,6 @@ pub fn stdin_node_name(name: &str) -> Result<Vec<u8>> {
     Ok(plain.as_bytes().to_vec())
 }
 
-/// The virtual top of a snapshot: intermediate directories of the given paths, and the paths.
-#[derive(Default)]
-struct TopDir {
-    real: Option<PathBuf>,
-    is_target: bool,
-    children: BTreeMap<Vec<u8>, TopDir>,
-}
-
 pub fn backup(
     repo: &Repository,
     opts: &BackupOptions,
@@ -128,9 +112,20 @@ pub fn backup(
         .as_deref()
         .map(stdin_node_name)
         .transpose()?;
-    let paths: Vec<String> = match &opts.stdin_name {
-        Some(name) => vec![format!("/{}", name.trim_start_matches('/'))],
-        None => opts.paths.iter().map(|p| p.display().to_string()).collect(),
+    let (targets, paths) = match &stdin_name {
+        Some(name) => (
+            Vec::new(),
+            vec![format!("/{}", String::from_utf8_lossy(name))],
+        ),
+        None => {
+            let targets = opts
+                .paths
+                .iter()
+                .map(|p| top::Target::new(p))
+                .collect::<Result<Vec<_>>>()?;
+            let paths = top::recorded_paths(&targets);
+            (targets, paths)
+        }
     };
     if paths.is_empty() {
         bail!("nothing to back up: give at least one path (or --stdin)");
@@ -156,40 +151,13 @@ pub fn backup(
         progress,
         counters: Counters::default(),
         failures: Mutex::default(),
+        changed: Mutex::default(),
         force: opts.force,
     };
     let root_nodes = match stdin_name {
         Some(name) => vec![arch.save_stdin(name)?],
         None => {
-            let mut top = TopDir::default();
-            for p in &opts.paths {
-                let comps = snapshot_components(p)?;
-                let abs =
-                    std::path::absolute(p).with_context(|| format!("resolving {}", p.display()))?;
-                if comps.is_empty() {
-                    // "/" or ".": the directory's own entries form the root.
-                    top.real = Some(abs);
-                    top.is_target = true;
-                    continue;
-                }
-                // reals[i] is the real directory behind component i (abs ends with the components).
-                let mut reals = Vec::with_capacity(comps.len());
-                let mut r = abs.clone();
-                for _ in 0..comps.len() {
-                    reals.push(r.clone());
-                    r.pop();
-                }
-                reals.reverse();
-                let mut d = &mut top;
-                for (i, c) in comps.iter().enumerate() {
-                    d = d.children.entry(c.clone()).or_default();
-                    if d.real.is_none() {
-                        d.real = Some(reals[i].clone());
-                    }
-                }
-                d.real = Some(abs);
-                d.is_target = true;
-            }
+            let top = top::TopDir::new(&targets);
             arch.save_top(&top, parent_root.as_deref(), "")?
         }
     };
@@ -201,6 +169,8 @@ pub fn backup(
     let bytes_added_stored = stats.stored_bytes_added.load(Ordering::Relaxed);
     let c = &arch.counters;
     let failures = std::mem::take(&mut *lock(&arch.failures));
+    let mut changed = std::mem::take(&mut *lock(&arch.changed));
+    changed.sort();
     let summary = Summary {
         files_new: c.files_new.load(Ordering::Relaxed),
         files_changed: c.files_changed.load(Ordering::Relaxed),
@@ -237,6 +207,7 @@ pub fn backup(
         id,
         snapshot,
         failures,
+        changed,
         parent: parent.map(|(id, _)| id),
     })
 }
@@ -266,47 +237,6 @@ fn find_parent(
 }
 
 impl Archiver<'_> {
-    /// `prefix` is this virtual directory's path in the snapshot ("" for the root).
-    fn save_top(&self, top: &TopDir, parent: Option<&[Node]>, prefix: &str) -> Result<Vec<Node>> {
-        if top.is_target {
-            if let Some(real) = &top.real {
-                // Backing up "/" or ".": the directory's entries are the root's entries.
-                return self.dir_entries(real, prefix, parent);
-            }
-        }
-        let mut nodes = Vec::new();
-        for (name, child) in &top.children {
-            let real = child.real.as_deref().unwrap_or(Path::new("/"));
-            let pnode = parent.and_then(|p| walk::find(p, name));
-            let node = if child.is_target {
-                self.save_entry(real, name.clone(), prefix, pnode)?
-            } else {
-                // An intermediate directory: its metadata, and only the children that were asked for.
-                let meta = std::fs::metadata(real)
-                    .with_context(|| format!("reading {}", real.display()))?;
-                let sub_parent = match pnode {
-                    Some(n) if n.kind == NodeKind::Dir => {
-                        Some(self.saver.repo().load_tree(&n.content)?)
-                    }
-                    _ => None,
-                };
-                let path = walk::join_rel(prefix, name);
-                let children = self.save_top(child, sub_parent.as_deref(), &path)?;
-                let content = self.saver.save_tree(&children, false)?;
-                self.count_dir(pnode, &content);
-                Some(walk::node_from_meta(
-                    name.clone(),
-                    NodeKind::Dir,
-                    &meta,
-                    content,
-                    vec![],
-                ))
-            };
-            nodes.extend(node);
-        }
-        Ok(nodes)
-    }
-
     fn save_stdin(&self, name: Vec<u8>) -> Result<Node> {
         let mut data = Vec::new();
         std::io::stdin()

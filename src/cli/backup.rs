@@ -86,6 +86,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     for (path, err) in &result.failures {
         eprintln!("error: could not read {path}: {err}");
     }
+    for path in &result.changed {
+        eprintln!("warning: file changed while it was read: {path}");
+    }
     let s = &result.snapshot.summary;
     if g.json {
         outln!(
@@ -97,6 +100,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 "summary": s,
                 "duration_seconds": secs,
                 "failures": result.failures.iter().map(|(p, e)| serde_json::json!({"path": p, "error": e})).collect::<Vec<_>>(),
+                "files_changed_while_read": result.changed.len(),
+                "changed_while_read": result.changed,
             })
         )?;
     } else if !g.quiet {
@@ -127,6 +132,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             human(s.bytes_processed),
             human(s.bytes_read)
         )?;
+        if !result.changed.is_empty() {
+            outln!(
+                "Changed:     {} files changed while they were read (stored as read)",
+                result.changed.len()
+            )?;
+        }
         outln!("snapshot {} saved", result.id.short())?;
     }
     if !result.failures.is_empty() {

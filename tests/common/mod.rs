@@ -643,3 +643,60 @@ pub fn is_root() -> bool {
         .map(|m| m.uid() == 0)
         .unwrap_or(false)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Running in another directory, and with a deadline
+
+impl Env {
+    /// `backup --json ARGS` with the working directory `dir`; asserts exit 0 and returns the report.
+    pub fn backup_in(&self, dir: &Path, args: &[&str]) -> Value {
+        let mut c = self.cmd();
+        c.current_dir(dir).args(["--json", "backup"]).args(args);
+        let out = exit_with(&mut c, 0);
+        serde_json::from_slice(&out.stdout).expect("backup --json prints JSON")
+    }
+
+    /// Runs with `args`; a run that takes longer than `limit` is killed and fails the test, so a
+    /// command that blocks (e.g. on a FIFO) cannot hang the test suite.
+    pub fn run_with_deadline(&self, args: &[&str], limit: std::time::Duration) -> Output {
+        use std::process::Stdio;
+        let mut child = self
+            .std_cmd()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting backstock");
+        // Drain the pipes on their own threads so a full pipe cannot stall the child.
+        let mut stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let out_reader = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            std::io::Read::read_to_end(&mut stdout, &mut b).unwrap();
+            b
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            std::io::Read::read_to_end(&mut stderr, &mut b).unwrap();
+            b
+        });
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if start.elapsed() > limit {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("backstock {args:?} did not finish within {limit:?}: it blocked");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        Output {
+            status,
+            stdout: out_reader.join().unwrap(),
+            stderr: err_reader.join().unwrap(),
+        }
+    }
+}
