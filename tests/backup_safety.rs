@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use rustix::fs::{mknodat, renameat_with, FileType, Mode, RenameFlags, CWD};
+use rustix::fs::{mknodat, open, renameat_with, FileType, Mode, OFlags, RenameFlags, CWD};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
@@ -55,8 +55,9 @@ fn bad_stdin_filenames_are_refused_and_write_nothing() {
     env.ok(["check"]);
 }
 
-/// Exchanges each pair of paths atomically (`renameat2(RENAME_EXCHANGE)`) in a loop on its own
-/// thread until dropped, so that backups running meanwhile see each name as either object.
+/// Exchanges each pair of names atomically (`renameat2(RENAME_EXCHANGE)`) in a loop on its own
+/// thread until stopped, so that backups running meanwhile see each name as either object. The
+/// directories are opened once, so each exchange is one short system call.
 struct Swapper {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<u64>>,
@@ -66,11 +67,24 @@ impl Swapper {
     fn start(pairs: Vec<(PathBuf, PathBuf)>) -> Swapper {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let open_parent = |p: &Path| {
+            let dir = open(
+                p.parent().unwrap(),
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .unwrap();
+            (dir, p.file_name().unwrap().to_os_string())
+        };
+        let pairs: Vec<_> = pairs
+            .iter()
+            .map(|(a, b)| (open_parent(a), open_parent(b)))
+            .collect();
         let thread = std::thread::spawn(move || {
             let mut swaps = 0u64;
             while !flag.load(Ordering::Relaxed) {
-                for (a, b) in &pairs {
-                    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).expect("exchanging");
+                for ((da, a), (db, b)) in &pairs {
+                    renameat_with(da, a, db, b, RenameFlags::EXCHANGE).expect("exchanging");
                     swaps += 1;
                 }
             }
@@ -100,16 +114,18 @@ impl Drop for Swapper {
 
 const BACKUP_DEADLINE: Duration = Duration::from_secs(120);
 
-/// `backup --json --force ARGS` under a deadline; exit 0 or 3 (some files unreadable).
-fn racing_backup(env: &Env, args: &[&str]) -> Value {
-    let mut a = vec!["--json", "backup", "--force"];
-    a.extend_from_slice(args);
-    let out = env.run_with_deadline(&a, BACKUP_DEADLINE);
+/// `backup --json --force tree` under a deadline; exit 0 or 3 (some files unreadable).
+fn racing_backup(env: &Env) -> Value {
+    let out = env.run_with_deadline(
+        &env.root,
+        &["--json", "backup", "--force", "tree"],
+        BACKUP_DEADLINE,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_no_panic(&stderr);
     assert!(
         matches!(out.status.code(), Some(0 | 3)),
-        "backup {args:?}: {:?}\n{stderr}",
+        "backup: {:?}\n{stderr}",
         out.status
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("backup JSON: {e}\n{stderr}"))
@@ -125,11 +141,27 @@ fn failed_paths(report: &Value) -> Vec<String> {
         .collect()
 }
 
-/// A file or directory replaced by a symlink to a secret outside the tree, over and over while
-/// backups run: the secret is never read. Each backup stores the name as it was listed (the file,
-/// or the symlink itself) or reports it as failed.
+const RACING_BACKUPS: usize = 6;
+const SWAPPED_FILES: usize = 1000;
+
+/// Fills `public` with `SWAPPED_FILES` regular files and `decoy` with as many objects of the same
+/// names made by `make`. Exchanging the two directories then changes every one of those names at
+/// once, so each backup meets many names that changed between its listing and its reading (a
+/// single name swapped in a loop is caught only now and then, the window being microseconds).
+fn swapped_names(public: &Path, decoy: &Path, make: impl Fn(&Path)) {
+    fs::create_dir_all(decoy).unwrap();
+    for i in 0..SWAPPED_FILES {
+        let name = format!("f{i:04}");
+        write(&public.join(&name), format!("public {i}\n"));
+        make(&decoy.join(&name));
+    }
+}
+
+/// Files and a directory replaced by symlinks to secrets outside the tree, over and over while
+/// backups run: the secrets are never read. Each backup stores a name as it was listed (the file or
+/// directory with its own content, or the symlink itself) or reports it as failed.
 #[test]
-fn a_file_or_directory_swapped_for_a_symlink_is_not_followed() {
+fn files_or_directories_swapped_for_symlinks_are_not_followed() {
     let env = Env::init();
     let secret = pseudo_random("secret outside the backed-up tree", 8192);
     write(&env.path("secret"), &secret);
@@ -138,14 +170,17 @@ fn a_file_or_directory_swapped_for_a_symlink_is_not_followed() {
     write(&env.path("tree/victim"), &public);
     write(&env.path("tree/d/inner"), &public);
     write(&env.path("tree/other"), "other\n");
-    std::os::unix::fs::symlink(env.path("secret"), env.path("spare-link")).unwrap();
+    let link_to_secret = |p: &Path| std::os::unix::fs::symlink(env.path("secret"), p).unwrap();
+    swapped_names(&env.path("tree/t"), &env.path("decoy/t"), link_to_secret);
+    link_to_secret(&env.path("spare-link"));
     std::os::unix::fs::symlink(env.path("secretdir"), env.path("spare-dir")).unwrap();
 
     let swapper = Swapper::start(vec![
+        (env.path("tree/t"), env.path("decoy/t")),
         (env.path("tree/victim"), env.path("spare-link")),
         (env.path("tree/d"), env.path("spare-dir")),
     ]);
-    let reports: Vec<Value> = (0..16).map(|_| racing_backup(&env, &["tree"])).collect();
+    let reports: Vec<Value> = (0..RACING_BACKUPS).map(|_| racing_backup(&env)).collect();
     assert!(swapper.stop() > 0);
 
     let needle = vec![secret[..64].to_vec()];
@@ -153,7 +188,9 @@ fn a_file_or_directory_swapped_for_a_symlink_is_not_followed() {
         let failed = failed_paths(report);
         for f in &failed {
             assert!(
-                f.ends_with("tree/victim") || f.ends_with("tree/d"),
+                ["tree/victim", "tree/d", "tree/t"]
+                    .iter()
+                    .any(|n| f.ends_with(n)),
                 "unexpected failure {f}: {report}"
             );
         }
@@ -167,8 +204,9 @@ fn a_file_or_directory_swapped_for_a_symlink_is_not_followed() {
                 file.display()
             );
         }
-        // Each name holds what was listed: the file (its own content), the symlink, or nothing
-        // and a reported failure.
+        // Each name holds what was listed: the file or directory (its own content), the symlink,
+        // or nothing and a reported failure.
+        let reported = |name: &str| failed.iter().any(|f| f.ends_with(&format!("tree/{name}")));
         for (name, link) in [("victim", "secret"), ("d", "secretdir")] {
             let p = target.join("tree").join(name);
             match fs::symlink_metadata(&p) {
@@ -181,43 +219,62 @@ fn a_file_or_directory_swapped_for_a_symlink_is_not_followed() {
                     assert_eq!(fs::read(p.join("inner")).unwrap(), public.as_bytes());
                 }
                 Ok(m) => panic!("{}: unexpected {m:?}", p.display()),
-                Err(_) => assert!(
-                    failed.iter().any(|f| f.ends_with(&format!("tree/{name}"))),
-                    "backup {i}: {name} missing but not reported: {report}"
-                ),
+                Err(_) => assert!(reported(name), "backup {i}: {name} missing: {report}"),
+            }
+        }
+        let t = target.join("tree/t");
+        if !t.exists() {
+            assert!(reported("t"), "backup {i}: t missing: {report}");
+            continue;
+        }
+        for name in top_names(&t) {
+            let p = t.join(&name);
+            let m = fs::symlink_metadata(&p).unwrap();
+            if m.file_type().is_symlink() {
+                assert_eq!(fs::read_link(&p).unwrap(), env.path("secret"));
+            } else {
+                let n: usize = name[1..].parse().unwrap();
+                assert_eq!(fs::read(&p).unwrap(), format!("public {n}\n").as_bytes());
             }
         }
     }
 }
 
-/// A FIFO in the tree is skipped, and a regular file swapped for a FIFO between listing and
-/// reading does not block the backup (it is reported as failed).
+/// A FIFO in the tree is skipped, and files swapped for FIFOs between listing and reading do not
+/// block the backup.
 #[test]
 fn a_fifo_does_not_block_the_backup() {
     let env = Env::init();
-    write(&env.path("tree/pipe"), "a regular file\n");
-    write(&env.path("tree/other"), "other\n");
     let fifo = |p: &Path| mknodat(CWD, p, FileType::Fifo, Mode::from(0o644), 0).unwrap();
+    write(&env.path("tree/other"), "other\n");
     fifo(&env.path("tree/static-fifo"));
-    fifo(&env.path("spare-fifo"));
+    swapped_names(&env.path("tree/t"), &env.path("decoy/t"), fifo);
 
-    let swapper = Swapper::start(vec![(env.path("tree/pipe"), env.path("spare-fifo"))]);
-    let reports: Vec<Value> = (0..16).map(|_| racing_backup(&env, &["tree"])).collect();
+    let swapper = Swapper::start(vec![(env.path("tree/t"), env.path("decoy/t"))]);
+    let reports: Vec<Value> = (0..RACING_BACKUPS).map(|_| racing_backup(&env)).collect();
     assert!(swapper.stop() > 0);
 
     for (i, report) in reports.iter().enumerate() {
         let failed = failed_paths(report);
         assert!(
-            failed.iter().all(|f| f.ends_with("tree/pipe")),
+            failed.iter().all(|f| f.ends_with("tree/t")),
             "backup {i}: {report}"
         );
         let id = report["snapshot_id"].as_str().unwrap();
-        let listed = env.ls(&format!("{id}:tree"));
+        let listed = env.ls(id);
         assert!(
             !listed.iter().any(|l| l.contains("fifo")),
             "backup {i} stored a FIFO: {listed:?}"
         );
-        assert!(listed.iter().any(|l| l.ends_with("/other")), "{listed:?}");
+        assert!(listed.contains(&"/tree/other".to_string()), "{listed:?}");
+        // What was stored of t is its regular files, each with its own content.
+        let target = env.dir(&format!("restored-{i}"));
+        env.restore(id, &target, &[]);
+        for file in files_under(&target.join("tree/t")) {
+            let name = file.file_name().unwrap().to_str().unwrap();
+            let n: usize = name[1..].parse().unwrap();
+            assert_eq!(fs::read(&file).unwrap(), format!("public {n}\n").as_bytes());
+        }
     }
 }
 
@@ -243,8 +300,8 @@ fn start_appending(
         };
         let mut logs: Vec<GrowthLog> = handles.iter().map(|f| vec![stamp(f)]).collect();
         let mut round = 0u64;
-        // Bounded so that a stuck backup cannot fill the disk.
-        while !stop.load(Ordering::Relaxed) && round < 20_000 {
+        // At most 256 MiB per file, so that a stuck backup cannot fill the disk.
+        while !stop.load(Ordering::Relaxed) && round < (256 << 20) / step as u64 {
             for (f, log) in handles.iter_mut().zip(&mut logs) {
                 f.write_all(&pseudo_random(&format!("append {round}"), step))
                     .unwrap();
@@ -271,10 +328,10 @@ fn a_file_growing_while_read_is_stored_as_listed_and_reported() {
     let writer = start_appending(
         vec![big.clone(), small.clone()],
         64 << 10,
-        Duration::from_millis(1),
+        Duration::from_millis(5),
         stop.clone(),
     );
-    let out = env.run_with_deadline(&["--json", "backup", "tree"], BACKUP_DEADLINE);
+    let out = env.run_with_deadline(&env.root, &["--json", "backup", "tree"], BACKUP_DEADLINE);
     stop.store(true, Ordering::Relaxed);
     let logs = writer.join().unwrap();
     expect_code(&out, 0, &[]);
@@ -349,50 +406,48 @@ fn relative_paths_from_different_directories_are_different_backups() {
         );
     }
     let abs = |rel: &str| env.path(rel).display().to_string();
+    // Snapshot ID -> the absolute path it should record.
+    let mut recorded: BTreeMap<String, String> = BTreeMap::new();
+    // Directory -> its newest snapshot.
+    let mut last: BTreeMap<&str, String> = BTreeMap::new();
+    let mut run = |d: &'static str, arg: &str, records: String, round: usize| -> String {
+        write(&env.path(&format!("{d}/round")), format!("{round}\n"));
+        let r = env.backup_in(&env.path(d), &[arg]);
+        let id = r["snapshot_id"].as_str().unwrap().to_string();
+        assert_eq!(
+            r["parent"].as_str(),
+            last.get(d).map(String::as_str),
+            "{d} {arg} round {round}: wrong parent"
+        );
+        recorded.insert(id.clone(), records);
+        last.insert(d, id.clone());
+        id
+    };
 
     // Habit 1: "." from two directories.
-    let mut last: BTreeMap<&str, String> = BTreeMap::new();
     for round in 0..2 {
         for d in ["srv/a", "srv/b"] {
-            write(&env.path(&format!("{d}/round")), format!("{round}\n"));
-            let r = env.backup_in(&env.path(d), &["."]);
-            let id = r["snapshot_id"].as_str().unwrap().to_string();
-            let snap = env.json(["cat", "snapshot", &id]);
-            assert_eq!(snap["paths"], serde_json::json!([abs(d)]), "{snap}");
-            assert_eq!(
-                r["parent"].as_str(),
-                last.get(d).map(String::as_str),
-                "{d} round {round}: wrong parent"
-            );
-            // The tree layout follows the argument: "." puts the directory's entries at the root.
-            let mut names = env.ls(&id);
-            names.sort();
-            assert_eq!(names, ["/data.json", "/round"]);
-            last.insert(d, id);
+            let id = run(d, ".", abs(d), round);
+            if round == 0 {
+                // The tree layout follows the argument: "." puts the directory's entries at the root.
+                assert_eq!(env.ls(&id), ["/data.json", "/round"]);
+            }
         }
     }
-
     // Habit 2: the same relative name from two directories, spelled in several ways.
     let spellings = ["docs", "docs/", "./docs", "docs/."];
     for (round, spelling) in spellings.iter().enumerate() {
         for d in ["x", "y"] {
-            write(&env.path(&format!("{d}/docs/round")), format!("{round}\n"));
-            let r = env.backup_in(&env.path(d), &[spelling]);
-            let id = r["snapshot_id"].as_str().unwrap().to_string();
-            let snap = env.json(["cat", "snapshot", &id]);
-            let docs = abs(&format!("{d}/docs"));
-            assert_eq!(snap["paths"], serde_json::json!([docs]), "{snap}");
-            assert_eq!(
-                r["parent"].as_str(),
-                last.get(d).map(String::as_str),
-                "{d} {spelling}: wrong parent"
-            );
-            // A relative path keeps its own name in the tree.
-            let mut names = env.ls(&id);
-            names.sort();
-            assert_eq!(names, ["/docs", "/docs/readme.md", "/docs/round"]);
-            last.insert(d, id);
+            let id = run(d, spelling, abs(&format!("{d}/docs")), round);
+            if round == 0 {
+                // A relative path keeps its own name in the tree.
+                assert_eq!(env.ls(&id), ["/docs", "/docs/readme.md"]);
+            }
         }
+    }
+    for s in env.snapshots(&[]) {
+        let id = s["id"].as_str().unwrap();
+        assert_eq!(s["paths"], serde_json::json!([recorded[id]]), "{s}");
     }
 
     // --path takes an absolute path, or a relative one from the working directory.

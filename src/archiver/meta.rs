@@ -93,11 +93,22 @@ pub(super) fn stat_path(path: &Path) -> io::Result<Meta> {
     Ok(Meta::from_stat(&rustix::fs::stat(path)?))
 }
 
-/// Opens a directory named by the user (symlinks in the path followed, as the user named them).
+/// Opens a directory named by the user for listing (symlinks in the path followed, as the user
+/// named them).
 pub(super) fn open_dir_path(path: &Path) -> io::Result<OwnedFd> {
     Ok(rustix::fs::open(
         path,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?)
+}
+
+/// Opens the directory that holds a path named by the user, only to reach that path through it:
+/// `O_PATH` needs no read permission on the directory, just as a by-path `lstat` needs none.
+pub(super) fn open_parent_path(path: &Path) -> io::Result<OwnedFd> {
+    Ok(rustix::fs::open(
+        path,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )?)
 }

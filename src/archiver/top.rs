@@ -149,7 +149,7 @@ impl Archiver<'_> {
         pnode: Option<&Node>,
     ) -> Result<Option<Node>> {
         let dir = real.parent().unwrap_or(Path::new("/"));
-        match meta::open_dir_path(dir) {
+        match meta::open_parent_path(dir) {
             Ok(fd) => self.save_entry(fd.as_fd(), name, real, prefix, pnode),
             Err(e) => {
                 self.fail(real, e);

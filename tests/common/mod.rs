@@ -656,12 +656,18 @@ impl Env {
         serde_json::from_slice(&out.stdout).expect("backup --json prints JSON")
     }
 
-    /// Runs with `args`; a run that takes longer than `limit` is killed and fails the test, so a
-    /// command that blocks (e.g. on a FIFO) cannot hang the test suite.
-    pub fn run_with_deadline(&self, args: &[&str], limit: std::time::Duration) -> Output {
+    /// Runs with `args` in the working directory `dir`; a run that takes longer than `limit` is
+    /// killed and fails the test, so a command that blocks (e.g. on a FIFO) cannot hang the suite.
+    pub fn run_with_deadline(
+        &self,
+        dir: &Path,
+        args: &[&str],
+        limit: std::time::Duration,
+    ) -> Output {
         use std::process::Stdio;
         let mut child = self
             .std_cmd()
+            .current_dir(dir)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
