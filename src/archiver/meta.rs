@@ -176,3 +176,56 @@ fn type_name(t: FileType) -> &'static str {
         FileType::Unknown => "object",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// Lists `f` in a directory, lets `replace` change it, then opens it as listed.
+    fn open_after(replace: impl FnOnce(&Path)) -> io::Result<(OwnedFd, Meta)> {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f");
+        fs::write(&path, b"listed").unwrap();
+        fs::write(tmp.path().join("other"), b"other").unwrap();
+        let dir = open_dir_path(tmp.path()).unwrap();
+        let listed = lstat_at(dir.as_fd(), b"f").unwrap();
+        replace(&path);
+        open_listed(dir.as_fd(), b"f", &listed)
+    }
+
+    #[test]
+    fn open_listed_refuses_whatever_took_the_listed_name() {
+        let (_, meta) = open_after(|_| {}).unwrap();
+        assert_eq!(meta.size, 6);
+
+        let symlink = open_after(|p| {
+            fs::remove_file(p).unwrap();
+            std::os::unix::fs::symlink(p.with_file_name("other"), p).unwrap();
+        });
+        let fifo = open_after(|p| {
+            fs::remove_file(p).unwrap();
+            rustix::fs::mknodat(rustix::fs::CWD, p, FileType::Fifo, Mode::from(0o600), 0).unwrap();
+        });
+        let other_file = open_after(|p| fs::rename(p.with_file_name("other"), p).unwrap());
+        let dir = open_after(|p| {
+            fs::remove_file(p).unwrap();
+            fs::create_dir(p).unwrap();
+        });
+        for (what, r) in [
+            ("symlink", symlink),
+            ("FIFO", fifo),
+            ("file", other_file),
+            ("directory", dir),
+        ] {
+            let e = r.err().unwrap_or_else(|| panic!("{what} was opened"));
+            assert!(is_replaced(&e), "{what}: {e}");
+            assert!(e
+                .to_string()
+                .contains("replaced between listing and reading"));
+        }
+        // Gone: an ordinary error, not a replacement.
+        let gone = open_after(|p| fs::remove_file(p).unwrap()).err().unwrap();
+        assert!(!is_replaced(&gone), "{gone}");
+    }
+}
