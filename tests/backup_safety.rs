@@ -12,6 +12,7 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +54,59 @@ fn bad_stdin_filenames_are_refused_and_write_nothing() {
     );
     // The repository stays readable as a whole.
     env.ok(["check"]);
+}
+
+/// `backup --json ARGS` with the working directory `dir`; asserts exit 0 and returns the report.
+fn backup_in(env: &Env, dir: &Path, args: &[&str]) -> Value {
+    let mut c = env.cmd();
+    c.current_dir(dir).args(["--json", "backup"]).args(args);
+    let out = exit_with(&mut c, 0);
+    serde_json::from_slice(&out.stdout).expect("backup --json prints JSON")
+}
+
+/// Runs with `args` in the working directory `dir`; a run that takes longer than `limit` is
+/// killed and fails the test, so a command that blocks (e.g. on a FIFO) cannot hang the suite.
+fn run_with_deadline(env: &Env, dir: &Path, args: &[&str], limit: std::time::Duration) -> Output {
+    use std::process::Stdio;
+    let mut child = env
+        .std_cmd()
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting backstock");
+    // Drain the pipes on their own threads so a full pipe cannot stall the child.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut b).unwrap();
+        b
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut stderr, &mut b).unwrap();
+        b
+    });
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("backstock {args:?} did not finish within {limit:?}: it blocked");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out_reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
+    }
 }
 
 /// Exchanges each pair of names atomically (`renameat2(RENAME_EXCHANGE)`) in a loop on its own
@@ -116,7 +170,8 @@ const BACKUP_DEADLINE: Duration = Duration::from_secs(120);
 
 /// `backup --json --force tree` under a deadline; exit 0 or 3 (some files unreadable).
 fn racing_backup(env: &Env) -> Value {
-    let out = env.run_with_deadline(
+    let out = run_with_deadline(
+        env,
         &env.root,
         &["--json", "backup", "--force", "tree"],
         BACKUP_DEADLINE,
@@ -331,7 +386,12 @@ fn a_file_growing_while_read_is_stored_as_listed_and_reported() {
         Duration::from_millis(5),
         stop.clone(),
     );
-    let out = env.run_with_deadline(&env.root, &["--json", "backup", "tree"], BACKUP_DEADLINE);
+    let out = run_with_deadline(
+        &env,
+        &env.root,
+        &["--json", "backup", "tree"],
+        BACKUP_DEADLINE,
+    );
     stop.store(true, Ordering::Relaxed);
     let logs = writer.join().unwrap();
     expect_code(&out, 0, &[]);
@@ -412,7 +472,7 @@ fn relative_paths_from_different_directories_are_different_backups() {
     let mut last: BTreeMap<&str, String> = BTreeMap::new();
     let mut run = |d: &'static str, arg: &str, records: String, round: usize| -> String {
         write(&env.path(&format!("{d}/round")), format!("{round}\n"));
-        let r = env.backup_in(&env.path(d), &[arg]);
+        let r = backup_in(&env, &env.path(d), &[arg]);
         let id = r["snapshot_id"].as_str().unwrap().to_string();
         assert_eq!(
             r["parent"].as_str(),

@@ -210,6 +210,26 @@ mod tests {
     }
 
     #[test]
+    fn filter_paths_match_recorded_paths_up_to_dots_and_slashes() {
+        let cwd = std::env::current_dir().unwrap();
+        let docs = cwd.join("docs").display().to_string();
+        for filter in ["docs", "docs/", "./docs", "docs/.", docs.as_str()] {
+            assert!(path_matches(filter, &docs), "{filter}");
+        }
+        assert!(!path_matches("doc", &docs));
+        assert!(!path_matches("/elsewhere/docs", &docs));
+        // Paths recorded as given by older versions.
+        for filter in ["store", "store/", "./store"] {
+            assert!(path_matches(filter, "store"), "{filter}");
+            assert!(path_matches(filter, "./store/"), "{filter}");
+        }
+        assert_eq!(
+            absolute_path(Path::new("/srv/./shop/")).unwrap(),
+            Path::new("/srv/shop")
+        );
+    }
+
+    #[test]
     fn a_snapshot_deleted_after_listing_is_left_out_but_a_corrupt_one_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let backend = Arc::new(Vanishing(LocalBackend::new(dir.path().join("r"))));
