@@ -1,14 +1,17 @@
-//! Saving one file: reuse the parent's content when unchanged, else classify, chunk and save blobs.
+//! Saving one file: reuse the parent's content when unchanged; else open the file that was listed,
+//! read at most its listed size, classify, chunk and save blobs, and note a file that changed while
+//! it was read.
 
+use super::meta::{self, Meta};
 use super::Archiver;
 use crate::chunker::{classify, Class, StreamChunker};
 use crate::format::tree::{Node, NodeKind};
 use crate::ids::BlobId;
 use anyhow::Result;
 use rayon::prelude::*;
-use std::fs::{File, Metadata};
-use std::io::Read;
-use std::os::unix::fs::MetadataExt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
@@ -17,22 +20,58 @@ const WHOLE_FILE_MAX: u64 = 4 << 20;
 const STREAM_BUF: usize = 8 << 20;
 
 /// A file is unchanged when size, mtime, ctime and inode all match the parent's node.
-fn unchanged(meta: &Metadata, p: &Node) -> bool {
+fn unchanged(meta: &Meta, p: &Node) -> bool {
     p.kind == NodeKind::File
-        && p.size == meta.len()
-        && p.mtime.sec == meta.mtime()
-        && p.mtime.nsec as i64 == meta.mtime_nsec()
-        && p.ctime.sec == meta.ctime()
-        && p.ctime.nsec as i64 == meta.ctime_nsec()
-        && p.inode == meta.ino()
+        && p.size == meta.size
+        && p.mtime == meta.mtime
+        && p.ctime == meta.ctime
+        && p.inode == meta.ino
+}
+
+/// Reads at most `left` bytes, so that a file growing while it is read is stored as listed; at the
+/// limit, one probe read tells whether the file has more (`grew`). The probe also makes a file
+/// listed as empty (as `/proc` files are) report a read error instead of passing unread.
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+    probed: bool,
+    grew: bool,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            if !self.probed {
+                let mut byte = [0u8; 1];
+                let n = self.inner.read(&mut byte)?;
+                self.probed = true;
+                self.grew = n > 0;
+            }
+            return Ok(0);
+        }
+        let max = (buf.len() as u64).min(self.left) as usize;
+        let n = self.inner.read(&mut buf[..max])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// What reading a file stored.
+struct Stored {
+    ids: Vec<BlobId>,
+    size: u64,
+    /// Size, mtime or ctime differed after the read from the listing, or the file grew or shrank.
+    changed: bool,
 }
 
 impl Archiver<'_> {
+    /// Saves the regular file `name` of the open directory `dir`, listed with `meta`.
     pub(super) fn save_file(
         &self,
+        dir: BorrowedFd<'_>,
         path: &Path,
         name: Vec<u8>,
-        meta: &Metadata,
+        meta: &Meta,
         parent: Option<&Node>,
     ) -> Result<Option<Node>> {
         if let Some(p) = parent.filter(|p| !self.force && unchanged(meta, p)) {
@@ -45,59 +84,82 @@ impl Archiver<'_> {
                     .fetch_add(1, Ordering::Relaxed);
                 self.counters
                     .bytes_processed
-                    .fetch_add(meta.len(), Ordering::Relaxed);
+                    .fetch_add(meta.size, Ordering::Relaxed);
                 self.progress.files.fetch_add(1, Ordering::Relaxed);
-                self.progress.bytes.fetch_add(meta.len(), Ordering::Relaxed);
-                let mut n = super::walk::node_from_meta(
-                    name,
-                    NodeKind::File,
-                    meta,
-                    p.content.clone(),
-                    vec![],
-                );
+                self.progress.bytes.fetch_add(meta.size, Ordering::Relaxed);
+                let mut n = meta.node(name, NodeKind::File, p.content.clone(), vec![]);
                 n.size = p.size;
                 return Ok(Some(n));
             }
         }
-        let content = match self.read_and_save(path, meta.len()) {
-            Ok(Ok(c)) => c,
+        let stored = match self.read_and_save(dir, &name, meta) {
+            Ok(Ok(s)) => s,
             Ok(Err(io)) => {
                 self.fail(path, io);
                 return Ok(None);
             }
             Err(fatal) => return Err(fatal),
         };
-        let (ids, size) = content;
+        if stored.changed {
+            self.changed_while_read(path);
+        }
         let counter = match parent {
             None => &self.counters.files_new,
-            Some(p) if p.kind == NodeKind::File && p.content == ids => {
+            Some(p) if p.kind == NodeKind::File && p.content == stored.ids => {
                 &self.counters.files_unchanged
             }
             Some(_) => &self.counters.files_changed,
         };
         counter.fetch_add(1, Ordering::Relaxed);
         self.progress.files.fetch_add(1, Ordering::Relaxed);
-        let mut n = super::walk::node_from_meta(name, NodeKind::File, meta, ids, vec![]);
-        n.size = size;
+        // The listed times are kept even for a file that changed while read, so the next backup
+        // sees a difference and reads it again.
+        let mut n = meta.node(name, NodeKind::File, stored.ids, vec![]);
+        n.size = stored.size;
         Ok(Some(n))
     }
 
     /// Outer error: fatal (repository); inner error: this file could not be read.
-    fn read_and_save(&self, path: &Path, len: u64) -> Result<std::io::Result<(Vec<BlobId>, u64)>> {
-        let mut f = match File::open(path) {
-            Ok(f) => f,
+    fn read_and_save(
+        &self,
+        dir: BorrowedFd<'_>,
+        name: &[u8],
+        meta: &Meta,
+    ) -> Result<io::Result<Stored>> {
+        let file = match meta::open_listed(dir, name, meta) {
+            Ok((fd, _)) => File::from(fd),
             Err(e) => return Ok(Err(e)),
         };
-        if len <= WHOLE_FILE_MAX {
-            let mut data = Vec::with_capacity(len as usize + 1);
-            if let Err(e) = f.read_to_end(&mut data) {
+        let mut reader = Bounded {
+            inner: &file,
+            left: meta.size,
+            probed: false,
+            grew: false,
+        };
+        let (ids, size) = if meta.size <= WHOLE_FILE_MAX {
+            let mut data = Vec::with_capacity(meta.size as usize);
+            if let Err(e) = reader.read_to_end(&mut data) {
                 return Ok(Err(e));
             }
-            let ids = self.save_bytes(&data)?.0;
-            return Ok(Ok((ids, data.len() as u64)));
-        }
+            (self.save_bytes(&data)?.0, data.len() as u64)
+        } else {
+            match self.stream(&mut reader)? {
+                Ok(v) => v,
+                Err(e) => return Ok(Err(e)),
+            }
+        };
+        let after = match rustix::fs::fstat(file.as_fd()) {
+            Ok(st) => Meta::from_stat(&st),
+            Err(e) => return Ok(Err(e.into())),
+        };
+        let changed = reader.grew || size != meta.size || !after.same_content_stamp(meta);
+        Ok(Ok(Stored { ids, size, changed }))
+    }
+
+    /// Classifies a large file by its first bytes and saves it batch by batch.
+    fn stream(&self, reader: &mut impl Read) -> Result<io::Result<(Vec<BlobId>, u64)>> {
         let mut sample = Vec::with_capacity(crate::chunker::classify::SAMPLE_LEN);
-        if let Err(e) = (&mut f)
+        if let Err(e) = reader
             .take(crate::chunker::classify::SAMPLE_LEN as u64)
             .read_to_end(&mut sample)
         {
@@ -105,7 +167,7 @@ impl Archiver<'_> {
         }
         let class = classify(&sample);
         let chunker = self.saver.repo().chunker(class);
-        let mut stream = StreamChunker::new(chunker, f, &sample, STREAM_BUF);
+        let mut stream = StreamChunker::new(chunker, reader, &sample, STREAM_BUF);
         let mut ids = Vec::new();
         let mut size = 0u64;
         loop {
@@ -158,5 +220,32 @@ impl Archiver<'_> {
             .par_iter()
             .map(|r| self.save_blob(&buf[r.clone()], compress))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Bounded;
+    use std::io::Read;
+
+    fn read_bounded(data: &[u8], limit: u64) -> (Vec<u8>, bool) {
+        let mut r = Bounded {
+            inner: data,
+            left: limit,
+            probed: false,
+            grew: false,
+        };
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).unwrap();
+        (out, r.grew)
+    }
+
+    #[test]
+    fn bounded_reads_at_most_the_limit_and_notices_more() {
+        assert_eq!(read_bounded(b"abcdef", 6), (b"abcdef".to_vec(), false));
+        assert_eq!(read_bounded(b"abcdef", 4), (b"abcd".to_vec(), true));
+        assert_eq!(read_bounded(b"abc", 6), (b"abc".to_vec(), false));
+        assert_eq!(read_bounded(b"x", 0), (Vec::new(), true));
+        assert_eq!(read_bounded(b"", 0), (Vec::new(), false));
     }
 }

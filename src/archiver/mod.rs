@@ -2,11 +2,13 @@
 //! then writes packs, the index and finally the snapshot.
 
 mod file;
+mod meta;
+mod top;
 mod walk;
 
 use crate::format::blob_entry::BlobType;
 use crate::format::snapshot::{Snapshot, Summary, VERSION};
-use crate::format::tree::{Node, NodeKind, Timestamp};
+use crate::format::tree::{self, Node, NodeKind, Timestamp};
 use crate::ids::{BlobId, SnapshotId};
 use crate::pathmatch::PathMatcher;
 use crate::repository::lock::LockKind;
@@ -15,10 +17,8 @@ use crate::repository::snapshots::SnapshotFilter;
 use crate::repository::{hostname, username, Repository};
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, FixedOffset};
-use std::collections::BTreeMap;
 use std::io::Read;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -49,6 +49,9 @@ pub struct BackupResult {
     pub snapshot: Snapshot,
     /// Files or directories that could not be read, with the reason.
     pub failures: Vec<(String, String)>,
+    /// Files whose size, mtime or ctime changed while they were read; each is stored as read, at
+    /// most its listed size.
+    pub changed: Vec<String>,
     pub parent: Option<SnapshotId>,
 }
 
@@ -70,6 +73,7 @@ pub(crate) struct Archiver<'a> {
     progress: &'a Progress,
     counters: Counters,
     failures: Mutex<Vec<(String, String)>>,
+    changed: Mutex<Vec<String>>,
     force: bool,
 }
 
@@ -77,30 +81,24 @@ impl Archiver<'_> {
     fn fail(&self, path: &Path, err: impl std::fmt::Display) {
         lock(&self.failures).push((path.display().to_string(), err.to_string()));
     }
-}
 
-/// A path to back up, split into the components under which it appears in the snapshot root.
-fn snapshot_components(p: &Path) -> Result<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    for c in p.components() {
-        match c {
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
-            Component::ParentDir => bail!(
-                "{}: paths with '..' are refused; give the path without '..' (e.g. an absolute path)",
-                p.display()
-            ),
-            Component::Normal(n) => out.push(n.as_bytes().to_vec()),
-        }
+    fn changed_while_read(&self, path: &Path) {
+        lock(&self.changed).push(path.display().to_string());
     }
-    Ok(out)
 }
 
-/// The virtual top of a snapshot: intermediate directories of the given paths, and the paths.
-#[derive(Default)]
-struct TopDir {
-    real: Option<PathBuf>,
-    is_target: bool,
-    children: BTreeMap<Vec<u8>, TopDir>,
+/// The node name for `--stdin-filename` (a leading `/` is dropped), or an error when a tree could
+/// not hold it; checked before the repository is touched.
+pub fn stdin_node_name(name: &str) -> Result<Vec<u8>> {
+    let plain = name.trim_start_matches('/');
+    if tree::check_name(plain.as_bytes()).is_err() {
+        bail!(
+            "--stdin-filename {name:?} is not a valid file name: give one plain name such as \"db.sql\" \
+             (not empty, not \".\" or \"..\", no '/', at most {} bytes)",
+            tree::MAX_NAME
+        );
+    }
+    Ok(plain.as_bytes().to_vec())
 }
 
 /// Backs up `opts.paths`. Takes a shared lock first and loads the index under it, so that nothing
@@ -112,9 +110,25 @@ pub fn backup(
 ) -> Result<BackupResult> {
     let started = chrono::Local::now().fixed_offset();
     let hostname = opts.host.clone().unwrap_or_else(hostname);
-    let paths: Vec<String> = match &opts.stdin_name {
-        Some(name) => vec![format!("/{}", name.trim_start_matches('/'))],
-        None => opts.paths.iter().map(|p| p.display().to_string()).collect(),
+    let stdin_name = opts
+        .stdin_name
+        .as_deref()
+        .map(stdin_node_name)
+        .transpose()?;
+    let (targets, paths) = match &stdin_name {
+        Some(name) => (
+            Vec::new(),
+            vec![format!("/{}", String::from_utf8_lossy(name))],
+        ),
+        None => {
+            let targets = opts
+                .paths
+                .iter()
+                .map(|p| top::Target::new(p))
+                .collect::<Result<Vec<_>>>()?;
+            let paths = top::recorded_paths(&targets);
+            (targets, paths)
+        }
     };
     if paths.is_empty() {
         bail!("nothing to back up: give at least one path (or --stdin)");
@@ -143,40 +157,13 @@ pub fn backup(
         progress,
         counters: Counters::default(),
         failures: Mutex::default(),
+        changed: Mutex::default(),
         force: opts.force,
     };
-    let root_nodes = match &opts.stdin_name {
+    let root_nodes = match stdin_name {
         Some(name) => vec![arch.save_stdin(name)?],
         None => {
-            let mut top = TopDir::default();
-            for p in &opts.paths {
-                let comps = snapshot_components(p)?;
-                let abs =
-                    std::path::absolute(p).with_context(|| format!("resolving {}", p.display()))?;
-                if comps.is_empty() {
-                    // "/" or ".": the directory's own entries form the root.
-                    top.real = Some(abs);
-                    top.is_target = true;
-                    continue;
-                }
-                // reals[i] is the real directory behind component i (abs ends with the components).
-                let mut reals = Vec::with_capacity(comps.len());
-                let mut r = abs.clone();
-                for _ in 0..comps.len() {
-                    reals.push(r.clone());
-                    r.pop();
-                }
-                reals.reverse();
-                let mut d = &mut top;
-                for (i, c) in comps.iter().enumerate() {
-                    d = d.children.entry(c.clone()).or_default();
-                    if d.real.is_none() {
-                        d.real = Some(reals[i].clone());
-                    }
-                }
-                d.real = Some(abs);
-                d.is_target = true;
-            }
+            let top = top::TopDir::new(&targets);
             arch.save_top(&top, parent_root.as_deref(), "")?
         }
     };
@@ -188,6 +175,8 @@ pub fn backup(
     let bytes_added_stored = stats.stored_bytes_added.load(Ordering::Relaxed);
     let c = &arch.counters;
     let failures = std::mem::take(&mut *lock(&arch.failures));
+    let mut changed = std::mem::take(&mut *lock(&arch.changed));
+    changed.sort();
     let summary = Summary {
         files_new: c.files_new.load(Ordering::Relaxed),
         files_changed: c.files_changed.load(Ordering::Relaxed),
@@ -224,6 +213,7 @@ pub fn backup(
         id,
         snapshot,
         failures,
+        changed,
         parent: parent.map(|(id, _)| id),
     })
 }
@@ -253,52 +243,7 @@ fn find_parent(
 }
 
 impl Archiver<'_> {
-    /// `prefix` is this virtual directory's path in the snapshot ("" for the root).
-    fn save_top(&self, top: &TopDir, parent: Option<&[Node]>, prefix: &str) -> Result<Vec<Node>> {
-        if top.is_target {
-            if let Some(real) = &top.real {
-                // Backing up "/" or ".": the directory's entries are the root's entries.
-                return self.dir_entries(real, prefix, parent);
-            }
-        }
-        let mut nodes = Vec::new();
-        for (name, child) in &top.children {
-            let real = child.real.as_deref().unwrap_or(Path::new("/"));
-            let pnode = parent.and_then(|p| walk::find(p, name));
-            let node = if child.is_target {
-                self.save_entry(real, name.clone(), prefix, pnode)?
-            } else {
-                // An intermediate directory: its metadata, and only the children that were asked for.
-                let meta = std::fs::metadata(real)
-                    .with_context(|| format!("reading {}", real.display()))?;
-                let sub_parent = match pnode {
-                    Some(n) if n.kind == NodeKind::Dir => {
-                        Some(self.saver.repo().load_tree(&n.content)?)
-                    }
-                    _ => None,
-                };
-                let path = walk::join_rel(prefix, name);
-                let children = self.save_top(child, sub_parent.as_deref(), &path)?;
-                let content = self.saver.save_tree(&children, false)?;
-                self.count_dir(pnode, &content);
-                Some(walk::node_from_meta(
-                    name.clone(),
-                    NodeKind::Dir,
-                    &meta,
-                    content,
-                    vec![],
-                ))
-            };
-            nodes.extend(node);
-        }
-        Ok(nodes)
-    }
-
-    fn save_stdin(&self, name: &str) -> Result<Node> {
-        let name = name.trim_start_matches('/');
-        if name.is_empty() || name.contains('/') {
-            bail!("--stdin-filename must be a plain file name, got {name:?}");
-        }
+    fn save_stdin(&self, name: Vec<u8>) -> Result<Node> {
         let mut data = Vec::new();
         std::io::stdin()
             .lock()
@@ -308,7 +253,7 @@ impl Archiver<'_> {
         let now = chrono::Utc::now();
         self.counters.files_new.fetch_add(1, Ordering::Relaxed);
         Ok(Node {
-            name: name.as_bytes().to_vec(),
+            name,
             kind: NodeKind::File,
             mode: 0o644,
             uid: 0,

@@ -1,14 +1,20 @@
 //! The parallel directory walk: each directory's entries are saved on all cores, then its tree.
+//!
+//! Entries are reached through the descriptor of the directory that listed them (`statat`,
+//! `openat`, `readlinkat`), never by path again, so a directory or file swapped for a symlink
+//! after it was listed cannot lead the walk outside the backed-up tree.
 
+use super::meta::{self, Meta};
 use super::Archiver;
-use crate::format::tree::{Node, NodeKind, Timestamp};
+use crate::format::tree::{Node, NodeKind};
 use crate::ids::BlobId;
 use anyhow::Result;
 use rayon::prelude::*;
-use std::fs::Metadata;
+use rustix::fs::{Dir, FileType};
+use std::ffi::OsStr;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 
 /// Finds a node by name in a sorted node list.
@@ -17,39 +23,6 @@ pub(super) fn find<'n>(nodes: &'n [Node], name: &[u8]) -> Option<&'n Node> {
         .binary_search_by(|n| n.name.as_slice().cmp(name))
         .ok()
         .map(|i| &nodes[i])
-}
-
-pub(super) fn node_from_meta(
-    name: Vec<u8>,
-    kind: NodeKind,
-    meta: &Metadata,
-    content: Vec<BlobId>,
-    link_target: Vec<u8>,
-) -> Node {
-    Node {
-        name,
-        kind,
-        mode: meta.mode() & 0o7777,
-        uid: meta.uid(),
-        gid: meta.gid(),
-        mtime: Timestamp {
-            sec: meta.mtime(),
-            nsec: meta.mtime_nsec().clamp(0, 999_999_999) as u32,
-        },
-        ctime: Timestamp {
-            sec: meta.ctime(),
-            nsec: meta.ctime_nsec().clamp(0, 999_999_999) as u32,
-        },
-        inode: meta.ino(),
-        device: meta.dev(),
-        size: if kind == NodeKind::File {
-            meta.len()
-        } else {
-            0
-        },
-        content,
-        link_target,
-    }
 }
 
 pub(super) fn join_rel(rel: &str, name: &[u8]) -> String {
@@ -62,12 +35,14 @@ pub(super) fn join_rel(rel: &str, name: &[u8]) -> String {
 }
 
 impl Archiver<'_> {
-    /// Saves one entry (file, directory or symlink). `rel` is the parent's path for exclude matching.
+    /// Saves the entry `name` of the open directory `dir` (file, directory or symlink). `path` is
+    /// its path on disk (for messages and excludes), `rel` the parent's path in the snapshot.
     /// Returns `None` for excluded, unreadable or unsupported entries (failures are recorded).
     pub(super) fn save_entry(
         &self,
-        path: &Path,
+        dir: BorrowedFd<'_>,
         name: Vec<u8>,
+        path: &Path,
         rel: &str,
         parent: Option<&Node>,
     ) -> Result<Option<Node>> {
@@ -76,66 +51,77 @@ impl Archiver<'_> {
         if self.excludes.matches(&rel_path) || self.excludes.matches(&path.to_string_lossy()) {
             return Ok(None);
         }
-        let meta = match std::fs::symlink_metadata(path) {
+        let meta = match meta::lstat_at(dir, &name) {
             Ok(m) => m,
             Err(e) => {
                 self.fail(path, e);
                 return Ok(None);
             }
         };
-        let ft = meta.file_type();
-        if ft.is_dir() {
-            let parent_nodes = match parent {
-                Some(p) if p.kind == NodeKind::Dir => match self.saver.repo().load_tree(&p.content)
-                {
-                    Ok(n) => Some(n),
-                    Err(e) => {
-                        crate::repository::log_warning(&format!(
-                            "parent tree for {} unreadable, reading everything: {e:#}",
-                            path.display()
-                        ));
-                        None
-                    }
-                },
-                _ => None,
-            };
-            let children = self.dir_entries(path, &rel_path, parent_nodes.as_deref())?;
-            let content = self.saver.save_tree(&children, false)?;
-            self.count_dir(parent, &content);
-            Ok(Some(node_from_meta(
-                name,
-                NodeKind::Dir,
-                &meta,
-                content,
-                vec![],
-            )))
-        } else if ft.is_file() {
-            self.save_file(path, name, &meta, parent)
-        } else if ft.is_symlink() {
-            match std::fs::read_link(path) {
+        match meta.file_type {
+            FileType::Directory => self.save_dir(dir, name, path, &rel_path, &meta, parent),
+            FileType::RegularFile => self.save_file(dir, path, name, &meta, parent),
+            FileType::Symlink => match rustix::fs::readlinkat(dir, name.as_slice(), Vec::new()) {
                 Ok(t) => {
-                    let target = t.as_os_str().as_bytes().to_vec();
+                    let target = t.into_bytes();
                     if target.len() > u16::MAX as usize {
                         self.fail(path, "symlink target too long");
                         return Ok(None);
                     }
-                    Ok(Some(node_from_meta(
-                        name,
-                        NodeKind::Symlink,
-                        &meta,
-                        vec![],
-                        target,
-                    )))
+                    Ok(Some(meta.node(name, NodeKind::Symlink, vec![], target)))
                 }
                 Err(e) => {
-                    self.fail(path, e);
+                    self.fail(path, std::io::Error::from(e));
                     Ok(None)
                 }
-            }
-        } else {
-            // Sockets, FIFOs and device nodes are not backed up.
-            Ok(None)
+            },
+            // Sockets, FIFOs and device nodes are not backed up (and never opened).
+            _ => Ok(None),
         }
+    }
+
+    fn save_dir(
+        &self,
+        dir: BorrowedFd<'_>,
+        name: Vec<u8>,
+        path: &Path,
+        rel_path: &str,
+        meta: &Meta,
+        parent: Option<&Node>,
+    ) -> Result<Option<Node>> {
+        // A directory that cannot be opened is kept, empty, with the failure recorded; one that was
+        // replaced after it was listed is left out.
+        let fd = match meta::open_listed(dir, &name, meta) {
+            Ok((fd, _)) => Some(fd),
+            Err(e) => {
+                let replaced = meta::is_replaced(&e);
+                self.fail(path, e);
+                if replaced {
+                    return Ok(None);
+                }
+                None
+            }
+        };
+        let parent_nodes = match parent {
+            Some(p) if p.kind == NodeKind::Dir => match self.saver.repo().load_tree(&p.content) {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    crate::repository::log_warning(&format!(
+                        "parent tree for {} unreadable, reading everything: {e:#}",
+                        path.display()
+                    ));
+                    None
+                }
+            },
+            _ => None,
+        };
+        let children = match fd {
+            Some(fd) => self.dir_entries(fd.as_fd(), path, rel_path, parent_nodes.as_deref())?,
+            None => Vec::new(),
+        };
+        let content = self.saver.save_tree(&children, false)?;
+        self.count_dir(parent, &content);
+        Ok(Some(meta.node(name, NodeKind::Dir, content, vec![])))
     }
 
     /// Counts a saved directory as new, changed or unchanged against its parent node.
@@ -150,33 +136,46 @@ impl Archiver<'_> {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Saves a directory's entries in parallel; returns their nodes sorted by name.
+    /// Saves the entries of the open directory `dir` (at `dir_path` on disk) in parallel; returns
+    /// their nodes sorted by name.
     pub(super) fn dir_entries(
         &self,
-        dir: &Path,
+        dir: BorrowedFd<'_>,
+        dir_path: &Path,
         rel: &str,
         parent: Option<&[Node]>,
     ) -> Result<Vec<Node>> {
-        let rd = match std::fs::read_dir(dir) {
-            Ok(rd) => rd,
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        match Dir::read_from(dir) {
+            Ok(mut listing) => {
+                while let Some(e) = listing.read() {
+                    match e {
+                        Ok(e) => {
+                            let name = e.file_name().to_bytes();
+                            if name != b"." && name != b".." {
+                                names.push(name.to_vec());
+                            }
+                        }
+                        Err(e) => {
+                            // The listing stops at its first error; what was read is kept.
+                            self.fail(dir_path, std::io::Error::from(e));
+                            break;
+                        }
+                    }
+                }
+            }
             Err(e) => {
-                self.fail(dir, e);
+                self.fail(dir_path, std::io::Error::from(e));
                 return Ok(Vec::new());
             }
-        };
-        let mut entries: Vec<(Vec<u8>, PathBuf)> = Vec::new();
-        for e in rd {
-            match e {
-                Ok(e) => entries.push((e.file_name().as_bytes().to_vec(), e.path())),
-                Err(e) => self.fail(dir, e),
-            }
         }
-        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let nodes: Vec<Option<Node>> = entries
+        names.sort_unstable();
+        let nodes: Vec<Option<Node>> = names
             .into_par_iter()
-            .map(|(name, path)| {
+            .map(|name| {
                 let pnode = parent.and_then(|p| find(p, &name));
-                self.save_entry(&path, name, rel, pnode)
+                let path = dir_path.join(OsStr::from_bytes(&name));
+                self.save_entry(dir, name, &path, rel, pnode)
             })
             .collect::<Result<_>>()?;
         Ok(nodes.into_iter().flatten().collect())

@@ -54,6 +54,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     if !a.stdin && a.paths.is_empty() {
         bail!("nothing to back up: give at least one path (or --stdin)");
     }
+    if a.stdin {
+        archiver::stdin_node_name(&a.stdin_filename)?;
+    }
     let time = a.time.as_deref().map(parse_time).transpose()?;
     let opts = BackupOptions {
         paths: a.paths,
@@ -83,6 +86,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     for (path, err) in &result.failures {
         eprintln!("error: could not read {path}: {err}");
     }
+    for path in &result.changed {
+        eprintln!("warning: file changed while it was read: {path}");
+    }
     let s = &result.snapshot.summary;
     if g.json {
         outln!(
@@ -94,6 +100,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 "summary": s,
                 "duration_seconds": secs,
                 "failures": result.failures.iter().map(|(p, e)| serde_json::json!({"path": p, "error": e})).collect::<Vec<_>>(),
+                "files_changed_while_read": result.changed.len(),
+                "changed_while_read": result.changed,
             })
         )?;
     } else if !g.quiet {
@@ -124,6 +132,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             human(s.bytes_processed),
             human(s.bytes_read)
         )?;
+        if !result.changed.is_empty() {
+            outln!(
+                "Changed:     {} files changed while they were read (stored as read)",
+                result.changed.len()
+            )?;
+        }
         outln!("snapshot {} saved", result.id.short())?;
     }
     if !result.failures.is_empty() {

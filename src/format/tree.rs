@@ -111,18 +111,7 @@ impl Node {
         let t = r.u16()? as usize;
         let link_target = r.bytes(t)?.to_vec();
         r.expect_end()?;
-        if kind == NodeKind::Symlink && !content.is_empty() {
-            return Err(FormatError::Invalid("symlink node with content".into()));
-        }
-        if kind != NodeKind::Symlink && !link_target.is_empty() {
-            return Err(FormatError::Invalid(
-                "link target on a non-symlink node".into(),
-            ));
-        }
-        if kind != NodeKind::File && size != 0 {
-            return Err(FormatError::Invalid("size on a non-file node".into()));
-        }
-        Ok(Node {
+        let node = Node {
             name,
             kind,
             mode,
@@ -135,7 +124,40 @@ impl Node {
             size,
             content,
             link_target,
-        })
+        };
+        node.check()?;
+        Ok(node)
+    }
+
+    /// The rules every reader enforces on one node; a writer checks them too, so that it never
+    /// stores a node that `decode` would reject.
+    pub fn check(&self) -> FormatResult<()> {
+        check_name(&self.name)?;
+        let invalid = |what: &str| {
+            Err(FormatError::Invalid(format!(
+                "node {:?}: {what}",
+                self.name_lossy()
+            )))
+        };
+        if self.content.len() > MAX_IDS {
+            return invalid(&format!("{} IDs (at most {MAX_IDS})", self.content.len()));
+        }
+        if self.link_target.len() > u16::MAX as usize {
+            return invalid("link target longer than 65535 bytes");
+        }
+        if self.mtime.nsec >= 1_000_000_000 || self.ctime.nsec >= 1_000_000_000 {
+            return invalid("nanoseconds of 10^9 or more");
+        }
+        if self.kind == NodeKind::Symlink && !self.content.is_empty() {
+            return invalid("symlink node with content");
+        }
+        if self.kind != NodeKind::Symlink && !self.link_target.is_empty() {
+            return invalid("link target on a non-symlink node");
+        }
+        if self.kind != NodeKind::File && self.size != 0 {
+            return invalid("size on a non-file node");
+        }
+        Ok(())
     }
 }
 
@@ -162,6 +184,15 @@ pub fn check_name(name: &[u8]) -> FormatResult<()> {
         )));
     }
     Ok(())
+}
+
+/// What a writer checks before storing a directory: every node as `decode` checks it, and names
+/// strictly increasing (sorted and unique), as `decode_blob` and `check_sorted` require.
+pub fn check_for_write(nodes: &[Node]) -> FormatResult<()> {
+    for n in nodes {
+        n.check()?;
+    }
+    check_sorted(nodes)
 }
 
 /// Serializes sorted nodes as one stream (no version byte); returns the stream and each node's end offset.

@@ -8,6 +8,7 @@ use crate::format::FormatError;
 use crate::ids::{storage_hash, SnapshotId};
 use anyhow::{anyhow, bail, Context, Result};
 use rayon::prelude::*;
+use std::path::{Component, Path, PathBuf};
 
 /// Which snapshots a command applies to.
 #[derive(Debug, Clone, Default)]
@@ -18,10 +19,15 @@ pub struct SnapshotFilter {
 }
 
 impl SnapshotFilter {
+    /// Every filter path must match one of the snapshot's paths (`path_matches`).
     pub fn matches(&self, s: &Snapshot) -> bool {
         (self.hosts.is_empty() || self.hosts.contains(&s.hostname))
             && (self.tags.is_empty() || self.tags.iter().any(|t| s.tags.contains(t)))
-            && (self.paths.is_empty() || self.paths.iter().all(|p| s.paths.contains(p)))
+            && (self.paths.is_empty()
+                || self
+                    .paths
+                    .iter()
+                    .all(|p| s.paths.iter().any(|r| path_matches(p, r))))
     }
 }
 
@@ -58,6 +64,33 @@ enum Outcome {
     Unreadable(String),
     /// Listed, then deleted before it was read (a concurrent forget).
     Gone,
+}
+
+/// A path as a snapshot records it: absolute (a relative path is taken from the working
+/// directory), without `.` components or a trailing `/`. Symlinks are not resolved and `..` is kept
+/// (backup refuses paths with `..`).
+pub fn absolute_path(p: &Path) -> std::io::Result<PathBuf> {
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(p)
+    };
+    Ok(lexical(&joined))
+}
+
+/// `p` without `.` components and without a trailing `/`.
+fn lexical(p: &Path) -> PathBuf {
+    p.components().filter(|c| *c != Component::CurDir).collect()
+}
+
+/// Whether the filter path `filter` (`--path`) names the recorded path `recorded`: the same path
+/// once `.` and trailing `/` are ignored, or, for a relative `filter`, the same path once it is
+/// made absolute. Snapshots written before paths were recorded absolute hold relative paths, which
+/// the first rule still matches.
+pub fn path_matches(filter: &str, recorded: &str) -> bool {
+    let recorded = lexical(Path::new(recorded));
+    lexical(Path::new(filter)) == recorded
+        || absolute_path(Path::new(filter)).is_ok_and(|abs| abs == recorded)
 }
 
 impl Repository {
@@ -278,6 +311,26 @@ mod tests {
             program_version: String::new(),
             summary: Default::default(),
         }
+    }
+
+    #[test]
+    fn filter_paths_match_recorded_paths_up_to_dots_and_slashes() {
+        let cwd = std::env::current_dir().unwrap();
+        let docs = cwd.join("docs").display().to_string();
+        for filter in ["docs", "docs/", "./docs", "docs/.", docs.as_str()] {
+            assert!(path_matches(filter, &docs), "{filter}");
+        }
+        assert!(!path_matches("doc", &docs));
+        assert!(!path_matches("/elsewhere/docs", &docs));
+        // Paths recorded as given by older versions.
+        for filter in ["store", "store/", "./store"] {
+            assert!(path_matches(filter, "store"), "{filter}");
+            assert!(path_matches(filter, "./store/"), "{filter}");
+        }
+        assert_eq!(
+            absolute_path(Path::new("/srv/./shop/")).unwrap(),
+            Path::new("/srv/shop")
+        );
     }
 
     #[test]

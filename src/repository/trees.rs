@@ -109,7 +109,12 @@ pub fn root_node(root: BlobId) -> Node {
 
 impl BlobSaver<'_> {
     /// Stores a directory's sorted nodes; returns its tree blob IDs. The root is never cut.
+    /// Nodes that a reader would reject (a bad name, names out of order or repeated) are refused
+    /// before anything is saved, so a snapshot never references a tree that `ls` or `prune` cannot
+    /// read.
     pub fn save_tree(&self, nodes: &[Node], is_root: bool) -> Result<Vec<BlobId>> {
+        tree::check_for_write(nodes)
+            .context("refusing to store a directory readers would reject")?;
         let (stream, ends) = tree::encode_stream(nodes);
         let ranges: Vec<std::ops::Range<usize>> = if is_root || stream.is_empty() {
             std::iter::once(0..stream.len()).collect()
@@ -157,6 +162,58 @@ mod tests {
             content: vec![BlobId(*blake3::hash(&i.to_le_bytes()).as_bytes())],
             link_target: vec![],
         }
+    }
+
+    fn test_repo(dir: &std::path::Path) -> Repository {
+        let kdf = KdfParams {
+            m_cost: M_COST_MIN,
+            t_cost: 1,
+            p_cost: 1,
+        };
+        Repository::init(Arc::new(LocalBackend::new(dir.join("r"))), b"pw", kdf).unwrap()
+    }
+
+    /// A tree that readers reject is refused by the writer, and nothing is saved.
+    #[test]
+    fn save_tree_refuses_bad_or_unsorted_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = test_repo(dir.path());
+        let saver = BlobSaver::new(&repo).unwrap();
+        let named = |name: &[u8]| Node {
+            name: name.to_vec(),
+            ..file_node(1, 1_700_000_000)
+        };
+        let long = vec![b'x'; tree::MAX_NAME + 1];
+        let bad: Vec<(&str, Vec<Node>)> = vec![
+            ("empty name", vec![named(b"")]),
+            ("dot", vec![named(b".")]),
+            ("dot-dot", vec![named(b"..")]),
+            ("slash", vec![named(b"a/b")]),
+            ("NUL", vec![named(b"a\0b")]),
+            ("too long", vec![named(&long)]),
+            ("unsorted", vec![named(b"b"), named(b"a")]),
+            ("duplicate", vec![named(b"a"), named(b"a")]),
+        ];
+        for (what, nodes) in bad {
+            for root in [false, true] {
+                let err = saver.save_tree(&nodes, root);
+                assert!(err.is_err(), "{what} (root {root}) was stored");
+            }
+        }
+        let mut symlink_with_content = named(b"l");
+        symlink_with_content.kind = NodeKind::Symlink;
+        symlink_with_content.size = 0;
+        assert!(saver.save_tree(&[symlink_with_content], false).is_err());
+        assert_eq!(saver.stats.blobs_added.load(Ordering::Relaxed), 0);
+        // The longest allowed name, sorted unique names: stored and read back.
+        let max = vec![b'y'; tree::MAX_NAME];
+        let good = vec![named(b"a"), named(b"b"), named(&max)];
+        let ids = saver.save_tree(&good, false).unwrap();
+        saver.finish().unwrap();
+        let mut repo = repo;
+        let guard = repo.lock(crate::repository::lock::LockKind::Read).unwrap();
+        repo.load_index(&guard).unwrap();
+        assert_eq!(repo.load_tree(&ids).unwrap(), good);
     }
 
     /// One changed entry in a 100k-entry directory costs a few tree blobs, not the whole directory.
