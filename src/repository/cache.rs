@@ -8,6 +8,7 @@
 //! `Cache` (redb's `Database::drop` makes a durable quick-repair commit).
 
 use std::collections::HashSet;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -66,9 +67,23 @@ impl Cache {
             None => default_base()?,
         }
         .join(repo.to_hex());
-        std::fs::create_dir_all(&dir)
+        // The cache holds index contents and sealed trees: owner only, like the repository.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
             .with_context(|| format!("creating cache directory {}", dir.display()))?;
         let path = dir.join("cache.redb");
+        // Created 0600 before redb opens it (redb would create it with the umask's mode); a file
+        // left by an older version is made 0600 too.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|f| f.set_permissions(std::fs::Permissions::from_mode(0o600)))
+            .with_context(|| format!("creating cache file {}", path.display()))?;
         let db = Builder::new()
             .set_cache_size(MEMORY_CACHE_BYTES)
             .create_with_file_format_v3(true)
@@ -242,6 +257,23 @@ mod tests {
             assert_eq!(cache.get_tree(&id).unwrap(), Some(bytes));
         }
         assert_eq!(cache.get_tree(&BlobId([255; 32])).unwrap(), None);
+    }
+
+    #[test]
+    fn directory_0700_and_file_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let base = dir.path().join("base");
+        let cache = Cache::open(Some(&base), &REPO).unwrap();
+        assert_eq!(mode(&base), 0o700);
+        assert_eq!(mode(cache.path().parent().unwrap()), 0o700);
+        assert_eq!(mode(cache.path()), 0o600);
+        let path = cache.path().to_path_buf();
+        drop(cache);
+        // A cache file an older version left readable by others is made private.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(Cache::open(Some(&base), &REPO).unwrap());
+        assert_eq!(mode(&path), 0o600);
     }
 
     #[test]
