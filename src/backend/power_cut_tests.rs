@@ -399,6 +399,7 @@ fn power_cut_model() {
     let config = Config {
         cases,
         max_shrink_iters: 256,
+        source_file: Some(file!()),
         ..Config::default()
     };
     let mut runner = TestRunner::new(config);
