@@ -275,9 +275,8 @@ impl Backend for LocalBackend {
                 t.max_size()
             );
         }
-        let direct = t == FileType::Pack
-            && len >= super::direct::DIRECT_MIN as u64
-            && len <= 1 << 30;
+        let direct =
+            t == FileType::Pack && len >= super::direct::DIRECT_MIN as u64 && len <= 1 << 30;
         self.fs
             .read_range_into(&rel, offset, len, buf, direct)
             .map_err(|e| {

@@ -54,7 +54,15 @@ fn directories_are_0700_and_files_0600() {
     for d in ["new", "new/parent", "new/parent/repo"] {
         assert_eq!(mode(&dir.path().join(d)), 0o700, "{d}");
     }
-    for d in ["keys", "snapshots", "index", "locks", "data", "data/00", "data/ff"] {
+    for d in [
+        "keys",
+        "snapshots",
+        "index",
+        "locks",
+        "data",
+        "data/00",
+        "data/ff",
+    ] {
         assert_eq!(mode(&root.join(d)), 0o700, "{d}");
     }
     b.write(FileType::Key, &"1".repeat(64), b"key").unwrap();
@@ -119,8 +127,12 @@ fn a_fifo_is_refused_not_waited_on() {
     let (_dir, b) = real();
     let name = "3".repeat(64);
     let fifo = b.root().join("keys").join(&name);
-    rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR)
-        .unwrap();
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
+    )
+    .unwrap();
     assert!(b.list(FileType::Key).unwrap().is_empty());
     // Reading a FIFO would block until someone writes to it. The read runs apart so that, if it
     // does block, the test opens the FIFO's other end and fails instead of hanging.
@@ -148,7 +160,10 @@ fn files_larger_than_any_valid_one_are_refused_before_reading() {
     let root = b.root().to_path_buf();
     let key = "4".repeat(64);
     fs::write(root.join("keys").join(&key), vec![0u8; 679]).unwrap();
-    assert!(b.read(FileType::Key, &key).is_ok(), "a key file of 679 bytes is allowed");
+    assert!(
+        b.read(FileType::Key, &key).is_ok(),
+        "a key file of 679 bytes is allowed"
+    );
     fs::write(root.join("keys").join(&key), vec![0u8; 2000]).unwrap();
     let e = err_text(b.read(FileType::Key, &key));
     assert!(
@@ -195,7 +210,15 @@ fn a_new_repository_survives_a_power_cut() {
     let (fs, b) = sim();
     b.create().unwrap();
     fs.power_cut(None);
-    for d in ["keys", "snapshots", "index", "locks", "data/00", "data/ab", "data/ff"] {
+    for d in [
+        "keys",
+        "snapshots",
+        "index",
+        "locks",
+        "data/00",
+        "data/ab",
+        "data/ff",
+    ] {
         assert!(fs.stat(Path::new(d)).unwrap().is_some(), "{d} is gone");
     }
 }

@@ -42,14 +42,24 @@ type Files = BTreeMap<String, Vec<u8>>;
 
 #[derive(Debug, Clone)]
 enum Action {
-    Edit { file: usize, seed: u64, len: usize },
-    Delete { file: usize },
+    Edit {
+        file: usize,
+        seed: u64,
+        len: usize,
+    },
+    Delete {
+        file: usize,
+    },
     Backup,
     ForgetLast(u32),
     /// Forgets the listed snapshot at this position.
     ForgetOne(prop::sample::Index),
-    Prune { repack_all: bool },
-    Repair { read_all: bool },
+    Prune {
+        repack_all: bool,
+    },
+    Repair {
+        read_all: bool,
+    },
 }
 
 /// Where the power goes: before the mutating file-system operation after `after` of them (or just
@@ -140,7 +150,11 @@ fn do_check(sim: &Arc<SimFs>) -> Result<CheckReport> {
 }
 
 fn do_list(sim: &Arc<SimFs>) -> Result<Vec<SnapshotId>> {
-    Ok(open(sim)?.snapshots()?.into_iter().map(|(id, _)| id).collect())
+    Ok(open(sim)?
+        .snapshots()?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect())
 }
 
 /// Restores the backed-up source directory of a snapshot into `target`.
@@ -165,7 +179,9 @@ fn do_reboot_unlock(sim: &Arc<SimFs>) -> Result<()> {
 fn content(seed: u64, len: usize) -> Vec<u8> {
     // Text-like and compressible, with repeats across seeds so that some chunks deduplicate.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed % 7);
-    let words: Vec<String> = (0..64).map(|i| format!("word{i}-{} ", rng.gen::<u16>())).collect();
+    let words: Vec<String> = (0..64)
+        .map(|i| format!("word{i}-{} ", rng.gen::<u16>()))
+        .collect();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut out = Vec::with_capacity(len + 16);
     while out.len() < len {
@@ -355,7 +371,10 @@ impl World {
             };
             let target = self.tmp.path().join(format!("restore-{id}"));
             do_restore(&self.sim, &id, &self.src, &target).unwrap();
-            assert!(read_tree(&target) == files, "snapshot {id} restores differently");
+            assert!(
+                read_tree(&target) == files,
+                "snapshot {id} restores differently"
+            );
             std::fs::remove_dir_all(&target).unwrap();
             RESTORED.fetch_add(1, Relaxed);
             model.insert(id, (files, false));

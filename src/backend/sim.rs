@@ -118,7 +118,11 @@ fn names(rel: &Path) -> io::Result<Vec<String>> {
                 .to_str()
                 .map(str::to_string)
                 .ok_or_else(|| err(ErrorKind::InvalidInput, "not UTF-8", rel)),
-            _ => Err(err(ErrorKind::InvalidInput, "not a plain relative path", rel)),
+            _ => Err(err(
+                ErrorKind::InvalidInput,
+                "not a plain relative path",
+                rel,
+            )),
         })
         .collect()
 }
@@ -445,9 +449,7 @@ impl Fs for SimFs {
     fn stat(&self, rel: &Path) -> io::Result<Option<Meta>> {
         let s = self.lock();
         s.alive()?;
-        Ok(s.lookup(rel)?
-            .and_then(|i| s.nodes.get(&i))
-            .map(Node::meta))
+        Ok(s.lookup(rel)?.and_then(|i| s.nodes.get(&i)).map(Node::meta))
     }
 
     fn list(&self, rel: &Path) -> io::Result<Vec<(String, Meta)>> {
@@ -501,7 +503,10 @@ mod tests {
         assert!(fs.stat(p("d")).is_err());
         fs.power_cut(None);
         assert!(!fs.is_dead());
-        assert!(fs.stat(p("d")).unwrap().is_none(), "the root was never synced");
+        assert!(
+            fs.stat(p("d")).unwrap().is_none(),
+            "the root was never synced"
+        );
         fs.create_dir(p("d")).unwrap();
         fs.write_new(p("d/f"), b"data", false).unwrap();
         fs.sync_dir(p("")).unwrap();

@@ -68,7 +68,8 @@ impl Refused {
 
     /// The refusal inside an error, if it is one.
     pub fn of(e: &io::Error) -> Option<&Refused> {
-        e.get_ref().and_then(|inner| inner.downcast_ref::<Refused>())
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<Refused>())
     }
 }
 
@@ -268,11 +269,8 @@ impl Fs for RealFs {
         if direct && super::direct::write_new(dir.as_fd(), name, data)? {
             return Ok(());
         }
-        let flags = OFlags::WRONLY
-            | OFlags::CREATE
-            | OFlags::EXCL
-            | OFlags::NOFOLLOW
-            | OFlags::CLOEXEC;
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let mut f = File::from(openat(&dir, name, flags, owner_only(false))?);
         f.write_all(data)?;
         f.sync_all()
