@@ -136,10 +136,9 @@ impl LocalBackend {
             self.ensure_dir(parent)?;
         }
         match self.fs.create_dir(rel) {
-            Ok(()) => {}
-            // Created meanwhile by another writer, which syncs the parent.
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(()),
-            Err(e) => return Err(explain(e)),
+            // Another writer may have created it just now and not yet synced the parent.
+            Err(e) if e.kind() != ErrorKind::AlreadyExists => return Err(explain(e)),
+            _ => {}
         }
         self.sync_dir(parent)
     }

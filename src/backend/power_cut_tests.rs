@@ -92,8 +92,9 @@ fn steps() -> impl Strategy<Value = (u64, Vec<(Action, Option<Cut>)>)> {
     (any::<u64>(), prop::collection::vec(step, 1..=10))
 }
 
-// One adapter per library call, each as a command-line run makes it (open, load the index, act),
-// so that changes to these functions' signatures touch only these lines.
+// One adapter per library call, each as a command-line run makes it (load the index, act), so
+// that changes to these functions' signatures touch only these lines. The repository stays open
+// between power cuts (opening it again only derives the same key again, the slowest part).
 
 fn open(sim: &Arc<SimFs>) -> Result<Repository> {
     let backend = Arc::new(LocalBackend::with_fs("/sim/repo", sim.clone()));
@@ -101,24 +102,22 @@ fn open(sim: &Arc<SimFs>) -> Result<Repository> {
         no_cache: true,
         ..Default::default()
     };
-    let mut repo = Repository::open(backend, PASSWORD, &opts)?;
-    repo.load_index()?;
-    Ok(repo)
+    Repository::open(backend, PASSWORD, &opts)
 }
 
-fn do_backup(sim: &Arc<SimFs>, src: &Path) -> Result<SnapshotId> {
-    let repo = open(sim)?;
+fn do_backup(repo: &mut Repository, src: &Path) -> Result<SnapshotId> {
+    repo.load_index()?;
     let opts = BackupOptions {
         paths: vec![src.to_path_buf()],
         ..Default::default()
     };
-    let res = archiver::backup(&repo, &opts, &Progress::default())?;
+    let res = archiver::backup(repo, &opts, &Progress::default())?;
     assert!(res.failures.is_empty(), "{:?}", res.failures);
     Ok(res.id)
 }
 
-fn do_forget(sim: &Arc<SimFs>, last: u32, ids: Vec<String>) -> Result<ForgetReport> {
-    let repo = open(sim)?;
+fn do_forget(repo: &mut Repository, last: u32, ids: Vec<String>) -> Result<ForgetReport> {
+    repo.load_index()?;
     let opts = ForgetOptions {
         policy: Policy {
             last,
@@ -127,53 +126,49 @@ fn do_forget(sim: &Arc<SimFs>, last: u32, ids: Vec<String>) -> Result<ForgetRepo
         ids,
         ..Default::default()
     };
-    forget::forget(&repo, &opts, chrono::Utc::now())
+    forget::forget(repo, &opts, chrono::Utc::now())
 }
 
-fn do_prune(sim: &Arc<SimFs>, repack_all: bool) -> Result<()> {
-    let mut repo = open(sim)?;
+fn do_prune(repo: &mut Repository, repack_all: bool) -> Result<()> {
+    repo.load_index()?;
     let opts = PruneOptions {
         max_unused_percent: if repack_all { 0.0 } else { 5.0 },
         ..Default::default()
     };
-    prune::prune(&mut repo, &opts).map(drop)
+    prune::prune(repo, &opts).map(drop)
 }
 
-fn do_repair(sim: &Arc<SimFs>, read_all: bool) -> Result<()> {
-    let mut repo = open(sim)?;
-    repair::repair_index(&mut repo, read_all).map(drop)
+fn do_repair(repo: &mut Repository, read_all: bool) -> Result<()> {
+    repo.load_index()?;
+    repair::repair_index(repo, read_all).map(drop)
 }
 
-fn do_check(sim: &Arc<SimFs>) -> Result<CheckReport> {
-    let mut repo = open(sim)?;
-    check::check(&mut repo, ReadData::All)
+fn do_check(repo: &mut Repository) -> Result<CheckReport> {
+    repo.load_index()?;
+    check::check(repo, ReadData::All)
 }
 
-fn do_list(sim: &Arc<SimFs>) -> Result<Vec<SnapshotId>> {
-    Ok(open(sim)?
-        .snapshots()?
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect())
+fn do_list(repo: &mut Repository) -> Result<Vec<SnapshotId>> {
+    Ok(repo.snapshots()?.into_iter().map(|(id, _)| id).collect())
 }
 
 /// Restores the backed-up source directory of a snapshot into `target`.
-fn do_restore(sim: &Arc<SimFs>, id: &SnapshotId, src: &Path, target: &Path) -> Result<()> {
-    let repo = open(sim)?;
+fn do_restore(repo: &mut Repository, id: &SnapshotId, src: &Path, target: &Path) -> Result<()> {
+    repo.load_index()?;
     let snap = repo.find_snapshot(&id.to_hex(), &Default::default())?.1;
     let sub = src.to_string_lossy().trim_start_matches('/').to_string();
     let opts = RestoreOptions {
         target: target.to_path_buf(),
         ..Default::default()
     };
-    let summary = restorer::restore(&repo, &snap.tree, &sub, &opts, &RestoreProgress::default())?;
+    let summary = restorer::restore(repo, &snap.tree, &sub, &opts, &RestoreProgress::default())?;
     assert!(summary.errors.is_empty(), "{:?}", summary.errors);
     Ok(())
 }
 
 /// Removes every lock: after a reboot, the processes that held them are gone.
-fn do_reboot_unlock(sim: &Arc<SimFs>) -> Result<()> {
-    open(sim)?.unlock(true).map(drop)
+fn do_reboot_unlock(repo: &mut Repository) -> Result<()> {
+    repo.unlock(true).map(drop)
 }
 
 fn content(seed: u64, len: usize) -> Vec<u8> {
@@ -211,6 +206,7 @@ fn read_tree(root: &Path) -> Files {
 /// One sequence's state: the source tree and what the repository must hold.
 struct World {
     sim: Arc<SimFs>,
+    repo: Repository,
     tmp: tempfile::TempDir,
     src: PathBuf,
     /// Snapshots reported saved, with their source; `true` when a forget may have deleted it.
@@ -230,12 +226,13 @@ impl World {
             t_cost: 1,
             p_cost: 1,
         };
-        Repository::init_with(backend, PASSWORD, kdf, Some(1 << 20)).unwrap();
+        let repo = Repository::init_with(backend, PASSWORD, kdf, Some(1 << 20)).unwrap();
         let tmp = tempfile::tempdir().unwrap();
         let src = tmp.path().join("src");
         std::fs::create_dir(&src).unwrap();
         let mut w = World {
             sim,
+            repo,
             src,
             tmp,
             model: BTreeMap::new(),
@@ -285,7 +282,7 @@ impl World {
             }
             Action::Backup => {
                 let files = self.files();
-                match do_backup(&self.sim, &self.src) {
+                match do_backup(&mut self.repo, &self.src) {
                     Ok(id) => {
                         self.model.insert(id, (files, false));
                         false
@@ -300,7 +297,7 @@ impl World {
                 let (last, ids) = match action {
                     Action::ForgetLast(n) => (*n, Vec::new()),
                     Action::ForgetOne(i) => {
-                        let listed = do_list(&self.sim).unwrap();
+                        let listed = do_list(&mut self.repo).unwrap();
                         if listed.is_empty() {
                             return false;
                         }
@@ -308,7 +305,7 @@ impl World {
                     }
                     _ => unreachable!(),
                 };
-                match do_forget(&self.sim, last, ids) {
+                match do_forget(&mut self.repo, last, ids) {
                     Ok(report) => {
                         let failed: HashSet<SnapshotId> =
                             report.failures.iter().map(|f| f.0).collect();
@@ -337,8 +334,8 @@ impl World {
                     }
                 }
             }
-            Action::Prune { repack_all } => failed(do_prune(&self.sim, *repack_all)),
-            Action::Repair { read_all } => failed(do_repair(&self.sim, *read_all)),
+            Action::Prune { repack_all } => failed(do_prune(&mut self.repo, *repack_all)),
+            Action::Repair { read_all } => failed(do_repair(&mut self.repo, *read_all)),
         }
     }
 
@@ -350,10 +347,11 @@ impl World {
             .power_cut(keep_some.then_some(&mut rng as &mut dyn rand::RngCore));
         self.rng = rng;
         self.sim.arm(None);
-        do_reboot_unlock(&self.sim).expect("the repository opens after a power cut");
-        let report = do_check(&self.sim).unwrap();
+        self.repo = open(&self.sim).expect("the repository opens after a power cut");
+        do_reboot_unlock(&mut self.repo).unwrap();
+        let report = do_check(&mut self.repo).unwrap();
         assert!(report.errors.is_empty(), "check: {:#?}", report.errors);
-        let listed = do_list(&self.sim).unwrap();
+        let listed = do_list(&mut self.repo).unwrap();
         for (id, (_, maybe_forgotten)) in &self.model {
             assert!(
                 *maybe_forgotten || listed.contains(id),
@@ -370,7 +368,7 @@ impl World {
                     .unwrap_or_else(|| panic!("snapshot {id} was never reported saved")),
             };
             let target = self.tmp.path().join(format!("restore-{id}"));
-            do_restore(&self.sim, &id, &self.src, &target).unwrap();
+            do_restore(&mut self.repo, &id, &self.src, &target).unwrap();
             assert!(
                 read_tree(&target) == files,
                 "snapshot {id} restores differently"
@@ -422,8 +420,13 @@ fn power_cut_model() {
         ..Config::default()
     };
     let mut runner = TestRunner::new(config);
+    let done = AtomicU64::new(0);
     let result = runner.run(&steps(), |(seed, steps)| {
         run(seed, &steps);
+        let n = done.fetch_add(1, Relaxed) + 1;
+        if n % 1000 == 0 {
+            eprintln!("power_cut_model: {n} sequences run");
+        }
         Ok(())
     });
     if let Err(e) = result {
