@@ -155,7 +155,13 @@ impl Repository {
         }
         let mut opened = None;
         for (name, _) in &key_files {
-            let bytes = backend.read(FileType::Key, name)?;
+            let bytes = match backend.read(FileType::Key, name) {
+                Ok(b) => b,
+                Err(e) => {
+                    log_warning(&format!("skipping unreadable key file keys/{name}: {e:#}"));
+                    continue;
+                }
+            };
             let kf = match KeyFile::decode(&bytes) {
                 Ok(kf) => kf,
                 Err(e) => {
