@@ -67,7 +67,8 @@ fn entries_backstock_never_writes_are_refused_by_name() {
     env.backup(&["store"]);
 
     // A key file too large for the format is skipped with a warning naming it; the real key opens.
-    let junk = "ab".repeat(32);
+    // Key files are tried in name order: this one comes first.
+    let junk = "0".repeat(64);
     write(&env.repo.join("keys").join(&junk), vec![7u8; 4096]);
     let out = env.run(["snapshots"]);
     let err = String::from_utf8_lossy(&out.stderr);

@@ -424,7 +424,7 @@ fn power_cut_model() {
     let result = runner.run(&steps(), |(seed, steps)| {
         run(seed, &steps);
         let n = done.fetch_add(1, Relaxed) + 1;
-        if n % 1000 == 0 {
+        if n.is_multiple_of(1000) {
             eprintln!("power_cut_model: {n} sequences run");
         }
         Ok(())
