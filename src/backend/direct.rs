@@ -7,8 +7,10 @@
 //! a small aligned bounce buffer; a new file's last block is padded with zeros and the file is then
 //! truncated to its length, and a write into an existing file sends only its whole blocks directly.
 
-use std::fs::{self, File, OpenOptions};
+use std::ffi::OsStr;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::fd::BorrowedFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -27,17 +29,27 @@ fn open_direct(opts: &mut OpenOptions, path: &Path) -> std::io::Result<Option<Fi
     }
 }
 
-/// Creates `path` (which must not exist), writes `data` to it and fsyncs it. Returns `Ok(false)`,
-/// having removed whatever it created, when the file system refuses direct I/O (tmpfs, some network
-/// file systems), so the caller writes the file the ordinary way.
-pub fn write_new(path: &Path, data: &[u8]) -> std::io::Result<bool> {
+/// Creates `name` in the directory `dir` (it must not exist, and a symlink there is not followed),
+/// mode 0600, writes `data` to it and fsyncs it. Returns `Ok(false)`, having removed whatever it
+/// created, when the file system refuses direct I/O (tmpfs, some network file systems), so the
+/// caller writes the file the ordinary way.
+pub fn write_new(dir: BorrowedFd<'_>, name: &OsStr, data: &[u8]) -> std::io::Result<bool> {
+    use rustix::fs::{openat, unlinkat, AtFlags, Mode, OFlags};
     let unsupported = |f: Option<File>| {
         drop(f);
-        let _ = fs::remove_file(path);
+        let _ = unlinkat(dir, name, AtFlags::empty());
         Ok(false)
     };
-    let Some(f) = open_direct(OpenOptions::new().write(true).create_new(true), path)? else {
-        return unsupported(None);
+    let flags = OFlags::WRONLY
+        | OFlags::CREATE
+        | OFlags::EXCL
+        | OFlags::NOFOLLOW
+        | OFlags::CLOEXEC
+        | OFlags::DIRECT;
+    let f = match openat(dir, name, flags, Mode::RUSR | Mode::WUSR) {
+        Ok(fd) => File::from(fd),
+        Err(rustix::io::Errno::INVAL) => return unsupported(None),
+        Err(e) => return Err(e.into()),
     };
     let mut bounce = vec![0u8; BOUNCE + ALIGN];
     let off = bounce.as_ptr().align_offset(ALIGN);
@@ -175,6 +187,14 @@ pub fn read_range_into(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::os::fd::AsFd;
+
+    /// `write_new` on a path: its directory opened by path.
+    fn write_new_path(p: &Path, data: &[u8]) -> std::io::Result<bool> {
+        let dir = File::open(p.parent().unwrap())?;
+        write_new(dir.as_fd(), p.file_name().unwrap(), data)
+    }
 
     #[test]
     fn sizes_around_the_block_and_buffer_edges_round_trip() {
@@ -195,7 +215,7 @@ mod tests {
         {
             let data: Vec<u8> = (0..len).map(|j| (j * 31 + i) as u8).collect();
             let p = dir.path().join(format!("f{i}"));
-            let direct = write_new(&p, &data).unwrap();
+            let direct = write_new_path(&p, &data).unwrap();
             if !direct {
                 // The test directory's file system refuses direct I/O: nothing may be left behind.
                 assert!(!p.exists());
@@ -272,7 +292,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x");
         fs::write(&p, b"keep").unwrap();
-        assert!(write_new(&p, &[1u8; 10_000]).is_err());
+        assert!(write_new_path(&p, &[1u8; 10_000]).is_err());
         assert_eq!(fs::read(&p).unwrap(), b"keep");
     }
 }

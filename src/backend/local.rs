@@ -1,15 +1,29 @@
-//! A repository in a local directory. Writes go to a temporary file that is fsynced and renamed, then
-//! the directory is fsynced, so a crash never leaves a partial file under its final name.
+//! A repository in a local directory.
+//!
+//! Durability: a file is written to a temporary file that is fsynced, renamed into place, and then
+//! its directory is fsynced, so a crash or power cut never leaves a partial file under its final
+//! name and a write that returned is on disk. A delete fsyncs the directory before it returns (so a
+//! `forget` is on disk before a later `prune` deletes the packs only its snapshots used), and a new
+//! directory's parent is fsynced before anything is written into it.
+//!
+//! Privacy: directories are created 0700 and files 0600 (a key file readable by others invites
+//! offline password guessing).
+//!
+//! Hostile contents: every read is bounded by the most a valid file of its type can hold
+//! ([`FileType::max_size`]), checked before reading; only regular files are read, and no symlink
+//! inside the repository is followed (`vfs`).
 
+use super::vfs::{self, Fs, Kind, RealFs, Refused};
 use super::{Backend, FileType};
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use rand::RngCore;
-use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
+use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub struct LocalBackend {
     root: PathBuf,
+    fs: Arc<dyn Fs>,
 }
 
 const TMP_PREFIX: &str = ".tmp-";
@@ -25,48 +39,160 @@ fn in_flight() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
 /// Returns how many were removed.
 pub fn remove_partial_files() -> usize {
     let paths = std::mem::take(&mut *in_flight());
-    paths.iter().filter(|p| fs::remove_file(p).is_ok()).count()
+    paths
+        .iter()
+        .filter(|p| std::fs::remove_file(p).is_ok())
+        .count()
+}
+
+/// The directories files are written to, relative to the root.
+fn file_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = [
+        FileType::Key,
+        FileType::Snapshot,
+        FileType::Index,
+        FileType::Lock,
+    ]
+    .iter()
+    .map(|t| PathBuf::from(t.dir()))
+    .collect();
+    dirs.push(PathBuf::new());
+    dirs.extend((0..256).map(|i| Path::new("data").join(format!("{i:02x}"))));
+    dirs
 }
 
 impl LocalBackend {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        LocalBackend { root: root.into() }
+        let root = root.into();
+        let fs = Arc::new(RealFs::new(root.clone()));
+        LocalBackend { root, fs }
+    }
+
+    /// A backend over another implementation of the file-system calls (a simulation, in tests).
+    #[cfg(test)]
+    pub(crate) fn with_fs(root: impl Into<PathBuf>, fs: Arc<dyn Fs>) -> Self {
+        LocalBackend {
+            root: root.into(),
+            fs,
+        }
     }
 
     pub fn root(&self) -> &Path {
         &self.root
     }
 
-    fn path(&self, t: FileType, name: &str) -> Result<PathBuf> {
-        if name.is_empty() || name.contains('/') || name.starts_with('.') {
+    /// The file's path relative to the root.
+    fn rel(&self, t: FileType, name: &str) -> Result<PathBuf> {
+        if name.is_empty() || name.contains(['/', '\0']) || name.starts_with('.') {
             bail!("invalid repository file name {name:?}");
         }
         Ok(match t {
-            FileType::Config => self.root.join("config"),
+            FileType::Config => PathBuf::from("config"),
             FileType::Pack => {
-                let fan = name.get(..2).context("pack name too short")?;
-                self.root.join("data").join(fan).join(name)
+                let fan = name
+                    .get(..2)
+                    .ok_or_else(|| anyhow!("invalid pack name {name:?}: too short"))?;
+                Path::new("data").join(fan).join(name)
             }
-            _ => self.root.join(t.dir()).join(name),
+            _ => Path::new(t.dir()).join(name),
         })
     }
-}
 
-/// The entries of a directory; none if it does not exist.
-fn dir_entries(d: &Path) -> Result<Vec<fs::DirEntry>> {
-    let rd = match fs::read_dir(d) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("listing {}", d.display())),
-    };
-    rd.map(|e| e.with_context(|| format!("listing {}", d.display())))
-        .collect()
-}
+    fn show(&self, rel: &Path) -> String {
+        self.root.join(rel).display().to_string()
+    }
 
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .with_context(|| format!("syncing directory {}", dir.display()))
+    /// Words an error of the file `rel` (of type `t`) for the user.
+    fn explain(&self, doing: &str, t: FileType, rel: &Path, e: io::Error) -> anyhow::Error {
+        match Refused::of(&e) {
+            Some(Refused::TooLarge { len, max }) => anyhow!(
+                "{} is {len} bytes, larger than any valid {} ({max} bytes at most): it was not \
+                 written by backstock; move it out of the repository",
+                self.show(rel),
+                t.describe()
+            ),
+            Some(Refused::NotRegular(p)) => anyhow!(
+                "{} is not a regular file (a symlink, directory, FIFO or device): backstock \
+                 neither follows links nor reads special files inside a repository; put the file \
+                 itself there or remove the entry",
+                self.show(p)
+            ),
+            Some(Refused::NotDirectory(p)) => anyhow!(
+                "{} is not a real directory (a symlink or another kind of entry): backstock does \
+                 not follow links inside a repository; put the directory itself there",
+                self.show(p)
+            ),
+            None => anyhow::Error::new(e).context(format!("{doing} {}", self.show(rel))),
+        }
+    }
+
+    fn sync_dir(&self, rel: &Path) -> Result<()> {
+        self.fs
+            .sync_dir(rel)
+            .map_err(|e| self.explain("syncing directory", FileType::Config, rel, e))
+    }
+
+    /// Makes sure the directory `rel` exists, creating it and its missing parents, each parent
+    /// fsynced after, so that files written into it cannot vanish with it at a power cut.
+    fn ensure_dir(&self, rel: &Path) -> Result<()> {
+        if rel.as_os_str().is_empty() {
+            // The root: `create` made it; a missing root is reported by the write itself.
+            return Ok(());
+        }
+        let explain = |e| self.explain("creating directory", FileType::Config, rel, e);
+        match self.fs.stat(rel).map_err(explain)? {
+            Some(m) if m.kind == Kind::Dir => return Ok(()),
+            Some(_) => {
+                let e = Refused::NotDirectory(rel.to_path_buf()).into_io();
+                return Err(self.explain("", FileType::Config, rel, e));
+            }
+            None => {}
+        }
+        let parent = rel.parent().unwrap_or(Path::new(""));
+        if !parent.as_os_str().is_empty() {
+            self.ensure_dir(parent)?;
+        }
+        match self.fs.create_dir(rel) {
+            // Another writer may have created it just now and not yet synced the parent.
+            Err(e) if e.kind() != ErrorKind::AlreadyExists => return Err(explain(e)),
+            _ => {}
+        }
+        self.sync_dir(parent)
+    }
+
+    /// Creates one directory; one that exists already is fine. Does not sync its parent.
+    fn create_dir(&self, rel: &Path) -> Result<()> {
+        match self.fs.create_dir(rel) {
+            Err(e) if e.kind() != ErrorKind::AlreadyExists => {
+                Err(self.explain("creating directory", FileType::Config, rel, e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn write_file(&self, t: FileType, rel: &Path, data: &[u8]) -> Result<()> {
+        let dir = rel.parent().unwrap_or(Path::new(""));
+        self.ensure_dir(dir)?;
+        let mut rnd = [0u8; 8];
+        rand::rngs::OsRng.fill_bytes(&mut rnd);
+        let tmp = dir.join(format!("{TMP_PREFIX}{}", hex::encode(rnd)));
+        let direct = t == FileType::Pack && data.len() >= super::direct::DIRECT_MIN;
+        let abs = self.root.join(&tmp);
+        in_flight().push(abs.clone());
+        let done = |r| {
+            in_flight().retain(|p| *p != abs);
+            r
+        };
+        if let Err(e) = self.fs.write_new(&tmp, data, direct) {
+            let _ = self.fs.remove_file(&tmp);
+            return done(Err(self.explain("writing", t, &tmp, e)));
+        }
+        if let Err(e) = self.fs.rename(&tmp, rel) {
+            let _ = self.fs.remove_file(&tmp);
+            return done(Err(self.explain("renaming into place", t, rel, e)));
+        }
+        done(self.sync_dir(dir))
+    }
 }
 
 impl Backend for LocalBackend {
@@ -75,23 +201,28 @@ impl Backend for LocalBackend {
     }
 
     fn create(&self) -> Result<()> {
-        if self.root.join("config").exists() {
+        if self.stat(FileType::Config, "config")?.is_some() {
             bail!("a repository already exists at {}", self.root.display());
         }
+        self.fs
+            .create_root()
+            .map_err(|e| self.explain("creating", FileType::Config, Path::new(""), e))?;
+        // All directories first, then one fsync per parent (data/, then the root, which also
+        // makes data/ itself durable), rather than one per directory.
         for t in [
             FileType::Key,
             FileType::Snapshot,
             FileType::Index,
             FileType::Lock,
+            FileType::Pack,
         ] {
-            let d = self.root.join(t.dir());
-            fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+            self.create_dir(Path::new(t.dir()))?;
         }
         for i in 0..256 {
-            let d = self.root.join("data").join(format!("{i:02x}"));
-            fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+            self.create_dir(&Path::new("data").join(format!("{i:02x}")))?;
         }
-        sync_dir(&self.root)
+        self.sync_dir(Path::new("data"))?;
+        self.sync_dir(Path::new(""))
     }
 
     fn list(&self, t: FileType) -> Result<Vec<(String, u64)>> {
@@ -104,42 +235,41 @@ impl Backend for LocalBackend {
                     .collect())
             }
             FileType::Pack => {
-                let data = self.root.join("data");
-                let mut v = Vec::new();
-                for e in
-                    fs::read_dir(&data).with_context(|| format!("listing {}", data.display()))?
-                {
-                    let e = e.with_context(|| format!("listing {}", data.display()))?;
-                    if e.file_type().map(|f| f.is_dir()).unwrap_or(false) {
-                        v.push(e.path());
-                    }
-                }
-                v
+                let data = Path::new("data");
+                let entries = self
+                    .fs
+                    .list(data)
+                    .map_err(|e| self.explain("listing", t, data, e))?;
+                entries
+                    .into_iter()
+                    .filter(|(_, m)| m.kind == Kind::Dir)
+                    .map(|(name, _)| data.join(name))
+                    .collect()
             }
-            _ => vec![self.root.join(t.dir())],
+            _ => vec![PathBuf::from(t.dir())],
         };
         let mut out = Vec::new();
         for d in dirs {
-            for e in dir_entries(&d)? {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with('.') {
-                    continue;
-                }
-                let md = e
-                    .metadata()
-                    .with_context(|| format!("stat {}", e.path().display()))?;
-                if md.is_file() {
-                    out.push((name, md.len()));
-                }
-            }
+            let entries = self
+                .fs
+                .list(&d)
+                .map_err(|e| self.explain("listing", t, &d, e))?;
+            out.extend(
+                entries
+                    .into_iter()
+                    .filter(|(name, m)| m.kind == Kind::File && !name.starts_with('.'))
+                    .map(|(name, m)| (name, m.len)),
+            );
         }
         out.sort();
         Ok(out)
     }
 
     fn read(&self, t: FileType, name: &str) -> Result<Vec<u8>> {
-        let p = self.path(t, name)?;
-        fs::read(&p).with_context(|| format!("reading {}", p.display()))
+        let rel = self.rel(t, name)?;
+        self.fs
+            .read(&rel, t.max_size())
+            .map_err(|e| self.explain("reading", t, &rel, e))
     }
 
     fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
@@ -156,159 +286,99 @@ impl Backend for LocalBackend {
         len: u64,
         buf: &mut Vec<u8>,
     ) -> Result<()> {
-        let p = self.path(t, name)?;
-        if t == FileType::Pack
-            && len >= super::direct::DIRECT_MIN as u64
-            && len <= 1 << 30
-            && super::direct::read_range_into(&p, offset, len as usize, buf).with_context(|| {
-                format!("reading {len} bytes at offset {offset} of {}", p.display())
-            })?
-        {
-            return Ok(());
-        }
-        let mut f = File::open(&p).with_context(|| format!("opening {}", p.display()))?;
-        f.seek(SeekFrom::Start(offset))
-            .with_context(|| format!("seeking in {}", p.display()))?;
-        buf.clear();
-        buf.reserve(len.min(1 << 30) as usize);
-        f.take(len)
-            .read_to_end(buf)
-            .with_context(|| format!("reading {}", p.display()))?;
-        if (buf.len() as u64) < len {
+        let rel = self.rel(t, name)?;
+        if offset.checked_add(len).is_none_or(|end| end > t.max_size()) {
             bail!(
-                "{} is truncated: wanted {len} bytes at offset {offset}, got {}",
-                p.display(),
-                buf.len()
+                "cannot read {len} bytes at offset {offset} of {}: the range ends past the end \
+                 of any valid {} ({} bytes at most); the index or pack header that gave it is \
+                 corrupt",
+                self.show(&rel),
+                t.describe(),
+                t.max_size()
             );
         }
-        Ok(())
+        let direct =
+            t == FileType::Pack && len >= super::direct::DIRECT_MIN as u64 && len <= 1 << 30;
+        self.fs
+            .read_range_into(&rel, offset, len, buf, direct)
+            .map_err(|e| {
+                let doing = format!("reading {len} bytes at offset {offset} of");
+                self.explain(&doing, t, &rel, e)
+            })
     }
 
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {
-        let p = self.path(t, name)?;
-        let dir = p
-            .parent()
-            .context("repository file without parent")?
-            .to_path_buf();
-        if !dir.exists() {
-            fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        let mut rnd = [0u8; 8];
-        rand::rngs::OsRng.fill_bytes(&mut rnd);
-        let tmp = dir.join(format!("{TMP_PREFIX}{}", hex::encode(rnd)));
-        in_flight().push(tmp.clone());
-        let result = (|| -> Result<()> {
-            if t == FileType::Pack
-                && data.len() >= super::direct::DIRECT_MIN
-                && super::direct::write_new(&tmp, data)
-                    .with_context(|| format!("writing {}", tmp.display()))?
-            {
-                fs::rename(&tmp, &p).with_context(|| format!("renaming to {}", p.display()))?;
-                return sync_dir(&dir);
-            }
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)
-                .with_context(|| format!("creating {}", tmp.display()))?;
-            f.write_all(data)
-                .and_then(|_| f.sync_all())
-                .with_context(|| format!("writing {}", tmp.display()))?;
-            fs::rename(&tmp, &p).with_context(|| format!("renaming to {}", p.display()))?;
-            sync_dir(&dir)
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        in_flight().retain(|p| *p != tmp);
-        result
+        let rel = self.rel(t, name)?;
+        self.write_file(t, &rel, data)
     }
 
     fn delete(&self, t: FileType, name: &str) -> Result<()> {
-        let p = self.path(t, name)?;
-        match fs::remove_file(&p) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e).with_context(|| format!("deleting {}", p.display())),
+        let rel = self.rel(t, name)?;
+        match self.fs.remove_file(&rel) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(self.explain("deleting", t, &rel, e)),
         }
+        self.sync_dir(rel.parent().unwrap_or(Path::new("")))
     }
 
     fn remove_leftovers(&self, older_than: std::time::Duration) -> Result<(usize, u64)> {
-        let mut dirs: Vec<PathBuf> = [
-            FileType::Key,
-            FileType::Snapshot,
-            FileType::Index,
-            FileType::Lock,
-        ]
-        .iter()
-        .map(|t| self.root.join(t.dir()))
-        .collect();
-        dirs.push(self.root.clone());
-        dirs.extend((0..256).map(|i| self.root.join("data").join(format!("{i:02x}"))));
         let now = std::time::SystemTime::now();
         let (mut files, mut bytes) = (0, 0);
-        for d in dirs {
-            for e in dir_entries(&d)? {
-                if !e.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+        for d in file_dirs() {
+            let entries = self
+                .fs
+                .list(&d)
+                .map_err(|e| self.explain("listing", FileType::Config, &d, e))?;
+            let mut removed = false;
+            for (name, m) in entries {
+                if !name.starts_with(TMP_PREFIX) || m.kind != Kind::File {
                     continue;
                 }
-                let Ok(md) = e.metadata() else { continue };
-                let age = md
-                    .modified()
-                    .ok()
-                    .and_then(|m| now.duration_since(m).ok())
+                let age = m
+                    .modified
+                    .and_then(|t| now.duration_since(t).ok())
                     .unwrap_or_default();
-                if md.is_file() && age > older_than {
-                    fs::remove_file(e.path())
-                        .with_context(|| format!("deleting {}", e.path().display()))?;
+                if age > older_than {
+                    let rel = d.join(&name);
+                    match self.fs.remove_file(&rel) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                        Err(e) => return Err(self.explain("deleting", FileType::Config, &rel, e)),
+                    }
+                    removed = true;
                     files += 1;
-                    bytes += md.len();
+                    bytes += m.len;
                 }
+            }
+            if removed {
+                self.sync_dir(&d)?;
             }
         }
         Ok((files, bytes))
     }
 
-    fn modified(&self, t: FileType, name: &str) -> Result<Option<std::time::SystemTime>> {
-        let p = self.path(t, name)?;
-        match fs::symlink_metadata(&p) {
-            Ok(m) => Ok(m.modified().ok()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("stat {}", p.display())),
-        }
+    fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>> {
+        Ok(self.meta(t, name)?.map(|m| m.len))
     }
 
-    fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>> {
-        let p = self.path(t, name)?;
-        match fs::metadata(&p) {
-            Ok(m) => Ok(Some(m.len())),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("stat {}", p.display())),
-        }
+    fn modified(&self, t: FileType, name: &str) -> Result<Option<std::time::SystemTime>> {
+        Ok(self.meta(t, name)?.and_then(|m| m.modified))
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn write_read_list_delete() {
-        let dir = tempfile::tempdir().unwrap();
-        let b = LocalBackend::new(dir.path().join("repo"));
-        b.create().unwrap();
-        let name = "ab".repeat(32);
-        b.write(FileType::Pack, &name, b"hello world").unwrap();
-        assert_eq!(b.read(FileType::Pack, &name).unwrap(), b"hello world");
-        assert_eq!(b.read_range(FileType::Pack, &name, 6, 5).unwrap(), b"world");
-        assert!(b.read_range(FileType::Pack, &name, 6, 50).is_err());
-        assert_eq!(b.list(FileType::Pack).unwrap(), vec![(name.clone(), 11)]);
-        assert_eq!(b.stat(FileType::Pack, &name).unwrap(), Some(11));
-        b.write(FileType::Config, "config", b"c").unwrap();
-        assert!(b.create().is_err(), "create over an existing repository");
-        b.delete(FileType::Pack, &name).unwrap();
-        assert_eq!(b.stat(FileType::Pack, &name).unwrap(), None);
-        assert!(b.list(FileType::Index).unwrap().is_empty());
-        assert!(b.path(FileType::Index, "../x").is_err());
+impl LocalBackend {
+    /// A file's metadata; `None` if it does not exist; an error if it is not a regular file.
+    fn meta(&self, t: FileType, name: &str) -> Result<Option<vfs::Meta>> {
+        let rel = self.rel(t, name)?;
+        match self.fs.stat(&rel) {
+            Ok(Some(m)) if m.kind == Kind::File => Ok(Some(m)),
+            Ok(Some(_)) => {
+                let e = Refused::NotRegular(rel.clone()).into_io();
+                Err(self.explain("", t, &rel, e))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(self.explain("stat", t, &rel, e)),
+        }
     }
 }

@@ -5,9 +5,19 @@
 
 pub(crate) mod direct;
 pub mod local;
+#[cfg(test)]
+mod local_tests;
+#[cfg(test)]
+mod power_cut_tests;
+#[cfg(test)]
+pub(crate) mod sim;
+mod vfs;
 
 pub use local::LocalBackend;
 
+use crate::format::blob_entry::{ENTRY_LEN, SEAL_OVERHEAD};
+use crate::format::envelope::OVERHEAD;
+use crate::format::pack::TRAILER_LEN;
 use anyhow::Result;
 
 /// The kinds of file in a repository (design.md §1).
@@ -32,7 +42,53 @@ impl FileType {
             FileType::Lock => "locks",
         }
     }
+
+    /// What a file of this type is called in messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            FileType::Config => "config file",
+            FileType::Key => "key file",
+            FileType::Snapshot => "snapshot file",
+            FileType::Index => "index file",
+            FileType::Pack => "pack file",
+            FileType::Lock => "lock file",
+        }
+    }
+
+    /// The largest file of this type a valid repository can hold. Readers refuse larger files before
+    /// reading them, so a hostile store cannot make a command allocate without bound.
+    pub fn max_size(self) -> u64 {
+        match self {
+            // A sealed JSON object of a few hundred bytes; 64 KiB leaves room for later fields.
+            FileType::Config => 64 << 10,
+            // The key file format's own limit is 168 + 2 * 255 bytes (host and user names of at
+            // most 255 bytes each; design.md section 2).
+            FileType::Key => 1 << 10,
+            // A sealed JSON object of a few hundred bytes.
+            FileType::Lock => 64 << 10,
+            // A sealed JSON object; only the backed-up paths and tags can make it long.
+            FileType::Snapshot => 64 << 20,
+            FileType::Index => INDEX_MAX,
+            FileType::Pack => PACK_MAX,
+        }
+    }
 }
+
+/// An index envelope's payload is at most 1 GiB once decompressed (the envelope limit); zstd makes
+/// 1 GiB of incompressible input at most 1 GiB + 4 MiB (its compress bound adds 1/256), and the
+/// envelope adds its header, nonce and tag.
+const INDEX_MAX: u64 =
+    crate::compress::MAX_PAYLOAD + (crate::compress::MAX_PAYLOAD >> 7) + OVERHEAD as u64;
+
+/// A pack holds at most 1 GiB of sealed blobs: the largest target pack size is 1 GiB, a pack is
+/// closed before a blob would carry it past the target, and a blob that gets a pack of its own is at
+/// most 256 MiB + 40 bytes. Then comes its sealed header with one 46-byte entry per sealed blob, and
+/// a sealed blob is at least 40 bytes long; then the trailer (design.md section 4).
+const PACK_MAX: u64 = PACK_DATA_MAX
+    + (5 + PACK_DATA_MAX / SEAL_OVERHEAD as u64 * ENTRY_LEN as u64)
+    + OVERHEAD as u64
+    + TRAILER_LEN as u64;
+const PACK_DATA_MAX: u64 = 1 << 30;
 
 /// A repository store. Every write is a whole file, atomically visible.
 pub trait Backend: Send + Sync {
@@ -40,9 +96,12 @@ pub trait Backend: Send + Sync {
     fn location(&self) -> String;
     /// Prepares an empty repository location (directories for a local store). Fails if a repository exists.
     fn create(&self) -> Result<()>;
-    /// Names and sizes of all files of a type.
+    /// Names and sizes of all files of a type. Entries that are not regular files (symlinks,
+    /// directories, devices) and names starting with `.` are left out.
     fn list(&self, t: FileType) -> Result<Vec<(String, u64)>>;
+    /// A whole file. A file larger than [`FileType::max_size`] is an error, found before reading.
     fn read(&self, t: FileType, name: &str) -> Result<Vec<u8>>;
+    /// `len` bytes at `offset`; a file shorter than that is an error.
     fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>>;
     /// Like `read_range`, into a buffer the caller reuses (its contents are replaced).
     fn read_range_into(

@@ -13,6 +13,7 @@
 //! `Cache` (redb's `Database::drop` makes a durable quick-repair commit).
 
 use std::collections::HashSet;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -62,7 +63,6 @@ fn create_db(path: &Path) -> std::result::Result<Database, DatabaseError> {
 /// Creates `dir` (and its parents) readable by the owner only: the cache names the repository's
 /// blobs and packs.
 fn private_dir(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -72,10 +72,17 @@ fn private_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("setting the mode of cache directory {}", dir.display()))
 }
 
-fn private_file(path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .with_context(|| format!("setting the mode of {}", path.display()))
+/// Creates the cache file 0600 before redb opens it (redb would create it with the umask's mode);
+/// a file left by an older version is made 0600 too.
+fn precreate_private(path: &Path) -> Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .and_then(|f| f.set_permissions(std::fs::Permissions::from_mode(0o600)))
+        .with_context(|| format!("creating cache file {}", path.display()))
 }
 
 /// Where the ID of the key file that opened a repository last time is remembered: named by the
@@ -102,8 +109,15 @@ pub fn write_key_hint(base: Option<&Path>, config_bytes: &[u8], key: &KeyId) -> 
     if let Some(dir) = p.parent() {
         private_dir(dir)?;
     }
-    let tmp = p.with_extension("tmp");
-    std::fs::write(&tmp, key.to_hex())
+    // A name of our own per process, so that two processes writing the hint never share one.
+    let tmp = p.with_extension(format!("tmp{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, key.to_hex().as_bytes()))
         .and_then(|_| std::fs::rename(&tmp, &p))
         .with_context(|| format!("writing {}", p.display()))
 }
@@ -131,6 +145,7 @@ impl Cache {
         .join(repo.to_hex());
         private_dir(&dir)?;
         let path = dir.join("cache.redb");
+        precreate_private(&path)?;
         let db = match create_db(&path) {
             Ok(db) => db,
             Err(e) if matches!(e, DatabaseError::DatabaseAlreadyOpen) => {
@@ -147,13 +162,13 @@ impl Cache {
                 ));
                 std::fs::remove_file(&path)
                     .with_context(|| format!("removing damaged cache {}", path.display()))?;
+                precreate_private(&path)?;
                 create_db(&path).map_err(|e| {
                     anyhow::Error::new(e)
                         .context(format!("cache {} cannot be created", path.display()))
                 })?
             }
         };
-        private_file(&path)?;
         let cache = Cache {
             db,
             path,
@@ -343,6 +358,23 @@ mod tests {
             assert_eq!(cache.get_tree(&id).unwrap(), Some(bytes));
         }
         assert_eq!(cache.get_tree(&BlobId([255; 32])).unwrap(), None);
+    }
+
+    #[test]
+    fn directory_0700_and_file_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let base = dir.path().join("base");
+        let cache = Cache::open(Some(&base), &REPO).unwrap();
+        assert_eq!(mode(&base), 0o700);
+        assert_eq!(mode(cache.path().parent().unwrap()), 0o700);
+        assert_eq!(mode(cache.path()), 0o600);
+        let path = cache.path().to_path_buf();
+        drop(cache);
+        // A cache file an older version left readable by others is made private.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(Cache::open(Some(&base), &REPO).unwrap());
+        assert_eq!(mode(&path), 0o600);
     }
 
     #[test]

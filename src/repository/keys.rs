@@ -45,7 +45,7 @@ pub(crate) fn open_keys(
     for (name, size) in &names {
         if *size as usize > MAX_KEY_FILE {
             corrupt.push(format!(
-                "keys/{name} is {size} bytes, larger than any key file"
+                "keys/{name} is {size} bytes, larger than any valid key file ({MAX_KEY_FILE} bytes at most)"
             ));
             continue;
         }
@@ -87,6 +87,11 @@ pub(crate) fn open_keys(
         };
         candidates.push((rank, cost, name.clone(), kf, id));
     }
+    if !candidates.is_empty() {
+        for c in &corrupt {
+            log_warning(&format!("skipping {c}"));
+        }
+    }
     candidates.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
     let (mut tried, mut spent) = (0usize, 0u64);
     for (_, cost, name, kf, id) in &candidates {
@@ -113,10 +118,9 @@ pub(crate) fn open_keys(
         .into());
     }
     if !corrupt.is_empty() {
-        log_warning(&format!(
-            "{} (if that key held this password, restore it from a copy of the repository)",
-            corrupt.join("; ")
-        ));
+        log_warning(
+            "if a key file skipped above held this password, restore it from a copy of the repository",
+        );
     }
     Err(RepoError::WrongPassword(loc).into())
 }
