@@ -196,7 +196,7 @@ mod tests {
         }
         let end = data.len().min(max);
         let normal = avg.min(end) / 2 * 2;
-        let bits = logarithm2(s.avg) as usize;
+        let bits = f64::from(s.avg).log2().round() as usize;
         let (mask_s, mask_l) = (MASKS[bits + 1], MASKS[bits - 1]);
         let mut h = 0u64;
         for (i, &b) in data.iter().enumerate().take(end / 2 * 2).skip(min / 2 * 2) {
