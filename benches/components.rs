@@ -1,17 +1,18 @@
 //! Component throughput, in bytes per second where that makes sense.
 //! Run: `cargo bench --bench components` (add `-- index` etc. to filter).
 
-use backstock::chunker::{classify, Chunker};
+use backstock::chunker::{classify, Chunker, GearTable};
 use backstock::crypto::keys::SecretKey;
 use backstock::crypto::{self, MasterKeys};
 use backstock::format::blob_entry::{BlobEntry, BlobType, Compression};
-use backstock::format::config::Config;
+use backstock::format::config::{ChunkerSecret, Config};
 use backstock::format::index::PackRecord;
 use backstock::format::pack;
 use backstock::format::tree::{self, Node, NodeKind, Timestamp};
 use backstock::ids::{BlobId, PackId, RepoId};
 use backstock::repository::MasterIndex;
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use std::sync::Arc;
 
 fn noise(len: usize, seed: u8) -> Vec<u8> {
     let mut v = vec![0u8; len];
@@ -37,16 +38,31 @@ fn json(len: usize) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// `text` and `media` use the gear table of new repositories (derived from a secret); the
+/// `_seeded` variants the XOR-seeded public table of version 1 repositories.
 fn chunking(c: &mut Criterion) {
-    let cfg = Config::new(RepoId([1; 32]), 0x1234);
+    let cfg = Config::new(RepoId([1; 32]), ChunkerSecret::from_bytes([0x12; 32]));
+    let secret = Arc::new(GearTable::for_config(&cfg.chunker));
+    let seeded = Arc::new(GearTable::from_seed(0x1234));
     let data = noise(64 << 20, 1);
     let mut g = c.benchmark_group("chunking");
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.sample_size(10);
     for (name, sizes) in [("text", cfg.chunker.text), ("media", cfg.chunker.media)] {
-        let ch = Chunker::new(cfg.chunker.seed, sizes);
-        g.bench_function(name, |b| b.iter(|| black_box(ch.chunks(&data).len())));
+        for (suffix, table) in [("", &secret), ("_seeded", &seeded)] {
+            let ch = Chunker::new(table.clone(), sizes);
+            g.bench_function(format!("{name}{suffix}"), |b| {
+                b.iter(|| black_box(ch.chunks(&data).len()))
+            });
+        }
     }
+    g.finish();
+    // Once per repository opened.
+    let mut g = c.benchmark_group("gear_table");
+    let key = ChunkerSecret::from_bytes([0x34; 32]);
+    g.bench_function("derive_from_secret", |b| {
+        b.iter(|| black_box(GearTable::from_secret(&key)))
+    });
     g.finish();
 }
 
@@ -220,8 +236,11 @@ fn tree_encoding(c: &mut Criterion) {
         })
         .collect();
     let (stream, ends) = tree::encode_stream(&nodes);
-    let cfg = Config::new(RepoId([1; 32]), 7);
-    let ch = Chunker::new(7, cfg.chunker.text);
+    let cfg = Config::new(RepoId([1; 32]), ChunkerSecret::from_bytes([7; 32]));
+    let ch = Chunker::new(
+        Arc::new(GearTable::for_config(&cfg.chunker)),
+        cfg.chunker.text,
+    );
     let mut g = c.benchmark_group("tree_100k_entries");
     g.throughput(Throughput::Bytes(stream.len() as u64));
     g.sample_size(10);

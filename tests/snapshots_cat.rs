@@ -184,7 +184,7 @@ fn cat_prints_json_for_every_object_kind() {
 
     let config = env.json(["cat", "config"]);
     assert!(is_hex_id(&config["id"]), "{config}");
-    assert_eq!(config["version"], 1);
+    assert_eq!(config["version"], 2);
     assert!(
         config["pack_size"].is_u64() && config["chunker"].is_object(),
         "{config}"

@@ -1,4 +1,4 @@
-//! Repository config decoder (design.md §8): JSON.
+//! Repository config decoder (design.md §8): JSON, versions 1 (seed) and 2 (secret).
 #![no_main]
 
 use backstock::format::config::{self, Config};
@@ -8,7 +8,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(c) = Config::decode(data) else {
         return;
     };
-    assert_eq!(c.version, config::VERSION);
+    assert!(c.version == config::VERSION || c.version == config::VERSION_SEEDED);
+    // Exactly one gear key, the one the version names.
+    assert_eq!(c.chunker.seed.is_some(), c.version == config::VERSION_SEEDED);
+    assert_eq!(c.chunker.secret.is_some(), c.version == config::VERSION);
     c.check().unwrap();
     let enc = c.encode();
     assert!(!enc.is_empty());

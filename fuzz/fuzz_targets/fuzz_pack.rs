@@ -4,10 +4,12 @@
 //! - even: the rest is a pack file as read from the backend (hostile bytes, wrong key);
 //! - odd: the rest is `u16 data_len` + a pack header payload, sealed here with the fixed key, so the
 //!   fuzzer reaches `decode_header` through `parse` (an attacker who holds the key, or a bug in a
-//!   writer). `parse` must then agree with `decode_header`, and re-packing its entries must round-trip.
+//!   writer). `parse` must then agree with `decode_header`, and re-packing its entries (padded data
+//!   section, version 2 header) must round-trip with lengths that depend only on the buckets.
 #![no_main]
 
 use backstock::crypto::keys::SecretKey;
+use backstock::format::blob_entry::ENTRY_LEN;
 use backstock::format::envelope::{self, Kind};
 use backstock::format::pack;
 use libfuzzer_sys::fuzz_target;
@@ -54,6 +56,9 @@ fuzz_target!(|data: &[u8]| {
 
     if let Ok(entries) = parsed {
         let again = pack::finish(&key, vec![0u8; data_len], &entries);
+        let header = envelope::OVERHEAD + 5 + pack::header_slots(entries.len()) * ENTRY_LEN;
+        let padded = pack::padded_data_len(data_len as u64) as usize;
+        assert_eq!(again.len(), padded + header + pack::TRAILER_LEN, "pack length");
         assert_eq!(pack::parse(&key, &again), Ok(entries));
         // Truncating a valid pack must never panic, and chopping the trailer must fail.
         for cut in [1usize, pack::TRAILER_LEN, again.len()] {

@@ -79,17 +79,19 @@ impl<'c, R: Read> StreamChunker<'c, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::config::Config;
+    use crate::chunker::GearTable;
+    use crate::format::config::{ChunkerSecret, Config};
     use crate::ids::RepoId;
     use proptest::prelude::*;
+    use std::sync::Arc;
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
         /// Streaming gives exactly the chunks of the whole buffer, whatever the read sizes.
         #[test]
         fn stream_equals_whole(len in 0usize..3_000_000, prefix in 0usize..70_000, seed in any::<u8>()) {
-            let cfg = Config::new(RepoId([0; 32]), 42);
-            let c = Chunker::new(42, cfg.chunker.text);
+            let cfg = Config::new(RepoId([0; 32]), ChunkerSecret::from_bytes([42; 32]));
+            let c = Chunker::new(Arc::new(GearTable::for_config(&cfg.chunker)), cfg.chunker.text);
             let mut data = vec![0u8; len];
             blake3::Hasher::new().update(&[seed]).finalize_xof().fill(&mut data);
             let whole: Vec<Vec<u8>> = c.chunks(&data).into_iter().map(|r| data[r].to_vec()).collect();

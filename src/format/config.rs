@@ -5,9 +5,14 @@ use crate::ids::RepoId;
 use fastcdc::v2020::{
     AVERAGE_MAX, AVERAGE_MIN, MAXIMUM_MAX, MAXIMUM_MIN, MINIMUM_MAX, MINIMUM_MIN,
 };
+use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
-pub const VERSION: u32 = 1;
+/// The version `init` writes: the chunker's gear table is derived from a 256-bit `secret`.
+pub const VERSION: u32 = 2;
+/// Repositories made before version 2: the gear table is the public one XORed with a 64-bit `seed`.
+pub const VERSION_SEEDED: u32 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkSizes {
@@ -16,9 +21,61 @@ pub struct ChunkSizes {
     pub max: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The 256-bit key the chunker's gear table is derived from (config version 2). Stored only in the
+/// sealed config; zeroized on drop, never printed by `Debug`.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct ChunkerSecret([u8; 32]);
+
+impl ChunkerSecret {
+    pub fn random() -> Self {
+        let mut k = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut k);
+        ChunkerSecret(k)
+    }
+    pub fn from_bytes(b: [u8; 32]) -> Self {
+        ChunkerSecret(b)
+    }
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ChunkerSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChunkerSecret(<redacted>)")
+    }
+}
+
+impl PartialEq for ChunkerSecret {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl Eq for ChunkerSecret {}
+
+impl Serialize for ChunkerSecret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for ChunkerSecret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let mut k = [0u8; 32];
+        hex::decode_to_slice(s.as_bytes(), &mut k)
+            .map_err(|_| serde::de::Error::custom("chunker secret is not 64 hex digits"))?;
+        Ok(ChunkerSecret(k))
+    }
+}
+
+/// Where the gear table comes from; exactly one of `seed` (version 1) and `secret` (version 2) is set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkerConfig {
-    pub seed: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<ChunkerSecret>,
     pub text: ChunkSizes,
     pub media: ChunkSizes,
     /// Tree streams: smaller chunks, so one changed entry rewrites little tree data.
@@ -47,12 +104,29 @@ pub struct Config {
 pub const DEFAULT_PACK_SIZE: u32 = 16 << 20;
 
 impl Config {
-    pub fn new(id: RepoId, seed: u64) -> Self {
+    /// A new repository's config: version 2, gear table from `secret`, today's default sizes.
+    pub fn new(id: RepoId, secret: ChunkerSecret) -> Self {
+        Self::with_gear(VERSION, id, None, Some(secret))
+    }
+
+    /// A version 1 config (64-bit seed XORed into the public gear table), as repositories made
+    /// before version 2 hold; for tests and tools that must reproduce their chunking.
+    pub fn new_seeded(id: RepoId, seed: u64) -> Self {
+        Self::with_gear(VERSION_SEEDED, id, Some(seed), None)
+    }
+
+    fn with_gear(
+        version: u32,
+        id: RepoId,
+        seed: Option<u64>,
+        secret: Option<ChunkerSecret>,
+    ) -> Self {
         Config {
-            version: VERSION,
+            version,
             id,
             chunker: ChunkerConfig {
                 seed,
+                secret,
                 // Small text chunks: an edited line of a large JSONL export rewrites about 8 KiB.
                 text: ChunkSizes {
                     min: 2 << 10,
@@ -82,7 +156,7 @@ impl Config {
     pub fn decode(bytes: &[u8]) -> FormatResult<Self> {
         let c: Config = serde_json::from_slice(bytes)
             .map_err(|e| FormatError::Invalid(format!("config JSON: {e}")))?;
-        if c.version != VERSION {
+        if c.version != VERSION && c.version != VERSION_SEEDED {
             return Err(FormatError::UnsupportedVersion {
                 what: "config",
                 found: c.version.min(255) as u8,
@@ -93,6 +167,22 @@ impl Config {
     }
 
     pub fn check(&self) -> FormatResult<()> {
+        let gear_ok = match self.version {
+            VERSION_SEEDED => self.chunker.seed.is_some() && self.chunker.secret.is_none(),
+            VERSION => self.chunker.secret.is_some() && self.chunker.seed.is_none(),
+            _ => false,
+        };
+        if !gear_ok {
+            return Err(FormatError::Invalid(format!(
+                "config: version {} needs exactly the chunker's {}",
+                self.version,
+                if self.version == VERSION_SEEDED {
+                    "`seed`"
+                } else {
+                    "`secret`"
+                }
+            )));
+        }
         for (name, s) in [
             ("text", self.chunker.text),
             ("media", self.chunker.media),
@@ -132,10 +222,12 @@ mod tests {
 
     proptest! {
         #[test]
-        fn round_trip(id in any::<[u8; 32]>(), seed in any::<u64>(), level in 1i32..20) {
-            let mut c = Config::new(RepoId(id), seed);
+        fn round_trip(id in any::<[u8; 32]>(), key in any::<[u8; 32]>(), seed in any::<u64>(), level in 1i32..20) {
+            let mut c = Config::new(RepoId(id), ChunkerSecret::from_bytes(key));
             c.compression_level = level;
             prop_assert_eq!(Config::decode(&c.encode()).unwrap(), c);
+            let old = Config::new_seeded(RepoId(id), seed);
+            prop_assert_eq!(Config::decode(&old.encode()).unwrap(), old);
         }
 
         #[test]
@@ -146,8 +238,65 @@ mod tests {
 
     #[test]
     fn out_of_range_sizes_are_refused() {
-        let mut c = Config::new(RepoId([0; 32]), 1);
+        let mut c = Config::new(RepoId([0; 32]), ChunkerSecret::from_bytes([1; 32]));
         c.chunker.text.max = 1;
         assert!(Config::decode(&c.encode()).is_err());
+    }
+
+    /// A config written before version 2 (no `tree`, a `seed`) still reads, as version 1.
+    #[test]
+    fn version_1_config_reads() {
+        let json = br#"{"version": 1, "id": "0000000000000000000000000000000000000000000000000000000000000000",
+            "chunker": {"seed": 42, "text": {"min": 16384, "avg": 65536, "max": 262144},
+                        "media": {"min": 262144, "avg": 1048576, "max": 4194304}},
+            "pack_size": 16777216, "compression_level": 3}"#;
+        let c = Config::decode(json).unwrap();
+        assert_eq!(
+            (c.version, c.chunker.seed, c.chunker.secret),
+            (1, Some(42), None)
+        );
+        assert_eq!(c.chunker.tree, default_tree_sizes());
+    }
+
+    /// The version says which gear derivation applies; a config mixing or lacking them is refused.
+    #[test]
+    fn gear_key_must_match_the_version() {
+        let secret = Some(ChunkerSecret::from_bytes([7; 32]));
+        let mut c = Config::new(RepoId([0; 32]), ChunkerSecret::from_bytes([7; 32]));
+        c.chunker.seed = Some(1);
+        assert!(Config::decode(&c.encode()).is_err(), "seed and secret");
+        c.chunker.seed = None;
+        c.chunker.secret = None;
+        assert!(Config::decode(&c.encode()).is_err(), "neither");
+        let mut old = Config::new_seeded(RepoId([0; 32]), 1);
+        old.chunker.secret = secret;
+        assert!(
+            Config::decode(&old.encode()).is_err(),
+            "version 1 with a secret"
+        );
+        old.chunker.seed = None;
+        assert!(
+            Config::decode(&old.encode()).is_err(),
+            "version 1 with only a secret"
+        );
+        let mut newer = Config::new(RepoId([0; 32]), ChunkerSecret::from_bytes([7; 32]));
+        newer.version = 3;
+        assert!(matches!(
+            Config::decode(&newer.encode()),
+            Err(FormatError::UnsupportedVersion {
+                what: "config",
+                found: 3
+            })
+        ));
+    }
+
+    #[test]
+    fn secret_is_hex_and_not_debug_printed() {
+        let c = Config::new(RepoId([0; 32]), ChunkerSecret::from_bytes([0xab; 32]));
+        let json = String::from_utf8(c.encode()).unwrap();
+        assert!(json.contains(&"ab".repeat(32)), "{json}");
+        assert!(!format!("{c:?}").contains("abab"));
+        let bad = json.replace(&"ab".repeat(32), "xyz");
+        assert!(Config::decode(bad.as_bytes()).is_err());
     }
 }

@@ -1,19 +1,67 @@
-//! Pack files: sealed blobs, then the sealed header, then a 16-byte trailer (design.md §4).
+//! Pack files: sealed blobs, padding, then the sealed header, then a 16-byte trailer (design.md §4).
 
-use super::blob_entry::{BlobEntry, ENTRY_LEN};
+use super::blob_entry::{BlobEntry, ENTRY_LEN, SEAL_OVERHEAD};
 use super::envelope::{self, Kind};
 use super::reader::Reader;
 use super::{FormatError, FormatResult};
 use crate::crypto::keys::SecretKey;
+use rand::RngCore;
 
 pub const TRAILER_LEN: usize = 16;
 pub const TRAILER_MAGIC: &[u8; 8] = b"BSTKPACK";
 pub const PACK_VERSION: u8 = 1;
-pub const HEADER_VERSION: u8 = 1;
+/// The header version written: entries, then zeros up to [`header_slots`] entries.
+pub const HEADER_VERSION: u8 = 2;
+/// Headers of packs written before version 2: exactly N entries, so their length gives N away.
+pub const HEADER_VERSION_UNPADDED: u8 = 1;
+/// The fewest entry slots a version 2 header has.
+pub const MIN_HEADER_SLOTS: usize = 64;
+/// Data sections shorter than this are padded up to it.
+pub const MIN_PADDED_DATA: u64 = 4096;
 
+/// Entry slots of a version 2 header holding `n` entries: `n` rounded up to a power of two, at
+/// least [`MIN_HEADER_SLOTS`], so the sealed header's length tells N only within a factor of two.
+pub fn header_slots(n: usize) -> usize {
+    n.checked_next_power_of_two()
+        .unwrap_or(usize::MAX)
+        .max(MIN_HEADER_SLOTS)
+}
+
+/// Padmé (Nikitin et al., PoPETs 2019): `len` rounded up so that only its top
+/// `floor(log2(floor(log2 len))) + 1` significant bits may be non-zero. Overhead at most 12%; a
+/// length then leaks O(log log len) bits.
+pub fn padme(len: u64) -> u64 {
+    if len < 2 {
+        return len;
+    }
+    let e = 63 - u64::from(len.leading_zeros());
+    let s = 64 - u64::from(e.leading_zeros());
+    let mask = (1u64 << (e - s)) - 1;
+    (len + mask) & !mask
+}
+
+/// The length a pack's data section (the sealed blobs) is padded to.
+pub fn padded_data_len(len: u64) -> u64 {
+    padme(len.max(MIN_PADDED_DATA))
+}
+
+/// A version 2 header payload: the entries, then zeros up to [`header_slots`] entries.
 pub fn encode_header(entries: &[BlobEntry]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(5 + entries.len() * ENTRY_LEN);
+    let len = 5 + header_slots(entries.len()).saturating_mul(ENTRY_LEN);
+    let mut out = Vec::with_capacity(len);
     out.push(HEADER_VERSION);
+    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+    for e in entries {
+        e.encode(&mut out);
+    }
+    out.resize(len, 0);
+    out
+}
+
+/// A version 1 header payload (no padding), as packs written before version 2 hold.
+pub fn encode_header_unpadded(entries: &[BlobEntry]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(5 + entries.len() * ENTRY_LEN);
+    out.push(HEADER_VERSION_UNPADDED);
     out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
     for e in entries {
         e.encode(&mut out);
@@ -21,22 +69,41 @@ pub fn encode_header(entries: &[BlobEntry]) -> Vec<u8> {
     out
 }
 
-/// Decodes a header payload; `data_len` is the number of pack bytes before the sealed header.
+/// Decodes a header payload of either version; `data_len` is the number of pack bytes before the
+/// sealed header. Both versions have exactly one encoding of a list of entries.
 pub fn decode_header(plain: &[u8], data_len: u64) -> FormatResult<Vec<BlobEntry>> {
     let mut r = Reader::new(plain, "pack header");
     let v = r.u8()?;
-    if v != HEADER_VERSION {
+    if v != HEADER_VERSION && v != HEADER_VERSION_UNPADDED {
         return Err(FormatError::UnsupportedVersion {
             what: "pack header",
             found: v,
         });
     }
     let n = r.count(ENTRY_LEN)?;
+    // Every blob takes at least SEAL_OVERHEAD bytes of the data section.
+    if n as u64 * u64::from(SEAL_OVERHEAD) > data_len {
+        return Err(FormatError::Invalid(format!(
+            "pack header: {n} blobs cannot fit a data section of {data_len} bytes"
+        )));
+    }
     let mut entries = Vec::with_capacity(n);
     for _ in 0..n {
         entries.push(BlobEntry::decode(&mut r)?);
     }
-    r.expect_end()?;
+    if v == HEADER_VERSION_UNPADDED {
+        r.expect_end()?;
+    } else {
+        // Exactly the writer's padding, so every entry list has one encoding.
+        let pad = header_slots(n).saturating_sub(n).saturating_mul(ENTRY_LEN);
+        let rest = r.bytes(r.remaining())?;
+        if rest.len() != pad || rest.iter().any(|&b| b != 0) {
+            return Err(FormatError::Invalid(format!(
+                "pack header: {} bytes of padding after {n} entries, expected {pad} zero bytes",
+                rest.len()
+            )));
+        }
+    }
     check_layout(&entries, data_len)?;
     Ok(entries)
 }
@@ -100,8 +167,13 @@ pub fn decode_trailer(t: &[u8], pack_size: u64) -> FormatResult<u32> {
     Ok(header_len)
 }
 
-/// Appends the sealed header and trailer to the sealed blobs in `data`, giving a complete pack.
+/// Pads the sealed blobs in `data` to [`padded_data_len`] with random bytes (zeros would show the
+/// storage where the blobs end), then appends the sealed header and trailer: a complete pack.
 pub fn finish(key: &SecretKey, mut data: Vec<u8>, entries: &[BlobEntry]) -> Vec<u8> {
+    let end = data.len();
+    let padded = usize::try_from(padded_data_len(end as u64)).unwrap_or(end);
+    data.resize(padded, 0);
+    rand::rngs::OsRng.fill_bytes(&mut data[end..]);
     let header = envelope::seal(Kind::PackHeader, key, &encode_header(entries), false);
     data.extend_from_slice(&header);
     data.extend_from_slice(&encode_trailer(header.len() as u32));
@@ -182,7 +254,10 @@ mod tests {
         fn header_round_trip(entries in entries_strategy()) {
             let total: u64 = entries.iter().map(|e| e.stored_len as u64).sum();
             let enc = encode_header(&entries);
-            prop_assert_eq!(decode_header(&enc, total).unwrap(), entries);
+            prop_assert_eq!(enc.len(), 5 + header_slots(entries.len()) * ENTRY_LEN);
+            prop_assert_eq!(decode_header(&enc, total).unwrap(), entries.clone());
+            let old = encode_header_unpadded(&entries);
+            prop_assert_eq!(decode_header(&old, total).unwrap(), entries);
         }
 
         #[test]
@@ -198,6 +273,157 @@ mod tests {
             let _ = decode_header(&bytes, 1 << 20);
             prop_assert!(parse(&SecretKey::random(), &bytes).is_err());
         }
+
+        #[test]
+        fn padme_bounds(len in 0u64..(1 << 40)) {
+            let p = padme(len);
+            prop_assert!(p >= len);
+            prop_assert!((p - len) as f64 <= len as f64 * 0.12 + 1.0, "{len} -> {p}");
+            prop_assert_eq!(padme(p), p);
+        }
+    }
+
+    fn entry(offset: u32, stored_len: u32, id: u8) -> BlobEntry {
+        BlobEntry {
+            blob_type: BlobType::Data,
+            compression: Compression::None,
+            offset,
+            stored_len,
+            raw_len: stored_len - 40,
+            id: BlobId([id; 32]),
+        }
+    }
+
+    /// A pack of `n` blobs of `size` bytes each.
+    fn pack_of(key: &SecretKey, n: usize, size: u32) -> Vec<u8> {
+        let entries: Vec<BlobEntry> = (0..n)
+            .map(|i| entry(i as u32 * size, size, i as u8))
+            .collect();
+        finish(key, vec![7u8; n * size as usize], &entries)
+    }
+
+    fn header_len(pack: &[u8]) -> u32 {
+        decode_trailer(&pack[pack.len() - TRAILER_LEN..], pack.len() as u64).unwrap()
+    }
+
+    /// The storage sees the pack's length and the sealed header's length (in the trailer); neither
+    /// may give away how many blobs the pack holds within a power-of-two bucket.
+    #[test]
+    fn lengths_do_not_give_the_blob_count_away() {
+        let key = SecretKey::random();
+        // 1, 2 and 64 blobs in the same bytes of data: identical lengths.
+        let one = pack_of(&key, 1, 64 * 100);
+        let two = pack_of(&key, 2, 32 * 100);
+        let many = pack_of(&key, 64, 100);
+        for p in [&two, &many] {
+            assert_eq!(header_len(p), header_len(&one));
+            assert_eq!(p.len(), one.len());
+        }
+        assert_eq!(parse(&key, &many).unwrap().len(), 64);
+        // 65 and 128 blobs share the next bucket.
+        assert_eq!(
+            header_len(&pack_of(&key, 65, 100)),
+            header_len(&pack_of(&key, 128, 100))
+        );
+        assert!(header_len(&pack_of(&key, 129, 100)) > header_len(&pack_of(&key, 128, 100)));
+    }
+
+    /// The data section is padded to the Padmé length with random bytes, so data sizes that round to
+    /// the same length give packs of the same size, and the padding cannot be told from ciphertext.
+    #[test]
+    fn data_section_is_padded_with_random_bytes() {
+        let key = SecretKey::random();
+        let a = pack_of(&key, 1, 96_300);
+        let b = pack_of(&key, 1, 97_000);
+        assert_eq!(a.len(), b.len());
+        let data_len = a.len() - TRAILER_LEN - header_len(&a) as usize;
+        assert_eq!(data_len as u64, padded_data_len(96_300));
+        assert!(data_len > 97_000);
+        let pad = &a[96_300..data_len];
+        let zeros = pad.iter().filter(|&&x| x == 0).count();
+        assert!(
+            zeros < pad.len() / 16,
+            "{zeros} of {} padding bytes are zero",
+            pad.len()
+        );
+        let again = pack_of(&key, 1, 96_300);
+        assert_ne!(&again[96_300..data_len], pad, "padding repeats");
+        // A tiny pack is padded to the minimum.
+        assert_eq!(
+            pack_of(&key, 1, 41).len() - TRAILER_LEN - header_len(&pack_of(&key, 1, 41)) as usize,
+            MIN_PADDED_DATA as usize
+        );
+    }
+
+    #[test]
+    fn padme_values() {
+        assert_eq!(padme(0), 0);
+        assert_eq!(padme(4096), 4096);
+        assert_eq!(padme(4097), 4352);
+        // A full 16 MiB pack of text blobs stays within the target.
+        assert_eq!(padme((16 << 20) - 30_000), 16 << 20);
+        assert_eq!(padme((16 << 20) + 1), (16 << 20) + (512 << 10));
+    }
+
+    /// Packs written before version 2 (unpadded header, blobs right up to the header) still read.
+    #[test]
+    fn version_1_packs_read() {
+        let key = SecretKey::random();
+        let entries = [entry(0, 100, 1), entry(100, 60, 2)];
+        let mut pack = vec![5u8; 160];
+        let header = envelope::seal(
+            Kind::PackHeader,
+            &key,
+            &encode_header_unpadded(&entries),
+            false,
+        );
+        assert_eq!(header.len(), envelope::OVERHEAD + 5 + 2 * ENTRY_LEN);
+        pack.extend_from_slice(&header);
+        pack.extend_from_slice(&encode_trailer(header.len() as u32));
+        assert_eq!(parse(&key, &pack).unwrap(), entries);
+    }
+
+    #[test]
+    fn bad_padding_and_impossible_counts_are_refused() {
+        let entries = [entry(0, 100, 1)];
+        let mut enc = encode_header(&entries);
+        assert_eq!(decode_header(&enc, 100).unwrap(), entries);
+        let last = enc.len() - 1;
+        enc[last] = 1;
+        assert!(decode_header(&enc, 100).is_err(), "non-zero padding");
+        enc[last] = 0;
+        enc.extend_from_slice(&[0; ENTRY_LEN]);
+        assert!(
+            decode_header(&enc, 100).is_err(),
+            "more padding than the writer adds"
+        );
+        enc.truncate(enc.len() - 2 * ENTRY_LEN);
+        assert!(
+            decode_header(&enc, 100).is_err(),
+            "less padding than the writer adds"
+        );
+        let mut old = encode_header_unpadded(&entries);
+        old.push(0);
+        assert!(
+            decode_header(&old, 100).is_err(),
+            "version 1 with trailing bytes"
+        );
+        // 64 slots of zeros claimed as 64 blobs: each needs 40 bytes of data.
+        let mut claim = encode_header(&[]);
+        claim[1..5].copy_from_slice(&64u32.to_le_bytes());
+        assert!(matches!(
+            decode_header(&claim, 64 * 40 - 1),
+            Err(FormatError::Invalid(m)) if m.contains("cannot fit")
+        ));
+        let mut future = encode_header(&entries);
+        future[0] = 3;
+        assert!(matches!(
+            decode_header(&future, 100),
+            Err(FormatError::UnsupportedVersion {
+                what: "pack header",
+                found: 3
+            })
+        ));
     }
 
     #[test]

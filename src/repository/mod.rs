@@ -10,13 +10,13 @@ pub mod snapshots;
 pub mod trees;
 
 use crate::backend::{Backend, FileType};
-use crate::chunker::{Chunker, Class};
+use crate::chunker::{Chunker, Class, GearTable};
 use crate::compress;
 use crate::crypto::kdf::KdfParams;
 use crate::crypto::{self, MasterKeys};
 use crate::error::RepoError;
 use crate::format::blob_entry::{blob_aad, BlobEntry, BlobType, Compression};
-use crate::format::config::Config;
+use crate::format::config::{ChunkerSecret, Config};
 use crate::format::envelope::{self, Kind};
 use crate::format::index::IndexFile;
 use crate::ids::{storage_hash, BlobId, IndexId, KeyId, RepoId};
@@ -125,7 +125,7 @@ impl Repository {
                 );
             }
         }
-        let mut config = Config::new(RepoId([0; 32]), 0);
+        let mut config = Config::new(RepoId([0; 32]), ChunkerSecret::random());
         if let Some(size) = pack_size {
             config.pack_size = size;
             config
@@ -139,7 +139,6 @@ impl Repository {
         let mut rid = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut rid);
         config.id = RepoId(rid);
-        config.chunker.seed = rand::rngs::OsRng.next_u64();
         // The key first: a config without a key would be a repository nobody can open.
         let key_id = keys::write_key_file(backend.as_ref(), &keys, password, kdf)?;
         let cbytes = envelope::seal(Kind::Config, &keys.enc, &config.encode(), false);
@@ -153,9 +152,10 @@ impl Repository {
         config: Config,
         key_id: KeyId,
     ) -> Self {
-        let text = Chunker::new(config.chunker.seed, config.chunker.text);
-        let media = Chunker::new(config.chunker.seed, config.chunker.media);
-        let tree = Chunker::new(config.chunker.seed, config.chunker.tree);
+        let table = Arc::new(GearTable::for_config(&config.chunker));
+        let text = Chunker::new(table.clone(), config.chunker.text);
+        let media = Chunker::new(table.clone(), config.chunker.media);
+        let tree = Chunker::new(table, config.chunker.tree);
         Repository {
             backend,
             keys,
