@@ -8,26 +8,15 @@
 //! truncated to its length, and a write into an existing file sends only its whole blocks directly.
 
 use std::ffi::OsStr;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::os::fd::BorrowedFd;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
 
 /// Files at least this large are written directly; smaller ones gain nothing.
 pub const DIRECT_MIN: usize = 1 << 20;
 /// Alignment of buffer addresses, file offsets and lengths: covers 512-byte and 4 KiB sector disks.
 const ALIGN: usize = 4096;
 const BOUNCE: usize = 1 << 20;
-
-/// Opens `path` with `O_DIRECT` added to `opts`; `None` when the file system refuses direct I/O.
-fn open_direct(opts: &mut OpenOptions, path: &Path) -> std::io::Result<Option<File>> {
-    match opts.custom_flags(libc::O_DIRECT).open(path) {
-        Ok(f) => Ok(Some(f)),
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
 
 /// Creates `name` in the directory `dir` (it must not exist, and a symlink there is not followed),
 /// mode 0600, writes `data` to it and fsyncs it. Returns `Ok(false)`, having removed whatever it
@@ -132,19 +121,30 @@ pub fn write_at(f: &File, offset: u64, data: &[u8], bounce: &mut Vec<u8>) -> std
     Ok(false)
 }
 
-/// Reads `len` bytes at `offset` of the file at `path` into `buf` (replacing its contents), bypassing
-/// the page cache. Returns `Ok(false)` when the file system refuses direct I/O; a file shorter than
-/// the range is an `UnexpectedEof` error.
+/// Reads `len` bytes at `offset` of the open file `f` into `buf` (replacing its contents),
+/// bypassing the page cache (`O_DIRECT` is set on `f` for the read and cleared again, so the caller
+/// keeps reading the file it opened and checked). Returns `Ok(false)` when the file system refuses
+/// direct I/O; a file shorter than the range is an `UnexpectedEof` error.
 pub fn read_range_into(
-    path: &Path,
+    f: &File,
     offset: u64,
     len: usize,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<bool> {
+    use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
+    let flags = fcntl_getfl(f)?;
+    match fcntl_setfl(f, flags | OFlags::DIRECT) {
+        Ok(()) => {}
+        Err(rustix::io::Errno::INVAL) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    let read = read_direct(f, offset, len, buf);
+    fcntl_setfl(f, flags)?;
+    read
+}
+
+fn read_direct(f: &File, offset: u64, len: usize, buf: &mut Vec<u8>) -> std::io::Result<bool> {
     use std::os::unix::fs::FileExt;
-    let Some(f) = open_direct(OpenOptions::new().read(true), path)? else {
-        return Ok(false);
-    };
     let align = ALIGN as u64;
     let first = offset / align * align;
     let skip = (offset - first) as usize;
@@ -189,6 +189,7 @@ mod tests {
     use super::*;
     use std::fs;
     use std::os::fd::AsFd;
+    use std::path::Path;
 
     /// `write_new` on a path: its directory opened by path.
     fn write_new_path(p: &Path, data: &[u8]) -> std::io::Result<bool> {
@@ -231,6 +232,7 @@ mod tests {
         let p = dir.path().join("f");
         let data: Vec<u8> = (0..3 * BOUNCE + 5000).map(|j| (j * 7 + 3) as u8).collect();
         fs::write(&p, &data).unwrap();
+        let f = File::open(&p).unwrap();
         let mut buf = vec![9u8; 10];
         for (off, len) in [
             (0, 0),
@@ -240,7 +242,7 @@ mod tests {
             (4096, 4096),
             (12345, BOUNCE + 3),
         ] {
-            match read_range_into(&p, off as u64, len, &mut buf) {
+            match read_range_into(&f, off as u64, len, &mut buf) {
                 Ok(true) => assert_eq!(buf, data[off..off + len], "{off}+{len}"),
                 Ok(false) => return, // no direct I/O on this file system
                 Err(e) => panic!("{off}+{len}: {e}"),
@@ -248,9 +250,9 @@ mod tests {
         }
         // The range ending exactly at the (unaligned) end of the file, then one byte past it.
         let end = data.len();
-        if read_range_into(&p, (end - 100) as u64, 100, &mut buf).unwrap() {
+        if read_range_into(&f, (end - 100) as u64, 100, &mut buf).unwrap() {
             assert_eq!(buf, data[end - 100..]);
-            let e = read_range_into(&p, (end - 100) as u64, 101, &mut buf).unwrap_err();
+            let e = read_range_into(&f, (end - 100) as u64, 101, &mut buf).unwrap_err();
             assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
         }
     }

@@ -316,13 +316,8 @@ impl Fs for RealFs {
     ) -> io::Result<()> {
         let (mut f, size) = self.open_regular(rel)?;
         check_range(offset, len, size)?;
-        if direct {
-            drop(f);
-            let path = self.root.join(rel);
-            if super::direct::read_range_into(&path, offset, len as usize, buf)? {
-                return Ok(());
-            }
-            f = self.open_regular(rel)?.0;
+        if direct && super::direct::read_range_into(&f, offset, len as usize, buf)? {
+            return Ok(());
         }
         f.seek(SeekFrom::Start(offset))?;
         buf.clear();

@@ -26,6 +26,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let backend = g.backend()?;
     let password = g.password(true)?;
     let repo = Repository::init_with(backend, &password, KdfParams::default(), pack_size)?;
+    if !g.no_cache {
+        // This machine made the key: it is the one to try first here.
+        if let Err(e) = repo.remember_key(g.cache_dir.as_deref()) {
+            eprintln!("warning: {e:#}");
+        }
+    }
     if g.json {
         outln!(
             "{}",

@@ -221,6 +221,13 @@ impl Repository {
         Ok(repo)
     }
 
+    /// Remembers, in the cache directory `cache_base` (default: [`cache::default_base`]), that this
+    /// repository's key file is the one to try first.
+    pub fn remember_key(&self, cache_base: Option<&std::path::Path>) -> Result<()> {
+        let cbytes = self.backend.read(FileType::Config, "config")?;
+        cache::write_key_hint(cache_base, &cbytes, &self.key_id)
+    }
+
     /// Replaces the clock lock lapses are measured on (tests advance their own).
     pub fn set_lock_clock(&mut self, clock: Arc<dyn lock::Clock>) {
         self.lock_clock = clock;
