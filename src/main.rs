@@ -17,6 +17,7 @@ fn main() {
     if cli.global.quiet {
         std::env::set_var("BACKSTOCK_QUIET", "1");
     }
+    cli::take_password_from_environment();
     if let Err(e) = on_interrupt() {
         eprintln!("warning: cannot handle Ctrl-C and SIGTERM: {e}");
     }

@@ -568,3 +568,28 @@ fn repair_snapshots_forget_replaces_snapshots_that_lost_trees() {
         file_hash(&env.path("store/new.json"))
     );
 }
+
+/// Data in packs no index lists is not lost: `repair snapshots` refuses to rewrite (or with
+/// `--forget`, delete) anything until `repair index` has indexed those packs.
+#[test]
+fn repair_snapshots_waits_for_repair_index_when_packs_are_unindexed() {
+    let env = Env::init();
+    make_store(&env.path("store"));
+    env.backup(&["store"]);
+    for name in env.names_in("index") {
+        fs::remove_file(env.repo.join("index").join(name)).unwrap();
+    }
+    let before = contents_without_locks(&env);
+    let err = env.fails(1, ["repair", "snapshots", "--forget"]);
+    assert!(err.contains("repair index"), "{err}");
+    assert!(
+        contents_without_locks(&env) == before,
+        "repair snapshots changed the repository"
+    );
+    env.ok(["repair", "index"]);
+    let out = env.ok(["repair", "snapshots", "--forget"]);
+    assert!(!out.contains("rewritten as"), "{out}");
+    let target = env.dir("restored");
+    env.restore("latest", &target, &[]);
+    assert_same_tree(&env.path("store"), &target.join("store"));
+}

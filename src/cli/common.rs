@@ -157,6 +157,12 @@ impl GlobalOpts {
     }
 }
 
+/// Takes BACKSTOCK_PASSWORD out of the environment; `main` calls it before starting any thread,
+/// since changing the environment while other threads may read it is a race.
+pub fn take_password_from_environment() {
+    env_password();
+}
+
 /// BACKSTOCK_PASSWORD, taken out of the environment the first time it is asked for, so that
 /// programs this process starts (restic in `bench --compare`) do not inherit it.
 fn env_password() -> Option<&'static Zeroizing<Vec<u8>>> {

@@ -29,7 +29,7 @@ mod unlock;
 
 use clap::{Parser, Subcommand};
 
-pub use common::GlobalOpts;
+pub use common::{take_password_from_environment, GlobalOpts};
 
 #[derive(Parser, Debug)]
 #[command(

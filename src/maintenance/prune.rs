@@ -102,9 +102,9 @@ pub fn prune_locked(
     repo.set_index(loader.finish());
     let roots: Vec<BlobId> = snapshots.iter().map(|(_, s)| s.tree).collect();
     let used = repo.referenced_blobs(&roots).context(
-        "walking the snapshots' trees; nothing was deleted. Run `backstock check`: \
-         `backstock repair index` indexes packs the index lacks, and `backstock repair snapshots` \
-         rewrites snapshots whose trees are damaged",
+        "walking the snapshots' trees; nothing was deleted. Run `backstock check`, then \
+         `backstock repair index` (it indexes packs the index lacks) and only after it \
+         `backstock repair snapshots` (it rewrites snapshots whose data is really lost)",
     )?;
     let stored: HashMap<String, u64> = repo.backend().list(FileType::Pack)?.into_iter().collect();
     let limits = Limits {

@@ -79,6 +79,14 @@ pub fn repair_snapshots(
         ..Default::default()
     };
     (report.unindexed_packs, report.missing_packs) = index_stored_packs_only(repo)?;
+    // Blobs in packs no index lists would count as lost, and a rewrite would leave out files whose
+    // data is still there (and that the next prune would then delete).
+    if report.unindexed_packs > 0 && !opts.dry_run {
+        bail!(
+            "{} packs are stored but not in the index; they may hold data these snapshots need, so nothing was changed. Run `backstock repair index` first, then `backstock repair snapshots` again",
+            report.unindexed_packs
+        );
+    }
     let scan = repo.snapshot_list()?;
     report.snapshots = scan.snapshots.len();
     report.unreadable_files = scan.unreadable;

@@ -11,9 +11,6 @@ use crate::ids::{storage_hash, KeyId};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 
-/// A key file is at most 168 + 2 * 255 bytes (design.md §2).
-pub const MAX_KEY_FILE: usize = 1024;
-
 /// The work a key file's parameters demand, in KiB of memory times passes.
 fn work(k: &KdfParams) -> u64 {
     k.m_cost as u64 * k.t_cost as u64
@@ -43,9 +40,11 @@ pub(crate) fn open_keys(
     let mut corrupt: Vec<String> = Vec::new();
     let mut candidates: Vec<(u8, u64, String, KeyFile, KeyId)> = Vec::new();
     for (name, size) in &names {
-        if *size as usize > MAX_KEY_FILE {
+        // Checked here too, before reading, so that a junk file is named as such.
+        let max = FileType::Key.max_size();
+        if *size > max {
             corrupt.push(format!(
-                "keys/{name} is {size} bytes, larger than any valid key file ({MAX_KEY_FILE} bytes at most)"
+                "keys/{name} is {size} bytes, larger than any valid key file ({max} bytes at most)"
             ));
             continue;
         }

@@ -437,10 +437,10 @@ impl Repository {
         Ok(id)
     }
 
-    /// Deletes a repository file, unless this command's lock has lapsed (another host may then
-    /// already be relying on what this command would delete).
+    /// Deletes a repository file, unless this command's lock has lapsed or its file is gone
+    /// (another host may then already be relying on what this command would delete).
     pub fn delete(&self, t: FileType, name: &str) -> Result<()> {
-        self.check_lock()?;
+        self.confirm_lock_recent()?;
         self.backend.delete(t, name)
     }
 

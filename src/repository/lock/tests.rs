@@ -2,7 +2,11 @@ use super::*;
 use crate::backend::LocalBackend;
 use crate::crypto::kdf::{KdfParams, M_COST_MIN};
 use crate::format::index::IndexFile;
+use crate::ids::storage_hash;
+use crate::repository::hostname;
 use crate::repository::OpenOptions;
+use files::write_lock;
+use std::time::SystemTime;
 
 /// A clock the test advances by hand, standing in for the boot-time clock.
 #[derive(Default)]
@@ -105,11 +109,16 @@ fn a_lock_not_refreshed_in_time_stops_every_write() {
 #[test]
 fn a_lock_removed_by_someone_else_stops_index_and_snapshot_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let repo = repo(&dir);
-    let _guard = repo.lock(LockKind::Append).unwrap();
+    let mut repo = repo(&dir);
+    let clock = Arc::new(ManualClock::default());
+    repo.set_lock_clock(clock.clone());
+    let _guard = repo.lock(LockKind::Exclusive).unwrap();
     for name in lock_names(&dir) {
         std::fs::remove_file(dir.path().join("r/locks").join(name)).unwrap();
     }
+    // Deletions look at the store every few seconds, not before each file.
+    clock.advance(CONFIRM_EVERY + Duration::from_secs(1));
+    assert!(is_lost(&repo.delete(FileType::Snapshot, "ab").unwrap_err()));
     let err = repo.save_snapshot(&snapshot()).unwrap_err();
     assert!(is_lost(&err), "{err:#}");
     assert!(format!("{err:#}").contains("removed by another process"));
@@ -122,7 +131,7 @@ fn a_lock_removed_by_someone_else_stops_index_and_snapshot_writes() {
 fn info(exclusive: bool, me: &HostIdentity) -> LockInfo {
     LockInfo {
         time: Utc::now(),
-        hostname: hostname(),
+        hostname: me.hostname.clone(),
         username: "u".into(),
         pid: std::process::id(),
         exclusive,
@@ -176,8 +185,9 @@ fn a_live_lock_from_a_host_with_a_slow_clock_is_respected() {
 }
 
 #[test]
-fn same_host_staleness_uses_machine_boot_and_pid_namespace() {
+fn only_a_dead_process_of_this_very_boot_and_namespace_is_stale_before_its_age() {
     let me = HostIdentity {
+        hostname: hostname(),
         machine_id: Some("m1".into()),
         boot_id: Some("b1".into()),
         pid_ns: Some(7),
@@ -189,12 +199,13 @@ fn same_host_staleness_uses_machine_boot_and_pid_namespace() {
     assert!(stale_reason(&l, fresh, &me).is_some(), "dead process here");
     l.pid = std::process::id();
     assert!(stale_reason(&l, fresh, &me).is_none(), "live process here");
-    l.boot_id = Some("b0".into());
-    assert!(
-        stale_reason(&l, fresh, &me).is_some(),
-        "written before a reboot"
-    );
-    // Another container with the same hostname and a dead-looking PID: not ours to judge.
+    // A clone of this machine's image (same machine ID, same initial PID namespace inode, same
+    // host name) running now has another boot ID: its PIDs are not ours to look up.
+    let mut clone = info(false, &me);
+    clone.pid = u32::MAX - 1;
+    clone.boot_id = Some("b2".into());
+    assert!(stale_reason(&clone, fresh, &me).is_none());
+    // Another container with the same host name, another host with the same machine ID.
     let mut c = info(false, &me);
     c.pid = u32::MAX - 1;
     c.pid_ns = Some(8);
@@ -202,6 +213,10 @@ fn same_host_staleness_uses_machine_boot_and_pid_namespace() {
     c.pid_ns = Some(7);
     c.machine_id = Some("m2".into());
     assert!(stale_reason(&c, fresh, &me).is_none());
+    let mut h = info(false, &me);
+    h.pid = u32::MAX - 1;
+    h.hostname = "elsewhere".into();
+    assert!(stale_reason(&h, fresh, &me).is_none());
     // Without /proc nothing can be said about a PID.
     let mut l = info(false, &me);
     l.pid = u32::MAX - 1;

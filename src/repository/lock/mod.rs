@@ -10,28 +10,30 @@
 //!   counting while the machine is suspended) stops before writing anything more, because another
 //!   host may by then have judged the lock stale.
 
-use super::{hostname, log_warning, username, Repository};
+mod files;
+
+pub use files::{list_locks, stale_reason, HostIdentity, ListedLock, LockInfo};
+
+use super::{log_warning, Repository};
 use crate::backend::{Backend, FileType};
 use crate::crypto::keys::SecretKey;
-use crate::format::envelope::{self, Kind};
-use crate::ids::storage_hash;
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
+use files::{listed_stale_reason, write_lock};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// A lock this old (by the storage's clock where it has one) belongs to a holder that is gone.
 pub const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
 /// A holder rewrites its lock this often.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(5 * 60);
+/// A deleting command looks again that its lock file is still there at least this often.
+pub const CONFIRM_EVERY: Duration = Duration::from_secs(10);
 /// A holder whose last successful refresh is this old stops: it leaves two refresh periods of margin
 /// before [`STALE_AFTER`] for clocks that differ and for writes that are slow to appear.
 pub const GIVE_UP_AFTER: Duration = Duration::from_secs(20 * 60);
-/// Lock files are small JSON documents; anything larger is not one.
-pub const MAX_LOCK_FILE: u64 = 64 << 10;
 
 /// What a command does to the repository, which decides the lock it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,90 +45,6 @@ pub enum LockKind {
     Append,
     /// Deletes (prune, forget, repair): an exclusive lock.
     Exclusive,
-}
-
-/// Who holds a lock, as recorded in it. The machine, boot and PID-namespace IDs tell whether the
-/// holder runs on this machine (hostnames are shared by containers); locks written by older versions
-/// lack them and are then judged by age alone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LockInfo {
-    pub time: DateTime<Utc>,
-    pub hostname: String,
-    pub username: String,
-    pub pid: u32,
-    pub exclusive: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub machine_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub boot_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pid_ns: Option<u64>,
-}
-
-/// This process's place: machine, boot and PID namespace.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct HostIdentity {
-    pub machine_id: Option<String>,
-    pub boot_id: Option<String>,
-    pub pid_ns: Option<u64>,
-    /// Whether `/proc` shows processes here (without it a PID cannot be checked).
-    pub proc_mounted: bool,
-}
-
-impl HostIdentity {
-    pub fn current() -> HostIdentity {
-        let first_line = |p: &str| {
-            std::fs::read_to_string(p)
-                .ok()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-        };
-        use std::os::unix::fs::MetadataExt;
-        HostIdentity {
-            machine_id: first_line("/etc/machine-id")
-                .or_else(|| first_line("/var/lib/dbus/machine-id")),
-            boot_id: first_line("/proc/sys/kernel/random/boot_id"),
-            pid_ns: std::fs::metadata("/proc/self/ns/pid").ok().map(|m| m.ino()),
-            proc_mounted: std::path::Path::new("/proc/self").exists(),
-        }
-    }
-}
-
-/// Why a lock is taken to be gone, or `None` when it may be live.
-///
-/// `age` is how old the lock is: by the storage's clock when the store reports modification times
-/// (the same clock for every host), else by the writer's own time stamp.
-pub fn stale_reason(info: &LockInfo, age: Duration, me: &HostIdentity) -> Option<String> {
-    if age > STALE_AFTER {
-        return Some(format!("not refreshed for {} minutes", age.as_secs() / 60));
-    }
-    let same_machine = info.machine_id.is_some() && info.machine_id == me.machine_id;
-    if same_machine && info.pid_ns.is_some() && info.pid_ns == me.pid_ns {
-        if info.boot_id.is_some() && info.boot_id != me.boot_id {
-            return Some("written before this machine last booted".into());
-        }
-        if me.proc_mounted && !std::path::Path::new(&format!("/proc/{}", info.pid)).exists() {
-            return Some(format!("process {} no longer runs", info.pid));
-        }
-    }
-    None
-}
-
-impl LockInfo {
-    pub fn describe(&self) -> String {
-        format!(
-            "{} lock held by {}@{} (pid {}) since {}",
-            if self.exclusive {
-                "an exclusive"
-            } else {
-                "a shared"
-            },
-            self.username,
-            self.hostname,
-            self.pid,
-            self.time.to_rfc3339()
-        )
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -156,94 +74,6 @@ impl Clock for BootClock {
     }
 }
 
-/// One lock file as read from the store.
-pub struct ListedLock {
-    pub name: String,
-    /// The decoded lock, or why it could not be read.
-    pub info: std::result::Result<LockInfo, String>,
-    /// The storage's modification time, when it reports one.
-    pub modified: Option<SystemTime>,
-}
-
-fn write_lock(backend: &dyn Backend, key: &SecretKey, info: &LockInfo) -> Result<String> {
-    let payload = serde_json::to_vec(info).context("encoding lock")?;
-    let bytes = envelope::seal(Kind::Lock, key, &payload, false);
-    let name = hex::encode(storage_hash(&bytes));
-    backend
-        .write(FileType::Lock, &name, &bytes)
-        .context("writing lock file")?;
-    Ok(name)
-}
-
-fn read_lock(backend: &dyn Backend, key: &SecretKey, name: &str) -> Result<LockInfo> {
-    let bytes = backend.read(FileType::Lock, name)?;
-    if bytes.len() as u64 > MAX_LOCK_FILE {
-        bail!("{} bytes, larger than any lock", bytes.len());
-    }
-    let plain = envelope::open(Kind::Lock, key, &bytes).context("cannot be decrypted")?;
-    serde_json::from_slice(&plain).context("does not decode")
-}
-
-/// All lock files with their decoded content. A file listed but gone when read (its holder finished
-/// or refreshed it) is left out; one that is there but cannot be read is returned with the reason.
-pub fn list_locks(repo: &Repository) -> Result<Vec<ListedLock>> {
-    let backend = repo.backend();
-    let mut out = Vec::new();
-    for (name, _) in backend.list(FileType::Lock)? {
-        let info = match read_lock(backend, &repo.keys().enc, &name) {
-            Ok(i) => Ok(i),
-            Err(e) => match backend.stat(FileType::Lock, &name) {
-                Ok(None) => continue,
-                _ => Err(format!("{e:#}")),
-            },
-        };
-        let modified = backend.modified(FileType::Lock, &name).unwrap_or(None);
-        out.push(ListedLock {
-            name,
-            info,
-            modified,
-        });
-    }
-    Ok(out)
-}
-
-/// The age of a listed lock: by the storage's clock (against `reference`, the storage's time of a
-/// file just written) when both times are known, else by the writer's time stamp against ours.
-fn age_of(l: &ListedLock, reference: Option<SystemTime>) -> Option<Duration> {
-    if let (Some(m), Some(r)) = (l.modified, reference) {
-        return Some(r.duration_since(m).unwrap_or_default());
-    }
-    let info = l.info.as_ref().ok()?;
-    Some(
-        Utc::now()
-            .signed_duration_since(info.time)
-            .to_std()
-            .unwrap_or_default(),
-    )
-}
-
-/// Why a listed lock is stale, or `None` if it must be respected.
-fn listed_stale_reason(
-    l: &ListedLock,
-    reference: Option<SystemTime>,
-    me: &HostIdentity,
-) -> Option<String> {
-    let age = age_of(l, reference);
-    match &l.info {
-        Ok(info) => stale_reason(info, age.unwrap_or_default(), me),
-        // Unreadable: stale only by the storage's own clock.
-        Err(_) => match (l.modified, reference) {
-            (Some(_), Some(_)) => age.filter(|a| *a > STALE_AFTER).map(|a| {
-                format!(
-                    "unreadable and not changed for {} minutes",
-                    a.as_secs() / 60
-                )
-            }),
-            _ => None,
-        },
-    }
-}
-
 /// The state a held lock shares between the command, its refresher thread and the repository's
 /// write paths.
 pub(crate) struct LockState {
@@ -256,6 +86,8 @@ pub(crate) struct LockState {
     last_ok: Mutex<Duration>,
     /// Set once the lock is known lost; never cleared.
     lost: Mutex<Option<String>>,
+    /// `clock.now()` when the lock file was last seen in the store.
+    confirmed: Mutex<Option<Duration>>,
 }
 
 impl LockState {
@@ -284,13 +116,27 @@ impl LockState {
         self.check()?;
         let name = super::saver::lock(&self.name).clone();
         match self.backend.stat(FileType::Lock, &name) {
-            Ok(Some(_)) => Ok(()),
+            Ok(Some(_)) => {}
+            // The refresher may have replaced the file between reading its name and the look.
+            Ok(None) if *super::saver::lock(&self.name) != name => return self.confirm(),
             Ok(None) => {
                 let why = format!("its file locks/{name} was removed by another process");
-                *super::saver::lock(&self.lost) = Some(why.clone());
-                Err(LockLost(why).into())
+                self.mark_lost(why.clone());
+                return Err(LockLost(why).into());
             }
-            Err(e) => Err(e.context("confirming the repository lock")),
+            Err(e) => return Err(e.context("confirming the repository lock")),
+        }
+        *super::saver::lock(&self.confirmed) = Some(self.clock.now());
+        Ok(())
+    }
+
+    /// [`Self::confirm`] unless the lock file was seen within [`CONFIRM_EVERY`]; otherwise
+    /// [`Self::check`]. For paths that delete many files one by one.
+    pub(crate) fn confirm_recent(&self) -> Result<()> {
+        let last = *super::saver::lock(&self.confirmed);
+        match last {
+            Some(t) if self.clock.now().saturating_sub(t) < CONFIRM_EVERY => Ok(self.check()?),
+            _ => self.confirm(),
         }
     }
 
@@ -420,16 +266,7 @@ impl Repository {
     fn try_lock(&self, kind: LockKind) -> Result<LockGuard> {
         let exclusive = kind == LockKind::Exclusive;
         let me = HostIdentity::current();
-        let info = LockInfo {
-            time: Utc::now(),
-            hostname: hostname(),
-            username: username(),
-            pid: std::process::id(),
-            exclusive,
-            machine_id: me.machine_id.clone(),
-            boot_id: me.boot_id.clone(),
-            pid_ns: me.pid_ns,
-        };
+        let info = LockInfo::here(&me, kind);
         let clock = self.lock_clock.clone();
         let started = clock.now();
         let name = write_lock(self.backend(), &self.keys().enc, &info)?;
@@ -474,6 +311,7 @@ impl Repository {
             name: Mutex::new(name),
             last_ok: Mutex::new(started),
             lost: Mutex::new(None),
+            confirmed: Mutex::new(Some(started)),
         });
         super::saver::lock(&HELD).push(Arc::downgrade(&state));
         *super::saver::lock(&self.active_lock) = Some(state.clone());
@@ -509,7 +347,18 @@ impl Repository {
         }
     }
 
-    /// Removes stale locks (every lock with `all`), and partial lock files that killed writers left.
+    /// [`Self::confirm_lock`], looking at the store at most every [`CONFIRM_EVERY`]: before each
+    /// of many deletions.
+    pub(crate) fn confirm_lock_recent(&self) -> Result<()> {
+        let state = super::saver::lock(&self.active_lock).clone();
+        match state {
+            Some(s) => s.confirm_recent(),
+            None => Ok(()),
+        }
+    }
+
+    /// Removes stale locks (every lock with `all`), and partial files that killed writers left in any
+    /// directory of the repository (more than an hour old).
     /// Returns the names removed. An unreadable lock counts as stale only when the storage's clock
     /// shows it old.
     pub fn unlock(&self, all: bool) -> Result<Vec<String>> {
@@ -517,16 +366,7 @@ impl Repository {
         // The storage's time now: that of a probe lock we write and delete at once. A read-only store
         // gives none, and then only the writers' own time stamps decide.
         let reference = {
-            let probe = LockInfo {
-                time: Utc::now(),
-                hostname: hostname(),
-                username: username(),
-                pid: std::process::id(),
-                exclusive: false,
-                machine_id: me.machine_id.clone(),
-                boot_id: me.boot_id.clone(),
-                pid_ns: me.pid_ns,
-            };
+            let probe = LockInfo::here(&me, LockKind::Read);
             match write_lock(self.backend(), &self.keys().enc, &probe) {
                 Ok(name) => {
                     let t = self
@@ -621,5 +461,4 @@ impl Drop for LockGuard {
 }
 
 #[cfg(test)]
-#[path = "lock_tests.rs"]
 mod tests;
