@@ -18,6 +18,14 @@ fn main() {
         std::env::set_var("BACKSTOCK_QUIET", "1");
     }
     cli::take_password_from_environment();
+    // Backup walks directories recursively on the pool's threads, as deep as the format allows
+    // (format::tree::MAX_DEPTH levels); the default 2 MiB stacks leave too little margin for that.
+    if let Err(e) = rayon::ThreadPoolBuilder::new()
+        .stack_size(32 << 20)
+        .build_global()
+    {
+        eprintln!("warning: {e}");
+    }
     if let Err(e) = on_interrupt() {
         eprintln!("warning: cannot handle Ctrl-C and SIGTERM: {e}");
     }

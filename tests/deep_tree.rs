@@ -73,3 +73,34 @@ fn a_very_deep_tree_crashes_no_command() {
         b"a normal snapshot beside it"
     );
 }
+
+/// A real directory nested deeper than the format's limit: backup leaves the deepest part out and
+/// says so (exit 3), and everything it saved restores.
+#[test]
+fn backup_leaves_out_what_is_nested_too_deep_and_says_so() {
+    let env = Env::init();
+    let mut deep = env.path("data");
+    for _ in 0..1005 {
+        deep.push("d");
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    write(&deep.join("too-deep.txt"), b"below the limit");
+    write(&env.path("data/top.txt"), b"at the top");
+    let out = env.run(["backup", "data"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nested deeper than 1000"), "{err}");
+    let target = env.dir("restored");
+    env.restore("latest", &target, &[]);
+    assert_eq!(
+        std::fs::read(target.join("data/top.txt")).unwrap(),
+        b"at the top"
+    );
+    let mut depth = 0;
+    let mut p = target.join("data");
+    while p.join("d").is_dir() {
+        p.push("d");
+        depth += 1;
+    }
+    assert_eq!(depth, 999, "levels of d below data/ (data/ is level 1)");
+}

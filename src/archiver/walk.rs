@@ -6,6 +6,7 @@
 
 use super::meta::{self, Meta};
 use super::Archiver;
+use crate::format::tree::MAX_DEPTH;
 use crate::format::tree::{Node, NodeKind};
 use crate::ids::BlobId;
 use anyhow::Result;
@@ -59,6 +60,14 @@ impl Archiver<'_> {
             }
         };
         match meta.file_type {
+            // Readers stop at this depth, so nothing deeper is written.
+            FileType::Directory if rel_path.matches('/').count() >= MAX_DEPTH => {
+                self.fail(
+                    path,
+                    format!("directories nested deeper than {MAX_DEPTH} levels are not backed up"),
+                );
+                Ok(None)
+            }
             FileType::Directory => self.save_dir(dir, name, path, &rel_path, &meta, parent),
             FileType::RegularFile => self.save_file(dir, path, name, &meta, parent),
             FileType::Symlink => match rustix::fs::readlinkat(dir, name.as_slice(), Vec::new()) {

@@ -7,6 +7,10 @@ use crate::ids::{BlobId, ID_LEN};
 pub const VERSION: u8 = 1;
 pub const MAX_NAME: usize = 4096;
 pub const MAX_IDS: usize = 1 << 24;
+/// Deepest directory nesting backstock writes and walks. Backup leaves deeper directories out (and
+/// says so), and every reader stops there with an error, so a hand-made repository cannot exhaust
+/// the stack or memory; real trees are far shallower (a path is at most a few thousand bytes).
+pub const MAX_DEPTH: usize = 1000;
 /// Bytes of a node before its variable parts.
 const FIXED_LEN: usize = 1 + 4 * 3 + 12 + 12 + 8 + 8 + 8;
 

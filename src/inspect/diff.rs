@@ -16,9 +16,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Deepest directory nesting walked. Real trees are far shallower (a path is at most a few thousand
-/// bytes); this only stops a hand-crafted repository from exhausting memory or the stack.
-pub const MAX_DEPTH: usize = 2048;
+pub use crate::format::tree::MAX_DEPTH;
 
 /// Loads tree blobs through the repository and counts how many it decoded.
 pub struct TreeReader<'r> {

@@ -15,9 +15,8 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 /// Directories nested deeper than this below the selected one are not restored (their error names
-/// them). It bounds the work a hostile snapshot can cause, and keeps every restored path well
-/// within what the file system's path calls accept.
-pub(super) const MAX_DEPTH: usize = 1000;
+/// them): backup never writes deeper ones, and it bounds what a hostile snapshot can cause.
+pub(super) use crate::format::tree::MAX_DEPTH;
 
 pub(super) struct Target {
     pub item: usize,
