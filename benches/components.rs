@@ -137,7 +137,7 @@ fn packs(c: &mut Criterion) {
             });
             data.extend_from_slice(&sealed);
         }
-        pack::finish(&key, data, &entries)
+        pack::finish(&key, data, &entries, pack::HEADER_VERSION)
     };
     g.bench_function("write_16MiB", |b| b.iter(|| black_box(build().len())));
     let p = build();

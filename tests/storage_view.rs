@@ -118,4 +118,31 @@ fn version_1_repository_keeps_its_seeded_chunking() {
     env.restore("latest:store", &target, &[]);
     assert_same_tree(&store, &target);
     env.ok(["check", "--read-data"]);
+    // Its packs keep the layout the versions that made it read: unpadded headers, no data padding.
+    let repo = open(&env);
+    for (path, info) in env.packs() {
+        let bytes = fs::read(&path).unwrap();
+        let trailer = &bytes[bytes.len() - pack::TRAILER_LEN..];
+        let hlen = pack::decode_trailer(trailer, bytes.len() as u64).unwrap() as usize;
+        let start = bytes.len() - pack::TRAILER_LEN - hlen;
+        let plain = envelope::open(
+            Kind::PackHeader,
+            &repo.keys().enc,
+            &bytes[start..start + hlen],
+        )
+        .unwrap();
+        assert_eq!(plain[0], pack::HEADER_VERSION_UNPADDED);
+        let stored: u64 = info["blobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["stored_len"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            stored,
+            start as u64,
+            "{}: data section padded",
+            path.display()
+        );
+    }
 }

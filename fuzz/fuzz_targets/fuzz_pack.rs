@@ -55,7 +55,10 @@ fuzz_target!(|data: &[u8]| {
     assert!(pack::parse(&key, &bad).is_err(), "index envelope accepted as a pack header");
 
     if let Ok(entries) = parsed {
-        let again = pack::finish(&key, vec![0u8; data_len], &entries);
+        let v1 = pack::finish(&key, vec![0u8; data_len], &entries, pack::HEADER_VERSION_UNPADDED);
+        assert_eq!(v1.len(), data_len + envelope::OVERHEAD + 5 + entries.len() * ENTRY_LEN + pack::TRAILER_LEN);
+        assert_eq!(pack::parse(&key, &v1).as_ref(), Ok(&entries));
+        let again = pack::finish(&key, vec![0u8; data_len], &entries, pack::HEADER_VERSION);
         let header = envelope::OVERHEAD + 5 + pack::header_slots(entries.len()) * ENTRY_LEN;
         let padded = pack::padded_data_len(data_len as u64) as usize;
         assert_eq!(again.len(), padded + header + pack::TRAILER_LEN, "pack length");

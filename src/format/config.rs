@@ -104,6 +104,16 @@ pub struct Config {
 pub const DEFAULT_PACK_SIZE: u32 = 16 << 20;
 
 impl Config {
+    /// The pack header version this repository's packs get: version 1 repositories keep the
+    /// unpadded layout every earlier backstock reads.
+    pub fn pack_header_version(&self) -> u8 {
+        if self.version == VERSION_SEEDED {
+            crate::format::pack::HEADER_VERSION_UNPADDED
+        } else {
+            crate::format::pack::HEADER_VERSION
+        }
+    }
+
     /// A new repository's config: version 2, gear table from `secret`, today's default sizes.
     pub fn new(id: RepoId, secret: ChunkerSecret) -> Self {
         Self::with_gear(VERSION, id, None, Some(secret))

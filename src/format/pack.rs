@@ -10,9 +10,12 @@ use rand::RngCore;
 pub const TRAILER_LEN: usize = 16;
 pub const TRAILER_MAGIC: &[u8; 8] = b"BSTKPACK";
 pub const PACK_VERSION: u8 = 1;
-/// The header version written: entries, then zeros up to [`header_slots`] entries.
+/// The header version written in repositories of config version 2: entries, then zeros up to
+/// [`header_slots`] entries (and the data section padded, see [`finish`]).
 pub const HEADER_VERSION: u8 = 2;
-/// Headers of packs written before version 2: exactly N entries, so their length gives N away.
+/// Headers of packs in repositories of config version 1: exactly N entries, so their length gives
+/// N away. Such repositories keep getting them (and no data padding), so that the versions of
+/// backstock that made them can still read every pack.
 pub const HEADER_VERSION_UNPADDED: u8 = 1;
 /// The fewest entry slots a version 2 header has.
 pub const MIN_HEADER_SLOTS: usize = 64;
@@ -58,7 +61,7 @@ pub fn encode_header(entries: &[BlobEntry]) -> Vec<u8> {
     out
 }
 
-/// A version 1 header payload (no padding), as packs written before version 2 hold.
+/// A version 1 header payload (no padding).
 pub fn encode_header_unpadded(entries: &[BlobEntry]) -> Vec<u8> {
     let mut out = Vec::with_capacity(5 + entries.len() * ENTRY_LEN);
     out.push(HEADER_VERSION_UNPADDED);
@@ -169,12 +172,22 @@ pub fn decode_trailer(t: &[u8], pack_size: u64) -> FormatResult<u32> {
 
 /// Pads the sealed blobs in `data` to [`padded_data_len`] with random bytes (zeros would show the
 /// storage where the blobs end), then appends the sealed header and trailer: a complete pack.
-pub fn finish(key: &SecretKey, mut data: Vec<u8>, entries: &[BlobEntry]) -> Vec<u8> {
-    let end = data.len();
-    let padded = usize::try_from(padded_data_len(end as u64)).unwrap_or(end);
-    data.resize(padded, 0);
-    rand::rngs::OsRng.fill_bytes(&mut data[end..]);
-    let header = envelope::seal(Kind::PackHeader, key, &encode_header(entries), false);
+pub fn finish(
+    key: &SecretKey,
+    mut data: Vec<u8>,
+    entries: &[BlobEntry],
+    header_version: u8,
+) -> Vec<u8> {
+    let payload = if header_version == HEADER_VERSION_UNPADDED {
+        encode_header_unpadded(entries)
+    } else {
+        let end = data.len();
+        let padded = usize::try_from(padded_data_len(end as u64)).unwrap_or(end);
+        data.resize(padded, 0);
+        rand::rngs::OsRng.fill_bytes(&mut data[end..]);
+        encode_header(entries)
+    };
+    let header = envelope::seal(Kind::PackHeader, key, &payload, false);
     data.extend_from_slice(&header);
     data.extend_from_slice(&encode_trailer(header.len() as u32));
     data
@@ -264,8 +277,10 @@ mod tests {
         fn pack_round_trip(entries in entries_strategy()) {
             let total: usize = entries.iter().map(|e| e.stored_len as usize).sum();
             let key = SecretKey::random();
-            let pack = finish(&key, vec![0u8; total], &entries);
-            prop_assert_eq!(parse(&key, &pack).unwrap(), entries);
+            for v in [HEADER_VERSION, HEADER_VERSION_UNPADDED] {
+                let pack = finish(&key, vec![0u8; total], &entries, v);
+                prop_assert_eq!(parse(&key, &pack).unwrap(), entries.clone());
+            }
         }
 
         #[test]
@@ -299,7 +314,7 @@ mod tests {
         let entries: Vec<BlobEntry> = (0..n)
             .map(|i| entry(i as u32 * size, size, i as u8))
             .collect();
-        finish(key, vec![7u8; n * size as usize], &entries)
+        finish(key, vec![7u8; n * size as usize], &entries, HEADER_VERSION)
     }
 
     fn header_len(pack: &[u8]) -> u32 {
@@ -381,6 +396,11 @@ mod tests {
         pack.extend_from_slice(&header);
         pack.extend_from_slice(&encode_trailer(header.len() as u32));
         assert_eq!(parse(&key, &pack).unwrap(), entries);
+        // Repositories of config version 1 keep getting exactly this layout: no padding anywhere.
+        let written = finish(&key, vec![5u8; 160], &entries, HEADER_VERSION_UNPADDED);
+        assert_eq!(written.len(), pack.len());
+        assert_eq!(written[..160], pack[..160]);
+        assert_eq!(header_len(&written), header.len() as u32);
     }
 
     #[test]

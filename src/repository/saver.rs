@@ -137,7 +137,13 @@ impl<'r> BlobSaver<'r> {
         }
         // A command whose lock lapsed stops adding packs that a prune elsewhere might not see.
         self.repo.check_lock()?;
-        let bytes = pack::finish(&self.repo.keys().enc, p.buf, &p.entries);
+        let config = self.repo.config();
+        let bytes = pack::finish(
+            &self.repo.keys().enc,
+            p.buf,
+            &p.entries,
+            config.pack_header_version(),
+        );
         let id = PackId(storage_hash(&bytes));
         self.stats.packs_written.fetch_add(1, Ordering::Relaxed);
         self.writer.write(id, bytes, p.entries)
