@@ -1,8 +1,6 @@
 use super::common::GlobalOpts;
 use anyhow::{anyhow, bail, Context, Result};
 use backstock::backend::{Backend, FileType};
-use backstock::format::envelope::{self, Kind};
-use backstock::format::index::IndexFile;
 use backstock::format::keyfile::KeyFile;
 use backstock::format::pack;
 use backstock::format::tree::{self, Node};
@@ -50,9 +48,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             let repo = g.open()?;
             let _lock = repo.lock(LockKind::Read)?;
             let id = IndexId::from_hex(&need_id()?)?;
-            let bytes = repo.read_verified(FileType::Index, &id.to_hex())?;
-            let plain = envelope::open(Kind::Index, &repo.keys().enc, &bytes)?;
-            serde_json::to_value(IndexFile::decode(&plain)?)?
+            serde_json::to_value(repo.read_index_file(id, None)?)?
         }
         "pack" => {
             let repo = g.open()?;

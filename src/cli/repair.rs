@@ -91,6 +91,13 @@ fn print_report(r: &RepairSnapshotsReport, forget: bool) -> Result<()> {
     } else {
         ("", "removed")
     };
+    for f in &r.foreign_files {
+        outln!(
+            "snapshots/{}: left alone: {} (not a file backstock writes; move it out of the repository)",
+            f.name,
+            f.reason
+        )?;
+    }
     for f in &r.removed_files {
         outln!(
             "snapshots/{}: {removed}: {} (it holds nothing that can be restored)",

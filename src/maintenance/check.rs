@@ -2,7 +2,6 @@
 //! verifies every blob. Problems are collected, each naming the object, rather than stopping early.
 
 use crate::backend::FileType;
-use crate::format::envelope::{self, Kind};
 use crate::format::index::{IndexFile, PackRecord};
 use crate::format::pack;
 use crate::format::tree::{self, NodeKind};
@@ -94,11 +93,7 @@ pub fn check(repo: &mut Repository, read: ReadData) -> Result<CheckReport> {
         r.index_files += 1;
         let res = IndexId::from_hex(&name)
             .map_err(anyhow::Error::from)
-            .and_then(|id| {
-                let bytes = repo.read_verified(FileType::Index, &name)?;
-                let plain = envelope::open(Kind::Index, &repo.keys().enc, &bytes)?;
-                Ok((id, IndexFile::decode(&plain)?))
-            });
+            .and_then(|id| Ok((id, repo.read_index_file(id, None)?)));
         match res {
             Ok(f) => files.push(f),
             Err(e) => r.errors.push(format!("index/{name}: {e:#}")),
@@ -154,18 +149,22 @@ pub fn check(repo: &mut Repository, read: ReadData) -> Result<CheckReport> {
     }
 
     // Snapshots and their trees: every tree readable, every referenced blob indexed.
-    let mut roots: Vec<(String, BlobId)> = Vec::new();
-    for (name, _) in repo.backend().list(FileType::Snapshot)? {
-        let res = repo.read_verified(FileType::Snapshot, &name).and_then(|b| {
-            let plain = envelope::open(Kind::Snapshot, &repo.keys().enc, &b)?;
-            Ok(crate::format::snapshot::Snapshot::decode(&plain)?)
-        });
-        match res {
-            Ok(s) => roots.push((name[..8].to_string(), s.tree)),
-            Err(e) => r.errors.push(format!("snapshot {name}: {e:#}")),
-        }
-        r.snapshots += 1;
+    let list = repo.snapshot_list()?;
+    for b in list.damaged.iter().chain(&list.unreadable) {
+        r.errors.push(format!("snapshot {}: {}", b.name, b.reason));
     }
+    for b in &list.foreign {
+        r.notes.push(format!(
+            "snapshots/{}: {} (not written by backstock; move it out of the repository)",
+            b.name, b.reason
+        ));
+    }
+    r.snapshots = list.snapshots.len() + list.damaged.len() + list.unreadable.len();
+    let roots: Vec<(String, BlobId)> = list
+        .snapshots
+        .iter()
+        .map(|(id, s)| (id.short(), s.tree))
+        .collect();
     let mut seen_trees: HashSet<BlobId> = HashSet::new();
     let mut seen_data: HashSet<BlobId> = HashSet::new();
     for (snap, root) in roots {

@@ -400,13 +400,38 @@ pub fn forget_locked(
     let mut ids: Vec<&String> = Vec::new();
     for spec in &opts.ids {
         let lower = spec.to_ascii_lowercase();
-        match list
-            .bad()
-            .find(|d| lower.len() >= 4 && d.name.starts_with(&lower))
-        {
-            Some(d) => damaged_named.push(d.name.clone()),
-            None => ids.push(spec),
+        let matches = |name: &str| lower.len() >= 4 && name.starts_with(&lower);
+        let bad: Vec<_> = list
+            .damaged
+            .iter()
+            .chain(&list.unreadable)
+            .filter(|b| matches(&b.name))
+            .collect();
+        let Some(b) = bad.first() else {
+            ids.push(spec);
+            continue;
+        };
+        let good = list
+            .snapshots
+            .iter()
+            .filter(|(id, _)| matches(&id.to_hex()))
+            .count();
+        if bad.len() + good > 1 {
+            bail!(
+                "{spec:?} matches {} snapshot files: give more digits",
+                bad.len() + good
+            );
         }
+        // A file that could not be read may be a good snapshot (an I/O error, a newer version):
+        // only its full name removes it.
+        if list.unreadable.iter().any(|u| u.name == b.name) && b.name != lower {
+            bail!(
+                "snapshot file snapshots/{} cannot be read ({}) and may be intact; to remove it anyway, give its full ID",
+                b.name,
+                b.reason
+            );
+        }
+        damaged_named.push(b.name.clone());
     }
     for b in list.bad().filter(|b| !damaged_named.contains(&b.name)) {
         crate::repository::snapshots::report_bad(b);

@@ -134,6 +134,10 @@ pub fn prune_locked(
 /// count as unused.
 fn all_snapshots(repo: &Repository) -> Result<Vec<(SnapshotId, Snapshot)>> {
     let scan = repo.snapshot_list()?;
+    // Files named like no snapshot were never written by backstock and reference nothing.
+    for f in &scan.foreign {
+        crate::repository::snapshots::report_bad(f);
+    }
     let bad: Vec<String> = scan
         .damaged
         .iter()

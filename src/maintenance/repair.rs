@@ -2,7 +2,7 @@
 
 use super::index_commit::{self, INDEX_BLOBS_PER_FILE};
 use crate::backend::FileType;
-use crate::format::index::{IndexFile, PackRecord};
+use crate::format::index::PackRecord;
 use crate::ids::{IndexId, PackId};
 use crate::repository::lock::LockKind;
 use crate::repository::Repository;
@@ -21,6 +21,8 @@ pub struct RepairReport {
     pub blobs: usize,
     pub index_files_written: usize,
     pub index_files_removed: usize,
+    /// Files in `index/` whose names are no index ID: not written by backstock, left alone.
+    pub foreign_files: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,18 +58,11 @@ pub fn repair_index(repo: &mut Repository, opts: &RepairIndexOptions) -> Result<
     let mut known: HashMap<PackId, PackRecord> = HashMap::new();
     if !read_all {
         // Readable index files only; a broken one is simply not trusted.
-        for (name, _) in repo.backend().list(FileType::Index)? {
-            let Ok(bytes) = repo.read_verified(FileType::Index, &name) else {
+        for name in &old_names {
+            let Ok(id) = IndexId::from_hex(name) else {
                 continue;
             };
-            let Ok(plain) = crate::format::envelope::open(
-                crate::format::envelope::Kind::Index,
-                &repo.keys().enc,
-                &bytes,
-            ) else {
-                continue;
-            };
-            if let Ok(f) = IndexFile::decode(&plain) {
+            if let Ok(f) = repo.read_index_file(id, None) {
                 for p in f.packs {
                     known.entry(p.id).or_insert(p);
                 }
@@ -112,8 +107,12 @@ pub fn repair_index(repo: &mut Repository, opts: &RepairIndexOptions) -> Result<
     }
     let written = index_commit::commit(repo, packs, &supersedes, opts.index_blobs_per_file)?;
     report.index_files_written = written.len();
-    // Old files whose names are not IDs are superseded by nothing; they go too, after the commit.
     for n in &old_names {
+        // Files named like no index file are not backstock's: readers skip them, and so do we.
+        if IndexId::from_hex(n).is_err() {
+            report.foreign_files.push(n.clone());
+            continue;
+        }
         repo.delete(FileType::Index, n).with_context(|| {
             format!("deleting old index file index/{n} (the new index is in force)")
         })?;

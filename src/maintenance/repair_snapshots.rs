@@ -54,6 +54,8 @@ pub struct RepairSnapshotsReport {
     pub damaged: Vec<Damaged>,
     /// Files in `snapshots/` that cannot be decoded: removed (not in a dry run).
     pub removed_files: Vec<BadFile>,
+    /// Files in `snapshots/` whose names are no snapshot ID: not written by backstock, left alone.
+    pub foreign_files: Vec<BadFile>,
     /// Files that could not be read or are from a newer version: left alone.
     pub unreadable_files: Vec<BadFile>,
     /// Stored packs that no index lists; `repair index` may find lost blobs in them.
@@ -133,8 +135,11 @@ pub fn repair_snapshots(
         });
     }
     drop(walker);
+    // Files named like no snapshot are not backstock's to delete: they are reported and left.
+    report.foreign_files = scan.foreign;
+    let damaged = scan.damaged;
     if opts.dry_run {
-        report.removed_files = scan.damaged;
+        report.removed_files = damaged;
         return Ok(report);
     }
 
@@ -161,11 +166,14 @@ pub fn repair_snapshots(
             d.original_removed = true;
         }
     }
-    for f in &scan.damaged {
+    for f in damaged {
+        if !repo.snapshot_file_is_damaged(&f.name) {
+            continue;
+        }
         repo.delete(FileType::Snapshot, &f.name)
             .with_context(|| format!("deleting damaged snapshot file snapshots/{}", f.name))?;
+        report.removed_files.push(f);
     }
-    report.removed_files = scan.damaged;
     Ok(report)
 }
 

@@ -395,8 +395,9 @@ impl Repository {
             .collect()
     }
 
-    /// One index file, verified: a cached copy is used only if it hashes to its name and opens.
-    fn read_index_file(&self, id: IndexId, cache: Option<&cache::Cache>) -> Result<IndexFile> {
+    /// One index file, verified: its bytes must hash to its name, open and decode. With `cache`, a
+    /// cached copy is tried first and used only if it passes the same checks.
+    pub fn read_index_file(&self, id: IndexId, cache: Option<&cache::Cache>) -> Result<IndexFile> {
         let name = id.to_hex();
         let open = |bytes: &[u8]| -> Result<IndexFile> {
             if storage_hash(bytes) != id.0 {

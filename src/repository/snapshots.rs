@@ -43,23 +43,30 @@ pub struct BadFile {
 pub struct SnapshotList {
     /// Snapshots that decoded, oldest first.
     pub snapshots: Vec<(SnapshotId, Snapshot)>,
-    /// Files whose bytes were read and are not a snapshot of this repository: a name that is not
-    /// an ID, content that does not match its name, or a payload that does not decrypt or decode.
-    /// They can hold nothing restorable.
+    /// Files named by an ID whose bytes were read and are not a snapshot of this repository:
+    /// content that does not match its name, or a payload that does not decrypt or decode. They can
+    /// hold nothing restorable.
     pub damaged: Vec<BadFile>,
     /// Files that could not be read, or that a newer backstock wrote: they may be fine.
     pub unreadable: Vec<BadFile>,
+    /// Files whose names are no snapshot ID (a stray `README.txt`): backstock never wrote them, so
+    /// they hold no snapshot; reported and otherwise left alone.
+    pub foreign: Vec<BadFile>,
 }
 
 impl SnapshotList {
-    /// Damaged and unreadable files together.
+    /// Every file that is not a usable snapshot.
     pub fn bad(&self) -> impl Iterator<Item = &BadFile> {
-        self.damaged.iter().chain(&self.unreadable)
+        self.damaged
+            .iter()
+            .chain(&self.unreadable)
+            .chain(&self.foreign)
     }
 }
 
 enum Outcome {
     Good(SnapshotId, Box<Snapshot>),
+    Foreign(String),
     Damaged(String),
     Unreadable(String),
     /// Listed, then deleted before it was read (a concurrent forget).
@@ -121,6 +128,7 @@ impl Repository {
         for (name, o) in outcomes {
             match o {
                 Outcome::Good(id, s) => list.snapshots.push((id, *s)),
+                Outcome::Foreign(reason) => list.foreign.push(BadFile { name, reason }),
                 Outcome::Damaged(reason) => list.damaged.push(BadFile { name, reason }),
                 Outcome::Unreadable(reason) => list.unreadable.push(BadFile { name, reason }),
                 Outcome::Gone => {}
@@ -131,9 +139,16 @@ impl Repository {
         Ok(list)
     }
 
+    /// Whether the snapshot file `name` is still damaged when read again (its name is an ID, its
+    /// bytes were read, and they are not a snapshot of this repository). A command about to delete
+    /// a damaged file asks first, so that one bad read never costs a good snapshot.
+    pub fn snapshot_file_is_damaged(&self, name: &str) -> bool {
+        matches!(self.examine(name), Outcome::Damaged(_))
+    }
+
     fn examine(&self, name: &str) -> Outcome {
         let Ok(id) = SnapshotId::from_hex(name) else {
-            return Outcome::Damaged("the name is not a snapshot ID (a stray file)".into());
+            return Outcome::Foreign("the name is not a snapshot ID (a stray file)".into());
         };
         let bytes = match self.backend().read(FileType::Snapshot, name) {
             Ok(b) => b,
