@@ -222,7 +222,7 @@ impl Repository {
         if !keys.iter().any(|(n, _)| *n == id.to_hex()) {
             bail!("no key {id}");
         }
-        self.backend().delete(FileType::Key, &id.to_hex())
+        self.delete(FileType::Key, &id.to_hex())
     }
 
     /// Replaces the key in use by one for `new_password`; returns the new key's ID.
@@ -231,8 +231,7 @@ impl Repository {
         let new = self.add_key(new_password, kdf)?;
         // The new key is written before the old one goes, so a crash leaves at least one.
         self.set_key_id(new);
-        self.backend()
-            .delete(FileType::Key, &old.to_hex())
+        self.delete(FileType::Key, &old.to_hex())
             .with_context(|| format!("removing old key {}", old.short()))?;
         Ok(new)
     }

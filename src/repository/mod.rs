@@ -438,10 +438,11 @@ impl Repository {
         Ok(id)
     }
 
-    /// Deletes a repository file, unless this command's lock has lapsed or its file is gone
-    /// (another host may then already be relying on what this command would delete).
+    /// Deletes a repository file. Only under a live exclusive lock: not if this command's lock has
+    /// lapsed or its file is gone (another host may then already be relying on what this command
+    /// would delete), nor under a shared lock or none.
     pub fn delete(&self, t: FileType, name: &str) -> Result<()> {
-        self.confirm_lock_recent()?;
+        self.require_exclusive_lock()?;
         self.backend.delete(t, name)
     }
 

@@ -400,7 +400,7 @@ mod tests {
     /// Only files that were read and are wrong count as damaged; a snapshot from a newer version
     /// may be fine and must be left alone.
     #[test]
-    fn files_are_sorted_into_good_damaged_and_unreadable() {
+    fn files_are_sorted_into_good_damaged_unreadable_and_foreign() {
         let dir = tempfile::tempdir().unwrap();
         let kdf = KdfParams {
             m_cost: M_COST_MIN,
@@ -426,11 +426,10 @@ mod tests {
         let scan = repo.snapshot_list().unwrap();
         assert_eq!(scan.snapshots.len(), 1);
         assert_eq!(scan.snapshots[0].0.to_hex(), good);
-        let mut damaged: Vec<&str> = scan.damaged.iter().map(|b| b.name.as_str()).collect();
-        damaged.sort();
-        let mut expected = vec!["README", garbage.as_str()];
-        expected.sort();
-        assert_eq!(damaged, expected);
+        let damaged: Vec<&str> = scan.damaged.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(damaged, vec![garbage.as_str()]);
+        let foreign: Vec<&str> = scan.foreign.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(foreign, vec!["README"]);
         assert_eq!(scan.unreadable.len(), 1);
         assert_eq!(scan.unreadable[0].name, newer);
         assert!(

@@ -88,6 +88,7 @@ pub(crate) struct LockState {
     lost: Mutex<Option<String>>,
     /// `clock.now()` when the lock file was last seen in the store.
     confirmed: Mutex<Option<Duration>>,
+    exclusive: bool,
 }
 
 impl LockState {
@@ -312,6 +313,7 @@ impl Repository {
             last_ok: Mutex::new(started),
             lost: Mutex::new(None),
             confirmed: Mutex::new(Some(started)),
+            exclusive,
         });
         super::saver::lock(&HELD).push(Arc::downgrade(&state));
         *super::saver::lock(&self.active_lock) = Some(state.clone());
@@ -347,14 +349,18 @@ impl Repository {
         }
     }
 
-    /// [`Self::confirm_lock`], looking at the store at most every [`CONFIRM_EVERY`]: before each
-    /// of many deletions.
-    pub(crate) fn confirm_lock_recent(&self) -> Result<()> {
+    /// Fails unless this repository's commands hold a live exclusive lock: nothing may be deleted
+    /// under less, whichever library path asks.
+    pub(crate) fn require_exclusive_lock(&self) -> Result<()> {
         let state = super::saver::lock(&self.active_lock).clone();
-        match state {
-            Some(s) => s.confirm_recent(),
-            None => Ok(()),
+        let Some(s) = state else {
+            bail!("deleting needs an exclusive lock on the repository, and none is held");
+        };
+        s.confirm_recent()?;
+        if !s.exclusive {
+            bail!("deleting needs an exclusive lock on the repository; this command holds a shared one");
         }
+        Ok(())
     }
 
     /// Removes stale locks (every lock with `all`), and partial files that killed writers left in any

@@ -329,3 +329,28 @@ fn released_locks_are_gone_and_stop_their_holder() {
         &repo.write_index(&IndexFile::default()).unwrap_err()
     ));
 }
+
+#[test]
+fn nothing_is_deleted_without_an_exclusive_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repo(&dir);
+    let id = repo.save_snapshot(&snapshot()).unwrap().to_hex();
+    let err = repo.delete(FileType::Snapshot, &id).unwrap_err();
+    assert!(format!("{err:#}").contains("exclusive"), "{err:#}");
+    let shared = repo.lock(LockKind::Append).unwrap();
+    let err = repo.delete(FileType::Snapshot, &id).unwrap_err();
+    assert!(format!("{err:#}").contains("shared"), "{err:#}");
+    drop(shared);
+    assert!(repo
+        .backend()
+        .stat(FileType::Snapshot, &id)
+        .unwrap()
+        .is_some());
+    let _exclusive = repo.lock(LockKind::Exclusive).unwrap();
+    repo.delete(FileType::Snapshot, &id).unwrap();
+    assert!(repo
+        .backend()
+        .stat(FileType::Snapshot, &id)
+        .unwrap()
+        .is_none());
+}
