@@ -17,6 +17,10 @@ pub const HEADER_VERSION: u8 = 2;
 /// N away. Such repositories keep getting them (and no data padding), so that the versions of
 /// backstock that made them can still read every pack.
 pub const HEADER_VERSION_UNPADDED: u8 = 1;
+/// The most blobs a pack written now holds (a writer closes the pack there), so that a version 2
+/// header, padded to a power of two of entries, stays within 48 MiB; readers refuse version 2
+/// headers that list more. Packs of tiny blobs are the only ones that come near it.
+pub const MAX_BLOBS: usize = 1 << 20;
 /// The fewest entry slots a version 2 header has.
 pub const MIN_HEADER_SLOTS: usize = 64;
 /// Data sections shorter than this are padded up to it.
@@ -84,6 +88,11 @@ pub fn decode_header(plain: &[u8], data_len: u64) -> FormatResult<Vec<BlobEntry>
         });
     }
     let n = r.count(ENTRY_LEN)?;
+    if v == HEADER_VERSION && n > MAX_BLOBS {
+        return Err(FormatError::Invalid(format!(
+            "pack header lists {n} blobs, more than the {MAX_BLOBS} a pack holds"
+        )));
+    }
     // Every blob takes at least SEAL_OVERHEAD bytes of the data section.
     if n as u64 * u64::from(SEAL_OVERHEAD) > data_len {
         return Err(FormatError::Invalid(format!(
@@ -401,6 +410,16 @@ mod tests {
         assert_eq!(written.len(), pack.len());
         assert_eq!(written[..160], pack[..160]);
         assert_eq!(header_len(&written), header.len() as u32);
+    }
+
+    #[test]
+    fn version_2_headers_list_at_most_max_blobs() {
+        let n = MAX_BLOBS + 1;
+        let mut enc = vec![0u8; 5 + n * ENTRY_LEN];
+        enc[0] = HEADER_VERSION;
+        enc[1..5].copy_from_slice(&(n as u32).to_le_bytes());
+        let err = decode_header(&enc, u64::MAX).unwrap_err();
+        assert!(err.to_string().contains("more than"), "{err}");
     }
 
     #[test]

@@ -117,7 +117,7 @@ impl<'r> BlobSaver<'r> {
             if t == BlobType::Tree && self.repo.cache().is_some() {
                 lock(&self.new_trees).push((id, sealed));
             }
-            if open.buf.len() >= target {
+            if open.buf.len() >= target || open.entries.len() >= pack::MAX_BLOBS {
                 Some(std::mem::take(&mut *open))
             } else {
                 None
