@@ -30,7 +30,8 @@ fn unchanged(meta: &Meta, p: &Node) -> bool {
 
 /// Reads at most `left` bytes, so that a file growing while it is read is stored as listed; at the
 /// limit, one probe read tells whether the file has more (`grew`). The probe also makes a file
-/// listed as empty (as `/proc` files are) report a read error instead of passing unread.
+/// listed as empty that has content (as `/proc` files do) count as changed while read, instead of
+/// passing as empty without a word.
 struct Bounded<R> {
     inner: R,
     left: u64,

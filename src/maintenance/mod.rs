@@ -5,6 +5,8 @@ pub mod check;
 pub mod forget;
 pub mod index_commit;
 pub mod prune;
-mod prune_plan;
+/// Public for the fuzz target of prune's accounting; prune is the only user.
+#[doc(hidden)]
+pub mod prune_plan;
 pub mod repair;
 pub mod repair_snapshots;

@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use std::collections::{HashMap, HashSet};
 
 /// One indexed pack and which of its blobs are used.
-pub(crate) struct PackUse {
+pub struct PackUse {
     pub record: PackRecord,
     /// Used blobs this pack is the chosen copy of.
     pub used: Vec<BlobEntry>,
@@ -17,7 +17,7 @@ pub(crate) struct PackUse {
     pub present: bool,
 }
 
-pub(crate) struct Plan {
+pub struct Plan {
     pub packs: Vec<PackUse>,
     /// Indices into `packs`: packs with no used blob (their index entries go, then the files).
     pub delete: Vec<usize>,
@@ -38,7 +38,7 @@ pub(crate) struct Plan {
 }
 
 /// The limits of [`Plan::new`].
-pub(crate) struct Limits {
+pub struct Limits {
     pub max_unused_percent: f64,
     pub max_repack: Option<u64>,
 }
