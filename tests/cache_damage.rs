@@ -47,19 +47,6 @@ fn backup(repo: &mut Repository, dir: &Path) -> BlobId {
         .tree
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            fs::copy(e.path(), &dest).unwrap();
-        }
-    }
-}
-
 fn pack_names(repo: &Path) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for d in fs::read_dir(repo.join("data")).unwrap() {

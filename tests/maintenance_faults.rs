@@ -18,7 +18,7 @@ use backstock::maintenance::repair::{repair_index, RepairIndexOptions};
 use backstock::repository::lock::{LockGuard, LockKind};
 use backstock::repository::{OpenOptions, Repository};
 use backstock::restorer::{restore, RestoreOptions, RestoreProgress};
-use common::{files_under, pseudo_hex, pseudo_random};
+use common::{copy_dir, files_under, pseudo_hex, pseudo_random};
 use faulty::{Faulty, DATA_TYPES};
 use std::collections::BTreeMap;
 use std::fs;
@@ -74,19 +74,6 @@ fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             (rel, fs::read(&p).unwrap())
         })
         .collect()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            fs::copy(e.path(), &target).unwrap();
-        }
-    }
 }
 
 fn open(backend: Arc<dyn Backend>) -> Repository {

@@ -8,34 +8,16 @@
 //! listed IDs' first byte), so that supersession between the files actually happens.
 #![no_main]
 
-use backstock::format::index::IndexFile;
 use backstock::ids::{BlobId, IndexId, PackId};
 use backstock::repository::index::{IndexLoader, MasterIndex};
 use libfuzzer_sys::fuzz_target;
+
+#[path = "common/index_files.rs"]
+mod index_files;
 use std::collections::{HashMap, HashSet};
 
 fuzz_target!(|data: &[u8]| {
-    let mut files: Vec<(IndexId, IndexFile)> = Vec::new();
-    let mut rest = data;
-    while rest.len() >= 2 && files.len() < 16 {
-        let n = u16::from_le_bytes([rest[0], rest[1]]) as usize;
-        let body = &rest[2..];
-        let take = n.min(body.len());
-        let (chunk, tail) = body.split_at(take);
-        rest = tail;
-        let Ok(mut f) = IndexFile::decode(chunk) else {
-            continue;
-        };
-        let i = files.len();
-        let earlier: Vec<IndexId> = files.iter().map(|(id, _)| *id).collect();
-        f.supersedes = f
-            .supersedes
-            .iter()
-            .filter(|_| !earlier.is_empty())
-            .map(|s| earlier[s.0[0] as usize % earlier.len()])
-            .collect();
-        files.push((IndexId([i as u8 + 1; 32]), f));
-    }
+    let files = index_files::index_files(data, 16);
     let superseded: HashSet<IndexId> = files
         .iter()
         .flat_map(|(_, f)| f.supersedes.iter().copied())

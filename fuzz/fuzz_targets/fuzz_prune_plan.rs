@@ -8,10 +8,12 @@
 //! `fuzz_index_loader`: a u16 length and an index payload for `IndexFile::decode`.
 #![no_main]
 
-use backstock::format::index::IndexFile;
 use backstock::ids::{BlobId, IndexId, PackId};
 use backstock::maintenance::prune_plan::{Limits, Plan};
 use libfuzzer_sys::fuzz_target;
+
+#[path = "common/index_files.rs"]
+mod index_files;
 use std::collections::{HashMap, HashSet};
 
 fuzz_target!(|data: &[u8]| {
@@ -19,25 +21,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let (used_sel, store_sel, limit) = (data[0], data[1], data[2]);
-    let mut files: Vec<(IndexId, IndexFile)> = Vec::new();
-    let mut rest = &data[3..];
-    while rest.len() >= 2 && files.len() < 8 {
-        let n = u16::from_le_bytes([rest[0], rest[1]]) as usize;
-        let body = &rest[2..];
-        let (chunk, tail) = body.split_at(n.min(body.len()));
-        rest = tail;
-        let Ok(mut f) = IndexFile::decode(chunk) else {
-            continue;
-        };
-        let earlier: Vec<IndexId> = files.iter().map(|(id, _)| *id).collect();
-        f.supersedes = f
-            .supersedes
-            .iter()
-            .filter(|_| !earlier.is_empty())
-            .map(|s| earlier[s.0[0] as usize % earlier.len()])
-            .collect();
-        files.push((IndexId([files.len() as u8 + 1; 32]), f));
-    }
+    let files = index_files::index_files(&data[3..], 8);
     let superseded: HashSet<IndexId> = files
         .iter()
         .flat_map(|(_, f)| f.supersedes.iter().copied())

@@ -624,6 +624,20 @@ pub fn find_any<'n>(hay: &[u8], needles: &'n [Vec<u8>]) -> Option<(&'n [u8], usi
     None
 }
 
+/// Copies a directory tree (regular files and directories).
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
 /// Flips one byte of a file in place.
 pub fn flip_byte(path: &Path, offset: u64) {
     chmod(path, 0o644);
