@@ -222,12 +222,13 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 fn signal(pid: u32, sig: &str) {
-    let status = std::process::Command::new("kill")
-        .arg(sig)
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    use rustix::process::{kill_process, Pid, Signal};
+    let sig = match sig {
+        "-INT" => Signal::INT,
+        _ => Signal::TERM,
+    };
+    let pid = Pid::from_raw(pid as i32).expect("a child's PID is positive");
+    kill_process(pid, sig).expect("signalling the child");
 }
 
 fn stderr_of(child: &mut std::process::Child) -> String {
