@@ -1,22 +1,217 @@
-//! Errors the command line maps to specific exit codes. Everything else is an `anyhow` chain with context.
+//! The engine's error: a kind a caller can act on, the message of the layer that failed, and the
+//! error it wraps. Every public function of the library returns [`Result`]; the command line turns
+//! kinds into exit codes and prints the chain (`Display` is the outermost message, `source()` walks
+//! inwards, as with any `std::error::Error`).
+//!
+//! Lower layers keep their own typed errors (`backend::BackendError`, `format::FormatError`,
+//! `crypto::CryptoError`, `ids::ParseIdError`); converting one into [`Error`] keeps it as the source
+//! and derives the kind from it.
 
-/// Exit codes (documented in README.md).
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const ERROR: i32 = 1;
-    pub const PARTIAL_BACKUP: i32 = 3;
-    pub const NO_REPOSITORY: i32 = 10;
-    /// The repository is locked by another process (as restic's 11).
-    pub const LOCKED: i32 = 11;
-    pub const WRONG_PASSWORD: i32 = 12;
-    /// The repository is damaged in a way no command here can work around (no config beside other
-    /// repository files, no readable key file).
-    pub const DAMAGED: i32 = 13;
-    /// The command was interrupted by SIGINT or SIGTERM (128 + the signal, as shells report).
-    pub const INTERRUPTED_INT: i32 = 130;
-    pub const INTERRUPTED_TERM: i32 = 143;
+use std::error::Error as StdError;
+use std::fmt;
+
+/// What went wrong, in the terms a caller decides by (retry, ask for another password, repair,
+/// exit code). Kinds survive added context: `err.context("...")` keeps `err`'s kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// No repository at the location (no config and no other repository file).
+    NoRepository,
+    /// No key file opens with the password.
+    WrongPassword,
+    /// The repository is damaged in a way no command can work around (a config missing beside
+    /// other repository files, no decodable key file).
+    Damaged,
+    /// Another process holds a conflicting lock.
+    Locked,
+    /// This process's own lock lapsed or was removed while it worked; nothing more was written.
+    LockLost,
+    /// A caller's argument is invalid (a bad snapshot ID, an unknown option value, a bad path).
+    InvalidInput,
+    /// A named thing does not exist (a snapshot, a path inside a snapshot, a key).
+    NotFound,
+    /// Stored data failed verification or decoding (a damaged pack, index or tree).
+    Corrupt,
+    /// The storage failed in a way that may pass (a network fault, a throttled request).
+    StorageTransient,
+    /// The storage failed in a way retrying will not change (permission denied, no space).
+    Storage,
+    /// A local file system operation failed (backup sources, restore targets, the cache).
+    Io,
+    /// Anything else.
+    Other,
 }
 
+/// The engine's error. See the module documentation.
+pub struct Error {
+    kind: ErrorKind,
+    repr: Repr,
+}
+
+enum Repr {
+    /// A message of this layer, optionally wrapping the error it was caused by.
+    Message(String, Option<Box<dyn StdError + Send + Sync + 'static>>),
+    /// A lower layer's error, shown as itself.
+    Wrapped(Box<dyn StdError + Send + Sync + 'static>),
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An error of `kind` with a message and no cause.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            repr: Repr::Message(message.into(), None),
+        }
+    }
+
+    /// Wraps a lower layer's error under `kind`; it is displayed as itself.
+    pub fn wrap(kind: ErrorKind, source: impl StdError + Send + Sync + 'static) -> Self {
+        Error {
+            kind,
+            repr: Repr::Wrapped(Box::new(source)),
+        }
+    }
+
+    /// What went wrong, for a caller to decide by.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// This error with `message` in front; the kind stays.
+    pub fn context(self, message: impl fmt::Display) -> Self {
+        Error {
+            kind: self.kind,
+            repr: Repr::Message(message.to_string(), Some(Box::new(self))),
+        }
+    }
+
+    /// This error under another kind (a storage `NotFound` that means the repository is damaged).
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// The first error of type `E` in the chain, this one's wrapped error included.
+    pub fn find<E: StdError + 'static>(&self) -> Option<&E> {
+        let mut next: Option<&(dyn StdError + 'static)> = Some(self);
+        while let Some(e) = next {
+            if let Some(found) = e.downcast_ref::<E>() {
+                return Some(found);
+            }
+            if let Some(ours) = e.downcast_ref::<Error>() {
+                if let Repr::Wrapped(inner) = &ours.repr {
+                    if let Some(found) = inner.downcast_ref::<E>() {
+                        return Some(found);
+                    }
+                }
+            }
+            next = e.source();
+        }
+        None
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Message(m, _) => f.write_str(m),
+            Repr::Wrapped(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: {}", self.kind, self)?;
+        let mut next = self.source();
+        while let Some(e) = next {
+            write!(f, ": {e}")?;
+            next = e.source();
+        }
+        Ok(())
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match &self.repr {
+            Repr::Message(_, s) => s.as_deref().map(|e| e as &(dyn StdError + 'static)),
+            Repr::Wrapped(e) => e.source(),
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::wrap(ErrorKind::Io, e)
+    }
+}
+
+impl From<crate::format::FormatError> for Error {
+    fn from(e: crate::format::FormatError) -> Self {
+        Error::wrap(ErrorKind::Corrupt, e)
+    }
+}
+
+impl From<crate::crypto::CryptoError> for Error {
+    fn from(e: crate::crypto::CryptoError) -> Self {
+        Error::wrap(ErrorKind::Corrupt, e)
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::wrap(ErrorKind::Corrupt, e)
+    }
+}
+
+/// Adds context to a failed result or an empty option, as `anyhow::Context` does, keeping the kind.
+pub trait Context<T> {
+    /// On failure, puts `message` in front of the error.
+    fn context(self, message: impl fmt::Display) -> Result<T>;
+    /// On failure, puts the message `f` builds in front of the error.
+    fn with_context<M: fmt::Display>(self, f: impl FnOnce() -> M) -> Result<T>;
+}
+
+impl<T, E: Into<Error>> Context<T> for std::result::Result<T, E> {
+    fn context(self, message: impl fmt::Display) -> Result<T> {
+        self.map_err(|e| e.into().context(message))
+    }
+    fn with_context<M: fmt::Display>(self, f: impl FnOnce() -> M) -> Result<T> {
+        self.map_err(|e| e.into().context(f()))
+    }
+}
+
+/// Builds an [`Error`]: `err!(Kind, "format", args...)`.
+#[macro_export]
+macro_rules! err {
+    ($kind:ident, $($arg:tt)+) => {
+        $crate::error::Error::new($crate::error::ErrorKind::$kind, format!($($arg)+))
+    };
+}
+
+/// Returns an [`Error`] early: `bail!(Kind, "format", args...)`.
+#[macro_export]
+macro_rules! bail {
+    ($kind:ident, $($arg:tt)+) => {
+        return Err($crate::err!($kind, $($arg)+).into())
+    };
+}
+
+/// Returns an [`Error`] early unless the condition holds: `ensure!(cond, Kind, "format", args...)`.
+#[macro_export]
+macro_rules! ensure {
+    ($cond:expr, $kind:ident, $($arg:tt)+) => {
+        if !$cond {
+            $crate::bail!($kind, $($arg)+);
+        }
+    };
+}
+
+// Kept until every layer returns `Error` (the command line still matches on these).
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
     #[error(
@@ -29,27 +224,39 @@ pub enum RepoError {
     Damaged(String),
 }
 
-impl RepoError {
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            RepoError::NotFound(_) => exit::NO_REPOSITORY,
-            RepoError::WrongPassword(_) => exit::WRONG_PASSWORD,
-            RepoError::Damaged(_) => exit::DAMAGED,
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The exit code for an error chain: a `RepoError` or a lock conflict anywhere in it decides,
-/// otherwise 1.
-pub fn exit_code_for(err: &anyhow::Error) -> i32 {
-    err.chain()
-        .find_map(|e| {
-            e.downcast_ref::<RepoError>()
-                .map(RepoError::exit_code)
-                .or_else(|| {
-                    e.downcast_ref::<crate::repository::lock::LockedError>()
-                        .map(|_| exit::LOCKED)
-                })
-        })
-        .unwrap_or(exit::ERROR)
+    fn failing_read() -> Result<()> {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "permission denied");
+        Err(io).context("reading packs/ab")
+    }
+
+    #[test]
+    fn context_keeps_the_kind_and_the_chain() {
+        let e = failing_read().context("check").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Io);
+        assert_eq!(e.to_string(), "check");
+        let chain: Vec<String> = std::iter::successors(e.source(), |c| (*c).source())
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(chain, ["reading packs/ab", "permission denied"]);
+        let io = e.find::<std::io::Error>().map(|io| io.kind());
+        assert_eq!(io, Some(std::io::ErrorKind::PermissionDenied));
+    }
+
+    #[test]
+    fn macros_set_the_kind() {
+        fn f(n: u32) -> Result<u32> {
+            ensure!(n < 10, InvalidInput, "{n} is too big");
+            if n == 3 {
+                bail!(NotFound, "no {n}");
+            }
+            Ok(n)
+        }
+        assert_eq!(f(12).unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(f(3).unwrap_err().to_string(), "no 3");
+        assert_eq!(f(4).ok(), Some(4));
+    }
 }

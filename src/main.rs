@@ -38,7 +38,7 @@ fn main() {
             for cause in e.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
-            backstock::error::exit_code_for(&e)
+            cli::exit::code_for(&e)
         }
     };
     std::process::exit(code);
@@ -58,9 +58,9 @@ fn on_interrupt() -> std::io::Result<()> {
                 eprint!("\r\x1b[2K");
             }
             let (name, code) = if sig == SIGINT {
-                ("SIGINT", backstock::error::exit::INTERRUPTED_INT)
+                ("SIGINT", cli::exit::INTERRUPTED_INT)
             } else {
-                ("SIGTERM", backstock::error::exit::INTERRUPTED_TERM)
+                ("SIGTERM", cli::exit::INTERRUPTED_TERM)
             };
             eprintln!(
                 "error: interrupted by {name}: removed {locks} lock file(s) and {partial} partial file(s); what was saved before stays valid, nothing after it was"
@@ -73,6 +73,11 @@ fn on_interrupt() -> std::io::Result<()> {
 
 /// Whether the error is a write to standard output that failed because the pipe was closed.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<std::io::Error>()
-        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    let broken = |io: &std::io::Error| io.kind() == std::io::ErrorKind::BrokenPipe;
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(broken)
+            || c.downcast_ref::<backstock::error::Error>()
+                .and_then(|b| b.find::<std::io::Error>())
+                .is_some_and(broken)
+    })
 }

@@ -1,7 +1,7 @@
 use super::common::{human, with_progress, GlobalOpts};
+use super::exit;
 use anyhow::{bail, Context, Result};
 use backstock::archiver::{self, BackupOptions, Progress};
-use backstock::error::exit;
 use chrono::{Local, NaiveDateTime, TimeZone};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;

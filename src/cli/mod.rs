@@ -15,6 +15,7 @@ mod check;
 mod common;
 mod diff;
 mod dump;
+pub mod exit;
 mod find;
 mod forget;
 mod init;

@@ -1,0 +1,49 @@
+//! Exit codes (documented in README.md), and the one place that picks them for an error.
+
+use backstock::error::{Error, ErrorKind, RepoError};
+
+pub const OK: i32 = 0;
+pub const ERROR: i32 = 1;
+pub const PARTIAL_BACKUP: i32 = 3;
+pub const NO_REPOSITORY: i32 = 10;
+/// The repository is locked by another process (as restic's 11).
+pub const LOCKED: i32 = 11;
+pub const WRONG_PASSWORD: i32 = 12;
+/// The repository is damaged in a way no command here can work around (no config beside other
+/// repository files, no readable key file).
+pub const DAMAGED: i32 = 13;
+/// The command was interrupted by SIGINT or SIGTERM (128 + the signal, as shells report).
+pub const INTERRUPTED_INT: i32 = 130;
+pub const INTERRUPTED_TERM: i32 = 143;
+
+fn for_kind(kind: ErrorKind) -> Option<i32> {
+    match kind {
+        ErrorKind::NoRepository => Some(NO_REPOSITORY),
+        ErrorKind::WrongPassword => Some(WRONG_PASSWORD),
+        ErrorKind::Damaged => Some(DAMAGED),
+        ErrorKind::Locked => Some(LOCKED),
+        _ => None,
+    }
+}
+
+/// The exit code for an error chain: the first engine error with a kind that has its own code
+/// decides, otherwise 1.
+pub fn code_for(err: &anyhow::Error) -> i32 {
+    err.chain()
+        .find_map(|e| {
+            e.downcast_ref::<Error>()
+                .and_then(|e| for_kind(e.kind()))
+                .or_else(|| {
+                    e.downcast_ref::<RepoError>().map(|r| match r {
+                        RepoError::NotFound(_) => NO_REPOSITORY,
+                        RepoError::WrongPassword(_) => WRONG_PASSWORD,
+                        RepoError::Damaged(_) => DAMAGED,
+                    })
+                })
+                .or_else(|| {
+                    e.downcast_ref::<backstock::repository::lock::LockedError>()
+                        .map(|_| LOCKED)
+                })
+        })
+        .unwrap_or(ERROR)
+}
