@@ -12,7 +12,8 @@ use crate::format::tree::{self, Node, NodeKind, Timestamp};
 use crate::ids::{BlobId, SnapshotId};
 use crate::pathmatch::PathMatcher;
 use crate::repository::lock::LockKind;
-use crate::repository::saver::{lock, BlobSaver};
+use crate::repository::saver::BlobSaver;
+use crate::sync::unpoisoned;
 use crate::repository::snapshots::SnapshotFilter;
 use crate::repository::{hostname, username, Repository};
 use anyhow::{bail, Context, Result};
@@ -79,11 +80,11 @@ pub(crate) struct Archiver<'a> {
 
 impl Archiver<'_> {
     fn fail(&self, path: &Path, err: impl std::fmt::Display) {
-        lock(&self.failures).push((path.display().to_string(), err.to_string()));
+        unpoisoned(&self.failures).push((path.display().to_string(), err.to_string()));
     }
 
     fn changed_while_read(&self, path: &Path) {
-        lock(&self.changed).push(path.display().to_string());
+        unpoisoned(&self.changed).push(path.display().to_string());
     }
 }
 
@@ -174,8 +175,8 @@ pub fn backup(
     let bytes_added = stats.raw_bytes_added.load(Ordering::Relaxed);
     let bytes_added_stored = stats.stored_bytes_added.load(Ordering::Relaxed);
     let c = &arch.counters;
-    let failures = std::mem::take(&mut *lock(&arch.failures));
-    let mut changed = std::mem::take(&mut *lock(&arch.changed));
+    let failures = std::mem::take(&mut *unpoisoned(&arch.failures));
+    let mut changed = std::mem::take(&mut *unpoisoned(&arch.changed));
     changed.sort();
     let summary = Summary {
         files_new: c.files_new.load(Ordering::Relaxed),

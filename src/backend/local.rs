@@ -176,7 +176,7 @@ impl LocalBackend {
         let mut rnd = [0u8; 8];
         rand::rngs::OsRng.fill_bytes(&mut rnd);
         let tmp = dir.join(format!("{TMP_PREFIX}{}", hex::encode(rnd)));
-        let direct = t == FileType::Pack && data.len() >= super::direct::DIRECT_MIN;
+        let direct = t == FileType::Pack && data.len() >= crate::direct_io::DIRECT_MIN;
         let abs = self.root.join(&tmp);
         in_flight().push(abs.clone());
         let done = |r| {
@@ -298,7 +298,7 @@ impl Backend for LocalBackend {
             );
         }
         let direct =
-            t == FileType::Pack && len >= super::direct::DIRECT_MIN as u64 && len <= 1 << 30;
+            t == FileType::Pack && len >= crate::direct_io::DIRECT_MIN as u64 && len <= 1 << 30;
         self.fs
             .read_range_into(&rel, offset, len, buf, direct)
             .map_err(|e| {

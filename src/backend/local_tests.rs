@@ -68,7 +68,7 @@ fn directories_are_0700_and_files_0600() {
     b.write(FileType::Key, &"1".repeat(64), b"key").unwrap();
     b.write(FileType::Config, "config", b"config").unwrap();
     // Large enough for direct I/O where the file system allows it.
-    let big = vec![7u8; super::direct::DIRECT_MIN + 1];
+    let big = vec![7u8; crate::direct_io::DIRECT_MIN + 1];
     let pack = "cd".repeat(32);
     b.write(FileType::Pack, &pack, &big).unwrap();
     // A fan-out directory that went missing is recreated, 0700.

@@ -3,7 +3,6 @@
 //! Encryption and caching are layered above this trait (in `repository`), so a new backend (S3, REST)
 //! only moves bytes.
 
-pub(crate) mod direct;
 pub mod local;
 #[cfg(test)]
 mod local_tests;

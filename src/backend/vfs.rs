@@ -266,7 +266,7 @@ impl Fs for RealFs {
 
     fn write_new(&self, rel: &Path, data: &[u8], direct: bool) -> io::Result<()> {
         let (dir, name) = self.open_parent(rel)?;
-        if direct && super::direct::write_new(dir.as_fd(), name, data)? {
+        if direct && crate::direct_io::write_new(dir.as_fd(), name, data)? {
             return Ok(());
         }
         let flags =
@@ -316,7 +316,7 @@ impl Fs for RealFs {
     ) -> io::Result<()> {
         let (mut f, size) = self.open_regular(rel)?;
         check_range(offset, len, size)?;
-        if direct && super::direct::read_range_into(&f, offset, len as usize, buf)? {
+        if direct && crate::direct_io::read_range_into(&f, offset, len as usize, buf)? {
             return Ok(());
         }
         f.seek(SeekFrom::Start(offset))?;

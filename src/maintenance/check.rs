@@ -7,7 +7,7 @@ use crate::format::pack;
 use crate::format::tree::{self, NodeKind};
 use crate::ids::{storage_hash, BlobId, IndexId, PackId};
 use crate::repository::lock::LockKind;
-use crate::repository::saver::lock;
+use crate::sync::unpoisoned;
 use crate::repository::Repository;
 use anyhow::{bail, Result};
 use rayon::prelude::*;
@@ -211,7 +211,7 @@ pub fn check(repo: &mut Repository, read: ReadData) -> Result<CheckReport> {
         .map(|(id, rec)| {
             let problems = read_pack(repo, id, rec);
             let n = problems.1;
-            lock(&errors).extend(problems.0);
+            unpoisoned(&errors).extend(problems.0);
             n
         })
         .sum();

@@ -301,11 +301,11 @@ impl Repository {
         let damaged = std::sync::Mutex::new(Vec::new());
         let ids = self.for_each_index_file(true, |id, file| match file {
             Ok(file) => {
-                saver::lock(&loader).add(id, &file);
+                crate::sync::unpoisoned(&loader).add(id, &file);
                 Ok(())
             }
             Err(e) => {
-                saver::lock(&damaged).push(format!("{e:#}"));
+                crate::sync::unpoisoned(&damaged).push(format!("{e:#}"));
                 Ok(())
             }
         })?;
@@ -338,7 +338,7 @@ impl Repository {
         let files = std::sync::Mutex::new(Vec::new());
         self.for_each_index_file(false, |id, file| {
             let file = file.context("run `backstock repair index` first")?;
-            saver::lock(&files).push((id, file));
+            crate::sync::unpoisoned(&files).push((id, file));
             Ok(())
         })?;
         let mut files = files.into_inner().unwrap_or_else(|e| e.into_inner());

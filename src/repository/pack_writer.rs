@@ -12,7 +12,7 @@ use crossbeam_channel::{bounded, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use super::saver::lock;
+use crate::sync::unpoisoned;
 
 enum Job {
     Pack {
@@ -51,7 +51,7 @@ impl PackWriter {
                 for job in rx {
                     match job {
                         Job::Pack { id, bytes, entries } => {
-                            let failed = lock(&sh).error.is_some();
+                            let failed = unpoisoned(&sh).error.is_some();
                             let res = if failed {
                                 Ok(())
                             } else {
@@ -59,7 +59,7 @@ impl PackWriter {
                                     .write(FileType::Pack, &id.to_hex(), &bytes)
                                     .with_context(|| format!("writing pack {id}"))
                             };
-                            let mut s = lock(&sh);
+                            let mut s = unpoisoned(&sh);
                             match res {
                                 Ok(()) if !failed => s.records.push(PackRecord {
                                     id,
@@ -91,7 +91,7 @@ impl PackWriter {
     }
 
     fn check(&self) -> Result<()> {
-        match &lock(&self.shared).error {
+        match &unpoisoned(&self.shared).error {
             Some(e) => Err(anyhow!("{e}")),
             None => Ok(()),
         }
@@ -108,7 +108,7 @@ impl PackWriter {
 
     /// A buffer from a written pack, if one is free.
     pub fn spare_buffer(&self) -> Option<Vec<u8>> {
-        lock(&self.shared).spare.pop()
+        unpoisoned(&self.shared).spare.pop()
     }
 
     /// Waits until every queued pack is written; returns their records (emptying the list).
@@ -120,7 +120,7 @@ impl PackWriter {
             }
         }
         self.check()?;
-        Ok(std::mem::take(&mut lock(&self.shared).records))
+        Ok(std::mem::take(&mut unpoisoned(&self.shared).records))
     }
 }
 

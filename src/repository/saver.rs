@@ -57,7 +57,7 @@ impl<'r> BlobSaver<'r> {
     /// and whether it was added.
     pub fn save(&self, t: BlobType, data: &[u8], try_compress: bool) -> Result<(BlobId, bool)> {
         let id = self.repo.keys().blob_id(data);
-        if self.repo.index().contains(&id) || !lock(&self.seen).insert(id) {
+        if self.repo.index().contains(&id) || !crate::sync::unpoisoned(&self.seen).insert(id) {
             return Ok((id, false));
         }
         let (compression, sealed) = self.repo.seal_blob(t, data, try_compress);
@@ -83,7 +83,7 @@ impl<'r> BlobSaver<'r> {
         sealed: Vec<u8>,
     ) -> Result<()> {
         let target = self.repo.config().pack_size as usize;
-        let mut open = lock(&self.open[t as usize]);
+        let mut open = crate::sync::unpoisoned(&self.open[t as usize]);
         // A blob that would carry the open pack past the target goes into the next pack.
         let before = if !open.buf.is_empty() && open.buf.len() + sealed.len() > target {
             Some(std::mem::take(&mut *open))
@@ -115,7 +115,7 @@ impl<'r> BlobSaver<'r> {
             open.buf.extend_from_slice(&sealed);
             open.entries.push(entry);
             if t == BlobType::Tree && self.repo.cache().is_some() {
-                lock(&self.new_trees).push((id, sealed));
+                crate::sync::unpoisoned(&self.new_trees).push((id, sealed));
             }
             if open.buf.len() >= target || open.entries.len() >= pack::MAX_BLOBS {
                 Some(std::mem::take(&mut *open))
@@ -152,10 +152,10 @@ impl<'r> BlobSaver<'r> {
     /// Writes the open packs and returns the records of every pack written so far (emptying the list).
     pub fn flush(&self) -> Result<Vec<PackRecord>> {
         for m in &self.open {
-            let p = std::mem::take(&mut *lock(m));
+            let p = std::mem::take(&mut *crate::sync::unpoisoned(m));
             self.write_pack(p)?;
         }
-        let trees = std::mem::take(&mut *lock(&self.new_trees));
+        let trees = std::mem::take(&mut *crate::sync::unpoisoned(&self.new_trees));
         if !trees.is_empty() {
             self.repo.cache_trees(&trees);
         }
@@ -174,9 +174,4 @@ impl<'r> BlobSaver<'r> {
         })?;
         Ok(Some(id))
     }
-}
-
-/// Locks a mutex, recovering the data if another thread panicked while holding it.
-pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -258,7 +258,7 @@ impl Repository {
 /// Warns about a snapshot file that cannot be used, once per process.
 pub fn report_bad(b: &BadFile) {
     static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let mut seen = super::saver::lock(&SEEN);
+    let mut seen = crate::sync::unpoisoned(&SEEN);
     if !seen.contains(&b.name) {
         seen.push(b.name.clone());
         super::log_warning(&format!(

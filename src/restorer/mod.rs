@@ -20,7 +20,7 @@ use crate::format::tree::{Node, NodeKind};
 use crate::ids::BlobId;
 use crate::pathmatch::PathMatcher;
 use crate::repository::lock::LockGuard;
-use crate::repository::saver::lock;
+use crate::sync::unpoisoned;
 use crate::repository::Repository;
 use anyhow::{Context, Result};
 use create::{Deleting, Made};
@@ -183,7 +183,7 @@ struct Run<'a> {
 
 impl<'a> Run<'a> {
     fn error(&self, msg: String) {
-        lock(&self.errors).push(msg);
+        unpoisoned(&self.errors).push(msg);
     }
 
     fn deleting(&self) -> Deleting<'_> {

@@ -94,19 +94,19 @@ pub(crate) struct LockState {
 impl LockState {
     /// Fails if the lock is lost or has gone unrefreshed too long. No I/O.
     pub(crate) fn check(&self) -> std::result::Result<(), LockLost> {
-        if let Some(why) = &*super::saver::lock(&self.lost) {
+        if let Some(why) = &*crate::sync::unpoisoned(&self.lost) {
             return Err(LockLost(why.clone()));
         }
         let since = self
             .clock
             .now()
-            .saturating_sub(*super::saver::lock(&self.last_ok));
+            .saturating_sub(*crate::sync::unpoisoned(&self.last_ok));
         if since > self.give_up_after {
             let why = format!(
                 "it was last refreshed {} minutes ago (was the machine suspended or the storage unreachable?), and another host may have judged it stale",
                 since.as_secs() / 60
             );
-            *super::saver::lock(&self.lost) = Some(why.clone());
+            *crate::sync::unpoisoned(&self.lost) = Some(why.clone());
             return Err(LockLost(why));
         }
         Ok(())
@@ -115,11 +115,11 @@ impl LockState {
     /// [`Self::check`], then confirms the lock file still exists in the store.
     pub(crate) fn confirm(&self) -> Result<()> {
         self.check()?;
-        let name = super::saver::lock(&self.name).clone();
+        let name = crate::sync::unpoisoned(&self.name).clone();
         match self.backend.stat(FileType::Lock, &name) {
             Ok(Some(_)) => {}
             // The refresher may have replaced the file between reading its name and the look.
-            Ok(None) if *super::saver::lock(&self.name) != name => return self.confirm(),
+            Ok(None) if *crate::sync::unpoisoned(&self.name) != name => return self.confirm(),
             Ok(None) => {
                 let why = format!("its file locks/{name} was removed by another process");
                 self.mark_lost(why.clone());
@@ -127,14 +127,14 @@ impl LockState {
             }
             Err(e) => return Err(e.context("confirming the repository lock")),
         }
-        *super::saver::lock(&self.confirmed) = Some(self.clock.now());
+        *crate::sync::unpoisoned(&self.confirmed) = Some(self.clock.now());
         Ok(())
     }
 
     /// [`Self::confirm`] unless the lock file was seen within [`CONFIRM_EVERY`]; otherwise
     /// [`Self::check`]. For paths that delete many files one by one.
     pub(crate) fn confirm_recent(&self) -> Result<()> {
-        let last = *super::saver::lock(&self.confirmed);
+        let last = *crate::sync::unpoisoned(&self.confirmed);
         match last {
             Some(t) if self.clock.now().saturating_sub(t) < CONFIRM_EVERY => Ok(self.check()?),
             _ => self.confirm(),
@@ -142,7 +142,7 @@ impl LockState {
     }
 
     fn mark_lost(&self, why: String) {
-        super::saver::lock(&self.lost).get_or_insert(why);
+        crate::sync::unpoisoned(&self.lost).get_or_insert(why);
     }
 }
 
@@ -216,7 +216,7 @@ static HELD: Mutex<Vec<std::sync::Weak<LockState>>> = Mutex::new(Vec::new());
 /// Removes every lock file this process holds and marks the locks lost, so that work still running
 /// stops before writing. For a handler of SIGINT/SIGTERM that then exits. Returns how many went.
 pub fn release_held_locks() -> usize {
-    let held: Vec<Arc<LockState>> = super::saver::lock(&HELD)
+    let held: Vec<Arc<LockState>> = crate::sync::unpoisoned(&HELD)
         .iter()
         .filter_map(|w| w.upgrade())
         .collect();
@@ -227,7 +227,7 @@ pub fn release_held_locks() -> usize {
 fn release(held: &[Arc<LockState>]) {
     for s in held {
         s.mark_lost("the command was interrupted".into());
-        let name = super::saver::lock(&s.name).clone();
+        let name = crate::sync::unpoisoned(&s.name).clone();
         let _ = s.backend.delete(FileType::Lock, &name);
     }
 }
@@ -315,8 +315,8 @@ impl Repository {
             confirmed: Mutex::new(Some(started)),
             exclusive,
         });
-        super::saver::lock(&HELD).push(Arc::downgrade(&state));
-        *super::saver::lock(&self.active_lock) = Some(state.clone());
+        crate::sync::unpoisoned(&HELD).push(Arc::downgrade(&state));
+        *crate::sync::unpoisoned(&self.active_lock) = Some(state.clone());
         let (tx, rx) = mpsc::channel::<()>();
         let key = self.keys().enc.clone();
         let s2 = state.clone();
@@ -333,7 +333,7 @@ impl Repository {
     /// Fails if this repository's current lock has lapsed; no I/O. Write paths call it so that a
     /// command whose lock lapsed stops before adding to the repository.
     pub(crate) fn check_lock(&self) -> Result<()> {
-        match &*super::saver::lock(&self.active_lock) {
+        match &*crate::sync::unpoisoned(&self.active_lock) {
             Some(s) => Ok(s.check()?),
             None => Ok(()),
         }
@@ -342,7 +342,7 @@ impl Repository {
     /// [`Self::check_lock`] and a look at the store that the lock file is still there. Called before
     /// writing an index or a snapshot and before deleting anything.
     pub(crate) fn confirm_lock(&self) -> Result<()> {
-        let state = super::saver::lock(&self.active_lock).clone();
+        let state = crate::sync::unpoisoned(&self.active_lock).clone();
         match state {
             Some(s) => s.confirm(),
             None => Ok(()),
@@ -352,7 +352,7 @@ impl Repository {
     /// Fails unless this repository's commands hold a live exclusive lock: nothing may be deleted
     /// under less, whichever library path asks.
     pub(crate) fn require_exclusive_lock(&self) -> Result<()> {
-        let state = super::saver::lock(&self.active_lock).clone();
+        let state = crate::sync::unpoisoned(&self.active_lock).clone();
         let Some(s) = state else {
             bail!("deleting needs an exclusive lock on the repository, and none is held");
         };
@@ -411,7 +411,7 @@ fn refresh_loop(state: &LockState, key: &SecretKey, mut info: LockInfo, stop: &m
         if state.check().is_err() {
             return;
         }
-        let old = super::saver::lock(&state.name).clone();
+        let old = crate::sync::unpoisoned(&state.name).clone();
         match state.backend.stat(FileType::Lock, &old) {
             Ok(None) => {
                 state.mark_lost(format!(
@@ -430,8 +430,8 @@ fn refresh_loop(state: &LockState, key: &SecretKey, mut info: LockInfo, stop: &m
         let now = state.clock.now();
         match write_lock(state.backend.as_ref(), key, &info) {
             Ok(new) => {
-                *super::saver::lock(&state.name) = new;
-                *super::saver::lock(&state.last_ok) = now;
+                *crate::sync::unpoisoned(&state.name) = new;
+                *crate::sync::unpoisoned(&state.last_ok) = now;
                 let _ = state.backend.delete(FileType::Lock, &old);
                 wait = REFRESH_EVERY;
             }
@@ -453,13 +453,13 @@ impl Drop for LockGuard {
             return;
         };
         if let Some(slot) = &self.slot {
-            let mut active = super::saver::lock(slot);
+            let mut active = crate::sync::unpoisoned(slot);
             if active.as_ref().is_some_and(|a| Arc::ptr_eq(a, &state)) {
                 *active = None;
             }
         }
-        super::saver::lock(&HELD).retain(|w| w.upgrade().is_some_and(|s| !Arc::ptr_eq(&s, &state)));
-        let name = super::saver::lock(&state.name).clone();
+        crate::sync::unpoisoned(&HELD).retain(|w| w.upgrade().is_some_and(|s| !Arc::ptr_eq(&s, &state)));
+        let name = crate::sync::unpoisoned(&state.name).clone();
         if let Err(e) = state.backend.delete(FileType::Lock, &name) {
             log_warning(&format!("removing lock file locks/{name}: {e:#}"));
         }

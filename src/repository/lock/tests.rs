@@ -320,7 +320,7 @@ fn released_locks_are_gone_and_stop_their_holder() {
     let guard = repo.lock(LockKind::Exclusive).unwrap();
     assert_eq!(lock_names(&dir).len(), 1);
     // `release_held_locks` does this for every lock of the process (other tests run beside this one).
-    assert!(crate::repository::saver::lock(&HELD).iter().any(|w| w
+    assert!(crate::sync::unpoisoned(&HELD).iter().any(|w| w
         .upgrade()
         .is_some_and(|s| Arc::ptr_eq(&s, guard.state.as_ref().unwrap()))));
     release(&[guard.state.clone().unwrap()]);

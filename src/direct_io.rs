@@ -1,9 +1,10 @@
-//! Large reads and writes with direct I/O (`O_DIRECT`), bypassing the page cache.
+//! Large reads and writes with direct I/O (`O_DIRECT`), bypassing the page cache: for the local
+//! backend's packs and for the large chunks a restore writes into its target.
 //!
 //! A pack is written once and rarely read soon after, and it is fsynced before it is renamed into
-//! place, so copying it into the page cache first only costs CPU (a third of a first backup's, in the
-//! profile) and evicts the user's own cached files. The same holds for packs read by a restore and
-//! for the large chunks it writes (half of a restore's CPU went to that copy). The data goes through
+//! place, so copying it into the page cache first only costs CPU and evicts the user's own cached
+//! files (docs/benchmarks.md has the figures). The same holds for packs read by a restore and for
+//! the large chunks it writes. The data goes through
 //! a small aligned bounce buffer; a new file's last block is padded with zeros and the file is then
 //! truncated to its length, and a write into an existing file sends only its whole blocks directly.
 
