@@ -114,24 +114,27 @@ impl Error {
     }
 }
 
+/// `{}` shows this layer's message; `{:#}` adds every cause after `: `, as `anyhow` does.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Message(m, _) => f.write_str(m),
-            Repr::Wrapped(e) => fmt::Display::fmt(e, f),
+            Repr::Message(m, _) => f.write_str(m)?,
+            Repr::Wrapped(e) => fmt::Display::fmt(e, f)?,
         }
+        if f.alternate() {
+            let mut next = self.source();
+            while let Some(e) = next {
+                write!(f, ": {e}")?;
+                next = e.source();
+            }
+        }
+        Ok(())
     }
 }
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}: {}", self.kind, self)?;
-        let mut next = self.source();
-        while let Some(e) = next {
-            write!(f, ": {e}")?;
-            next = e.source();
-        }
-        Ok(())
+        write!(f, "{:?}: {:#}", self.kind, self)
     }
 }
 
@@ -242,6 +245,10 @@ mod tests {
             .map(|c| c.to_string())
             .collect();
         assert_eq!(chain, ["reading packs/ab", "permission denied"]);
+        assert_eq!(
+            format!("{e:#}"),
+            "check: reading packs/ab: permission denied"
+        );
         let io = e.find::<std::io::Error>().map(|io| io.kind());
         assert_eq!(io, Some(std::io::ErrorKind::PermissionDenied));
     }

@@ -148,9 +148,7 @@ fn restore_segment(w: &Writer<'_>, pack: &PackId, blobs: &[PlannedBlob], bufs: &
 
 /// Writes one blob's plaintext at `offset` of `f`.
 fn write_blob(f: &File, offset: u64, plain: &[u8], bounce: &mut Vec<u8>) -> std::io::Result<()> {
-    if plain.len() >= DIRECT_WRITE_MIN
-        && crate::direct_io::write_at(f, offset, plain, bounce)?
-    {
+    if plain.len() >= DIRECT_WRITE_MIN && crate::direct_io::write_at(f, offset, plain, bounce)? {
         return Ok(());
     }
     f.write_all_at(plain, offset)

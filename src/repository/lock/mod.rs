@@ -458,7 +458,8 @@ impl Drop for LockGuard {
                 *active = None;
             }
         }
-        crate::sync::unpoisoned(&HELD).retain(|w| w.upgrade().is_some_and(|s| !Arc::ptr_eq(&s, &state)));
+        crate::sync::unpoisoned(&HELD)
+            .retain(|w| w.upgrade().is_some_and(|s| !Arc::ptr_eq(&s, &state)));
         let name = crate::sync::unpoisoned(&state.name).clone();
         if let Err(e) = state.backend.delete(FileType::Lock, &name) {
             log_warning(&format!("removing lock file locks/{name}: {e:#}"));
