@@ -3,10 +3,10 @@
 
 use super::common::{human, GlobalOpts};
 use anyhow::{bail, Context, Result};
-use backstock::bench::generate::StoreParams;
-use backstock::bench::measure::find_on_path;
-use backstock::bench::replay::{self, BenchOptions, BenchReport, Figure, ToolFigures, Unit};
 use backstock::maintenance::forget::KeepDuration;
+use backstock_bench::generate::StoreParams;
+use backstock_bench::measure::find_on_path;
+use backstock_bench::replay::{self, BenchOptions, BenchReport, Figure, ToolFigures, Unit};
 use chrono::NaiveDateTime;
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -15,14 +15,14 @@ use std::path::Path;
 const TAG_PRODUCT: u64 = 1;
 const TAG_BODY: u64 = 2;
 const TAG_CUSTOMER: u64 = 4;
-pub(super) const TAG_CUSTOMER_EDIT: u64 = 5;
+pub(crate) const TAG_CUSTOMER_EDIT: u64 = 5;
 const TAG_MEDIA: u64 = 101;
 const TAG_MEDIA_BYTES: u64 = 102;
 const TAG_THEME: u64 = 103;
 const TAG_THEME_BLOCK: u64 = 104;
 
 /// SplitMix64 finalizer.
-pub(super) fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -30,7 +30,7 @@ pub(super) fn mix(mut z: u64) -> u64 {
 }
 
 /// An RNG that depends only on (seed, tag, id, extra), never on iteration order.
-pub(super) fn item_rng(seed: u64, tag: u64, id: u64, extra: u64) -> ChaCha8Rng {
+pub(crate) fn item_rng(seed: u64, tag: u64, id: u64, extra: u64) -> ChaCha8Rng {
     let mut x = mix(mix(mix(seed ^ mix(tag)) ^ id) ^ extra);
     let mut bytes = [0u8; 32];
     for chunk in bytes.chunks_mut(8) {
@@ -42,10 +42,10 @@ pub(super) fn item_rng(seed: u64, tag: u64, id: u64, extra: u64) -> ChaCha8Rng {
 
 // ---------------------------------------------------------------- calendar
 
-pub(super) const DAY: i64 = 86_400;
+pub(crate) const DAY: i64 = 86_400;
 
 /// Unix time of the start of simulated day `day` (day 0 = 2024-03-04).
-pub(super) fn day_start(day: i64) -> i64 {
+pub(crate) fn day_start(day: i64) -> i64 {
     (days_from_civil(2024, 3, 4) + day) * DAY
 }
 
@@ -81,7 +81,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 }
 
 /// ISO-8601 timestamp (UTC) of a unix time.
-pub(super) fn iso(ts: i64) -> String {
+pub(crate) fn iso(ts: i64) -> String {
     let (y, m, d) = civil_from_days(ts.div_euclid(86_400));
     let s = ts.rem_euclid(86_400);
     format!(
@@ -93,7 +93,7 @@ pub(super) fn iso(ts: i64) -> String {
 }
 
 /// "YYYY-MM" of a unix time.
-pub(super) fn month_of(ts: i64) -> String {
+pub(crate) fn month_of(ts: i64) -> String {
     let (y, m, _) = civil_from_days(ts.div_euclid(86_400));
     format!("{y:04}-{m:02}")
 }
@@ -101,55 +101,55 @@ pub(super) fn month_of(ts: i64) -> String {
 // ---------------------------------------------------------------- words
 
 #[rustfmt::skip]
-pub(super) const ADJECTIVES: &[&str] = &[
+pub(crate) const ADJECTIVES: &[&str] = &[
     "Classic", "Modern", "Rustic", "Vintage", "Premium", "Essential", "Organic", "Handmade",
     "Minimal", "Bold", "Soft", "Everyday", "Urban", "Coastal", "Alpine", "Heritage", "Luxe",
     "Compact", "Deluxe", "Eco", "Signature", "Lightweight", "Cozy", "Sleek", "Artisan", "Nordic",
 ];
 #[rustfmt::skip]
-pub(super) const MATERIALS: &[&str] = &[
+pub(crate) const MATERIALS: &[&str] = &[
     "Cotton", "Linen", "Wool", "Leather", "Canvas", "Bamboo", "Ceramic", "Oak", "Walnut", "Steel",
     "Brass", "Glass", "Silk", "Denim", "Cork", "Marble", "Copper", "Hemp", "Suede",
 ];
 #[rustfmt::skip]
-pub(super) const NOUNS: &[&str] = &[
+pub(crate) const NOUNS: &[&str] = &[
     "Tote", "Mug", "Backpack", "Hoodie", "Candle", "Wallet", "Scarf", "Lamp", "Planter",
     "Notebook", "Jacket", "Beanie", "Tumbler", "Blanket", "Apron", "Sneaker", "Watch", "Bowl",
     "Cutting Board", "Pillow", "T-Shirt", "Sweater", "Belt", "Cap", "Duffel", "Vase", "Journal",
     "Bottle", "Throw",
 ];
 #[rustfmt::skip]
-pub(super) const COLORS: &[&str] = &[
+pub(crate) const COLORS: &[&str] = &[
     "Black", "White", "Navy", "Olive", "Sand", "Charcoal", "Rust", "Forest", "Sky", "Blush",
     "Mustard", "Ivory", "Slate", "Burgundy", "Teal",
 ];
-pub(super) const SIZES: &[&str] = &["XS", "S", "M", "L", "XL", "XXL"];
+pub(crate) const SIZES: &[&str] = &["XS", "S", "M", "L", "XL", "XXL"];
 #[rustfmt::skip]
-pub(super) const VENDORS: &[&str] = &[
+pub(crate) const VENDORS: &[&str] = &[
     "Northwind Goods", "Maple & Pine", "Harbor Supply Co.", "Fieldstone", "Blue Ember",
     "Juniper Lane", "Copperleaf", "Driftwood Studio", "Atlas Outfitters", "Little Fern",
 ];
 #[rustfmt::skip]
-pub(super) const PRODUCT_TYPES: &[&str] = &[
+pub(crate) const PRODUCT_TYPES: &[&str] = &[
     "Apparel", "Accessories", "Home Decor", "Kitchen", "Outdoor", "Stationery", "Bags",
     "Footwear", "Lighting", "Bedding",
 ];
 #[rustfmt::skip]
-pub(super) const TAGS: &[&str] = &[
+pub(crate) const TAGS: &[&str] = &[
     "new", "bestseller", "sale", "gift", "eco-friendly", "limited", "summer", "winter", "unisex",
     "handmade", "vegan", "bundle", "clearance", "staff-pick", "restocked", "exclusive",
 ];
 #[rustfmt::skip]
-pub(super) const FIRST_NAMES: &[&str] = &[
+pub(crate) const FIRST_NAMES: &[&str] = &[
     "Emma", "Liam", "Olivia", "Noah", "Ava", "Mateo", "Sofia", "Lucas", "Mia", "Ethan", "Amelia",
     "Hiro", "Priya", "Chen", "Fatima", "Jonas", "Elena", "Kwame", "Ingrid", "Diego", "Aisha",
 ];
 #[rustfmt::skip]
-pub(super) const LAST_NAMES: &[&str] = &[
+pub(crate) const LAST_NAMES: &[&str] = &[
     "Smith", "Garcia", "Nguyen", "Müller", "Rossi", "Kowalski", "Okafor", "Tanaka", "Silva",
     "Johansson", "Patel", "Dubois", "Kim", "Haddad", "O'Brien", "Novak", "Jensen", "Costa",
 ];
-pub(super) const CITIES: &[(&str, &str, &str)] = &[
+pub(crate) const CITIES: &[(&str, &str, &str)] = &[
     ("Portland", "Oregon", "US"),
     ("Austin", "Texas", "US"),
     ("Toronto", "Ontario", "CA"),
@@ -160,7 +160,7 @@ pub(super) const CITIES: &[(&str, &str, &str)] = &[
     ("Seattle", "Washington", "US"),
 ];
 #[rustfmt::skip]
-pub(super) const STREETS: &[&str] = &[
+pub(crate) const STREETS: &[&str] = &[
     "Main St", "Oak Ave", "Maple Dr", "Cedar Ln", "Elm St", "Park Blvd", "Lake Rd", "Hill St",
 ];
 #[rustfmt::skip]
@@ -173,11 +173,11 @@ const LOREM: &[&str] = &[
     "piece", "is", "unique", "slight", "variations", "add", "character", "pairs", "well",
 ];
 
-pub(super) fn pick<'a, R: Rng>(rng: &mut R, list: &[&'a str]) -> &'a str {
+pub(crate) fn pick<'a, R: Rng>(rng: &mut R, list: &[&'a str]) -> &'a str {
     list[rng.gen_range(0..list.len())]
 }
 
-pub(super) fn sentence<R: Rng>(rng: &mut R, min: usize, max: usize) -> String {
+pub(crate) fn sentence<R: Rng>(rng: &mut R, min: usize, max: usize) -> String {
     let n = rng.gen_range(min..=max);
     let mut s = String::with_capacity(n * 8);
     for i in 0..n {
@@ -197,14 +197,14 @@ pub(super) fn sentence<R: Rng>(rng: &mut R, min: usize, max: usize) -> String {
     s
 }
 
-pub(super) fn paragraph<R: Rng>(rng: &mut R, sentences: usize) -> String {
+pub(crate) fn paragraph<R: Rng>(rng: &mut R, sentences: usize) -> String {
     (0..sentences)
         .map(|_| sentence(rng, 6, 16))
         .collect::<Vec<_>>()
         .join(" ")
 }
 
-pub(super) fn slug(s: &str) -> String {
+pub(crate) fn slug(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if c.is_ascii_alphanumeric() {
@@ -218,7 +218,7 @@ pub(super) fn slug(s: &str) -> String {
 
 // ---------------------------------------------------------------- products, customers
 
-pub(super) struct Variant {
+pub(crate) struct Variant {
     pub title: String,
     pub options: Vec<&'static str>,
     pub sku: String,
@@ -230,7 +230,7 @@ pub(super) struct Variant {
 }
 
 /// The immutable part of a product, derived from (seed, seq) only.
-pub(super) struct ProductCore {
+pub(crate) struct ProductCore {
     pub title: String,
     pub vendor: &'static str,
     pub product_type: &'static str,
@@ -240,7 +240,7 @@ pub(super) struct ProductCore {
     pub media: Vec<MediaSpec>,
 }
 
-pub(super) fn product_core(seed: u64, seq: u64, media_avg: f64) -> ProductCore {
+pub(crate) fn product_core(seed: u64, seq: u64, media_avg: f64) -> ProductCore {
     let mut rng = item_rng(seed, TAG_PRODUCT, seq, 0);
     let title = format!(
         "{} {} {}",
@@ -339,7 +339,7 @@ pub(super) fn product_core(seed: u64, seq: u64, media_avg: f64) -> ProductCore {
 }
 
 /// Description HTML and metafields of a product (separate RNG so orders can skip them).
-pub(super) fn product_extras(seed: u64, seq: u64, core: &ProductCore) -> (String, Value) {
+pub(crate) fn product_extras(seed: u64, seq: u64, core: &ProductCore) -> (String, Value) {
     let mut rng = item_rng(seed, TAG_BODY, seq, 0);
     let mut html = format!(
         "<p><strong>{}</strong> {}</p>\n",
@@ -398,7 +398,7 @@ pub(super) fn product_extras(seed: u64, seq: u64, core: &ProductCore) -> (String
     (html, metafields)
 }
 
-pub(super) struct Customer {
+pub(crate) struct Customer {
     pub first: &'static str,
     pub last: &'static str,
     pub email: String,
@@ -415,7 +415,7 @@ pub(super) struct Customer {
     pub tags: Vec<&'static str>,
 }
 
-pub(super) fn customer_core(seed: u64, seq: u64, edit: Option<(i64, i64)>) -> Customer {
+pub(crate) fn customer_core(seed: u64, seq: u64, edit: Option<(i64, i64)>) -> Customer {
     let mut rng = item_rng(seed, TAG_CUSTOMER, seq, 0);
     let (first, last) = (pick(&mut rng, FIRST_NAMES), pick(&mut rng, LAST_NAMES));
     let created = day_start(-rng.gen_range(1..1000)) + rng.gen_range(0..DAY);
@@ -455,7 +455,7 @@ pub(super) fn customer_core(seed: u64, seq: u64, edit: Option<(i64, i64)>) -> Cu
     c
 }
 
-pub(super) fn address_json(c: &Customer, id: u64) -> Value {
+pub(crate) fn address_json(c: &Customer, id: u64) -> Value {
     json!({
         "id": id, "first_name": c.first, "last_name": c.last, "name": format!("{} {}", c.first, c.last),
         "company": null, "address1": c.address1, "address2": null, "city": c.city.0,
@@ -466,7 +466,7 @@ pub(super) fn address_json(c: &Customer, id: u64) -> Value {
 // ---------------------------------------------------------------- media
 
 /// One media file of a product: everything except its bytes.
-pub(super) struct MediaSpec {
+pub(crate) struct MediaSpec {
     pub n: u64,
     pub ext: &'static str,
     pub size: u64,
@@ -474,7 +474,7 @@ pub(super) struct MediaSpec {
     pub height: u32,
 }
 
-pub(super) fn media_spec(seed: u64, product_seq: u64, n: u64) -> MediaSpec {
+pub(crate) fn media_spec(seed: u64, product_seq: u64, n: u64) -> MediaSpec {
     let mut rng = item_rng(seed, TAG_MEDIA, product_seq, n);
     let r: f64 = rng.gen();
     let ext = if r < 0.65 {
@@ -545,7 +545,7 @@ fn media_header(spec: &MediaSpec) -> Vec<u8> {
 }
 
 /// Writes the media file: real magic bytes, then incompressible seeded bytes.
-pub(super) fn write_media(
+pub(crate) fn write_media(
     path: &Path,
     seed: u64,
     product_seq: u64,
@@ -576,7 +576,7 @@ pub(super) fn write_media(
 // ---------------------------------------------------------------- theme
 
 #[rustfmt::skip]
-pub(super) const THEME_FILES: &[&str] = &[
+pub(crate) const THEME_FILES: &[&str] = &[
     "layout/theme.liquid", "layout/password.liquid", "sections/header.liquid",
     "sections/footer.liquid", "sections/main-product.liquid", "sections/main-collection.liquid",
     "sections/featured-collection.liquid", "sections/image-banner.liquid",
@@ -596,7 +596,7 @@ fn theme_ext(file: usize) -> &'static str {
 }
 
 /// Number of blocks a theme file is made of (fixed for the file's lifetime).
-pub(super) fn theme_blocks(seed: u64, file: usize) -> u32 {
+pub(crate) fn theme_blocks(seed: u64, file: usize) -> u32 {
     let mut rng = item_rng(seed, TAG_THEME, file as u64, 0);
     match theme_ext(file) {
         "css" => rng.gen_range(30..150),
@@ -607,7 +607,7 @@ pub(super) fn theme_blocks(seed: u64, file: usize) -> u32 {
 }
 
 /// Content of a theme file; `edits` lists (block, day) edits, later ones win.
-pub(super) fn theme_content(seed: u64, file: usize, edits: &[(u32, u32)]) -> Result<Vec<u8>> {
+pub(crate) fn theme_content(seed: u64, file: usize, edits: &[(u32, u32)]) -> Result<Vec<u8>> {
     let blocks = theme_blocks(seed, file);
     let version = |b: u32| {
         edits

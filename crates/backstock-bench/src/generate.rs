@@ -6,7 +6,7 @@
 //! `media/<product-id>-<n>.<jpg|png|webp>`. All content is derived from the seed and the
 //! item's own id/day, so the same parameters and calls give byte-identical trees.
 
-use super::generate_media as media;
+use crate::generate_media as media;
 
 use anyhow::{bail, Context, Result};
 use media::{
