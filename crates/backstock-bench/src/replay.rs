@@ -332,6 +332,12 @@ fn work_dir(dir: &Option<PathBuf>) -> Result<(PathBuf, Option<tempfile::TempDir>
     }
 }
 
+/// The `restic` executable to compare with: the first one on `PATH`.
+pub fn find_restic() -> Result<PathBuf> {
+    which::which("restic")
+        .context("`restic` was not found on PATH (install it, e.g. `apt-get install restic`)")
+}
+
 /// Runs the benchmark. The work directory is removed at the end (also on error) unless
 /// `opts.dir` was given.
 pub fn run(opts: &BenchOptions, progress: ProgressFn) -> Result<BenchReport> {
