@@ -3,6 +3,5 @@
 //! and measures each step.
 
 pub mod generate;
-pub mod generate_media;
 pub mod measure;
 pub mod replay;
