@@ -213,20 +213,10 @@ pub fn split_spec(spec: &str) -> (&str, &str) {
     }
 }
 
-/// Bytes as a human-readable size.
+/// Bytes as a human-readable size, in binary units with two decimals (`512 B`, `1.50 MiB`): what
+/// indicatif prints. A function of its own because every subcommand's output goes through it.
 pub fn human(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.2} {}", UNITS[u])
-    }
+    indicatif::HumanBytes(n).to_string()
 }
 
 /// Runs `f` while a progress bar shows what `status` reports, when `show`.
@@ -321,5 +311,15 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human(0), "0 B");
+        assert_eq!(human(1023), "1023 B");
+        assert_eq!(human(1024), "1.00 KiB");
+        assert_eq!(human(1536 << 10), "1.50 MiB");
+        assert_eq!(human(5 << 30), "5.00 GiB");
+        assert_eq!(human(3 << 40), "3.00 TiB");
     }
 }
