@@ -5,7 +5,6 @@
 
 pub mod archiver;
 pub mod backend;
-pub mod bench;
 pub mod chunker;
 pub mod compress;
 pub mod crypto;

@@ -3,10 +3,9 @@
 
 use super::common::{human, GlobalOpts};
 use anyhow::{bail, Context, Result};
-use backstock::bench::generate::StoreParams;
-use backstock::bench::measure::find_on_path;
-use backstock::bench::replay::{self, BenchOptions, BenchReport, Figure, ToolFigures, Unit};
 use backstock::maintenance::forget::KeepDuration;
+use backstock_bench::generate::StoreParams;
+use backstock_bench::replay::{self, BenchOptions, BenchReport, Figure, ToolFigures, Unit};
 use chrono::NaiveDateTime;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -147,9 +146,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         bail!("--products must be at least 1");
     }
     let restic = match a.compare {
-        Some(Compare::Restic) => Some(find_on_path("restic").context(
-            "--compare restic: `restic` was not found on PATH (install it, e.g. `apt-get install restic`)",
-        )?),
+        Some(Compare::Restic) => Some(replay::find_restic().context("--compare restic")?),
         None => None,
     };
     let opts = BenchOptions {

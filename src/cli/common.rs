@@ -45,20 +45,41 @@ pub struct GlobalOpts {
     pub retry_lock: std::time::Duration,
 }
 
-/// Parses `90`, `30s`, `10m`, `1h`.
+/// Parses `90`, `30s`, `10m`, `1h` (a clap value parser: clap names the flag in the error).
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let t = s.trim();
     let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?}: expected a duration such as 30s, 10m or 1h"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
+    let n: u64 = match num.parse() {
+        Ok(n) => n,
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => {
+            return Err(format!("{s:?}: too long"))
+        }
+        Err(_) => return Err(format!("{s:?}: expected a duration such as 30s, 10m or 1h")),
+    };
+    let unit_secs = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
         _ => return Err(format!("{s:?}: unknown unit {unit:?} (use s, m or h)")),
     };
+    let secs = n
+        .checked_mul(unit_secs)
+        .ok_or_else(|| format!("{s:?}: too long"))?;
     Ok(std::time::Duration::from_secs(secs))
+}
+
+/// Parses a size in bytes: a number (fractions and exponents allowed) with an optional binary
+/// unit, `K`, `M`, `G`, `T`, `P` or `E`, with or without `B`/`iB` (`500M`, `2GiB`, `1.5g`, `1024`:
+/// 1K is 1024 either way). A value beyond `u64` is an error, not a saturated number. Usable as a
+/// clap value parser.
+pub fn parse_size(s: &str) -> Result<u64> {
+    static UNITS: parse_size::Config = parse_size::Config::new().with_binary();
+    UNITS.parse_size(s).map_err(|e| match e {
+        parse_size::Error::PosOverflow => anyhow::anyhow!("size {s:?} is too large"),
+        _ => anyhow::anyhow!(
+            "size {s:?}: expected a number with an optional unit K, M, G or T (e.g. 500M, 2GiB)"
+        ),
+    })
 }
 
 impl GlobalOpts {
@@ -192,20 +213,10 @@ pub fn split_spec(spec: &str) -> (&str, &str) {
     }
 }
 
-/// Bytes as a human-readable size.
+/// Bytes as a human-readable size, in binary units with two decimals (`512 B`, `1.50 MiB`): what
+/// indicatif prints. A function of its own because every subcommand's output goes through it.
 pub fn human(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.2} {}", UNITS[u])
-    }
+    indicatif::HumanBytes(n).to_string()
 }
 
 /// Runs `f` while a progress bar shows what `status` reports, when `show`.
@@ -232,4 +243,83 @@ pub fn with_progress<T>(
         bar.finish_and_clear();
         out
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration(" 30s "), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        let max = u64::MAX.to_string();
+        assert_eq!(parse_duration(&max), Ok(Duration::from_secs(u64::MAX)));
+        for (bad, says) in [
+            ("5124095576030432h", "too long"), // * 3600 overflows u64
+            ("307445734561825861m", "too long"),
+            ("18446744073709551616", "too long"),
+            ("", "expected a duration"),
+            ("h", "expected a duration"),
+            ("-5s", "expected a duration"),
+            ("1.5h", "unknown unit"),
+            ("5d", "unknown unit"),
+            ("5 s", "unknown unit"),
+        ] {
+            let err = parse_duration(bad).expect_err(bad);
+            assert!(
+                err.contains(says) && err.contains(&format!("{bad:?}")),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        for (text, bytes) in [
+            ("1024", 1024),
+            ("500M", 500 << 20),
+            ("2GiB", 2 << 30),
+            ("2gb", 2 << 30),
+            ("16 M", 16 << 20),
+            ("1K", 1024),
+            ("1KB", 1024),
+            ("1.5G", 3 << 29),
+            ("1T", 1 << 40),
+            ("15E", 15 << 60),
+            ("0", 0),
+        ] {
+            assert_eq!(parse_size(text).unwrap(), bytes, "{text}");
+        }
+        for (bad, says) in [
+            ("16E", "too large"),
+            ("18446744073709551616", "too large"),
+            ("99999999999999999999T", "too large"),
+            ("5X", "expected a number"),
+            ("M", "expected a number"),
+            ("", "expected a number"),
+            ("-1M", "expected a number"),
+            ("ten", "expected a number"),
+        ] {
+            let err = parse_size(bad).expect_err(bad).to_string();
+            assert!(
+                err.contains(says) && err.contains(&format!("{bad:?}")),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human(0), "0 B");
+        assert_eq!(human(1023), "1023 B");
+        assert_eq!(human(1024), "1.00 KiB");
+        assert_eq!(human(1536 << 10), "1.50 MiB");
+        assert_eq!(human(5 << 30), "5.00 GiB");
+        assert_eq!(human(3 << 40), "3.00 TiB");
+    }
 }

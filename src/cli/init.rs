@@ -1,4 +1,4 @@
-use super::common::GlobalOpts;
+use super::common::{human, parse_size, GlobalOpts};
 use anyhow::Result;
 use backstock::crypto::kdf::KdfParams;
 use backstock::repository::Repository;
@@ -6,23 +6,19 @@ use backstock::repository::Repository;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Target pack size (default 16M; 1M to 1G)
-    #[arg(long)]
-    pub pack_size: Option<String>,
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub pack_size: Option<u64>,
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
-    let pack_size = match a
+    let pack_size = a
         .pack_size
-        .as_deref()
-        .map(super::prune::parse_size)
-        .transpose()?
-    {
-        Some(s) => Some(
-            u32::try_from(s)
-                .map_err(|_| anyhow::anyhow!("--pack-size must be between 1 MiB and 1 GiB"))?,
-        ),
-        None => None,
-    };
+        .map(|s| {
+            u32::try_from(s).map_err(|_| {
+                anyhow::anyhow!("--pack-size {}: must be between 1 MiB and 1 GiB", human(s))
+            })
+        })
+        .transpose()?;
     let backend = g.backend()?;
     let password = g.password(true)?;
     let repo = Repository::init_with(backend, &password, KdfParams::default(), pack_size)?;

@@ -1,7 +1,7 @@
 //! Writes a synthetic store export: `cargo run --release --example gen_store -- DIR [PRODUCTS] [DAYS]`.
 //! With DAYS > 0 the export is advanced that many simulated days after the initial write.
 
-use backstock::bench::generate::{StoreGenerator, StoreParams};
+use backstock_bench::generate::{StoreGenerator, StoreParams};
 use std::path::PathBuf;
 
 fn main() -> anyhow::Result<()> {

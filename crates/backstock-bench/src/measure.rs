@@ -133,15 +133,6 @@ pub fn run_measured(cmd: &mut Command) -> Result<Measured> {
     })
 }
 
-/// The first executable called `name` in the directories of `PATH`.
-pub fn find_on_path(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
-}
-
 /// Every regular file under `root`: path relative to `root` -> size. Symlinks are not followed.
 pub fn list_files(root: &Path) -> Result<BTreeMap<PathBuf, u64>> {
     let mut out = BTreeMap::new();

@@ -3,12 +3,12 @@
 //!
 //! Every step runs as a subprocess (the backstock binary given in [`BenchOptions::backstock`], and
 //! `restic`), timed with a wall clock and with its peak RSS sampled from /proc (see
-//! [`super::measure`]). Day `d`'s backup gets the snapshot time `start + d days`, so retention
+//! [`crate::measure`]). Day `d`'s backup gets the snapshot time `start + d days`, so retention
 //! policies see distinct days. Nothing here prints: progress goes through a callback and the
 //! figures come back as a [`BenchReport`].
 
-use super::generate::{StoreGenerator, StoreParams};
-use super::measure::{self, compare_trees, run_measured, Step, TreeCheck};
+use crate::generate::{StoreGenerator, StoreParams};
+use crate::measure::{self, compare_trees, run_measured, Step, TreeCheck};
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Days, NaiveDateTime};
 use serde::Serialize;
@@ -330,6 +330,12 @@ fn work_dir(dir: &Option<PathBuf>) -> Result<(PathBuf, Option<tempfile::TempDir>
             Ok((t.path().to_path_buf(), Some(t)))
         }
     }
+}
+
+/// The `restic` executable to compare with: the first one on `PATH`.
+pub fn find_restic() -> Result<PathBuf> {
+    which::which("restic")
+        .context("`restic` was not found on PATH (install it, e.g. `apt-get install restic`)")
 }
 
 /// Runs the benchmark. The work directory is removed at the end (also on error) unless
