@@ -2,15 +2,13 @@
 //! packs' lengths give away neither their blob count nor their exact stored size; a repository made
 //! before (version 1 config, seeded gear table) keeps its chunking and keeps working.
 
-mod common;
-
+use crate::util::*;
 use backstock::backend::local::LocalBackend;
 use backstock::chunker::{Chunker, Class, GearTable};
 use backstock::format::config::Config;
 use backstock::format::envelope::{self, Kind};
 use backstock::format::pack;
 use backstock::repository::{OpenOptions, Repository};
-use common::*;
 use std::fs;
 use std::path::Path;
 use std::sync::Arc;

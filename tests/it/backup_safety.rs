@@ -2,9 +2,7 @@
 //! files swapped for symlinks or FIFOs between listing and reading, files that grow while read, and
 //! relative paths given from different directories.
 
-mod common;
-
-use common::*;
+use crate::util::*;
 use rustix::fs::{mknodat, open, renameat_with, FileType, Mode, OFlags, RenameFlags, CWD};
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -1,12 +1,10 @@
 //! Opening a repository through the binary: init never writes over repository files, a missing
 //! config reads as damage, passwords from every source, and key files a hostile store could add.
 
-mod common;
-
+use crate::util::*;
 use backstock::crypto::kdf::KdfParams;
 use backstock::crypto::MasterKeys;
 use backstock::format::keyfile::KeyFile;
-use common::*;
 use std::fs;
 
 /// Issue 8, point 16: with `config` gone, the error says the repository looks damaged (not "run

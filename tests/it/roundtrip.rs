@@ -1,8 +1,6 @@
 //! Backup then restore through the binary: contents and metadata come back identical.
 
-mod common;
-
-use common::*;
+use crate::util::*;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{lchown, symlink};

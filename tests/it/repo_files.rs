@@ -1,9 +1,7 @@
 //! The files of a local repository, end to end: private modes, and entries that are not what
 //! backstock writes (oversized files, symlinks) refused with messages that name them.
 
-mod common;
-
-use common::{write, Env};
+use crate::util::{write, Env};
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;

@@ -2,10 +2,8 @@
 //! hostile or broken writer could) makes no command overflow its stack (issue 8, point 23): each one
 //! finishes or stops with an error that says what is wrong, and restore restores what it can.
 
-mod common;
-
+use crate::util::*;
 use backstock::format::tree::NodeKind;
-use common::*;
 
 #[test]
 fn a_very_deep_tree_crashes_no_command() {

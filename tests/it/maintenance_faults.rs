@@ -3,10 +3,8 @@
 //! every snapshot; prune on a full disk frees the unused packs first; a failed snapshot deletion in
 //! `forget` stops before prune.
 
-mod common;
-#[path = "common/faulty.rs"]
-mod faulty;
-
+use crate::util::faulty::{Faulty, DATA_TYPES};
+use crate::util::{copy_dir, files_under, pseudo_hex, pseudo_random};
 use backstock::archiver::{backup, BackupOptions, Progress};
 use backstock::backend::{Backend, FileType, LocalBackend};
 use backstock::crypto::kdf::{KdfParams, M_COST_MIN};
@@ -18,8 +16,6 @@ use backstock::maintenance::repair::{repair_index, RepairIndexOptions};
 use backstock::repository::lock::{LockGuard, LockKind};
 use backstock::repository::{OpenOptions, Repository};
 use backstock::restorer::{restore, RestoreOptions, RestoreProgress};
-use common::{copy_dir, files_under, pseudo_hex, pseudo_random};
-use faulty::{Faulty, DATA_TYPES};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -61,7 +57,7 @@ fn write_version(dir: &Path, v: usize) {
         fs::remove_dir_all(dir).unwrap();
     }
     for (rel, bytes) in version_files(v) {
-        common::write(&dir.join(rel), bytes);
+        crate::util::write(&dir.join(rel), bytes);
     }
 }
 
@@ -125,7 +121,7 @@ fn base() -> &'static Base {
                 // A snapshot of data no other snapshot has: a backup writes packs of its own, so
                 // once it is forgotten its packs are wholly unused.
                 let scratch = tmp.path().join(format!("scratch{v}"));
-                common::write(
+                crate::util::write(
                     &scratch.join("media.bin"),
                     pseudo_random(&format!("scratch{v}"), 700_000),
                 );

@@ -1,9 +1,7 @@
 //! Deduplication across backups (repository growth), and that nothing in the repository (or the
 //! cache) reveals file contents, file names or plain hashes of the input files.
 
-mod common;
-
-use common::*;
+use crate::util::*;
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::path::Path;

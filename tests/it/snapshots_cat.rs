@@ -1,13 +1,11 @@
 //! `snapshots` (JSON fields, filters), snapshot ID prefixes, and `cat` of every object kind.
 
-mod common;
-
+use crate::util::*;
 use backstock::backend::LocalBackend;
 use backstock::format::envelope::{self, Kind};
 use backstock::ids::storage_hash;
 use backstock::repository::snapshots::SnapshotFilter;
 use backstock::repository::{OpenOptions, Repository};
-use common::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,13 +1,11 @@
 //! Locks through the binary: a backup that waits for a prune reads the index after it; a read-only
 //! repository restores without a lock; Ctrl-C and SIGTERM leave no lock and no partial file behind.
 
-mod common;
-
+use crate::util::*;
 use backstock::backend::LocalBackend;
 use backstock::maintenance::prune::{prune_locked, PruneOptions};
 use backstock::repository::lock::LockKind;
 use backstock::repository::{OpenOptions, Repository};
-use common::*;
 use std::fs;
 use std::path::Path;
 use std::sync::Arc;

@@ -2,9 +2,7 @@
 //! input files, and `init` over an existing repository. Each gives its exit code and a message that
 //! names the object, never a panic.
 
-mod common;
-
-use common::*;
+use crate::util::*;
 use std::fs;
 
 /// A repository with one backup of `make_store` at `<tmp>/store`; returns the snapshot ID.

@@ -4,8 +4,7 @@
 //!
 //! Trials: 200 by default; set BACKSTOCK_CACHE_TRIALS for a longer soak.
 
-mod common;
-
+use crate::util::*;
 use backstock::archiver::{self, BackupOptions, Progress};
 use backstock::backend::LocalBackend;
 use backstock::crypto::kdf::{KdfParams, M_COST_MIN};
@@ -15,7 +14,6 @@ use backstock::maintenance::prune::{self, PruneOptions};
 use backstock::repository::lock::LockKind;
 use backstock::repository::{OpenOptions, Repository};
 use backstock::restorer::{self, RestoreOptions, RestoreProgress};
-use common::*;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeSet;
 use std::fs;

@@ -1,9 +1,7 @@
 //! Partial restores (one file, a subtree, include/exclude filters), `dump`, `--stdin` backups and
 //! `--exclude` at backup time.
 
-mod common;
-
-use common::*;
+use crate::util::*;
 use std::collections::BTreeSet;
 use std::fs;
 

@@ -2,10 +2,8 @@
 //! it runs, setuid bits without the owner, entries of another kind in the target, an existing
 //! target's own metadata, incomplete files, hostile nesting, `--delete` and `--sync`.
 
-mod common;
-
+use crate::util::*;
 use backstock::format::tree::NodeKind;
-use common::*;
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

@@ -1,10 +1,8 @@
 //! Versions over time through the binary: 40 daily backups thinned by forget + prune, check,
 //! repair index, keys, unlock.
 
-mod common;
-
+use crate::util::*;
 use chrono::{Datelike, Duration, NaiveDate};
-use common::*;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
