@@ -5,40 +5,30 @@ use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use tempfile::TempDir;
 
-/// A fresh repository in a temporary directory. Every command runs in a time zone 9 hours east of
+use crate::util::Env;
+
+/// A fresh repository made by the shared harness. Every command runs in a time zone 9 hours east of
 /// UTC, so `--time "... 01:30:00"` lies on the previous day in UTC: retention must use the
 /// snapshot's own offset.
 struct Repo {
-    dir: TempDir,
+    env: Env,
 }
 
 impl Repo {
     fn new() -> Repo {
-        let r = Repo {
-            dir: tempfile::tempdir().expect("tempdir"),
-        };
+        let r = Repo { env: Env::init() };
         std::fs::create_dir(r.data()).expect("data dir");
-        r.run(&["init"]);
         r
     }
 
     fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
+        self.env.path("data")
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::cargo_bin("backstock").expect("binary");
-        c.env("BACKSTOCK_PASSWORD", "test password")
-            .env_remove("BACKSTOCK_REPOSITORY")
-            .env_remove("BACKSTOCK_PASSWORD_FILE")
-            .env("TZ", "JST-9")
-            .arg("-r")
-            .arg(self.dir.path().join("repo"))
-            .arg("--cache-dir")
-            .arg(self.dir.path().join("cache"))
-            .args(args);
+        let mut c = self.env.cmd();
+        c.env("TZ", "JST-9").args(args);
         c
     }
 
@@ -82,7 +72,7 @@ impl Repo {
     }
 
     fn locks(&self) -> usize {
-        std::fs::read_dir(self.dir.path().join("repo/locks"))
+        std::fs::read_dir(self.env.repo.join("locks"))
             .expect("locks dir")
             .count()
     }

@@ -7,28 +7,22 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// A repository in a temporary directory, with its own cache, and a work folder to back up.
-struct Env {
-    dir: tempfile::TempDir,
+use crate::util::Env;
+
+/// A repository made by the shared harness, with a work folder to back up: commands run in `work/`.
+struct Work {
+    env: Env,
 }
 
-impl Env {
-    fn new() -> Env {
-        let env = Env {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        fs::create_dir(env.work()).unwrap();
-        let out = env.cmd(&["init"]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        env
+impl Work {
+    fn new() -> Work {
+        let w = Work { env: Env::init() };
+        fs::create_dir(w.work()).unwrap();
+        w
     }
 
     fn work(&self) -> PathBuf {
-        self.dir.path().join("work")
+        self.env.path("work")
     }
 
     fn shop(&self) -> PathBuf {
@@ -36,16 +30,8 @@ impl Env {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::cargo_bin("backstock").unwrap();
-        c.env("BACKSTOCK_PASSWORD", "inspect-test")
-            .env_remove("BACKSTOCK_REPOSITORY")
-            .env_remove("BACKSTOCK_PASSWORD_FILE")
-            .current_dir(self.work())
-            .arg("-r")
-            .arg(self.dir.path().join("repo"))
-            .arg("--cache-dir")
-            .arg(self.dir.path().join("cache"))
-            .args(args);
+        let mut c = self.env.cmd();
+        c.current_dir(self.work()).args(args);
         c
     }
 
@@ -224,7 +210,7 @@ fn changes_of(v: &Value) -> BTreeSet<(String, String)> {
 
 #[test]
 fn diff_find_and_stats_match_what_was_written() {
-    let env = Env::new();
+    let env = Work::new();
     first_state(&env.shop());
     let before = listing(&env.work());
     let s1 = env.backup();
@@ -381,7 +367,7 @@ fn diff_find_and_stats_match_what_was_written() {
 
 #[test]
 fn bad_input_is_a_clear_error() {
-    let env = Env::new();
+    let env = Work::new();
     write(&env.shop().join("a.txt"), b"a");
     let s1 = env.backup();
     let fails = |args: &[&str], msg: &str| {
