@@ -4,71 +4,27 @@
 //!
 //! Iterations: 3 by default; set BACKSTOCK_CRASH_ITERATIONS for a longer soak.
 
+use crate::util::Env;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
 
-struct Env {
-    _dir: tempfile::TempDir,
-    repo: PathBuf,
-    cache: PathBuf,
-    root: PathBuf,
+/// What these tests do with the shared harness's repository, beyond running a command.
+trait Crash {
+    fn spawn(&self, args: &[&str]) -> Child;
+    fn snapshot_ids(&self) -> Vec<String>;
+    fn check_clean(&self);
+    fn restore_equals(&self, snap: &str, src: &Path);
+    fn pack_names(&self) -> BTreeSet<String>;
 }
 
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_backstock"))
-}
-
-impl Env {
-    fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        let e = Env {
-            repo: root.join("repo"),
-            cache: root.join("cache"),
-            root,
-            _dir: dir,
-        };
-        let out = e.run(&["init"]);
-        assert!(
-            out.status.success(),
-            "init: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        e
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(bin());
-        c.env("BACKSTOCK_PASSWORD", "crash-test")
-            .env_remove("BACKSTOCK_REPOSITORY")
-            .arg("-r")
-            .arg(&self.repo)
-            .arg("--cache-dir")
-            .arg(&self.cache)
-            .args(args)
-            .current_dir(&self.root);
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success(),
-            "{args:?} failed ({:?}): {err}",
-            out.status.code()
-        );
-        assert!(!err.contains("panicked"), "{args:?}: {err}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
+impl Crash for Env {
     fn spawn(&self, args: &[&str]) -> Child {
-        self.cmd(args)
+        self.std_cmd()
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -76,10 +32,7 @@ impl Env {
     }
 
     fn snapshot_ids(&self) -> Vec<String> {
-        let out = self.ok(&["snapshots", "--json"]);
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        v.as_array()
-            .unwrap()
+        self.snapshots(&[])
             .iter()
             .map(|s| s["id"].as_str().unwrap().to_string())
             .collect()
@@ -87,7 +40,7 @@ impl Env {
 
     /// `check --read-data` passes; notes (unindexed leftovers) are allowed.
     fn check_clean(&self) {
-        let out = self.run(&["check", "--read-data"]);
+        let out = self.run(["check", "--read-data"]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             out.status.success(),
@@ -98,9 +51,14 @@ impl Env {
 
     fn restore_equals(&self, snap: &str, src: &Path) {
         let target = self.root.join(format!("restore-{}", rand_suffix()));
-        self.ok(&["restore", snap, "--target", target.to_str().unwrap()]);
+        self.ok(["restore", snap, "--target", target.to_str().unwrap()]);
         assert_same_tree(src, &target.join("data"));
         std::fs::remove_dir_all(&target).unwrap();
+    }
+
+    /// The names of the complete pack files (not the partial files of a writer at work).
+    fn pack_names(&self) -> BTreeSet<String> {
+        self.names_in("data").into_iter().collect()
     }
 }
 
@@ -166,50 +124,60 @@ fn assert_same_tree(a: &Path, b: &Path) {
     }
 }
 
-fn kill_after(mut child: Child, delay: Duration) -> bool {
-    std::thread::sleep(delay);
-    let finished = matches!(child.try_wait(), Ok(Some(_)));
-    let _ = child.kill(); // SIGKILL
-    let _ = child.wait();
-    !finished
+/// Polls (every millisecond, for at most two minutes) until `event` holds or the child exits, then
+/// kills the child with SIGKILL. Returns whether the kill interrupted it (it had not exited by itself).
+fn kill_on(mut child: Child, mut event: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !event() && Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let _ = child.kill(); // SIGKILL; an error means it had exited already
+    let status = child.wait().unwrap();
+    status.signal() == Some(libc::SIGKILL)
 }
 
-/// A random moment within a run that takes `full`: 5% to 90% of the way through.
-fn random_point(full: Duration) -> Duration {
-    full.mul_f64(0.05 + 0.85 * rand::random::<f64>())
-}
-
-fn timed(env: &Env, args: &[&str]) -> Duration {
-    let start = std::time::Instant::now();
-    env.ok(args);
-    start.elapsed()
+/// A random number in `1..=n` (at least 1).
+fn random_up_to(n: usize) -> usize {
+    1 + rand::random::<usize>() % n.max(1)
 }
 
 #[test]
 fn killed_backups_leave_a_usable_repository() {
-    let env = Env::new();
+    let env = Env::init();
     let data = env.root.join("data");
-    // How long a backup of this much new data takes here, to kill the next ones part-way.
+    // How many packs a backup of this much new data writes, to kill the next ones part-way: when
+    // the k-th of them lands, k drawn at random below that count, so the backup has more to write.
     write_data(&data, 1000, 12, 4 << 20);
-    let full = timed(&env, &["backup", "data"]);
+    let before = env.pack_names();
+    env.ok(["backup", "data"]);
+    let full = env.pack_names().difference(&before).count();
+    assert!(
+        full >= 2,
+        "a full backup wrote {full} packs: too few to kill one part-way"
+    );
     let mut interrupted = 0;
     for it in 0..iterations() {
         write_data(&data, it as u64, 12, 4 << 20);
+        let before = env.pack_names();
+        let k = random_up_to(full - 1);
         let child = env.spawn(&["backup", "data"]);
-        interrupted += kill_after(child, random_point(full)) as usize;
+        interrupted +=
+            kill_on(child, || env.pack_names().difference(&before).count() >= k) as usize;
         env.check_clean();
         // The next backup and prune work, and the result restores.
-        env.ok(&["backup", "data"]);
+        env.ok(["backup", "data"]);
         env.check_clean();
-        env.ok(&["prune"]);
+        env.ok(["prune"]);
         env.check_clean();
         let ids = env.snapshot_ids();
         env.restore_equals(ids.last().unwrap(), &data);
     }
-    eprintln!("backups killed part-way: {interrupted} of {}", iterations());
     assert!(
         interrupted > 0,
-        "no backup was interrupted (full run takes {full:?})"
+        "no backup was interrupted (a full run writes {full} packs)"
     );
 }
 
@@ -217,7 +185,7 @@ fn killed_backups_leave_a_usable_repository() {
 fn versions_to_prune(env: &Env, data: &Path, seed: u64) {
     for v in 0..3 {
         write_data(data, seed * 10 + v, 6, 3 << 20);
-        env.ok(&["backup", "data"]);
+        env.ok(["backup", "data"]);
     }
     let ids = env.snapshot_ids();
     for id in &ids[..ids.len() - 1] {
@@ -227,84 +195,128 @@ fn versions_to_prune(env: &Env, data: &Path, seed: u64) {
 
 #[test]
 fn killed_prunes_leave_a_usable_repository() {
-    let env = Env::new();
+    let env = Env::init();
     let data = env.root.join("data");
-    versions_to_prune(&env, &data, 1000);
-    let full = timed(&env, &["prune", "--max-unused", "0"]);
+    // Each prune is killed on an event of its own work, drawn at random: when its first repacked
+    // pack lands, or when it has deleted its first pack. If the prune finished between that event
+    // and the kill (a slow poll), the run counts as not interrupted, and a few more runs are made
+    // until one is.
     let mut interrupted = 0;
-    for it in 0..iterations() {
-        versions_to_prune(&env, &data, it as u64);
+    let mut runs = 0;
+    while runs < iterations() || (interrupted == 0 && runs < iterations() + 10) {
+        versions_to_prune(&env, &data, runs as u64);
+        let before = env.pack_names();
+        let on_delete = rand::random::<bool>();
         let child = env.spawn(&["prune", "--max-unused", "0"]);
-        interrupted += kill_after(child, random_point(full)) as usize;
+        interrupted += kill_on(child, || {
+            let now = env.pack_names();
+            if on_delete {
+                before.difference(&now).count() > 0
+            } else {
+                now.difference(&before).count() > 0
+            }
+        }) as usize;
+        runs += 1;
         // The lock of the killed prune is stale (its process is gone): the next commands go on.
         env.check_clean();
-        env.ok(&["prune", "--max-unused", "0"]);
+        env.ok(["prune", "--max-unused", "0"]);
         env.check_clean();
         env.restore_equals("latest", &data);
-        env.ok(&["backup", "data"]);
+        env.ok(["backup", "data"]);
     }
-    eprintln!("prunes killed part-way: {interrupted} of {}", iterations());
-    assert!(
-        interrupted > 0,
-        "no prune was interrupted (full run takes {full:?})"
-    );
+    assert!(interrupted > 0, "no prune was interrupted in {runs} runs");
 }
 
 #[test]
 fn prune_waits_for_a_running_backup_and_deletes_nothing_it_uses() {
-    let env = Env::new();
+    let env = Env::init();
     let data = env.root.join("data");
     write_data(&data.join("old"), 1, 6, 2 << 20);
-    env.ok(&["backup", "data"]);
-    // Start a large backup that shares the old files' blobs, then forget the only snapshot that
-    // references them: a prune that ignored the running backup would delete blobs it depends on.
+    env.ok(["backup", "data"]);
     let first = env.snapshot_ids();
-    write_data(&data.join("new"), 2, 40, 4 << 20);
+    // A backup of standard input whose content is an old file's: it shares that file's blobs. It
+    // reads from a pipe this test holds open, so it is still running (and holds its lock) for as
+    // long as the test needs. Once it runs, the only snapshot that references the old blobs is
+    // forgotten: a prune that ignored the running backup would delete blobs it depends on.
+    let content = std::fs::read(data.join("old/blob-0.bin")).unwrap();
+    let (head, tail) = content.split_at(content.len() / 2);
     // --retry-lock: the brief moment in which the refused prune's lock file exists must not make
     // the backup give up (both sides back off when their lock attempts overlap).
-    let backup = env.spawn(&["--retry-lock", "60s", "backup", "data"]);
+    let mut backup = env
+        .std_cmd()
+        .args([
+            "--retry-lock",
+            "60s",
+            "backup",
+            "--stdin",
+            "--stdin-filename",
+            "blob-0.bin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = backup.stdin.take().unwrap();
+    stdin.write_all(head).unwrap();
     // Wait until the backup holds its lock.
-    let locks = env.repo.join("locks");
-    for _ in 0..400 {
-        if std::fs::read_dir(&locks)
-            .map(|d| d.count() > 0)
-            .unwrap_or(false)
-        {
-            break;
-        }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while env.names_in("locks").is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
+    assert_eq!(env.names_in("locks").len(), 1, "the backup took no lock");
     for id in &first {
         std::fs::remove_file(env.repo.join("snapshots").join(id)).unwrap();
     }
     // Without waiting, prune refuses while the backup holds its lock...
-    let refused = env.run(&["prune"]);
-    let backup_done = env.spawn(&["snapshots"]); // harmless concurrent reader
-    let _ = backup_done.wait_with_output();
-    let backup_out = if refused.status.success() {
-        // The backup had already finished (a very fast machine): still a valid outcome.
-        backup.wait_with_output().unwrap()
-    } else {
-        let err = String::from_utf8_lossy(&refused.stderr);
-        assert!(
-            err.contains("locked"),
-            "prune failed without a lock error: {err}"
-        );
-        // ...and with --retry-lock it waits for the backup, then prunes.
-        let pruned = env.run(&["--retry-lock", "120s", "prune", "--max-unused", "0"]);
-        assert!(
-            pruned.status.success(),
-            "{}",
-            String::from_utf8_lossy(&pruned.stderr)
-        );
-        backup.wait_with_output().unwrap()
-    };
+    let refused = env.run(["prune"]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && err.contains("locked"),
+        "prune did not refuse with a lock error while the backup ran: {:?}\n{err}",
+        refused.status.code()
+    );
+    let reader = env.spawn(&["snapshots"]); // harmless concurrent reader
+    let read = reader.wait_with_output().unwrap();
+    assert!(
+        read.status.success(),
+        "snapshots beside a running backup: {}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    // ...and with --retry-lock it waits for the backup, which cannot end before its input does.
+    let mut pruning = env.spawn(&["--retry-lock", "120s", "prune", "--max-unused", "0"]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        pruning.try_wait().unwrap().is_none(),
+        "prune with --retry-lock did not wait for the running backup"
+    );
+    assert!(
+        backup.try_wait().unwrap().is_none(),
+        "the backup ended before its input did"
+    );
+    stdin.write_all(tail).unwrap();
+    drop(stdin);
+    let backup_out = backup.wait_with_output().unwrap();
     assert!(
         backup_out.status.success(),
         "backup: {}",
         String::from_utf8_lossy(&backup_out.stderr)
     );
-    env.ok(&["prune", "--max-unused", "0"]);
+    // Then it prunes.
+    let pruned = pruning.wait_with_output().unwrap();
+    assert!(
+        pruned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pruned.stderr)
+    );
+    env.ok(["prune", "--max-unused", "0"]);
     env.check_clean();
-    env.restore_equals("latest", &data);
+    // The backup's snapshot, whose blobs the old snapshot's packs held, restores byte for byte.
+    assert_eq!(env.snapshot_ids().len(), 1);
+    let target = env.root.join("restored");
+    env.ok(["restore", "latest", "--target", target.to_str().unwrap()]);
+    assert!(
+        std::fs::read(target.join("blob-0.bin")).unwrap() == content,
+        "the restored standard input differs from what the backup read"
+    );
 }
