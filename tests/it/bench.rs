@@ -135,11 +135,13 @@ fn bench_refuses_bad_flags() {
 }
 
 #[test]
+#[ignore = "needs restic on PATH; CI runs it: .ci/run"]
 fn bench_compares_with_restic() {
-    if which("restic").is_none() {
-        eprintln!("note: restic is not on PATH; skipping the --compare restic test");
-        return;
-    }
+    // Run explicitly (`--ignored`), it must test something: no restic is a failure, not a skip.
+    assert!(
+        which("restic").is_some(),
+        "restic is not on PATH: the --compare restic test cannot run"
+    );
     let tmp = tempfile::tempdir().expect("temp dir");
     let work = tmp.path().join("work");
     let dir = work.to_string_lossy().into_owned();
