@@ -8,6 +8,7 @@ mod util;
 mod backup_safety;
 mod bench;
 mod cache_damage;
+mod compat;
 mod crash;
 mod dedup_privacy;
 mod deep_tree;
