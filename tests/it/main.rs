@@ -9,6 +9,7 @@ mod backup_safety;
 mod bench;
 mod cache_damage;
 mod compat;
+mod concurrent;
 mod crash;
 mod dedup_privacy;
 mod deep_tree;
