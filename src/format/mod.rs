@@ -5,6 +5,8 @@
 pub mod blob_entry;
 pub mod config;
 pub mod envelope;
+#[cfg(test)]
+mod golden_tests;
 pub mod index;
 pub mod keyfile;
 pub mod pack;
