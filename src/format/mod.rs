@@ -9,6 +9,8 @@ pub mod envelope;
 mod golden_tests;
 pub mod index;
 pub mod keyfile;
+#[cfg(test)]
+pub(crate) mod mutation;
 pub mod pack;
 pub mod reader;
 pub mod snapshot;
