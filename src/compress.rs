@@ -96,6 +96,22 @@ mod tests {
             let _ = decompress_exact(&data, 100);
             let _ = decompress_bounded(&data, 1000);
         }
+
+        /// Damaged zstd frames (a valid one with bytes flipped, inserted, deleted or cut off) are
+        /// decompressed or refused, never a panic, and never more than the bound.
+        #[test]
+        fn damaged_frames_are_an_error_not_a_panic(data in proptest::collection::vec(any::<u8>(), 0..4096),
+                                                   repeat in 1usize..8,
+                                                   ops in crate::format::mutation::mutations()) {
+            let data = data.repeat(repeat);
+            let damaged = crate::format::mutation::apply(&compress(&data, 3), &ops);
+            if let Ok(out) = decompress_exact(&damaged, data.len()) {
+                prop_assert_eq!(out.len(), data.len());
+            }
+            if let Ok(out) = decompress_bounded(&damaged, 1 << 16) {
+                prop_assert!(out.len() <= 1 << 16);
+            }
+        }
     }
 
     #[test]

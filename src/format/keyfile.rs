@@ -212,9 +212,37 @@ mod tests {
             prop_assert_eq!(KeyFile::decode(&kf.encode()).unwrap(), kf);
         }
 
+        /// A damaged key file decodes or is refused, never panics; what decodes has exactly the
+        /// damaged bytes as its encoding.
         #[test]
-        fn hostile_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let _ = KeyFile::decode(&bytes);
+        fn damaged_key_files(host in "[a-z0-9.-]{0,40}", user in "\\PC{0,20}", created in any::<i64>(),
+                             salt in any::<[u8; 32]>(), sealed in proptest::collection::vec(any::<u8>(), SEALED_LEN..=SEALED_LEN),
+                             ops in crate::format::mutation::mutations()) {
+            let kf = KeyFile { kdf: cheap(), salt, created, host: truncate(&host), user: truncate(&user), sealed };
+            let damaged = crate::format::mutation::apply(&kf.encode(), &ops);
+            if let Ok(decoded) = KeyFile::decode(&damaged) {
+                prop_assert_eq!(decoded.encode(), damaged);
+            }
+        }
+    }
+
+    proptest! {
+        // Each case derives a key (argon2 at the lowest cost) up to twice.
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// A damaged key file never opens with the password to other keys than it was made with:
+        /// the unsealed prefix is the seal's associated data, so damage anywhere is refused.
+        #[test]
+        fn damaged_key_files_do_not_open(ops in crate::format::mutation::mutations()) {
+            let keys = MasterKeys::generate();
+            let kf = KeyFile::create(&keys, b"pw", cheap(), 1_700_000_000, "host", "user").unwrap();
+            let damaged = crate::format::mutation::apply(&kf.encode(), &ops);
+            if let Ok(decoded) = KeyFile::decode(&damaged) {
+                if let Ok(opened) = decoded.open(b"pw") {
+                    prop_assert_eq!(&damaged, &kf.encode(), "a damaged key file opened");
+                    prop_assert_eq!(opened.to_bytes()[..].to_vec(), keys.to_bytes()[..].to_vec());
+                }
+            }
         }
     }
 }

@@ -5,8 +5,12 @@
 pub mod blob_entry;
 pub mod config;
 pub mod envelope;
+#[cfg(test)]
+mod golden_tests;
 pub mod index;
 pub mod keyfile;
+#[cfg(test)]
+pub(crate) mod mutation;
 pub mod pack;
 pub mod reader;
 pub mod snapshot;

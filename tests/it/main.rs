@@ -1,0 +1,28 @@
+//! The integration tests, in one binary (one link, one process): each module is what used to be a
+//! separate `tests/*.rs` file; `util` holds the helpers they share. Tests run on threads of this one
+//! process, so none may change process-wide state (environment, working directory, umask): every
+//! command gets its environment and directory on its own `Command`.
+
+mod util;
+
+mod backup_safety;
+mod bench;
+mod cache_damage;
+mod compat;
+mod concurrent;
+mod crash;
+mod dedup_privacy;
+mod deep_tree;
+mod errors;
+mod forget;
+mod inspect;
+mod locking;
+mod maintenance;
+mod maintenance_faults;
+mod repo_files;
+mod repo_open;
+mod restore_safety;
+mod restore_select;
+mod roundtrip;
+mod snapshots_cat;
+mod storage_view;
