@@ -171,6 +171,27 @@ impl From<serde_json::Error> for Error {
     }
 }
 
+// --- From impls for the lower layers (backend, ids, compress, crypto, format) ---
+
+impl From<crate::backend::BackendError> for Error {
+    /// A missing file is `NotFound`, a transient failure `StorageTransient`, a refused entry (a
+    /// file no repository holds there) `Corrupt`, a bad file name `InvalidInput`, the rest
+    /// `Storage`.
+    fn from(e: crate::backend::BackendError) -> Self {
+        use crate::backend::BackendErrorKind as B;
+        let kind = match e.kind() {
+            B::NotFound => ErrorKind::NotFound,
+            B::Transient => ErrorKind::StorageTransient,
+            B::Refused => ErrorKind::Corrupt,
+            B::InvalidName => ErrorKind::InvalidInput,
+            _ => ErrorKind::Storage,
+        };
+        Error::wrap(kind, e)
+    }
+}
+
+// --- end of the lower layers' From impls ---
+
 /// Adds context to a failed result or an empty option, as `anyhow::Context` does, keeping the kind.
 pub trait Context<T> {
     /// On failure, puts `message` in front of the error.

@@ -443,7 +443,7 @@ impl Repository {
     /// would delete), nor under a shared lock or none.
     pub fn delete(&self, t: FileType, name: &str) -> Result<()> {
         self.require_exclusive_lock()?;
-        self.backend.delete(t, name)
+        Ok(self.backend.delete(t, name)?)
     }
 
     /// Seals one blob: compresses when asked and it helps, then encrypts.
@@ -616,15 +616,8 @@ fn verify_blob(keys: &MasterKeys, entry: &BlobEntry, plain: &[u8]) -> Result<()>
 fn first_file(backend: &dyn Backend, t: FileType) -> Result<Option<String>> {
     match backend.list(t) {
         Ok(v) => Ok(v.into_iter().next().map(|(n, _)| n)),
-        Err(e)
-            if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
-            }) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(e),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -152,12 +152,8 @@ impl Repository {
         };
         let bytes = match self.backend().read(FileType::Snapshot, name) {
             Ok(b) => b,
-            Err(e) => {
-                return match self.backend().stat(FileType::Snapshot, name) {
-                    Ok(None) => Outcome::Gone,
-                    _ => Outcome::Unreadable(format!("{e:#}")),
-                }
-            }
+            Err(e) if e.is_not_found() => return Outcome::Gone,
+            Err(e) => return Outcome::Unreadable(format!("{:#}", crate::error::Error::from(e))),
         };
         if storage_hash(&bytes) != id.0 {
             return Outcome::Damaged("its content does not match its name".into());
@@ -271,7 +267,7 @@ pub fn report_bad(b: &BadFile) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::{Backend, LocalBackend};
+    use crate::backend::{Backend, LocalBackend, Result};
     use crate::crypto::kdf::{KdfParams, M_COST_MIN};
     use std::sync::Arc;
 

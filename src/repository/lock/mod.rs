@@ -125,7 +125,7 @@ impl LockState {
                 self.mark_lost(why.clone());
                 return Err(LockLost(why).into());
             }
-            Err(e) => return Err(e.context("confirming the repository lock")),
+            Err(e) => return Err(anyhow::Error::new(e).context("confirming the repository lock")),
         }
         *crate::sync::unpoisoned(&self.confirmed) = Some(self.clock.now());
         Ok(())
