@@ -190,6 +190,44 @@ impl From<crate::backend::BackendError> for Error {
     }
 }
 
+impl From<crate::ids::ParseIdError> for Error {
+    fn from(e: crate::ids::ParseIdError) -> Self {
+        Error::wrap(ErrorKind::InvalidInput, e)
+    }
+}
+
+impl From<crate::compress::DecompressError> for Error {
+    fn from(e: crate::compress::DecompressError) -> Self {
+        Error::wrap(ErrorKind::Corrupt, e)
+    }
+}
+
+impl From<crate::crypto::kdf::KdfError> for Error {
+    /// Parameters out of bounds come from a caller or a key file; either way not the store.
+    fn from(e: crate::crypto::kdf::KdfError) -> Self {
+        Error::wrap(ErrorKind::InvalidInput, e)
+    }
+}
+
+/// The local cache's database errors are local I/O failures.
+macro_rules! redb_errors {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error::wrap(ErrorKind::Io, e)
+            }
+        }
+    )*};
+}
+redb_errors!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
 // --- end of the lower layers' From impls ---
 
 /// Adds context to a failed result or an empty option, as `anyhow::Context` does, keeping the kind.
@@ -233,19 +271,6 @@ macro_rules! ensure {
             $crate::bail!($kind, $($arg)+);
         }
     };
-}
-
-// Kept until every layer returns `Error` (the command line still matches on these).
-#[derive(Debug, thiserror::Error)]
-pub enum RepoError {
-    #[error(
-        "no repository at {0} (run `backstock init` first, or check --repo / BACKSTOCK_REPOSITORY)"
-    )]
-    NotFound(String),
-    #[error("wrong password: no key file in {0} opens with it")]
-    WrongPassword(String),
-    #[error("{0}")]
-    Damaged(String),
 }
 
 #[cfg(test)]

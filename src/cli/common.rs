@@ -140,7 +140,7 @@ impl GlobalOpts {
             no_lock: self.no_lock,
             key_hint: self.key_hint.clone(),
         };
-        Repository::open(backend, &password, &opts)
+        Ok(Repository::open(backend, &password, &opts)?)
     }
 
     /// Opens the repository, takes the lock `kind` needs, then loads the index under it.

@@ -14,12 +14,8 @@ pub const VERSION: u32 = 2;
 /// Repositories made before version 2: the gear table is the public one XORed with a 64-bit `seed`.
 pub const VERSION_SEEDED: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChunkSizes {
-    pub min: u32,
-    pub avg: u32,
-    pub max: u32,
-}
+/// The chunker's sizes, embedded in the config (the chunker owns the type).
+pub use crate::chunker::ChunkSizes;
 
 /// The 256-bit key the chunker's gear table is derived from (config version 2). Stored only in the
 /// sealed config; zeroized on drop, never printed by `Debug`.

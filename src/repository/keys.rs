@@ -3,12 +3,12 @@
 use super::{hostname, log_warning, username, Repository};
 use super::{MAX_KEYS_TRIED, MAX_KEY_WORK, MAX_TOTAL_KEY_WORK};
 use crate::backend::{Backend, FileType};
+use crate::bail;
 use crate::crypto::kdf::KdfParams;
 use crate::crypto::MasterKeys;
-use crate::error::RepoError;
+use crate::error::{Context, Result};
 use crate::format::keyfile::{KeyFile, OpenError};
 use crate::ids::{storage_hash, KeyId};
-use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 
 /// The work a key file's parameters demand, in KiB of memory times passes.
@@ -29,12 +29,15 @@ pub(crate) fn open_keys(
     let loc = backend.location();
     let names = backend.list(FileType::Key)?;
     if names.is_empty() {
-        bail!("repository at {loc} has no key files");
+        bail!(Damaged, "repository at {loc} has no key files");
     }
     let cli_hint = cli_hint.map(|h| h.to_ascii_lowercase());
     if let Some(h) = &cli_hint {
         if !names.iter().any(|(n, _)| n.starts_with(h.as_str())) {
-            bail!("--key-hint {h:?} matches no key file (see `backstock key list`)");
+            bail!(
+                InvalidInput,
+                "--key-hint {h:?} matches no key file (see `backstock key list`)"
+            );
         }
     }
     let mut corrupt: Vec<String> = Vec::new();
@@ -51,7 +54,10 @@ pub(crate) fn open_keys(
         let bytes = match backend.read(FileType::Key, name) {
             Ok(b) => b,
             Err(e) => {
-                corrupt.push(format!("keys/{name} cannot be read: {e:#}"));
+                corrupt.push(format!(
+                    "keys/{name} cannot be read: {:#}",
+                    crate::error::Error::from(e)
+                ));
                 continue;
             }
         };
@@ -110,18 +116,21 @@ pub(crate) fn open_keys(
         }
     }
     if candidates.is_empty() && !corrupt.is_empty() {
-        return Err(RepoError::Damaged(format!(
+        bail!(
+            Damaged,
             "no usable key file in {loc}: {}. Restore the key files from a copy of the repository",
             corrupt.join("; ")
-        ))
-        .into());
+        );
     }
     if !corrupt.is_empty() {
         log_warning(
             "if a key file skipped above held this password, restore it from a copy of the repository",
         );
     }
-    Err(RepoError::WrongPassword(loc).into())
+    bail!(
+        WrongPassword,
+        "wrong password: no key file in {loc} opens with it"
+    )
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -151,7 +160,7 @@ pub(crate) fn write_key_file(
         &hostname(),
         &username(),
     )
-    .map_err(|e| anyhow!("creating key: {e}"))?;
+    .context("creating key")?;
     let bytes = kf.encode();
     let id = KeyId(storage_hash(&bytes));
     backend.write(FileType::Key, &id.to_hex(), &bytes)?;
@@ -162,7 +171,7 @@ impl Repository {
     pub fn list_keys(&self) -> Result<Vec<KeyInfo>> {
         let mut out = Vec::new();
         for (name, _) in self.backend().list(FileType::Key)? {
-            let id = KeyId::from_hex(&name).map_err(|e| anyhow!("keys/{name}: {e}"))?;
+            let id = KeyId::from_hex(&name).with_context(|| format!("keys/{name}"))?;
             let bytes = self.read_verified(FileType::Key, &name)?;
             let kf = KeyFile::decode(&bytes).with_context(|| format!("decoding keys/{name}"))?;
             out.push(KeyInfo {
@@ -190,6 +199,7 @@ impl Repository {
         let spec = spec.to_ascii_lowercase();
         if spec.len() < 4 || !spec.chars().all(|c| c.is_ascii_hexdigit()) {
             bail!(
+                InvalidInput,
                 "{spec:?} is not a key ID: give at least 4 hex digits (see `backstock key list`)"
             );
         }
@@ -202,8 +212,15 @@ impl Repository {
             .collect();
         match found.as_slice() {
             [id] => Ok(*id),
-            [] => bail!("no key matches {spec:?} (see `backstock key list`)"),
-            _ => bail!("{spec:?} matches {} keys: give more digits", found.len()),
+            [] => bail!(
+                NotFound,
+                "no key matches {spec:?} (see `backstock key list`)"
+            ),
+            _ => bail!(
+                InvalidInput,
+                "{spec:?} matches {} keys: give more digits",
+                found.len()
+            ),
         }
     }
 
@@ -211,16 +228,20 @@ impl Repository {
     pub fn remove_key(&self, id: KeyId) -> Result<()> {
         if id == self.key_id() {
             bail!(
+                InvalidInput,
                 "key {} is the one in use; open the repository with another password to remove it",
                 id.short()
             );
         }
         let keys = self.backend().list(FileType::Key)?;
         if keys.len() <= 1 {
-            bail!("refusing to remove the last key: the repository could never be opened again");
+            bail!(
+                InvalidInput,
+                "refusing to remove the last key: the repository could never be opened again"
+            );
         }
         if !keys.iter().any(|(n, _)| *n == id.to_hex()) {
-            bail!("no key {id}");
+            bail!(NotFound, "no key {id}");
         }
         self.delete(FileType::Key, &id.to_hex())
     }

@@ -14,13 +14,13 @@ use crate::chunker::{Chunker, Class, GearTable};
 use crate::compress;
 use crate::crypto::kdf::KdfParams;
 use crate::crypto::{self, MasterKeys};
-use crate::error::RepoError;
+use crate::error::{Context, Error, ErrorKind, Result};
 use crate::format::blob_entry::{blob_aad, BlobEntry, BlobType, Compression};
 use crate::format::config::{ChunkerSecret, Config};
 use crate::format::envelope::{self, Kind};
 use crate::format::index::IndexFile;
 use crate::ids::{storage_hash, BlobId, IndexId, KeyId, RepoId};
-use anyhow::{anyhow, bail, Context, Result};
+use crate::{bail, err};
 use rand::RngCore;
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -108,7 +108,11 @@ impl Repository {
         pack_size: Option<u32>,
     ) -> Result<Repository> {
         if backend.stat(FileType::Config, "config")?.is_some() {
-            bail!("a repository already exists at {}", backend.location());
+            bail!(
+                InvalidInput,
+                "a repository already exists at {}",
+                backend.location()
+            );
         }
         // Writing a new config and key beside an old repository's files would make them unreadable.
         for t in [
@@ -119,6 +123,7 @@ impl Repository {
         ] {
             if let Some(name) = first_file(backend.as_ref(), t)? {
                 bail!(
+                    InvalidInput,
                     "{} holds repository files ({}/{name}) but no config: refusing to create a repository over them. If this is a damaged repository, restore its config from a copy; otherwise choose an empty location",
                     backend.location(),
                     t.dir()
@@ -128,9 +133,11 @@ impl Repository {
         let mut config = Config::new(RepoId([0; 32]), ChunkerSecret::random());
         if let Some(size) = pack_size {
             config.pack_size = size;
-            config
-                .check()
-                .context("--pack-size must be between 1 MiB and 1 GiB")?;
+            config.check().map_err(|e| {
+                Error::from(e)
+                    .context("pack size must be between 1 MiB and 1 GiB")
+                    .with_kind(ErrorKind::InvalidInput)
+            })?;
         }
         backend
             .create()
@@ -185,14 +192,17 @@ impl Repository {
             None => {
                 for t in [FileType::Key, FileType::Snapshot, FileType::Index] {
                     if let Some(name) = first_file(backend.as_ref(), t)? {
-                        return Err(RepoError::Damaged(format!(
+                        bail!(
+                            Damaged,
                             "{loc} has no config file but holds {}/{name}: the repository looks damaged. Do not run `init` there (it would refuse); restore the config from a copy of the repository",
                             t.dir()
-                        ))
-                        .into());
+                        );
                     }
                 }
-                return Err(RepoError::NotFound(loc).into());
+                bail!(
+                    NoRepository,
+                    "no repository at {loc} (run `backstock init` first, or check --repo / BACKSTOCK_REPOSITORY)"
+                );
             }
         };
         let cache_base = opts.cache_dir.as_deref();
@@ -279,6 +289,7 @@ impl Repository {
         let bytes = self.backend.read(t, name)?;
         if hex::encode(storage_hash(&bytes)) != name {
             bail!(
+                Corrupt,
                 "{}/{}/{name} is corrupt: its content does not match its name",
                 self.backend.location(),
                 t.dir()
@@ -401,7 +412,7 @@ impl Repository {
         let name = id.to_hex();
         let open = |bytes: &[u8]| -> Result<IndexFile> {
             if storage_hash(bytes) != id.0 {
-                bail!("does not match its name");
+                bail!(Corrupt, "does not match its name");
             }
             let plain = envelope::open(Kind::Index, &self.keys.enc, bytes)?;
             Ok(IndexFile::decode(&plain)?)
@@ -478,12 +489,16 @@ impl Repository {
 
     /// [`Self::open_blob`] decrypting in place: `sealed` is overwritten, and an uncompressed
     /// blob's plaintext is returned as a part of it, without a copy.
-    pub fn open_blob_in_place<'a>(
+    ///
+    /// Generic over the error type (any `E: From<Error>`, [`Error`] itself included) only so that
+    /// callers still on `anyhow` can chain it with `Result::and_then`; it returns
+    /// `Result<Cow<[u8]>>` once the restorer uses [`Error`].
+    pub fn open_blob_in_place<'a, E: From<Error>>(
         &self,
         entry: &BlobEntry,
         sealed: &'a mut [u8],
-    ) -> Result<std::borrow::Cow<'a, [u8]>> {
-        open_blob_in_place(&self.keys, entry, sealed)
+    ) -> std::result::Result<std::borrow::Cow<'a, [u8]>, E> {
+        Ok(open_blob_in_place(&self.keys, entry, sealed)?)
     }
 
     /// Reads one blob by ID through the index (tree blobs through the cache).
@@ -491,7 +506,7 @@ impl Repository {
         let loc = self
             .index
             .get(id)
-            .ok_or_else(|| anyhow!("blob {id} is not in the index"))?;
+            .ok_or_else(|| err!(NotFound, "blob {id} is not in the index"))?;
         let is_tree = loc.entry.blob_type == BlobType::Tree;
         if let Some(c) = self.cache.as_ref().filter(|_| is_tree) {
             if let Some(sealed) = c.get_tree(id).ok().flatten() {
@@ -528,7 +543,7 @@ impl Repository {
         let name = pack.to_hex();
         let t = TRAILER_LEN as u64;
         if size < t {
-            bail!("pack {pack} is only {size} bytes long");
+            bail!(Corrupt, "pack {pack} is only {size} bytes long");
         }
         let trailer = self
             .backend
@@ -561,7 +576,7 @@ pub fn open_blob(keys: &MasterKeys, entry: &BlobEntry, sealed: &[u8]) -> Result<
         &blob_aad(entry.blob_type, entry.compression),
         sealed,
     )
-    .map_err(|e| anyhow!("blob {} cannot be decrypted: {e}", entry.id))?;
+    .map_err(|e| err!(Corrupt, "blob {} cannot be decrypted: {e}", entry.id))?;
     let plain = match entry.compression {
         Compression::None => body,
         Compression::Zstd => decompress_blob(entry, &body)?,
@@ -581,7 +596,7 @@ pub fn open_blob_in_place<'a>(
         &blob_aad(entry.blob_type, entry.compression),
         sealed,
     )
-    .map_err(|e| anyhow!("blob {} cannot be decrypted: {e}", entry.id))?;
+    .map_err(|e| err!(Corrupt, "blob {} cannot be decrypted: {e}", entry.id))?;
     let plain = match entry.compression {
         Compression::None => std::borrow::Cow::Borrowed(&*body),
         Compression::Zstd => std::borrow::Cow::Owned(decompress_blob(entry, body)?),
@@ -593,18 +608,20 @@ pub fn open_blob_in_place<'a>(
 fn decompress_blob(entry: &BlobEntry, body: &[u8]) -> Result<Vec<u8>> {
     if entry.raw_len > crate::format::blob_entry::MAX_RAW_LEN {
         bail!(
+            Corrupt,
             "blob {}: raw length {} is out of bounds",
             entry.id,
             entry.raw_len
         );
     }
     compress::decompress_exact(body, entry.raw_len as usize)
-        .map_err(|e| anyhow!("blob {}: {e}", entry.id))
+        .map_err(|e| err!(Corrupt, "blob {}: {e}", entry.id))
 }
 
 fn verify_blob(keys: &MasterKeys, entry: &BlobEntry, plain: &[u8]) -> Result<()> {
     if plain.len() != entry.raw_len as usize || keys.blob_id(plain) != entry.id {
         bail!(
+            Corrupt,
             "blob {} is corrupt: its content does not match its ID",
             entry.id
         );

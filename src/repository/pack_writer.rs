@@ -4,10 +4,11 @@
 //! memory.
 
 use crate::backend::{Backend, FileType};
+use crate::err;
+use crate::error::{Context, Error, Result};
 use crate::format::blob_entry::BlobEntry;
 use crate::format::index::PackRecord;
 use crate::ids::PackId;
-use anyhow::{anyhow, Context, Result};
 use crossbeam_channel::{bounded, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -30,8 +31,8 @@ struct Shared {
     /// Buffers of written packs, for the next packs (a fresh pack-sized buffer for every pack fragments
     /// the heap and grows the resident set well past the packs in flight).
     spare: Vec<Vec<u8>>,
-    /// The first write that failed; every later call reports it.
-    error: Option<String>,
+    /// The first write that failed (or panicked); every later call reports it.
+    error: Option<Arc<Error>>,
 }
 
 pub struct PackWriter {
@@ -55,9 +56,7 @@ impl PackWriter {
                             let res = if failed {
                                 Ok(())
                             } else {
-                                backend
-                                    .write(FileType::Pack, &id.to_hex(), &bytes)
-                                    .with_context(|| format!("writing pack {id}"))
+                                write_pack(backend.as_ref(), id, &bytes)
                             };
                             let mut s = unpoisoned(&sh);
                             match res {
@@ -67,7 +66,7 @@ impl PackWriter {
                                     blobs: entries,
                                 }),
                                 Ok(()) => {}
-                                Err(e) => s.error = Some(format!("{e:#}")),
+                                Err(e) => s.error = Some(Arc::new(e)),
                             }
                             // One buffer per open pack type is all that is ever reused at once.
                             if s.spare.len() < 2 {
@@ -90,9 +89,10 @@ impl PackWriter {
         })
     }
 
+    /// The first failure, if a write failed: its kind, its message and its causes.
     fn check(&self) -> Result<()> {
         match &unpoisoned(&self.shared).error {
-            Some(e) => Err(anyhow!("{e}")),
+            Some(e) => Err(Error::wrap(e.kind(), Arc::clone(e))),
             None => Ok(()),
         }
     }
@@ -103,7 +103,7 @@ impl PackWriter {
         self.tx
             .as_ref()
             .and_then(|tx| tx.send(Job::Pack { id, bytes, entries }).ok())
-            .ok_or_else(|| anyhow!("the pack writer thread has stopped"))
+            .ok_or_else(stopped)
     }
 
     /// A buffer from a written pack, if one is free.
@@ -113,13 +113,15 @@ impl PackWriter {
 
     /// Waits until every queued pack is written; returns their records (emptying the list).
     pub fn flush(&self) -> Result<Vec<PackRecord>> {
-        if let Some(tx) = &self.tx {
+        let answered = self.tx.as_ref().is_some_and(|tx| {
             let (rtx, rrx) = bounded(1);
-            if tx.send(Job::Flush(rtx)).is_ok() {
-                let _ = rrx.recv();
-            }
-        }
+            tx.send(Job::Flush(rtx)).is_ok() && rrx.recv().is_ok()
+        });
         self.check()?;
+        // A writer that is gone without a recorded failure may have lost queued packs.
+        if !answered {
+            return Err(stopped());
+        }
         Ok(std::mem::take(&mut unpoisoned(&self.shared).records))
     }
 }
@@ -129,7 +131,34 @@ impl Drop for PackWriter {
         // Closing the queue ends the thread once it has written what is queued.
         self.tx = None;
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            if t.join().is_err() {
+                crate::repository::log_warning("the pack writer thread panicked");
+            }
+        }
+    }
+}
+
+/// The writer thread ended early: it panicked outside a backend write.
+fn stopped() -> Error {
+    err!(Other, "the pack writer thread has stopped")
+}
+
+/// Writes one pack. A backend that panics fails this write instead of ending the thread, so the
+/// failure is reported like any other.
+fn write_pack(backend: &dyn Backend, id: PackId, bytes: &[u8]) -> Result<()> {
+    let write = || backend.write(FileType::Pack, &id.to_hex(), bytes);
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(write)) {
+        Ok(r) => r.with_context(|| format!("writing pack {id}")),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(err!(
+                Other,
+                "writing pack {id}: the storage backend panicked: {what}"
+            ))
         }
     }
 }

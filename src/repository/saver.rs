@@ -4,11 +4,11 @@
 
 use super::pack_writer::PackWriter;
 use super::Repository;
+use crate::error::Result;
 use crate::format::blob_entry::{BlobEntry, BlobType, SEAL_OVERHEAD};
 use crate::format::index::{IndexFile, PackRecord};
 use crate::format::pack;
 use crate::ids::{storage_hash, BlobId, IndexId, PackId};
-use anyhow::Result;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;

@@ -2,11 +2,12 @@
 
 use super::Repository;
 use crate::backend::FileType;
+use crate::error::{Context, Result};
 use crate::format::envelope::{self, Kind};
 use crate::format::snapshot::Snapshot;
 use crate::format::FormatError;
 use crate::ids::{storage_hash, SnapshotId};
-use anyhow::{anyhow, bail, Context, Result};
+use crate::{bail, err};
 use rayon::prelude::*;
 use std::path::{Component, Path, PathBuf};
 
@@ -182,6 +183,7 @@ impl Repository {
             .find(|b| spec != "latest" && lower.len() >= 4 && b.name.starts_with(&lower))
         {
             bail!(
+                Corrupt,
                 "snapshot {} cannot be read: {}; run `backstock repair snapshots` (or `backstock forget {}`)",
                 b.name,
                 b.reason,
@@ -198,7 +200,8 @@ impl Repository {
                 .rev()
                 .find(|(_, s)| filter.matches(s))
                 .ok_or_else(|| {
-                    anyhow!(
+                    err!(
+                        NotFound,
                         "no snapshot found in {} (run `backstock backup` first)",
                         self.backend().location()
                     )
@@ -206,6 +209,7 @@ impl Repository {
         }
         if spec.len() < 4 || !spec.chars().all(|c| c.is_ascii_hexdigit()) {
             bail!(
+                InvalidInput,
                 "{spec:?} is not a snapshot ID: use `latest`, a full ID or at least 4 hex digits"
             );
         }
@@ -215,9 +219,15 @@ impl Repository {
             .filter(|(id, _)| id.to_hex().starts_with(&spec))
             .collect();
         match found.len() {
-            0 => bail!("no snapshot matches {spec:?} (list them with `backstock snapshots`)"),
+            0 => bail!(
+                NotFound,
+                "no snapshot matches {spec:?} (list them with `backstock snapshots`)"
+            ),
             1 => Ok(found.remove(0)),
-            n => bail!("{spec:?} matches {n} snapshots: give more digits"),
+            n => bail!(
+                InvalidInput,
+                "{spec:?} matches {n} snapshots: give more digits"
+            ),
         }
     }
 

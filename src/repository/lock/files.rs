@@ -4,10 +4,10 @@
 use super::{LockKind, STALE_AFTER};
 use crate::backend::{Backend, FileType};
 use crate::crypto::keys::SecretKey;
+use crate::error::{Context, Result};
 use crate::format::envelope::{self, Kind};
 use crate::ids::storage_hash;
 use crate::repository::{hostname, username, Repository};
-use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime};

@@ -63,12 +63,12 @@ fn snapshot() -> crate::format::snapshot::Snapshot {
     }
 }
 
-fn is_lost(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<LockLost>().is_some())
+fn is_lost(e: &Error) -> bool {
+    e.kind() == ErrorKind::LockLost
 }
 
-fn is_locked(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<LockedError>().is_some())
+fn is_locked(e: &Error) -> bool {
+    e.kind() == ErrorKind::Locked
 }
 
 fn lock_names(dir: &tempfile::TempDir) -> Vec<String> {
