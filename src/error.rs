@@ -161,7 +161,12 @@ impl From<crate::format::FormatError> for Error {
 
 impl From<crate::crypto::CryptoError> for Error {
     fn from(e: crate::crypto::CryptoError) -> Self {
-        Error::wrap(ErrorKind::Corrupt, e)
+        // Only opening finds corrupt data; a failure to seal is not about stored data.
+        let kind = match e {
+            crate::crypto::CryptoError::SealFailed(_) => ErrorKind::Other,
+            _ => ErrorKind::Corrupt,
+        };
+        Error::wrap(kind, e)
     }
 }
 
@@ -227,6 +232,15 @@ redb_errors!(
     redb::StorageError,
     redb::CommitError
 );
+
+impl From<crate::format::keyfile::CreateError> for Error {
+    fn from(e: crate::format::keyfile::CreateError) -> Self {
+        match e {
+            crate::format::keyfile::CreateError::Kdf(e) => e.into(),
+            crate::format::keyfile::CreateError::Seal(e) => Error::wrap(ErrorKind::Other, e),
+        }
+    }
+}
 
 // --- end of the lower layers' From impls ---
 

@@ -31,6 +31,15 @@ pub enum OpenError {
     Kdf(#[from] KdfError),
 }
 
+/// Why a key file could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error(transparent)]
+    Kdf(#[from] KdfError),
+    #[error(transparent)]
+    Seal(#[from] crypto::CryptoError),
+}
+
 impl KeyFile {
     /// Wraps `keys` with a key derived from `password`.
     pub fn create(
@@ -40,7 +49,7 @@ impl KeyFile {
         created: i64,
         host: &str,
         user: &str,
-    ) -> Result<Self, KdfError> {
+    ) -> Result<Self, CreateError> {
         let mut salt = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut salt);
         let mut kf = KeyFile {
@@ -53,7 +62,7 @@ impl KeyFile {
         };
         let pk = kdf.derive(password, &salt)?;
         let aad = kf.encode_unsealed();
-        kf.sealed = crypto::seal(&pk, &aad, &keys.to_bytes()[..]);
+        kf.sealed = crypto::seal(&pk, &aad, &keys.to_bytes()[..])?;
         Ok(kf)
     }
 

@@ -148,7 +148,7 @@ impl Repository {
         config.id = RepoId(rid);
         // The key first: a config without a key would be a repository nobody can open.
         let key_id = keys::write_key_file(backend.as_ref(), &keys, password, kdf)?;
-        let cbytes = envelope::seal(Kind::Config, &keys.enc, &config.encode(), false);
+        let cbytes = envelope::seal(Kind::Config, &keys.enc, &config.encode(), false)?;
         backend.write(FileType::Config, "config", &cbytes)?;
         Ok(Self::assemble(backend, keys, config, key_id))
     }
@@ -443,7 +443,7 @@ impl Repository {
     /// Writes an index file; returns its ID. Refuses if this command's lock has lapsed.
     pub fn write_index(&self, file: &IndexFile) -> Result<IndexId> {
         self.confirm_lock()?;
-        let bytes = envelope::seal(Kind::Index, &self.keys.enc, &file.encode(), true);
+        let bytes = envelope::seal(Kind::Index, &self.keys.enc, &file.encode(), true)?;
         let id = IndexId(storage_hash(&bytes));
         self.backend.write(FileType::Index, &id.to_hex(), &bytes)?;
         Ok(id)
@@ -463,23 +463,23 @@ impl Repository {
         t: BlobType,
         plaintext: &[u8],
         try_compress: bool,
-    ) -> (Compression, Vec<u8>) {
+    ) -> Result<(Compression, Vec<u8>)> {
         let compressed = if try_compress {
             let c = compress::compress(plaintext, self.config.compression_level);
             (c.len() < plaintext.len()).then_some(c)
         } else {
             None
         };
-        match compressed {
+        Ok(match compressed {
             Some(c) => (
                 Compression::Zstd,
-                crypto::seal(&self.keys.enc, &blob_aad(t, Compression::Zstd), &c),
+                crypto::seal(&self.keys.enc, &blob_aad(t, Compression::Zstd), &c)?,
             ),
             None => (
                 Compression::None,
-                crypto::seal(&self.keys.enc, &blob_aad(t, Compression::None), plaintext),
+                crypto::seal(&self.keys.enc, &blob_aad(t, Compression::None), plaintext)?,
             ),
-        }
+        })
     }
 
     /// Decrypts, decompresses and verifies a sealed blob against its entry.

@@ -60,7 +60,7 @@ impl<'r> BlobSaver<'r> {
         if self.repo.index().contains(&id) || !crate::sync::unpoisoned(&self.seen).insert(id) {
             return Ok((id, false));
         }
-        let (compression, sealed) = self.repo.seal_blob(t, data, try_compress);
+        let (compression, sealed) = self.repo.seal_blob(t, data, try_compress)?;
         self.stats.blobs_added.fetch_add(1, Ordering::Relaxed);
         self.stats
             .raw_bytes_added
@@ -143,7 +143,7 @@ impl<'r> BlobSaver<'r> {
             p.buf,
             &p.entries,
             config.pack_header_version(),
-        );
+        )?;
         let id = PackId(storage_hash(&bytes));
         self.stats.packs_written.fetch_add(1, Ordering::Relaxed);
         self.writer.write(id, bytes, p.entries)

@@ -250,9 +250,9 @@ impl Repository {
     /// deleted blobs the snapshot relies on.
     pub fn save_snapshot(&self, snap: &Snapshot) -> Result<SnapshotId> {
         self.confirm_lock()?;
-        let payload = snap.encode();
+        let payload = snap.encode().context("encoding the snapshot")?;
         let compress = payload.len() > 1024;
-        let bytes = envelope::seal(Kind::Snapshot, &self.keys().enc, &payload, compress);
+        let bytes = envelope::seal(Kind::Snapshot, &self.keys().enc, &payload, compress)?;
         let id = SnapshotId(storage_hash(&bytes));
         self.backend()
             .write(FileType::Snapshot, &id.to_hex(), &bytes)
@@ -395,7 +395,7 @@ mod tests {
     }
 
     fn store(repo: &Repository, payload: &[u8]) -> String {
-        let bytes = envelope::seal(Kind::Snapshot, &repo.keys().enc, payload, false);
+        let bytes = envelope::seal(Kind::Snapshot, &repo.keys().enc, payload, false).unwrap();
         let name = hex::encode(storage_hash(&bytes));
         repo.backend()
             .write(FileType::Snapshot, &name, &bytes)

@@ -139,7 +139,7 @@ pub(super) fn write_lock(
     info: &LockInfo,
 ) -> Result<String> {
     let payload = serde_json::to_vec(info).context("encoding lock")?;
-    let bytes = envelope::seal(Kind::Lock, key, &payload, false);
+    let bytes = envelope::seal(Kind::Lock, key, &payload, false)?;
     let name = hex::encode(storage_hash(&bytes));
     backend
         .write(FileType::Lock, &name, &bytes)
