@@ -34,6 +34,9 @@ pub struct GlobalOpts {
     /// Print only errors
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Print more about what is done (-vv: even more)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// Do not use the local cache
     #[arg(long, global = true)]
     pub no_cache: bool,

@@ -154,10 +154,10 @@ impl Cache {
             }
             // Only a cache: a file redb cannot open is replaced by an empty one.
             Err(e) => {
-                crate::repository::log_warning(&format!(
+                log::warn!(
                     "the local cache {} is damaged ({e}); starting a new one",
                     path.display()
-                ));
+                );
                 std::fs::remove_file(&path)
                     .with_context(|| format!("removing damaged cache {}", path.display()))?;
                 precreate_private(&path)?;
@@ -184,10 +184,10 @@ impl Cache {
     /// Drops an entry that failed verification, and says so the first time in this process.
     pub fn discard_damaged(&self, what: &str) {
         if !self.reported.swap(true, Ordering::Relaxed) {
-            crate::repository::log_warning(&format!(
+            log::warn!(
                 "the local cache {} holds a damaged entry ({what}); ignoring it and reading the repository instead",
                 self.path.display()
-            ));
+            );
         }
     }
 

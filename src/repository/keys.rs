@@ -1,6 +1,6 @@
 //! Key management: several passwords for one repository (`backstock key list|add|remove|passwd`).
 
-use super::{hostname, log_warning, username, Repository};
+use super::{hostname, username, Repository};
 use super::{MAX_KEYS_TRIED, MAX_KEY_WORK, MAX_TOTAL_KEY_WORK};
 use crate::backend::{Backend, FileType};
 use crate::bail;
@@ -77,10 +77,10 @@ pub(crate) fn open_keys(
         };
         let cost = work(&kf.kdf);
         if cost > MAX_KEY_WORK {
-            log_warning(&format!(
+            log::warn!(
                 "skipping keys/{name}: it demands {} KiB x {} passes of key derivation, more than backstock ever writes",
                 kf.kdf.m_cost, kf.kdf.t_cost
-            ));
+            );
             continue;
         }
         let rank = if cli_hint.as_deref().is_some_and(|h| name.starts_with(h)) {
@@ -94,17 +94,17 @@ pub(crate) fn open_keys(
     }
     if !candidates.is_empty() {
         for c in &corrupt {
-            log_warning(&format!("skipping {c}"));
+            log::warn!("skipping {c}");
         }
     }
     candidates.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
     let (mut tried, mut spent) = (0usize, 0u64);
     for (_, cost, name, kf, id) in &candidates {
         if tried == MAX_KEYS_TRIED || spent + cost > MAX_TOTAL_KEY_WORK {
-            log_warning(&format!(
+            log::warn!(
                 "stopped after trying {tried} of {} key files (the limit per command); name the right one with --key-hint",
                 candidates.len()
-            ));
+            );
             break;
         }
         tried += 1;
@@ -112,7 +112,7 @@ pub(crate) fn open_keys(
         match kf.open(password) {
             Ok(keys) => return Ok((keys, *id)),
             Err(OpenError::WrongPassword) => {}
-            Err(OpenError::Kdf(e)) => log_warning(&format!("key file keys/{name}: {e}")),
+            Err(OpenError::Kdf(e)) => log::warn!("key file keys/{name}: {e}"),
         }
     }
     if candidates.is_empty() && !corrupt.is_empty() {
@@ -123,9 +123,7 @@ pub(crate) fn open_keys(
         );
     }
     if !corrupt.is_empty() {
-        log_warning(
-            "if a key file skipped above held this password, restore it from a copy of the repository",
-        );
+        log::warn!("if a key file skipped above held this password, restore it from a copy of the repository");
     }
     bail!(
         WrongPassword,

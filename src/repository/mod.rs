@@ -220,12 +220,12 @@ impl Repository {
         if !opts.no_cache {
             if hint != Some(key_id) {
                 if let Err(e) = cache::write_key_hint(cache_base, &cbytes, &key_id) {
-                    log_warning(&format!("{e:#}"));
+                    log::warn!("{e:#}");
                 }
             }
             match cache::Cache::open(cache_base, &repo.config.id) {
                 Ok(c) => repo.cache = Some(c),
-                Err(e) => log_warning(&format!("running without the local cache: {e:#}")),
+                Err(e) => log::warn!("running without the local cache: {e:#}"),
             }
         }
         Ok(repo)
@@ -328,9 +328,9 @@ impl Repository {
             return Ok(());
         }
         for d in &damaged {
-            log_warning(&format!(
+            log::warn!(
                 "{d}; leaving it out (its blobs count as missing until `backstock repair index` runs)"
-            ));
+            );
         }
         let stored: std::collections::HashSet<crate::ids::PackId> = self
             .backend
@@ -368,7 +368,7 @@ impl Repository {
     fn retain_cached_index(&self, ids: std::collections::HashSet<IndexId>) {
         if let Some(c) = &self.cache {
             if let Err(e) = c.retain_index(&ids) {
-                log_warning(&format!("{e:#}"));
+                log::warn!("{e:#}");
             }
         }
     }
@@ -388,9 +388,7 @@ impl Repository {
                 let id = match IndexId::from_hex(name) {
                     Ok(id) => id,
                     Err(e) => {
-                        log_warning(&format!(
-                            "ignoring index/{name}: not an index file name ({e})"
-                        ));
+                        log::warn!("ignoring index/{name}: not an index file name ({e})");
                         return None;
                     }
                 };
@@ -434,7 +432,7 @@ impl Repository {
         let file = IndexFile::decode(&plain).with_context(|| format!("index/{name} is damaged"))?;
         if let Some(c) = cache {
             if let Err(e) = c.put_index(&id, &bytes) {
-                log_warning(&format!("{e:#}"));
+                log::warn!("{e:#}");
             }
         }
         Ok(file)
@@ -562,7 +560,7 @@ impl Repository {
     pub fn cache_trees(&self, items: &[(BlobId, Vec<u8>)]) {
         if let Some(c) = &self.cache {
             if let Err(e) = c.put_trees(items) {
-                log_warning(&format!("{e:#}"));
+                log::warn!("{e:#}");
             }
         }
     }
@@ -638,9 +636,8 @@ fn first_file(backend: &dyn Backend, t: FileType) -> Result<Option<String>> {
     }
 }
 
-/// Warnings from the library go to stderr with a prefix; the CLI may silence them with --quiet.
+/// A warning through the `log` facade (the CLI prints it as `warning: <msg>` unless `--quiet`).
+/// Goes once the upper layers (archiver, restorer, maintenance, inspect) call `log::warn!` directly.
 pub fn log_warning(msg: &str) {
-    if std::env::var_os("BACKSTOCK_QUIET").is_none() {
-        eprintln!("warning: {msg}");
-    }
+    log::warn!("{msg}");
 }

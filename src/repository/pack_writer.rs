@@ -132,7 +132,7 @@ impl Drop for PackWriter {
         self.tx = None;
         if let Some(t) = self.thread.take() {
             if t.join().is_err() {
-                crate::repository::log_warning("the pack writer thread panicked");
+                log::warn!("the pack writer thread panicked");
             }
         }
     }

@@ -267,10 +267,10 @@ pub fn report_bad(b: &BadFile) {
     let mut seen = crate::sync::unpoisoned(&SEEN);
     if !seen.contains(&b.name) {
         seen.push(b.name.clone());
-        super::log_warning(&format!(
+        log::warn!(
             "skipping snapshot file snapshots/{}: {} (`backstock repair snapshots` removes damaged ones)",
             b.name, b.reason
-        ));
+        );
     }
 }
 

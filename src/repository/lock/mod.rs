@@ -14,7 +14,7 @@ mod files;
 
 pub use files::{list_locks, stale_reason, HostIdentity, ListedLock, LockInfo};
 
-use super::{log_warning, Repository};
+use super::Repository;
 use crate::backend::{Backend, FileType};
 use crate::bail;
 use crate::crypto::keys::SecretKey;
@@ -264,9 +264,9 @@ impl Repository {
                     std::thread::sleep(Duration::from_millis(ms));
                 }
                 Err(e) if kind == LockKind::Read && is_not_writable(&e) => {
-                    log_warning(&format!(
+                    log::warn!(
                         "{e:#}: reading without a lock (a concurrent prune could make this command fail, but cannot damage anything it reads)"
-                    ));
+                    );
                     return Ok(LockGuard::unheld());
                 }
                 other => return other,
@@ -437,7 +437,7 @@ fn refresh_loop(state: &LockState, key: &SecretKey, mut info: LockInfo, stop: &m
             }
             Ok(Some(_)) => {}
             Err(e) => {
-                log_warning(&format!("refreshing lock: {e:#}"));
+                log::warn!("refreshing lock: {e:#}");
                 wait = REFRESH_EVERY / 5;
                 continue;
             }
@@ -452,7 +452,7 @@ fn refresh_loop(state: &LockState, key: &SecretKey, mut info: LockInfo, stop: &m
                 wait = REFRESH_EVERY;
             }
             Err(e) => {
-                log_warning(&format!("refreshing lock: {e:#}"));
+                log::warn!("refreshing lock: {e:#}");
                 wait = REFRESH_EVERY / 5;
             }
         }
@@ -478,7 +478,7 @@ impl Drop for LockGuard {
             .retain(|w| w.upgrade().is_some_and(|s| !Arc::ptr_eq(&s, &state)));
         let name = crate::sync::unpoisoned(&state.name).clone();
         if let Err(e) = state.backend.delete(FileType::Lock, &name) {
-            log_warning(&format!("removing lock file locks/{name}: {e:#}"));
+            log::warn!("removing lock file locks/{name}: {e:#}");
         }
     }
 }
