@@ -1,6 +1,7 @@
 //! The repository: keys, config, blobs in packs, the index, trees and snapshots, over a backend.
 
 pub mod cache;
+mod identity;
 pub mod index;
 pub mod keys;
 pub mod lock;
@@ -26,6 +27,7 @@ use rayon::prelude::*;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use identity::{hostname, username};
 pub use index::{BlobLocation, MasterIndex};
 
 /// Options for opening a repository.
@@ -66,32 +68,6 @@ pub struct Repository {
     text: Chunker,
     media: Chunker,
     tree: Chunker,
-}
-
-/// Who and where, recorded in key files and snapshots.
-pub fn hostname() -> String {
-    hostname::get()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "unknown".into())
-}
-
-pub fn username() -> String {
-    if let Ok(u) = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")) {
-        return u;
-    }
-    // No environment: look our uid up in /etc/passwd.
-    use std::os::unix::fs::MetadataExt;
-    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    uid.and_then(|uid| {
-        passwd.lines().find_map(|l| {
-            let mut f = l.split(':');
-            let name = f.next()?;
-            (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
-        })
-    })
-    .unwrap_or_else(|| "unknown".into())
 }
 
 impl Repository {
