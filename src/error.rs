@@ -114,7 +114,7 @@ impl Error {
     }
 }
 
-/// `{}` shows this layer's message; `{:#}` adds every cause after `: `, as `anyhow` does.
+/// `{}` shows this layer's message; `{:#}` adds every cause after `: `.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
@@ -244,7 +244,7 @@ impl From<crate::format::keyfile::CreateError> for Error {
 
 // --- end of the lower layers' From impls ---
 
-/// Adds context to a failed result or an empty option, as `anyhow::Context` does, keeping the kind.
+/// Adds context to a failed result, keeping the kind.
 pub trait Context<T> {
     /// On failure, puts `message` in front of the error.
     fn context(self, message: impl fmt::Display) -> Result<T>;

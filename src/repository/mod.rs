@@ -124,7 +124,7 @@ impl Repository {
         config.id = RepoId(rid);
         // The key first: a config without a key would be a repository nobody can open.
         let key_id = keys::write_key_file(backend.as_ref(), &keys, password, kdf)?;
-        let cbytes = envelope::seal(Kind::Config, &keys.enc, &config.encode(), false)?;
+        let cbytes = envelope::seal(Kind::Config, &keys.enc, &config.encode()?, false)?;
         backend.write(FileType::Config, "config", &cbytes)?;
         Ok(Self::assemble(backend, keys, config, key_id))
     }
@@ -465,7 +465,7 @@ impl Repository {
     /// blob's plaintext is returned as a part of it, without a copy.
     ///
     /// Generic over the error type (any `E: From<Error>`, [`Error`] itself included) only so that
-    /// callers still on `anyhow` can chain it with `Result::and_then`; it returns
+    /// callers with another error type can chain it with `Result::and_then`; it returns
     /// `Result<Cow<[u8]>>` once the restorer uses [`Error`].
     pub fn open_blob_in_place<'a, E: From<Error>>(
         &self,
