@@ -76,9 +76,9 @@ fn hashing_and_sealing(c: &mut Criterion) {
     });
     let key = SecretKey::random();
     g.bench_function("seal_1MiB", |b| {
-        b.iter(|| black_box(crypto::seal(&key, b"ab", &data).len()))
+        b.iter(|| black_box(crypto::seal(&key, b"ab", &data).unwrap().len()))
     });
-    let sealed = crypto::seal(&key, b"ab", &data);
+    let sealed = crypto::seal(&key, b"ab", &data).unwrap();
     g.bench_function("open_1MiB", |b| {
         b.iter(|| black_box(crypto::open(&key, b"ab", &sealed).map(|v| v.len())))
     });
@@ -126,7 +126,7 @@ fn packs(c: &mut Criterion) {
         let mut data = Vec::with_capacity(17 << 20);
         let mut entries = Vec::new();
         for b in &blobs {
-            let sealed = crypto::seal(&key, &[0, 0], b);
+            let sealed = crypto::seal(&key, &[0, 0], b).unwrap();
             entries.push(BlobEntry {
                 blob_type: BlobType::Data,
                 compression: Compression::None,
@@ -137,7 +137,7 @@ fn packs(c: &mut Criterion) {
             });
             data.extend_from_slice(&sealed);
         }
-        pack::finish(&key, data, &entries, pack::HEADER_VERSION)
+        pack::finish(&key, data, &entries, pack::HEADER_VERSION).unwrap()
     };
     g.bench_function("write_16MiB", |b| b.iter(|| black_box(build().len())));
     let p = build();

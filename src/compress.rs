@@ -39,8 +39,22 @@ pub fn compress(data: &[u8], level: i32) -> Vec<u8> {
         .unwrap_or_else(|_| fallback())
 }
 
+/// Why compressed bytes could not be decompressed (they are damaged or hostile).
+#[derive(Debug, thiserror::Error)]
+pub enum DecompressError {
+    /// zstd refused the data.
+    #[error("zstd: {0}")]
+    Zstd(#[source] std::io::Error),
+    /// The data decompressed to another length than its entry records.
+    #[error("decompressed to {found} bytes, expected {expected}")]
+    WrongLength { found: usize, expected: usize },
+    /// The data decompresses to more than the caller accepts.
+    #[error("decompressed size exceeds {0} bytes")]
+    TooLarge(u64),
+}
+
 /// Decompresses a blob whose plaintext length is known and at most `MAX_RAW_LEN`.
-pub fn decompress_exact(data: &[u8], raw_len: usize) -> Result<Vec<u8>, String> {
+pub fn decompress_exact(data: &[u8], raw_len: usize) -> Result<Vec<u8>, DecompressError> {
     let out = DECOMPRESSOR
         .try_with(|cell| match cell.try_borrow_mut() {
             Ok(mut slot) => {
@@ -55,25 +69,25 @@ pub fn decompress_exact(data: &[u8], raw_len: usize) -> Result<Vec<u8>, String> 
             Err(_) => zstd::bulk::decompress(data, raw_len),
         })
         .unwrap_or_else(|_| zstd::bulk::decompress(data, raw_len))
-        .map_err(|e| format!("zstd: {e}"))?;
+        .map_err(DecompressError::Zstd)?;
     if out.len() != raw_len {
-        return Err(format!(
-            "decompressed to {} bytes, expected {raw_len}",
-            out.len()
-        ));
+        return Err(DecompressError::WrongLength {
+            found: out.len(),
+            expected: raw_len,
+        });
     }
     Ok(out)
 }
 
 /// Decompresses at most `limit` bytes; more is an error.
-pub fn decompress_bounded(data: &[u8], limit: u64) -> Result<Vec<u8>, String> {
-    let dec = zstd::stream::read::Decoder::new(data).map_err(|e| format!("zstd: {e}"))?;
+pub fn decompress_bounded(data: &[u8], limit: u64) -> Result<Vec<u8>, DecompressError> {
+    let dec = zstd::stream::read::Decoder::new(data).map_err(DecompressError::Zstd)?;
     let mut out = Vec::new();
     dec.take(limit + 1)
         .read_to_end(&mut out)
-        .map_err(|e| format!("zstd: {e}"))?;
+        .map_err(DecompressError::Zstd)?;
     if out.len() as u64 > limit {
-        return Err(format!("decompressed size exceeds {limit} bytes"));
+        return Err(DecompressError::TooLarge(limit));
     }
     Ok(out)
 }

@@ -114,7 +114,7 @@ impl Error {
     }
 }
 
-/// `{}` shows this layer's message; `{:#}` adds every cause after `: `, as `anyhow` does.
+/// `{}` shows this layer's message; `{:#}` adds every cause after `: `.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
@@ -161,7 +161,12 @@ impl From<crate::format::FormatError> for Error {
 
 impl From<crate::crypto::CryptoError> for Error {
     fn from(e: crate::crypto::CryptoError) -> Self {
-        Error::wrap(ErrorKind::Corrupt, e)
+        // Only opening finds corrupt data; a failure to seal is not about stored data.
+        let kind = match e {
+            crate::crypto::CryptoError::SealFailed(_) => ErrorKind::Other,
+            _ => ErrorKind::Corrupt,
+        };
+        Error::wrap(kind, e)
     }
 }
 
@@ -171,7 +176,75 @@ impl From<serde_json::Error> for Error {
     }
 }
 
-/// Adds context to a failed result or an empty option, as `anyhow::Context` does, keeping the kind.
+// --- From impls for the lower layers (backend, ids, compress, crypto, format) ---
+
+impl From<crate::backend::BackendError> for Error {
+    /// A missing file is `NotFound`, a transient failure `StorageTransient`, a refused entry (a
+    /// file no repository holds there) `Corrupt`, a bad file name `InvalidInput`, the rest
+    /// `Storage`.
+    fn from(e: crate::backend::BackendError) -> Self {
+        use crate::backend::BackendErrorKind as B;
+        let kind = match e.kind() {
+            B::NotFound => ErrorKind::NotFound,
+            B::Transient => ErrorKind::StorageTransient,
+            B::Refused => ErrorKind::Corrupt,
+            B::InvalidName => ErrorKind::InvalidInput,
+            _ => ErrorKind::Storage,
+        };
+        Error::wrap(kind, e)
+    }
+}
+
+impl From<crate::ids::ParseIdError> for Error {
+    fn from(e: crate::ids::ParseIdError) -> Self {
+        Error::wrap(ErrorKind::InvalidInput, e)
+    }
+}
+
+impl From<crate::compress::DecompressError> for Error {
+    fn from(e: crate::compress::DecompressError) -> Self {
+        Error::wrap(ErrorKind::Corrupt, e)
+    }
+}
+
+impl From<crate::crypto::kdf::KdfError> for Error {
+    /// Parameters out of bounds come from a caller or a key file; either way not the store.
+    fn from(e: crate::crypto::kdf::KdfError) -> Self {
+        Error::wrap(ErrorKind::InvalidInput, e)
+    }
+}
+
+/// The local cache's database errors are local I/O failures.
+macro_rules! redb_errors {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error::wrap(ErrorKind::Io, e)
+            }
+        }
+    )*};
+}
+redb_errors!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+impl From<crate::format::keyfile::CreateError> for Error {
+    fn from(e: crate::format::keyfile::CreateError) -> Self {
+        match e {
+            crate::format::keyfile::CreateError::Kdf(e) => e.into(),
+            crate::format::keyfile::CreateError::Seal(e) => Error::wrap(ErrorKind::Other, e),
+        }
+    }
+}
+
+// --- end of the lower layers' From impls ---
+
+/// Adds context to a failed result, keeping the kind.
 pub trait Context<T> {
     /// On failure, puts `message` in front of the error.
     fn context(self, message: impl fmt::Display) -> Result<T>;
@@ -212,19 +285,6 @@ macro_rules! ensure {
             $crate::bail!($kind, $($arg)+);
         }
     };
-}
-
-// Kept until every layer returns `Error` (the command line still matches on these).
-#[derive(Debug, thiserror::Error)]
-pub enum RepoError {
-    #[error(
-        "no repository at {0} (run `backstock init` first, or check --repo / BACKSTOCK_REPOSITORY)"
-    )]
-    NotFound(String),
-    #[error("wrong password: no key file in {0} opens with it")]
-    WrongPassword(String),
-    #[error("{0}")]
-    Damaged(String),
 }
 
 #[cfg(test)]

@@ -6,6 +6,16 @@ use std::str::FromStr;
 /// Length of every ID in bytes.
 pub const ID_LEN: usize = 32;
 
+/// A string that is not a full 64-digit hex ID.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {input:?} is not a 64-digit hex {what}")]
+pub struct ParseIdError {
+    /// The string given.
+    pub input: String,
+    /// The ID type asked for (`BlobId`, `SnapshotId`, ...).
+    pub what: &'static str,
+}
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -22,14 +32,11 @@ macro_rules! id_type {
                 hex::encode(&self.0[..4])
             }
             /// Parses a full 64-digit hex ID.
-            pub fn from_hex(s: &str) -> Result<Self, crate::format::FormatError> {
+            pub fn from_hex(s: &str) -> Result<Self, ParseIdError> {
                 let mut out = [0u8; ID_LEN];
-                hex::decode_to_slice(s, &mut out).map_err(|_| {
-                    crate::format::FormatError::Invalid(format!(
-                        "{:?} is not a 64-digit hex {}",
-                        s,
-                        stringify!($name)
-                    ))
+                hex::decode_to_slice(s, &mut out).map_err(|_| ParseIdError {
+                    input: s.to_string(),
+                    what: stringify!($name),
                 })?;
                 Ok(Self(out))
             }
@@ -53,7 +60,7 @@ macro_rules! id_type {
         }
 
         impl FromStr for $name {
-            type Err = crate::format::FormatError;
+            type Err = ParseIdError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 Self::from_hex(s)
             }

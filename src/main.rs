@@ -14,9 +14,7 @@ fn main() {
             std::process::exit(code);
         }
     };
-    if cli.global.quiet {
-        std::env::set_var("BACKSTOCK_QUIET", "1");
-    }
+    cli::log::init(cli.global.quiet, cli.global.verbose);
     cli::take_password_from_environment();
     // Backup walks directories recursively on the pool's threads, as deep as the format allows
     // (format::tree::MAX_DEPTH levels); the default 2 MiB stacks leave too little margin for that.
@@ -24,10 +22,10 @@ fn main() {
         .stack_size(32 << 20)
         .build_global()
     {
-        eprintln!("warning: {e}");
+        log::warn!("{e}");
     }
     if let Err(e) = on_interrupt() {
-        eprintln!("warning: cannot handle Ctrl-C and SIGTERM: {e}");
+        log::warn!("cannot handle Ctrl-C and SIGTERM: {e}");
     }
     let code = match cli::run(cli) {
         Ok(code) => code,

@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     let blob_type = if mode & 2 != 0 { BlobType::Tree } else { BlobType::Data };
     let id = if mode & 8 != 0 { keys.blob_id(body) } else { BlobId([3; 32]) };
     let sealed = if mode & 4 != 0 {
-        crypto::seal(&keys.enc, &blob_aad(blob_type, compression), body)
+        crypto::seal(&keys.enc, &blob_aad(blob_type, compression), body).unwrap()
     } else {
         body.to_vec()
     };

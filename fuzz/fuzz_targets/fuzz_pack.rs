@@ -38,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
     let plain = &rest[2..];
     let compress = mode & 2 != 0;
 
-    let sealed = envelope::seal(Kind::PackHeader, &key, plain, compress);
+    let sealed = envelope::seal(Kind::PackHeader, &key, plain, compress).unwrap();
     let mut packed = vec![0u8; data_len];
     packed.extend_from_slice(&sealed);
     packed.extend_from_slice(&pack::encode_trailer(sealed.len() as u32));
@@ -48,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(parsed, direct, "parse disagrees with decode_header");
 
     // A header envelope sealed under another kind must be refused.
-    let wrong = envelope::seal(Kind::Index, &key, plain, compress);
+    let wrong = envelope::seal(Kind::Index, &key, plain, compress).unwrap();
     let mut bad = vec![0u8; data_len];
     bad.extend_from_slice(&wrong);
     bad.extend_from_slice(&pack::encode_trailer(wrong.len() as u32));

@@ -14,8 +14,7 @@
 //! inside the repository is followed (`vfs`).
 
 use super::vfs::{self, Fs, Kind, RealFs, Refused};
-use super::{Backend, FileType};
-use anyhow::{anyhow, bail, Result};
+use super::{Backend, BackendError, BackendErrorKind, FileType, Result};
 use rand::RngCore;
 use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
@@ -83,15 +82,17 @@ impl LocalBackend {
 
     /// The file's path relative to the root.
     fn rel(&self, t: FileType, name: &str) -> Result<PathBuf> {
+        let invalid =
+            |message| BackendError::new(BackendErrorKind::InvalidName, t, Some(name), message);
         if name.is_empty() || name.contains(['/', '\0']) || name.starts_with('.') {
-            bail!("invalid repository file name {name:?}");
+            return Err(invalid(format!("invalid repository file name {name:?}")));
         }
         Ok(match t {
             FileType::Config => PathBuf::from("config"),
             FileType::Pack => {
                 let fan = name
                     .get(..2)
-                    .ok_or_else(|| anyhow!("invalid pack name {name:?}: too short"))?;
+                    .ok_or_else(|| invalid(format!("invalid pack name {name:?}: too short")))?;
                 Path::new("data").join(fan).join(name)
             }
             _ => Path::new(t.dir()).join(name),
@@ -102,34 +103,44 @@ impl LocalBackend {
         self.root.join(rel).display().to_string()
     }
 
-    /// Words an error of the file `rel` (of type `t`) for the user.
-    fn explain(&self, doing: &str, t: FileType, rel: &Path, e: io::Error) -> anyhow::Error {
+    /// Words an error of the entry `rel` for the user: the file `name` of type `t`, or (without a
+    /// name) a directory.
+    fn explain(
+        &self,
+        doing: &str,
+        t: FileType,
+        name: Option<&str>,
+        rel: &Path,
+        e: io::Error,
+    ) -> BackendError {
+        let refused =
+            |message: String| BackendError::new(BackendErrorKind::Refused, t, name, message);
         match Refused::of(&e) {
-            Some(Refused::TooLarge { len, max }) => anyhow!(
+            Some(Refused::TooLarge { len, max }) => refused(format!(
                 "{} is {len} bytes, larger than any valid {} ({max} bytes at most): it was not \
                  written by backstock; move it out of the repository",
                 self.show(rel),
                 t.describe()
-            ),
-            Some(Refused::NotRegular(p)) => anyhow!(
+            )),
+            Some(Refused::NotRegular(p)) => refused(format!(
                 "{} is not a regular file (a symlink, directory, FIFO or device): backstock \
                  neither follows links nor reads special files inside a repository; put the file \
                  itself there or remove the entry",
                 self.show(p)
-            ),
-            Some(Refused::NotDirectory(p)) => anyhow!(
+            )),
+            Some(Refused::NotDirectory(p)) => refused(format!(
                 "{} is not a real directory (a symlink or another kind of entry): backstock does \
                  not follow links inside a repository; put the directory itself there",
                 self.show(p)
-            ),
-            None => anyhow::Error::new(e).context(format!("{doing} {}", self.show(rel))),
+            )),
+            None => BackendError::io(t, name, format!("{doing} {}", self.show(rel)), e),
         }
     }
 
     fn sync_dir(&self, rel: &Path) -> Result<()> {
         self.fs
             .sync_dir(rel)
-            .map_err(|e| self.explain("syncing directory", FileType::Config, rel, e))
+            .map_err(|e| self.explain("syncing directory", FileType::Config, None, rel, e))
     }
 
     /// Makes sure the directory `rel` exists, creating it and its missing parents, each parent
@@ -139,12 +150,12 @@ impl LocalBackend {
             // The root: `create` made it; a missing root is reported by the write itself.
             return Ok(());
         }
-        let explain = |e| self.explain("creating directory", FileType::Config, rel, e);
+        let explain = |e| self.explain("creating directory", FileType::Config, None, rel, e);
         match self.fs.stat(rel).map_err(explain)? {
             Some(m) if m.kind == Kind::Dir => return Ok(()),
             Some(_) => {
                 let e = Refused::NotDirectory(rel.to_path_buf()).into_io();
-                return Err(self.explain("", FileType::Config, rel, e));
+                return Err(self.explain("", FileType::Config, None, rel, e));
             }
             None => {}
         }
@@ -164,13 +175,13 @@ impl LocalBackend {
     fn create_dir(&self, rel: &Path) -> Result<()> {
         match self.fs.create_dir(rel) {
             Err(e) if e.kind() != ErrorKind::AlreadyExists => {
-                Err(self.explain("creating directory", FileType::Config, rel, e))
+                Err(self.explain("creating directory", FileType::Config, None, rel, e))
             }
             _ => Ok(()),
         }
     }
 
-    fn write_file(&self, t: FileType, rel: &Path, data: &[u8]) -> Result<()> {
+    fn write_file(&self, t: FileType, name: &str, rel: &Path, data: &[u8]) -> Result<()> {
         let dir = rel.parent().unwrap_or(Path::new(""));
         self.ensure_dir(dir)?;
         let mut rnd = [0u8; 8];
@@ -185,11 +196,17 @@ impl LocalBackend {
         };
         if let Err(e) = self.fs.write_new(&tmp, data, direct) {
             let _ = self.fs.remove_file(&tmp);
-            return done(Err(self.explain("writing", t, &tmp, e)));
+            return done(Err(self.explain("writing", t, Some(name), &tmp, e)));
         }
         if let Err(e) = self.fs.rename(&tmp, rel) {
             let _ = self.fs.remove_file(&tmp);
-            return done(Err(self.explain("renaming into place", t, rel, e)));
+            return done(Err(self.explain(
+                "renaming into place",
+                t,
+                Some(name),
+                rel,
+                e,
+            )));
         }
         done(self.sync_dir(dir))
     }
@@ -202,11 +219,16 @@ impl Backend for LocalBackend {
 
     fn create(&self) -> Result<()> {
         if self.stat(FileType::Config, "config")?.is_some() {
-            bail!("a repository already exists at {}", self.root.display());
+            return Err(BackendError::new(
+                BackendErrorKind::Permanent,
+                FileType::Config,
+                Some("config"),
+                format!("a repository already exists at {}", self.root.display()),
+            ));
         }
         self.fs
             .create_root()
-            .map_err(|e| self.explain("creating", FileType::Config, Path::new(""), e))?;
+            .map_err(|e| self.explain("creating", FileType::Config, None, Path::new(""), e))?;
         // All directories first, then one fsync per parent (data/, then the root, which also
         // makes data/ itself durable), rather than one per directory.
         for t in [
@@ -239,7 +261,7 @@ impl Backend for LocalBackend {
                 let entries = self
                     .fs
                     .list(data)
-                    .map_err(|e| self.explain("listing", t, data, e))?;
+                    .map_err(|e| self.explain("listing", t, None, data, e))?;
                 entries
                     .into_iter()
                     .filter(|(_, m)| m.kind == Kind::Dir)
@@ -253,7 +275,7 @@ impl Backend for LocalBackend {
             let entries = self
                 .fs
                 .list(&d)
-                .map_err(|e| self.explain("listing", t, &d, e))?;
+                .map_err(|e| self.explain("listing", t, None, &d, e))?;
             out.extend(
                 entries
                     .into_iter()
@@ -269,7 +291,7 @@ impl Backend for LocalBackend {
         let rel = self.rel(t, name)?;
         self.fs
             .read(&rel, t.max_size())
-            .map_err(|e| self.explain("reading", t, &rel, e))
+            .map_err(|e| self.explain("reading", t, Some(name), &rel, e))
     }
 
     fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
@@ -288,14 +310,19 @@ impl Backend for LocalBackend {
     ) -> Result<()> {
         let rel = self.rel(t, name)?;
         if offset.checked_add(len).is_none_or(|end| end > t.max_size()) {
-            bail!(
+            return Err(BackendError::new(
+                BackendErrorKind::Refused,
+                t,
+                Some(name),
+                format!(
                 "cannot read {len} bytes at offset {offset} of {}: the range ends past the end \
                  of any valid {} ({} bytes at most); the index or pack header that gave it is \
                  corrupt",
                 self.show(&rel),
                 t.describe(),
                 t.max_size()
-            );
+            ),
+            ));
         }
         let direct =
             t == FileType::Pack && len >= crate::direct_io::DIRECT_MIN as u64 && len <= 1 << 30;
@@ -303,13 +330,13 @@ impl Backend for LocalBackend {
             .read_range_into(&rel, offset, len, buf, direct)
             .map_err(|e| {
                 let doing = format!("reading {len} bytes at offset {offset} of");
-                self.explain(&doing, t, &rel, e)
+                self.explain(&doing, t, Some(name), &rel, e)
             })
     }
 
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {
         let rel = self.rel(t, name)?;
-        self.write_file(t, &rel, data)
+        self.write_file(t, name, &rel, data)
     }
 
     fn delete(&self, t: FileType, name: &str) -> Result<()> {
@@ -317,7 +344,7 @@ impl Backend for LocalBackend {
         match self.fs.remove_file(&rel) {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(self.explain("deleting", t, &rel, e)),
+            Err(e) => return Err(self.explain("deleting", t, Some(name), &rel, e)),
         }
         self.sync_dir(rel.parent().unwrap_or(Path::new("")))
     }
@@ -329,7 +356,7 @@ impl Backend for LocalBackend {
             let entries = self
                 .fs
                 .list(&d)
-                .map_err(|e| self.explain("listing", FileType::Config, &d, e))?;
+                .map_err(|e| self.explain("listing", FileType::Config, None, &d, e))?;
             let mut removed = false;
             for (name, m) in entries {
                 if !name.starts_with(TMP_PREFIX) || m.kind != Kind::File {
@@ -344,7 +371,9 @@ impl Backend for LocalBackend {
                     match self.fs.remove_file(&rel) {
                         Ok(()) => {}
                         Err(e) if e.kind() == ErrorKind::NotFound => continue,
-                        Err(e) => return Err(self.explain("deleting", FileType::Config, &rel, e)),
+                        Err(e) => {
+                            return Err(self.explain("deleting", FileType::Config, None, &rel, e))
+                        }
                     }
                     removed = true;
                     files += 1;
@@ -375,10 +404,10 @@ impl LocalBackend {
             Ok(Some(m)) if m.kind == Kind::File => Ok(Some(m)),
             Ok(Some(_)) => {
                 let e = Refused::NotRegular(rel.clone()).into_io();
-                Err(self.explain("", t, &rel, e))
+                Err(self.explain("", t, Some(name), &rel, e))
             }
             Ok(None) => Ok(None),
-            Err(e) => Err(self.explain("stat", t, &rel, e)),
+            Err(e) => Err(self.explain("stat", t, Some(name), &rel, e)),
         }
     }
 }

@@ -21,8 +21,8 @@ fn mode(p: &Path) -> u32 {
     fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777
 }
 
-fn err_text(r: anyhow::Result<impl std::fmt::Debug>) -> String {
-    format!("{:#}", r.unwrap_err())
+fn err_text(r: super::Result<impl std::fmt::Debug>) -> String {
+    format!("{:#}", crate::error::Error::from(r.unwrap_err()))
 }
 
 #[test]

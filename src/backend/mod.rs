@@ -3,6 +3,7 @@
 //! Encryption and caching are layered above this trait (in `repository`), so a new backend (S3, REST)
 //! only moves bytes.
 
+mod error;
 pub mod local;
 #[cfg(test)]
 mod local_tests;
@@ -12,12 +13,15 @@ mod power_cut_tests;
 pub(crate) mod sim;
 mod vfs;
 
+pub use error::{BackendError, BackendErrorKind};
 pub use local::LocalBackend;
 
 use crate::format::blob_entry::{ENTRY_LEN, SEAL_OVERHEAD};
 use crate::format::envelope::OVERHEAD;
 use crate::format::pack::TRAILER_LEN;
-use anyhow::Result;
+
+/// The result of a storage operation.
+pub type Result<T, E = BackendError> = std::result::Result<T, E>;
 
 /// The kinds of file in a repository (design.md §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

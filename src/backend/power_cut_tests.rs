@@ -19,7 +19,8 @@ use crate::maintenance::prune::{self, PruneOptions};
 use crate::maintenance::repair;
 use crate::repository::{OpenOptions, Repository};
 use crate::restorer::{self, RestoreOptions, RestoreProgress};
-use anyhow::Result;
+/// Any error: the layers these tests drive return different ones.
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use rand::{Rng, SeedableRng};
@@ -102,7 +103,7 @@ fn open(sim: &Arc<SimFs>) -> Result<Repository> {
         no_cache: true,
         ..Default::default()
     };
-    Repository::open(backend, PASSWORD, &opts)
+    Ok(Repository::open(backend, PASSWORD, &opts)?)
 }
 
 fn do_backup(repo: &mut Repository, src: &Path) -> Result<SnapshotId> {
@@ -124,7 +125,7 @@ fn do_forget(repo: &mut Repository, last: u32, ids: Vec<String>) -> Result<Forge
         ids,
         ..Default::default()
     };
-    forget::forget(repo, &opts, chrono::Utc::now())
+    Ok(forget::forget(repo, &opts, chrono::Utc::now())?)
 }
 
 fn do_prune(repo: &mut Repository, repack_all: bool) -> Result<()> {
@@ -132,7 +133,8 @@ fn do_prune(repo: &mut Repository, repack_all: bool) -> Result<()> {
         max_unused_percent: if repack_all { 0.0 } else { 5.0 },
         ..Default::default()
     };
-    prune::prune(repo, &opts).map(drop)
+    prune::prune(repo, &opts)?;
+    Ok(())
 }
 
 fn do_repair(repo: &mut Repository, read_all: bool) -> Result<()> {
@@ -140,11 +142,12 @@ fn do_repair(repo: &mut Repository, read_all: bool) -> Result<()> {
         read_all_packs: read_all,
         ..Default::default()
     };
-    repair::repair_index(repo, &opts).map(drop)
+    repair::repair_index(repo, &opts)?;
+    Ok(())
 }
 
 fn do_check(repo: &mut Repository) -> Result<CheckReport> {
-    check::check(repo, ReadData::All)
+    Ok(check::check(repo, ReadData::All)?)
 }
 
 fn do_list(repo: &mut Repository) -> Result<Vec<SnapshotId>> {
@@ -175,7 +178,8 @@ fn do_restore(repo: &mut Repository, id: &SnapshotId, src: &Path, target: &Path)
 
 /// Removes every lock: after a reboot, the processes that held them are gone.
 fn do_reboot_unlock(repo: &mut Repository) -> Result<()> {
-    repo.unlock(true).map(drop)
+    repo.unlock(true)?;
+    Ok(())
 }
 
 fn content(seed: u64, len: usize) -> Vec<u8> {

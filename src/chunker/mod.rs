@@ -8,10 +8,17 @@ pub use classify::{classify, Class};
 pub use gear::GearTable;
 pub use stream::StreamChunker;
 
-use crate::format::config::ChunkSizes;
 use fastcdc::v2020::{cut_gear, logarithm2, Normalization, MASKS};
 use std::ops::Range;
 use std::sync::Arc;
+
+/// The smallest, average and largest chunk a chunker cuts, in bytes (stored in the config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChunkSizes {
+    pub min: u32,
+    pub avg: u32,
+    pub max: u32,
+}
 
 /// A FastCDC chunker for one size class. Immutable; the size classes of a repository share a table.
 pub struct Chunker {

@@ -34,6 +34,9 @@ pub struct GlobalOpts {
     /// Print only errors
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Print more about what is done (-vv: even more)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// Do not use the local cache
     #[arg(long, global = true)]
     pub no_cache: bool,
@@ -161,7 +164,7 @@ impl GlobalOpts {
             no_lock: self.no_lock,
             key_hint: self.key_hint.clone(),
         };
-        Repository::open(backend, &password, &opts)
+        Ok(Repository::open(backend, &password, &opts)?)
     }
 
     /// Opens the repository, takes the lock `kind` needs, then loads the index under it.

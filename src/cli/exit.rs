@@ -1,6 +1,6 @@
 //! Exit codes (documented in README.md), and the one place that picks them for an error.
 
-use backstock::error::{Error, ErrorKind, RepoError};
+use backstock::error::{Error, ErrorKind};
 
 pub const OK: i32 = 0;
 pub const ERROR: i32 = 1;
@@ -30,20 +30,6 @@ fn for_kind(kind: ErrorKind) -> Option<i32> {
 /// decides, otherwise 1.
 pub fn code_for(err: &anyhow::Error) -> i32 {
     err.chain()
-        .find_map(|e| {
-            e.downcast_ref::<Error>()
-                .and_then(|e| for_kind(e.kind()))
-                .or_else(|| {
-                    e.downcast_ref::<RepoError>().map(|r| match r {
-                        RepoError::NotFound(_) => NO_REPOSITORY,
-                        RepoError::WrongPassword(_) => WRONG_PASSWORD,
-                        RepoError::Damaged(_) => DAMAGED,
-                    })
-                })
-                .or_else(|| {
-                    e.downcast_ref::<backstock::repository::lock::LockedError>()
-                        .map(|_| LOCKED)
-                })
-        })
+        .find_map(|e| e.downcast_ref::<Error>().and_then(|e| for_kind(e.kind())))
         .unwrap_or(ERROR)
 }

@@ -20,6 +20,7 @@ mod find;
 mod forget;
 mod init;
 mod key;
+pub mod log;
 mod ls;
 mod prune;
 mod repair;

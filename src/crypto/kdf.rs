@@ -26,40 +26,48 @@ impl Default for KdfParams {
     }
 }
 
+/// Why a key could not be derived.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KdfError {
+    #[error("argon2 memory {0} KiB outside {M_COST_MIN}..={M_COST_MAX}")]
+    Memory(u32),
+    #[error("argon2 iterations {0} outside 1..={T_COST_MAX}")]
+    Iterations(u32),
+    #[error("argon2 lanes {0} outside 1..={P_COST_MAX}")]
+    Lanes(u32),
+    /// argon2 refused the parameters.
+    #[error("argon2 parameters: {0}")]
+    Params(argon2::Error),
+    /// argon2 failed to derive.
+    #[error("argon2: {0}")]
+    Derive(argon2::Error),
+}
+
 impl KdfParams {
     /// Refuses parameters outside the bounds in docs/design.md.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), KdfError> {
         if !(M_COST_MIN..=M_COST_MAX).contains(&self.m_cost) {
-            return Err(format!(
-                "argon2 memory {} KiB outside {M_COST_MIN}..={M_COST_MAX}",
-                self.m_cost
-            ));
+            return Err(KdfError::Memory(self.m_cost));
         }
         if !(1..=T_COST_MAX).contains(&self.t_cost) {
-            return Err(format!(
-                "argon2 iterations {} outside 1..={T_COST_MAX}",
-                self.t_cost
-            ));
+            return Err(KdfError::Iterations(self.t_cost));
         }
         if !(1..=P_COST_MAX).contains(&self.p_cost) {
-            return Err(format!(
-                "argon2 lanes {} outside 1..={P_COST_MAX}",
-                self.p_cost
-            ));
+            return Err(KdfError::Lanes(self.p_cost));
         }
         Ok(())
     }
 
     /// Derives the 32-byte password key.
-    pub fn derive(&self, password: &[u8], salt: &[u8; 32]) -> Result<SecretKey, String> {
+    pub fn derive(&self, password: &[u8], salt: &[u8; 32]) -> Result<SecretKey, KdfError> {
         self.check()?;
         let params = Params::new(self.m_cost, self.t_cost, self.p_cost, Some(32))
-            .map_err(|e| format!("argon2 parameters: {e}"))?;
+            .map_err(KdfError::Params)?;
         let a = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         // Derived straight into the key's own storage: no copy of it is left on the stack.
         let mut key = SecretKey::zeroed();
         a.hash_password_into(password, salt, &mut key.0)
-            .map_err(|e| format!("argon2: {e}"))?;
+            .map_err(KdfError::Derive)?;
         Ok(key)
     }
 }

@@ -14,31 +14,45 @@ pub enum CryptoError {
     TooShort(usize),
     #[error("authentication failed (wrong key or corrupted data)")]
     AuthFailed,
+    /// The cipher refused to encrypt (only a message longer than its 256 GiB limit can cause it).
+    #[error("cannot encrypt {0} bytes: more than the cipher allows in one message")]
+    SealFailed(usize),
 }
 
 /// Seals `plaintext` and appends `nonce || ciphertext || tag` to `out`, encrypting in place in
-/// `out` (one copy of the plaintext, no temporary buffer).
-pub fn seal_into(key: &SecretKey, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
+/// `out` (one copy of the plaintext, no temporary buffer). On failure `out` is left as it was.
+pub fn seal_into(
+    key: &SecretKey,
+    aad: &[u8],
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), CryptoError> {
     let mut nonce = [0u8; NONCE_LEN];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let cipher = XChaCha20Poly1305::new(key.expose().into());
     out.reserve(NONCE_LEN + plaintext.len() + TAG_LEN);
+    let before = out.len();
     out.extend_from_slice(&nonce);
     let start = out.len();
     out.extend_from_slice(plaintext);
-    // Encryption with a valid key and nonce cannot fail below the cipher's 256 GiB message limit;
-    // should it ever, the tag is left zeroed and opening the result fails authentication.
-    let tag = cipher
-        .encrypt_in_place_detached(XNonce::from_slice(&nonce), aad, &mut out[start..])
-        .unwrap_or_default();
-    out.extend_from_slice(&tag);
+    // Encryption with a valid key and nonce fails only past the cipher's 256 GiB message limit.
+    match cipher.encrypt_in_place_detached(XNonce::from_slice(&nonce), aad, &mut out[start..]) {
+        Ok(tag) => {
+            out.extend_from_slice(&tag);
+            Ok(())
+        }
+        Err(_) => {
+            out.truncate(before);
+            Err(CryptoError::SealFailed(plaintext.len()))
+        }
+    }
 }
 
 /// Returns `nonce || ciphertext || tag`.
-pub fn seal(key: &SecretKey, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+pub fn seal(key: &SecretKey, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let mut out = Vec::with_capacity(plaintext.len() + NONCE_LEN + TAG_LEN);
-    seal_into(key, aad, plaintext, &mut out);
-    out
+    seal_into(key, aad, plaintext, &mut out)?;
+    Ok(out)
 }
 
 /// Opens `nonce || ciphertext || tag`.
@@ -86,7 +100,7 @@ mod tests {
         #[test]
         fn seal_open_round_trip(data in proptest::collection::vec(any::<u8>(), 0..4096), aad in proptest::collection::vec(any::<u8>(), 0..16)) {
             let k = SecretKey::random();
-            let s = seal(&k, &aad, &data);
+            let s = seal(&k, &aad, &data).unwrap();
             prop_assert_eq!(s.len(), data.len() + 40);
             prop_assert_eq!(open(&k, &aad, &s).unwrap(), data.clone());
             let mut s = s;
@@ -96,7 +110,7 @@ mod tests {
         #[test]
         fn tampering_is_detected(data in proptest::collection::vec(any::<u8>(), 1..512), pos in any::<usize>()) {
             let k = SecretKey::random();
-            let mut s = seal(&k, b"x", &data);
+            let mut s = seal(&k, b"x", &data).unwrap();
             let i = pos % s.len();
             s[i] ^= 1;
             prop_assert_eq!(open(&k, b"x", &s), Err(CryptoError::AuthFailed));
@@ -107,7 +121,7 @@ mod tests {
     #[test]
     fn wrong_aad_or_key_fails() {
         let k = SecretKey::random();
-        let s = seal(&k, b"a", b"data");
+        let s = seal(&k, b"a", b"data").unwrap();
         assert!(open(&k, b"b", &s).is_err());
         assert!(open(&SecretKey::random(), b"a", &s).is_err());
         assert_eq!(open(&k, b"a", &s[..10]), Err(CryptoError::TooShort(10)));

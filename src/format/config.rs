@@ -14,12 +14,8 @@ pub const VERSION: u32 = 2;
 /// Repositories made before version 2: the gear table is the public one XORed with a 64-bit `seed`.
 pub const VERSION_SEEDED: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChunkSizes {
-    pub min: u32,
-    pub avg: u32,
-    pub max: u32,
-}
+/// The chunker's sizes, embedded in the config (the chunker owns the type).
+pub use crate::chunker::ChunkSizes;
 
 /// The 256-bit key the chunker's gear table is derived from (config version 2). Stored only in the
 /// sealed config; zeroized on drop, never printed by `Debug`.
@@ -159,8 +155,10 @@ impl Config {
         }
     }
 
-    pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec_pretty(self).unwrap_or_default()
+    /// The config as JSON. Serializing plain data to a `Vec` does not fail, but should it, the
+    /// error is returned rather than an empty config written.
+    pub fn encode(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec_pretty(self)
     }
 
     pub fn decode(bytes: &[u8]) -> FormatResult<Self> {
@@ -235,9 +233,9 @@ mod tests {
         fn round_trip(id in any::<[u8; 32]>(), key in any::<[u8; 32]>(), seed in any::<u64>(), level in 1i32..20) {
             let mut c = Config::new(RepoId(id), ChunkerSecret::from_bytes(key));
             c.compression_level = level;
-            prop_assert_eq!(Config::decode(&c.encode()).unwrap(), c);
+            prop_assert_eq!(Config::decode(&c.encode().unwrap()).unwrap(), c);
             let old = Config::new_seeded(RepoId(id), seed);
-            prop_assert_eq!(Config::decode(&old.encode()).unwrap(), old);
+            prop_assert_eq!(Config::decode(&old.encode().unwrap()).unwrap(), old);
         }
 
         /// A damaged config decodes or is refused, never panics; what decodes is a config that
@@ -250,9 +248,9 @@ mod tests {
             } else {
                 Config::new(RepoId(id), ChunkerSecret::from_bytes(key))
             };
-            let damaged = crate::format::mutation::apply(&c.encode(), &ops);
+            let damaged = crate::format::mutation::apply(&c.encode().unwrap(), &ops);
             if let Ok(decoded) = Config::decode(&damaged) {
-                prop_assert_eq!(Config::decode(&decoded.encode()).unwrap(), decoded);
+                prop_assert_eq!(Config::decode(&decoded.encode().unwrap()).unwrap(), decoded);
             }
         }
     }
@@ -261,7 +259,7 @@ mod tests {
     fn out_of_range_sizes_are_refused() {
         let mut c = Config::new(RepoId([0; 32]), ChunkerSecret::from_bytes([1; 32]));
         c.chunker.text.max = 1;
-        assert!(Config::decode(&c.encode()).is_err());
+        assert!(Config::decode(&c.encode().unwrap()).is_err());
     }
 
     /// A config written before version 2 (no `tree`, a `seed`) still reads, as version 1.
@@ -285,25 +283,28 @@ mod tests {
         let secret = Some(ChunkerSecret::from_bytes([7; 32]));
         let mut c = Config::new(RepoId([0; 32]), ChunkerSecret::from_bytes([7; 32]));
         c.chunker.seed = Some(1);
-        assert!(Config::decode(&c.encode()).is_err(), "seed and secret");
+        assert!(
+            Config::decode(&c.encode().unwrap()).is_err(),
+            "seed and secret"
+        );
         c.chunker.seed = None;
         c.chunker.secret = None;
-        assert!(Config::decode(&c.encode()).is_err(), "neither");
+        assert!(Config::decode(&c.encode().unwrap()).is_err(), "neither");
         let mut old = Config::new_seeded(RepoId([0; 32]), 1);
         old.chunker.secret = secret;
         assert!(
-            Config::decode(&old.encode()).is_err(),
+            Config::decode(&old.encode().unwrap()).is_err(),
             "version 1 with a secret"
         );
         old.chunker.seed = None;
         assert!(
-            Config::decode(&old.encode()).is_err(),
+            Config::decode(&old.encode().unwrap()).is_err(),
             "version 1 with only a secret"
         );
         let mut newer = Config::new(RepoId([0; 32]), ChunkerSecret::from_bytes([7; 32]));
         newer.version = 3;
         assert!(matches!(
-            Config::decode(&newer.encode()),
+            Config::decode(&newer.encode().unwrap()),
             Err(FormatError::UnsupportedVersion {
                 what: "config",
                 found: 3
@@ -314,7 +315,7 @@ mod tests {
     #[test]
     fn secret_is_hex_and_not_debug_printed() {
         let c = Config::new(RepoId([0; 32]), ChunkerSecret::from_bytes([0xab; 32]));
-        let json = String::from_utf8(c.encode()).unwrap();
+        let json = String::from_utf8(c.encode().unwrap()).unwrap();
         assert!(json.contains(&"ab".repeat(32)), "{json}");
         assert!(!format!("{c:?}").contains("abab"));
         let bad = json.replace(&"ab".repeat(32), "xyz");

@@ -33,7 +33,12 @@ impl Kind {
 }
 
 /// Seals `payload`; compresses it with zstd first when `compress` is set and it helps.
-pub fn seal(kind: Kind, key: &SecretKey, payload: &[u8], compress: bool) -> Vec<u8> {
+pub fn seal(
+    kind: Kind,
+    key: &SecretKey,
+    payload: &[u8],
+    compress: bool,
+) -> Result<Vec<u8>, crypto::CryptoError> {
     let compressed = if compress {
         let c = compress::compress(payload, 3);
         (c.len() < payload.len()).then_some(c)
@@ -49,8 +54,8 @@ pub fn seal(kind: Kind, key: &SecretKey, payload: &[u8], compress: bool) -> Vec<
     ];
     let mut out = Vec::with_capacity(body.len() + OVERHEAD);
     out.extend_from_slice(&header);
-    crypto::seal::seal_into(key, &header, body, &mut out);
-    out
+    crypto::seal::seal_into(key, &header, body, &mut out)?;
+    Ok(out)
 }
 
 /// Checks the header, decrypts and decompresses. Errors name the expected kind.
@@ -100,7 +105,7 @@ mod tests {
         #[test]
         fn round_trip(payload in proptest::collection::vec(any::<u8>(), 0..4096), z in any::<bool>()) {
             let k = SecretKey::random();
-            let s = seal(Kind::Index, &k, &payload, z);
+            let s = seal(Kind::Index, &k, &payload, z).unwrap();
             prop_assert_eq!(open(Kind::Index, &k, &s).unwrap(), payload);
         }
 
@@ -114,7 +119,7 @@ mod tests {
     #[test]
     fn kind_is_checked() {
         let k = SecretKey::random();
-        let s = seal(Kind::Index, &k, b"x", false);
+        let s = seal(Kind::Index, &k, b"x", false).unwrap();
         assert!(open(Kind::Snapshot, &k, &s).is_err());
         let mut t = s.clone();
         t[5] = Kind::Snapshot as u8; // header is authenticated too

@@ -2,7 +2,7 @@
 
 use super::reader::Reader;
 use super::{FormatError, FormatResult};
-use crate::crypto::kdf::KdfParams;
+use crate::crypto::kdf::{KdfError, KdfParams};
 use crate::crypto::{self, MasterKeys};
 use rand::RngCore;
 use zeroize::Zeroizing;
@@ -28,7 +28,16 @@ pub enum OpenError {
     #[error("wrong password")]
     WrongPassword,
     #[error("{0}")]
-    Kdf(String),
+    Kdf(#[from] KdfError),
+}
+
+/// Why a key file could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error(transparent)]
+    Kdf(#[from] KdfError),
+    #[error(transparent)]
+    Seal(#[from] crypto::CryptoError),
 }
 
 impl KeyFile {
@@ -40,7 +49,7 @@ impl KeyFile {
         created: i64,
         host: &str,
         user: &str,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, CreateError> {
         let mut salt = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut salt);
         let mut kf = KeyFile {
@@ -53,16 +62,13 @@ impl KeyFile {
         };
         let pk = kdf.derive(password, &salt)?;
         let aad = kf.encode_unsealed();
-        kf.sealed = crypto::seal(&pk, &aad, &keys.to_bytes()[..]);
+        kf.sealed = crypto::seal(&pk, &aad, &keys.to_bytes()[..])?;
         Ok(kf)
     }
 
     /// Unwraps the master keys.
     pub fn open(&self, password: &[u8]) -> Result<MasterKeys, OpenError> {
-        let pk = self
-            .kdf
-            .derive(password, &self.salt)
-            .map_err(OpenError::Kdf)?;
+        let pk = self.kdf.derive(password, &self.salt)?;
         let aad = self.encode_unsealed();
         let plain = Zeroizing::new(
             crypto::open(&pk, &aad, &self.sealed).map_err(|_| OpenError::WrongPassword)?,

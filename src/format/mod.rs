@@ -30,3 +30,10 @@ pub enum FormatError {
 }
 
 pub type FormatResult<T> = Result<T, FormatError>;
+
+/// An ID field that is not an ID is invalid data, worded as before IDs had their own error.
+impl From<crate::ids::ParseIdError> for FormatError {
+    fn from(e: crate::ids::ParseIdError) -> Self {
+        FormatError::Invalid(format!("{:?} is not a 64-digit hex {}", e.input, e.what))
+    }
+}

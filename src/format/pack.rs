@@ -186,7 +186,7 @@ pub fn finish(
     mut data: Vec<u8>,
     entries: &[BlobEntry],
     header_version: u8,
-) -> Vec<u8> {
+) -> Result<Vec<u8>, crate::crypto::CryptoError> {
     let payload = if header_version == HEADER_VERSION_UNPADDED {
         encode_header_unpadded(entries)
     } else {
@@ -196,10 +196,10 @@ pub fn finish(
         rand::rngs::OsRng.fill_bytes(&mut data[end..]);
         encode_header(entries)
     };
-    let header = envelope::seal(Kind::PackHeader, key, &payload, false);
+    let header = envelope::seal(Kind::PackHeader, key, &payload, false)?;
     data.extend_from_slice(&header);
     data.extend_from_slice(&encode_trailer(header.len() as u32));
-    data
+    Ok(data)
 }
 
 /// Decodes the blob list of a complete pack held in memory.
@@ -287,7 +287,7 @@ mod tests {
             let total: usize = entries.iter().map(|e| e.stored_len as usize).sum();
             let key = SecretKey::random();
             for v in [HEADER_VERSION, HEADER_VERSION_UNPADDED] {
-                let pack = finish(&key, vec![0u8; total], &entries, v);
+                let pack = finish(&key, vec![0u8; total], &entries, v).unwrap();
                 prop_assert_eq!(parse(&key, &pack).unwrap(), entries.clone());
             }
         }
@@ -319,7 +319,7 @@ mod tests {
             let total: usize = entries.iter().map(|e| e.stored_len as usize).sum();
             let key = SecretKey::random();
             let v = if unpadded { HEADER_VERSION_UNPADDED } else { HEADER_VERSION };
-            let pack = finish(&key, vec![0u8; total], &entries, v);
+            let pack = finish(&key, vec![0u8; total], &entries, v).unwrap();
             let damaged = crate::format::mutation::apply(&pack, &ops);
             if let Ok(parsed) = parse(&key, &damaged) {
                 prop_assert_eq!(parsed, entries);
@@ -357,7 +357,7 @@ mod tests {
         let entries: Vec<BlobEntry> = (0..n)
             .map(|i| entry(i as u32 * size, size, i as u8))
             .collect();
-        finish(key, vec![7u8; n * size as usize], &entries, HEADER_VERSION)
+        finish(key, vec![7u8; n * size as usize], &entries, HEADER_VERSION).unwrap()
     }
 
     fn header_len(pack: &[u8]) -> u32 {
@@ -434,13 +434,14 @@ mod tests {
             &key,
             &encode_header_unpadded(&entries),
             false,
-        );
+        )
+        .unwrap();
         assert_eq!(header.len(), envelope::OVERHEAD + 5 + 2 * ENTRY_LEN);
         pack.extend_from_slice(&header);
         pack.extend_from_slice(&encode_trailer(header.len() as u32));
         assert_eq!(parse(&key, &pack).unwrap(), entries);
         // Repositories of config version 1 keep getting exactly this layout: no padding anywhere.
-        let written = finish(&key, vec![5u8; 160], &entries, HEADER_VERSION_UNPADDED);
+        let written = finish(&key, vec![5u8; 160], &entries, HEADER_VERSION_UNPADDED).unwrap();
         assert_eq!(written.len(), pack.len());
         assert_eq!(written[..160], pack[..160]);
         assert_eq!(header_len(&written), header.len() as u32);

@@ -47,9 +47,10 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn encode(&self) -> Vec<u8> {
-        // Serializing plain data structures to a Vec cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+    /// The snapshot as JSON. Serializing plain data to a `Vec` does not fail, but should it, the
+    /// error is returned rather than an empty snapshot written.
+    pub fn encode(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
     }
 
     pub fn decode(bytes: &[u8]) -> FormatResult<Self> {
@@ -80,7 +81,7 @@ mod tests {
             let s = Snapshot { version: VERSION, time, hostname: host, username: "u".into(), paths, tags,
                 tree: BlobId(tree), parent: None, program_version: "x".into(),
                 summary: Summary { files_new: files, ..Default::default() } };
-            prop_assert_eq!(Snapshot::decode(&s.encode()).unwrap(), s);
+            prop_assert_eq!(Snapshot::decode(&s.encode().unwrap()).unwrap(), s);
         }
 
         /// A damaged snapshot decodes or is refused, never panics; what decodes encodes to itself.
@@ -91,9 +92,9 @@ mod tests {
             let s = Snapshot { version: VERSION, time, hostname: host, username: "u".into(),
                 paths: vec!["/data".into()], tags: vec!["t".into()], tree: BlobId(tree), parent: None,
                 program_version: "x".into(), summary: Summary { files_new: files, ..Default::default() } };
-            let damaged = crate::format::mutation::apply(&s.encode(), &ops);
+            let damaged = crate::format::mutation::apply(&s.encode().unwrap(), &ops);
             if let Ok(decoded) = Snapshot::decode(&damaged) {
-                prop_assert_eq!(Snapshot::decode(&decoded.encode()).unwrap(), decoded);
+                prop_assert_eq!(Snapshot::decode(&decoded.encode().unwrap()).unwrap(), decoded);
             }
         }
     }

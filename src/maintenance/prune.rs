@@ -295,5 +295,5 @@ fn repack(repo: &Repository, plan: &Plan) -> Result<Vec<PackRecord>> {
             saver.add_sealed(e.blob_type, e.id, e.compression, e.raw_len, sealed.to_vec())?;
         }
     }
-    saver.flush()
+    Ok(saver.flush()?)
 }

@@ -17,7 +17,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Error, Result};
 use redb::{
     Builder, Database, DatabaseError, Durability, ReadableTable, TableDefinition, WriteTransaction,
 };
@@ -38,19 +38,17 @@ const DURABLE_EVERY: u32 = 16;
 /// a 10M-blob index, 64 MiB raised a backup's peak RSS by 70 MB.
 const MEMORY_CACHE_BYTES: usize = 16 << 20;
 
-/// `$XDG_CACHE_HOME/backstock`, else `$HOME/.cache/backstock` (relative values are ignored, as
-/// the XDG spec says).
+/// `$XDG_CACHE_HOME/backstock`, else `$HOME/.cache/backstock` (the platform's cache directory, as
+/// `dirs` finds it: a relative `XDG_CACHE_HOME` is ignored, as the XDG spec says, and without
+/// `HOME` the home directory comes from the user database).
 pub fn default_base() -> Result<PathBuf> {
-    let var = |name| {
-        std::env::var_os(name)
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-    };
-    if let Some(xdg) = var("XDG_CACHE_HOME") {
-        return Ok(xdg.join("backstock"));
-    }
-    let home = var("HOME").context("no cache directory: neither XDG_CACHE_HOME nor HOME is set")?;
-    Ok(home.join(".cache").join("backstock"))
+    let dir = dirs::cache_dir().ok_or_else(|| {
+        crate::err!(
+            NotFound,
+            "no cache directory: neither XDG_CACHE_HOME nor HOME is set"
+        )
+    })?;
+    Ok(dir.join("backstock"))
 }
 
 fn create_db(path: &Path) -> std::result::Result<Database, DatabaseError> {
@@ -149,23 +147,22 @@ impl Cache {
         let db = match create_db(&path) {
             Ok(db) => db,
             Err(e) if matches!(e, DatabaseError::DatabaseAlreadyOpen) => {
-                return Err(anyhow::Error::new(e).context(format!(
+                return Err(Error::from(e).context(format!(
                     "cache {} is in use by another process",
                     path.display()
                 )))
             }
             // Only a cache: a file redb cannot open is replaced by an empty one.
             Err(e) => {
-                crate::repository::log_warning(&format!(
+                log::warn!(
                     "the local cache {} is damaged ({e}); starting a new one",
                     path.display()
-                ));
+                );
                 std::fs::remove_file(&path)
                     .with_context(|| format!("removing damaged cache {}", path.display()))?;
                 precreate_private(&path)?;
                 create_db(&path).map_err(|e| {
-                    anyhow::Error::new(e)
-                        .context(format!("cache {} cannot be created", path.display()))
+                    Error::from(e).context(format!("cache {} cannot be created", path.display()))
                 })?
             }
         };
@@ -187,10 +184,10 @@ impl Cache {
     /// Drops an entry that failed verification, and says so the first time in this process.
     pub fn discard_damaged(&self, what: &str) {
         if !self.reported.swap(true, Ordering::Relaxed) {
-            crate::repository::log_warning(&format!(
+            log::warn!(
                 "the local cache {} holds a damaged entry ({what}); ignoring it and reading the repository instead",
                 self.path.display()
-            ));
+            );
         }
     }
 
@@ -426,7 +423,7 @@ mod tests {
         let err = Cache::open(Some(dir.path()), &REPO).err().unwrap();
         assert!(start.elapsed() < std::time::Duration::from_secs(2));
         assert!(format!("{err:#}").contains(&first.path().display().to_string()));
-        let cause = err.root_cause().downcast_ref::<DatabaseError>();
+        let cause = err.find::<DatabaseError>();
         assert!(
             matches!(cause, Some(DatabaseError::DatabaseAlreadyOpen)),
             "{err:#}"

@@ -1,14 +1,14 @@
 //! Key management: several passwords for one repository (`backstock key list|add|remove|passwd`).
 
-use super::{hostname, log_warning, username, Repository};
+use super::{hostname, username, Repository};
 use super::{MAX_KEYS_TRIED, MAX_KEY_WORK, MAX_TOTAL_KEY_WORK};
 use crate::backend::{Backend, FileType};
+use crate::bail;
 use crate::crypto::kdf::KdfParams;
 use crate::crypto::MasterKeys;
-use crate::error::RepoError;
+use crate::error::{Context, Result};
 use crate::format::keyfile::{KeyFile, OpenError};
 use crate::ids::{storage_hash, KeyId};
-use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 
 /// The work a key file's parameters demand, in KiB of memory times passes.
@@ -29,12 +29,15 @@ pub(crate) fn open_keys(
     let loc = backend.location();
     let names = backend.list(FileType::Key)?;
     if names.is_empty() {
-        bail!("repository at {loc} has no key files");
+        bail!(Damaged, "repository at {loc} has no key files");
     }
     let cli_hint = cli_hint.map(|h| h.to_ascii_lowercase());
     if let Some(h) = &cli_hint {
         if !names.iter().any(|(n, _)| n.starts_with(h.as_str())) {
-            bail!("--key-hint {h:?} matches no key file (see `backstock key list`)");
+            bail!(
+                InvalidInput,
+                "--key-hint {h:?} matches no key file (see `backstock key list`)"
+            );
         }
     }
     let mut corrupt: Vec<String> = Vec::new();
@@ -51,7 +54,10 @@ pub(crate) fn open_keys(
         let bytes = match backend.read(FileType::Key, name) {
             Ok(b) => b,
             Err(e) => {
-                corrupt.push(format!("keys/{name} cannot be read: {e:#}"));
+                corrupt.push(format!(
+                    "keys/{name} cannot be read: {:#}",
+                    crate::error::Error::from(e)
+                ));
                 continue;
             }
         };
@@ -71,10 +77,10 @@ pub(crate) fn open_keys(
         };
         let cost = work(&kf.kdf);
         if cost > MAX_KEY_WORK {
-            log_warning(&format!(
+            log::warn!(
                 "skipping keys/{name}: it demands {} KiB x {} passes of key derivation, more than backstock ever writes",
                 kf.kdf.m_cost, kf.kdf.t_cost
-            ));
+            );
             continue;
         }
         let rank = if cli_hint.as_deref().is_some_and(|h| name.starts_with(h)) {
@@ -88,17 +94,17 @@ pub(crate) fn open_keys(
     }
     if !candidates.is_empty() {
         for c in &corrupt {
-            log_warning(&format!("skipping {c}"));
+            log::warn!("skipping {c}");
         }
     }
     candidates.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
     let (mut tried, mut spent) = (0usize, 0u64);
     for (_, cost, name, kf, id) in &candidates {
         if tried == MAX_KEYS_TRIED || spent + cost > MAX_TOTAL_KEY_WORK {
-            log_warning(&format!(
+            log::warn!(
                 "stopped after trying {tried} of {} key files (the limit per command); name the right one with --key-hint",
                 candidates.len()
-            ));
+            );
             break;
         }
         tried += 1;
@@ -106,22 +112,23 @@ pub(crate) fn open_keys(
         match kf.open(password) {
             Ok(keys) => return Ok((keys, *id)),
             Err(OpenError::WrongPassword) => {}
-            Err(OpenError::Kdf(e)) => log_warning(&format!("key file keys/{name}: {e}")),
+            Err(OpenError::Kdf(e)) => log::warn!("key file keys/{name}: {e}"),
         }
     }
     if candidates.is_empty() && !corrupt.is_empty() {
-        return Err(RepoError::Damaged(format!(
+        bail!(
+            Damaged,
             "no usable key file in {loc}: {}. Restore the key files from a copy of the repository",
             corrupt.join("; ")
-        ))
-        .into());
-    }
-    if !corrupt.is_empty() {
-        log_warning(
-            "if a key file skipped above held this password, restore it from a copy of the repository",
         );
     }
-    Err(RepoError::WrongPassword(loc).into())
+    if !corrupt.is_empty() {
+        log::warn!("if a key file skipped above held this password, restore it from a copy of the repository");
+    }
+    bail!(
+        WrongPassword,
+        "wrong password: no key file in {loc} opens with it"
+    )
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -151,7 +158,7 @@ pub(crate) fn write_key_file(
         &hostname(),
         &username(),
     )
-    .map_err(|e| anyhow!("creating key: {e}"))?;
+    .context("creating key")?;
     let bytes = kf.encode();
     let id = KeyId(storage_hash(&bytes));
     backend.write(FileType::Key, &id.to_hex(), &bytes)?;
@@ -162,7 +169,7 @@ impl Repository {
     pub fn list_keys(&self) -> Result<Vec<KeyInfo>> {
         let mut out = Vec::new();
         for (name, _) in self.backend().list(FileType::Key)? {
-            let id = KeyId::from_hex(&name).map_err(|e| anyhow!("keys/{name}: {e}"))?;
+            let id = KeyId::from_hex(&name).with_context(|| format!("keys/{name}"))?;
             let bytes = self.read_verified(FileType::Key, &name)?;
             let kf = KeyFile::decode(&bytes).with_context(|| format!("decoding keys/{name}"))?;
             out.push(KeyInfo {
@@ -190,6 +197,7 @@ impl Repository {
         let spec = spec.to_ascii_lowercase();
         if spec.len() < 4 || !spec.chars().all(|c| c.is_ascii_hexdigit()) {
             bail!(
+                InvalidInput,
                 "{spec:?} is not a key ID: give at least 4 hex digits (see `backstock key list`)"
             );
         }
@@ -202,8 +210,15 @@ impl Repository {
             .collect();
         match found.as_slice() {
             [id] => Ok(*id),
-            [] => bail!("no key matches {spec:?} (see `backstock key list`)"),
-            _ => bail!("{spec:?} matches {} keys: give more digits", found.len()),
+            [] => bail!(
+                NotFound,
+                "no key matches {spec:?} (see `backstock key list`)"
+            ),
+            _ => bail!(
+                InvalidInput,
+                "{spec:?} matches {} keys: give more digits",
+                found.len()
+            ),
         }
     }
 
@@ -211,16 +226,20 @@ impl Repository {
     pub fn remove_key(&self, id: KeyId) -> Result<()> {
         if id == self.key_id() {
             bail!(
+                InvalidInput,
                 "key {} is the one in use; open the repository with another password to remove it",
                 id.short()
             );
         }
         let keys = self.backend().list(FileType::Key)?;
         if keys.len() <= 1 {
-            bail!("refusing to remove the last key: the repository could never be opened again");
+            bail!(
+                InvalidInput,
+                "refusing to remove the last key: the repository could never be opened again"
+            );
         }
         if !keys.iter().any(|(n, _)| *n == id.to_hex()) {
-            bail!("no key {id}");
+            bail!(NotFound, "no key {id}");
         }
         self.delete(FileType::Key, &id.to_hex())
     }

@@ -1,6 +1,7 @@
 //! The repository: keys, config, blobs in packs, the index, trees and snapshots, over a backend.
 
 pub mod cache;
+mod identity;
 pub mod index;
 pub mod keys;
 pub mod lock;
@@ -14,18 +15,19 @@ use crate::chunker::{Chunker, Class, GearTable};
 use crate::compress;
 use crate::crypto::kdf::KdfParams;
 use crate::crypto::{self, MasterKeys};
-use crate::error::RepoError;
+use crate::error::{Context, Error, ErrorKind, Result};
 use crate::format::blob_entry::{blob_aad, BlobEntry, BlobType, Compression};
 use crate::format::config::{ChunkerSecret, Config};
 use crate::format::envelope::{self, Kind};
 use crate::format::index::IndexFile;
 use crate::ids::{storage_hash, BlobId, IndexId, KeyId, RepoId};
-use anyhow::{anyhow, bail, Context, Result};
+use crate::{bail, err};
 use rand::RngCore;
 use rayon::prelude::*;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use identity::{hostname, username};
 pub use index::{BlobLocation, MasterIndex};
 
 /// Options for opening a repository.
@@ -68,32 +70,6 @@ pub struct Repository {
     tree: Chunker,
 }
 
-/// Who and where, recorded in key files and snapshots.
-pub fn hostname() -> String {
-    hostname::get()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "unknown".into())
-}
-
-pub fn username() -> String {
-    if let Ok(u) = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")) {
-        return u;
-    }
-    // No environment: look our uid up in /etc/passwd.
-    use std::os::unix::fs::MetadataExt;
-    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    uid.and_then(|uid| {
-        passwd.lines().find_map(|l| {
-            let mut f = l.split(':');
-            let name = f.next()?;
-            (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
-        })
-    })
-    .unwrap_or_else(|| "unknown".into())
-}
-
 impl Repository {
     /// Creates a new repository: a fresh config, master keys and the first key file.
     pub fn init(backend: Arc<dyn Backend>, password: &[u8], kdf: KdfParams) -> Result<Repository> {
@@ -108,7 +84,11 @@ impl Repository {
         pack_size: Option<u32>,
     ) -> Result<Repository> {
         if backend.stat(FileType::Config, "config")?.is_some() {
-            bail!("a repository already exists at {}", backend.location());
+            bail!(
+                InvalidInput,
+                "a repository already exists at {}",
+                backend.location()
+            );
         }
         // Writing a new config and key beside an old repository's files would make them unreadable.
         for t in [
@@ -119,6 +99,7 @@ impl Repository {
         ] {
             if let Some(name) = first_file(backend.as_ref(), t)? {
                 bail!(
+                    InvalidInput,
                     "{} holds repository files ({}/{name}) but no config: refusing to create a repository over them. If this is a damaged repository, restore its config from a copy; otherwise choose an empty location",
                     backend.location(),
                     t.dir()
@@ -128,9 +109,11 @@ impl Repository {
         let mut config = Config::new(RepoId([0; 32]), ChunkerSecret::random());
         if let Some(size) = pack_size {
             config.pack_size = size;
-            config
-                .check()
-                .context("--pack-size must be between 1 MiB and 1 GiB")?;
+            config.check().map_err(|e| {
+                Error::from(e)
+                    .context("pack size must be between 1 MiB and 1 GiB")
+                    .with_kind(ErrorKind::InvalidInput)
+            })?;
         }
         backend
             .create()
@@ -141,7 +124,7 @@ impl Repository {
         config.id = RepoId(rid);
         // The key first: a config without a key would be a repository nobody can open.
         let key_id = keys::write_key_file(backend.as_ref(), &keys, password, kdf)?;
-        let cbytes = envelope::seal(Kind::Config, &keys.enc, &config.encode(), false);
+        let cbytes = envelope::seal(Kind::Config, &keys.enc, &config.encode()?, false)?;
         backend.write(FileType::Config, "config", &cbytes)?;
         Ok(Self::assemble(backend, keys, config, key_id))
     }
@@ -185,14 +168,17 @@ impl Repository {
             None => {
                 for t in [FileType::Key, FileType::Snapshot, FileType::Index] {
                     if let Some(name) = first_file(backend.as_ref(), t)? {
-                        return Err(RepoError::Damaged(format!(
+                        bail!(
+                            Damaged,
                             "{loc} has no config file but holds {}/{name}: the repository looks damaged. Do not run `init` there (it would refuse); restore the config from a copy of the repository",
                             t.dir()
-                        ))
-                        .into());
+                        );
                     }
                 }
-                return Err(RepoError::NotFound(loc).into());
+                bail!(
+                    NoRepository,
+                    "no repository at {loc} (run `backstock init` first, or check --repo / BACKSTOCK_REPOSITORY)"
+                );
             }
         };
         let cache_base = opts.cache_dir.as_deref();
@@ -210,12 +196,12 @@ impl Repository {
         if !opts.no_cache {
             if hint != Some(key_id) {
                 if let Err(e) = cache::write_key_hint(cache_base, &cbytes, &key_id) {
-                    log_warning(&format!("{e:#}"));
+                    log::warn!("{e:#}");
                 }
             }
             match cache::Cache::open(cache_base, &repo.config.id) {
                 Ok(c) => repo.cache = Some(c),
-                Err(e) => log_warning(&format!("running without the local cache: {e:#}")),
+                Err(e) => log::warn!("running without the local cache: {e:#}"),
             }
         }
         Ok(repo)
@@ -279,6 +265,7 @@ impl Repository {
         let bytes = self.backend.read(t, name)?;
         if hex::encode(storage_hash(&bytes)) != name {
             bail!(
+                Corrupt,
                 "{}/{}/{name} is corrupt: its content does not match its name",
                 self.backend.location(),
                 t.dir()
@@ -317,9 +304,9 @@ impl Repository {
             return Ok(());
         }
         for d in &damaged {
-            log_warning(&format!(
+            log::warn!(
                 "{d}; leaving it out (its blobs count as missing until `backstock repair index` runs)"
-            ));
+            );
         }
         let stored: std::collections::HashSet<crate::ids::PackId> = self
             .backend
@@ -357,7 +344,7 @@ impl Repository {
     fn retain_cached_index(&self, ids: std::collections::HashSet<IndexId>) {
         if let Some(c) = &self.cache {
             if let Err(e) = c.retain_index(&ids) {
-                log_warning(&format!("{e:#}"));
+                log::warn!("{e:#}");
             }
         }
     }
@@ -377,9 +364,7 @@ impl Repository {
                 let id = match IndexId::from_hex(name) {
                     Ok(id) => id,
                     Err(e) => {
-                        log_warning(&format!(
-                            "ignoring index/{name}: not an index file name ({e})"
-                        ));
+                        log::warn!("ignoring index/{name}: not an index file name ({e})");
                         return None;
                     }
                 };
@@ -401,7 +386,7 @@ impl Repository {
         let name = id.to_hex();
         let open = |bytes: &[u8]| -> Result<IndexFile> {
             if storage_hash(bytes) != id.0 {
-                bail!("does not match its name");
+                bail!(Corrupt, "does not match its name");
             }
             let plain = envelope::open(Kind::Index, &self.keys.enc, bytes)?;
             Ok(IndexFile::decode(&plain)?)
@@ -423,7 +408,7 @@ impl Repository {
         let file = IndexFile::decode(&plain).with_context(|| format!("index/{name} is damaged"))?;
         if let Some(c) = cache {
             if let Err(e) = c.put_index(&id, &bytes) {
-                log_warning(&format!("{e:#}"));
+                log::warn!("{e:#}");
             }
         }
         Ok(file)
@@ -432,7 +417,7 @@ impl Repository {
     /// Writes an index file; returns its ID. Refuses if this command's lock has lapsed.
     pub fn write_index(&self, file: &IndexFile) -> Result<IndexId> {
         self.confirm_lock()?;
-        let bytes = envelope::seal(Kind::Index, &self.keys.enc, &file.encode(), true);
+        let bytes = envelope::seal(Kind::Index, &self.keys.enc, &file.encode(), true)?;
         let id = IndexId(storage_hash(&bytes));
         self.backend.write(FileType::Index, &id.to_hex(), &bytes)?;
         Ok(id)
@@ -443,7 +428,7 @@ impl Repository {
     /// would delete), nor under a shared lock or none.
     pub fn delete(&self, t: FileType, name: &str) -> Result<()> {
         self.require_exclusive_lock()?;
-        self.backend.delete(t, name)
+        Ok(self.backend.delete(t, name)?)
     }
 
     /// Seals one blob: compresses when asked and it helps, then encrypts.
@@ -452,23 +437,23 @@ impl Repository {
         t: BlobType,
         plaintext: &[u8],
         try_compress: bool,
-    ) -> (Compression, Vec<u8>) {
+    ) -> Result<(Compression, Vec<u8>)> {
         let compressed = if try_compress {
             let c = compress::compress(plaintext, self.config.compression_level);
             (c.len() < plaintext.len()).then_some(c)
         } else {
             None
         };
-        match compressed {
+        Ok(match compressed {
             Some(c) => (
                 Compression::Zstd,
-                crypto::seal(&self.keys.enc, &blob_aad(t, Compression::Zstd), &c),
+                crypto::seal(&self.keys.enc, &blob_aad(t, Compression::Zstd), &c)?,
             ),
             None => (
                 Compression::None,
-                crypto::seal(&self.keys.enc, &blob_aad(t, Compression::None), plaintext),
+                crypto::seal(&self.keys.enc, &blob_aad(t, Compression::None), plaintext)?,
             ),
-        }
+        })
     }
 
     /// Decrypts, decompresses and verifies a sealed blob against its entry.
@@ -478,12 +463,16 @@ impl Repository {
 
     /// [`Self::open_blob`] decrypting in place: `sealed` is overwritten, and an uncompressed
     /// blob's plaintext is returned as a part of it, without a copy.
-    pub fn open_blob_in_place<'a>(
+    ///
+    /// Generic over the error type (any `E: From<Error>`, [`Error`] itself included) only so that
+    /// callers with another error type can chain it with `Result::and_then`; it returns
+    /// `Result<Cow<[u8]>>` once the restorer uses [`Error`].
+    pub fn open_blob_in_place<'a, E: From<Error>>(
         &self,
         entry: &BlobEntry,
         sealed: &'a mut [u8],
-    ) -> Result<std::borrow::Cow<'a, [u8]>> {
-        open_blob_in_place(&self.keys, entry, sealed)
+    ) -> std::result::Result<std::borrow::Cow<'a, [u8]>, E> {
+        Ok(open_blob_in_place(&self.keys, entry, sealed)?)
     }
 
     /// Reads one blob by ID through the index (tree blobs through the cache).
@@ -491,7 +480,7 @@ impl Repository {
         let loc = self
             .index
             .get(id)
-            .ok_or_else(|| anyhow!("blob {id} is not in the index"))?;
+            .ok_or_else(|| err!(NotFound, "blob {id} is not in the index"))?;
         let is_tree = loc.entry.blob_type == BlobType::Tree;
         if let Some(c) = self.cache.as_ref().filter(|_| is_tree) {
             if let Some(sealed) = c.get_tree(id).ok().flatten() {
@@ -528,7 +517,7 @@ impl Repository {
         let name = pack.to_hex();
         let t = TRAILER_LEN as u64;
         if size < t {
-            bail!("pack {pack} is only {size} bytes long");
+            bail!(Corrupt, "pack {pack} is only {size} bytes long");
         }
         let trailer = self
             .backend
@@ -547,7 +536,7 @@ impl Repository {
     pub fn cache_trees(&self, items: &[(BlobId, Vec<u8>)]) {
         if let Some(c) = &self.cache {
             if let Err(e) = c.put_trees(items) {
-                log_warning(&format!("{e:#}"));
+                log::warn!("{e:#}");
             }
         }
     }
@@ -561,7 +550,7 @@ pub fn open_blob(keys: &MasterKeys, entry: &BlobEntry, sealed: &[u8]) -> Result<
         &blob_aad(entry.blob_type, entry.compression),
         sealed,
     )
-    .map_err(|e| anyhow!("blob {} cannot be decrypted: {e}", entry.id))?;
+    .map_err(|e| err!(Corrupt, "blob {} cannot be decrypted: {e}", entry.id))?;
     let plain = match entry.compression {
         Compression::None => body,
         Compression::Zstd => decompress_blob(entry, &body)?,
@@ -581,7 +570,7 @@ pub fn open_blob_in_place<'a>(
         &blob_aad(entry.blob_type, entry.compression),
         sealed,
     )
-    .map_err(|e| anyhow!("blob {} cannot be decrypted: {e}", entry.id))?;
+    .map_err(|e| err!(Corrupt, "blob {} cannot be decrypted: {e}", entry.id))?;
     let plain = match entry.compression {
         Compression::None => std::borrow::Cow::Borrowed(&*body),
         Compression::Zstd => std::borrow::Cow::Owned(decompress_blob(entry, body)?),
@@ -593,18 +582,20 @@ pub fn open_blob_in_place<'a>(
 fn decompress_blob(entry: &BlobEntry, body: &[u8]) -> Result<Vec<u8>> {
     if entry.raw_len > crate::format::blob_entry::MAX_RAW_LEN {
         bail!(
+            Corrupt,
             "blob {}: raw length {} is out of bounds",
             entry.id,
             entry.raw_len
         );
     }
     compress::decompress_exact(body, entry.raw_len as usize)
-        .map_err(|e| anyhow!("blob {}: {e}", entry.id))
+        .map_err(|e| err!(Corrupt, "blob {}: {e}", entry.id))
 }
 
 fn verify_blob(keys: &MasterKeys, entry: &BlobEntry, plain: &[u8]) -> Result<()> {
     if plain.len() != entry.raw_len as usize || keys.blob_id(plain) != entry.id {
         bail!(
+            Corrupt,
             "blob {} is corrupt: its content does not match its ID",
             entry.id
         );
@@ -616,21 +607,13 @@ fn verify_blob(keys: &MasterKeys, entry: &BlobEntry, plain: &[u8]) -> Result<()>
 fn first_file(backend: &dyn Backend, t: FileType) -> Result<Option<String>> {
     match backend.list(t) {
         Ok(v) => Ok(v.into_iter().next().map(|(n, _)| n)),
-        Err(e)
-            if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
-            }) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(e),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
-/// Warnings from the library go to stderr with a prefix; the CLI may silence them with --quiet.
+/// A warning through the `log` facade (the CLI prints it as `warning: <msg>` unless `--quiet`).
+/// Goes once the upper layers (archiver, restorer, maintenance, inspect) call `log::warn!` directly.
 pub fn log_warning(msg: &str) {
-    if std::env::var_os("BACKSTOCK_QUIET").is_none() {
-        eprintln!("warning: {msg}");
-    }
+    log::warn!("{msg}");
 }

@@ -4,10 +4,11 @@
 //! memory.
 
 use crate::backend::{Backend, FileType};
+use crate::err;
+use crate::error::{Context, Error, Result};
 use crate::format::blob_entry::BlobEntry;
 use crate::format::index::PackRecord;
 use crate::ids::PackId;
-use anyhow::{anyhow, Context, Result};
 use crossbeam_channel::{bounded, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -30,8 +31,8 @@ struct Shared {
     /// Buffers of written packs, for the next packs (a fresh pack-sized buffer for every pack fragments
     /// the heap and grows the resident set well past the packs in flight).
     spare: Vec<Vec<u8>>,
-    /// The first write that failed; every later call reports it.
-    error: Option<String>,
+    /// The first write that failed (or panicked); every later call reports it.
+    error: Option<Arc<Error>>,
 }
 
 pub struct PackWriter {
@@ -55,9 +56,7 @@ impl PackWriter {
                             let res = if failed {
                                 Ok(())
                             } else {
-                                backend
-                                    .write(FileType::Pack, &id.to_hex(), &bytes)
-                                    .with_context(|| format!("writing pack {id}"))
+                                write_pack(backend.as_ref(), id, &bytes)
                             };
                             let mut s = unpoisoned(&sh);
                             match res {
@@ -67,7 +66,7 @@ impl PackWriter {
                                     blobs: entries,
                                 }),
                                 Ok(()) => {}
-                                Err(e) => s.error = Some(format!("{e:#}")),
+                                Err(e) => s.error = Some(Arc::new(e)),
                             }
                             // One buffer per open pack type is all that is ever reused at once.
                             if s.spare.len() < 2 {
@@ -90,9 +89,10 @@ impl PackWriter {
         })
     }
 
+    /// The first failure, if a write failed: its kind, its message and its causes.
     fn check(&self) -> Result<()> {
         match &unpoisoned(&self.shared).error {
-            Some(e) => Err(anyhow!("{e}")),
+            Some(e) => Err(Error::wrap(e.kind(), Arc::clone(e))),
             None => Ok(()),
         }
     }
@@ -103,7 +103,7 @@ impl PackWriter {
         self.tx
             .as_ref()
             .and_then(|tx| tx.send(Job::Pack { id, bytes, entries }).ok())
-            .ok_or_else(|| anyhow!("the pack writer thread has stopped"))
+            .ok_or_else(stopped)
     }
 
     /// A buffer from a written pack, if one is free.
@@ -113,13 +113,15 @@ impl PackWriter {
 
     /// Waits until every queued pack is written; returns their records (emptying the list).
     pub fn flush(&self) -> Result<Vec<PackRecord>> {
-        if let Some(tx) = &self.tx {
+        let answered = self.tx.as_ref().is_some_and(|tx| {
             let (rtx, rrx) = bounded(1);
-            if tx.send(Job::Flush(rtx)).is_ok() {
-                let _ = rrx.recv();
-            }
-        }
+            tx.send(Job::Flush(rtx)).is_ok() && rrx.recv().is_ok()
+        });
         self.check()?;
+        // A writer that is gone without a recorded failure may have lost queued packs.
+        if !answered {
+            return Err(stopped());
+        }
         Ok(std::mem::take(&mut unpoisoned(&self.shared).records))
     }
 }
@@ -129,7 +131,95 @@ impl Drop for PackWriter {
         // Closing the queue ends the thread once it has written what is queued.
         self.tx = None;
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            if t.join().is_err() {
+                log::warn!("the pack writer thread panicked");
+            }
         }
+    }
+}
+
+/// The writer thread ended early: it panicked outside a backend write.
+fn stopped() -> Error {
+    err!(Other, "the pack writer thread has stopped")
+}
+
+/// Writes one pack. A backend that panics fails this write instead of ending the thread, so the
+/// failure is reported like any other.
+fn write_pack(backend: &dyn Backend, id: PackId, bytes: &[u8]) -> Result<()> {
+    let write = || backend.write(FileType::Pack, &id.to_hex(), bytes);
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(write)) {
+        Ok(r) => r.with_context(|| format!("writing pack {id}")),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(err!(
+                Other,
+                "writing pack {id}: the storage backend panicked: {what}"
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{self, LocalBackend};
+    use crate::error::ErrorKind;
+
+    /// A store whose writes panic, as a buggy backend might.
+    struct Panicking(LocalBackend);
+
+    impl Backend for Panicking {
+        fn location(&self) -> String {
+            self.0.location()
+        }
+        fn create(&self) -> backend::Result<()> {
+            self.0.create()
+        }
+        fn list(&self, t: FileType) -> backend::Result<Vec<(String, u64)>> {
+            self.0.list(t)
+        }
+        fn read(&self, t: FileType, name: &str) -> backend::Result<Vec<u8>> {
+            self.0.read(t, name)
+        }
+        fn read_range(
+            &self,
+            t: FileType,
+            name: &str,
+            offset: u64,
+            len: u64,
+        ) -> backend::Result<Vec<u8>> {
+            self.0.read_range(t, name, offset, len)
+        }
+        fn write(&self, _: FileType, _: &str, _: &[u8]) -> backend::Result<()> {
+            panic!("injected panic");
+        }
+        fn delete(&self, t: FileType, name: &str) -> backend::Result<()> {
+            self.0.delete(t, name)
+        }
+        fn stat(&self, t: FileType, name: &str) -> backend::Result<Option<u64>> {
+            self.0.stat(t, name)
+        }
+    }
+
+    #[test]
+    fn a_panicking_write_is_an_error_not_a_silent_loss() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = Arc::new(Panicking(LocalBackend::new(dir.path().join("r"))));
+        let w = PackWriter::new(backend).unwrap();
+        w.write(PackId([1; 32]), vec![0; 100], Vec::new()).unwrap();
+        let err = w.flush().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Other);
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("panicked") && text.contains("injected panic"),
+            "{text}"
+        );
+        // Every later call reports it too, and nothing was recorded as written.
+        assert!(w.write(PackId([2; 32]), vec![0; 100], Vec::new()).is_err());
+        assert!(w.flush().is_err());
     }
 }

@@ -4,11 +4,11 @@
 
 use super::pack_writer::PackWriter;
 use super::Repository;
+use crate::error::Result;
 use crate::format::blob_entry::{BlobEntry, BlobType, SEAL_OVERHEAD};
 use crate::format::index::{IndexFile, PackRecord};
 use crate::format::pack;
 use crate::ids::{storage_hash, BlobId, IndexId, PackId};
-use anyhow::Result;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -60,7 +60,7 @@ impl<'r> BlobSaver<'r> {
         if self.repo.index().contains(&id) || !crate::sync::unpoisoned(&self.seen).insert(id) {
             return Ok((id, false));
         }
-        let (compression, sealed) = self.repo.seal_blob(t, data, try_compress);
+        let (compression, sealed) = self.repo.seal_blob(t, data, try_compress)?;
         self.stats.blobs_added.fetch_add(1, Ordering::Relaxed);
         self.stats
             .raw_bytes_added
@@ -143,7 +143,7 @@ impl<'r> BlobSaver<'r> {
             p.buf,
             &p.entries,
             config.pack_header_version(),
-        );
+        )?;
         let id = PackId(storage_hash(&bytes));
         self.stats.packs_written.fetch_add(1, Ordering::Relaxed);
         self.writer.write(id, bytes, p.entries)

@@ -2,11 +2,12 @@
 
 use super::Repository;
 use crate::backend::FileType;
+use crate::error::{Context, Result};
 use crate::format::envelope::{self, Kind};
 use crate::format::snapshot::Snapshot;
 use crate::format::FormatError;
 use crate::ids::{storage_hash, SnapshotId};
-use anyhow::{anyhow, bail, Context, Result};
+use crate::{bail, err};
 use rayon::prelude::*;
 use std::path::{Component, Path, PathBuf};
 
@@ -152,12 +153,8 @@ impl Repository {
         };
         let bytes = match self.backend().read(FileType::Snapshot, name) {
             Ok(b) => b,
-            Err(e) => {
-                return match self.backend().stat(FileType::Snapshot, name) {
-                    Ok(None) => Outcome::Gone,
-                    _ => Outcome::Unreadable(format!("{e:#}")),
-                }
-            }
+            Err(e) if e.is_not_found() => return Outcome::Gone,
+            Err(e) => return Outcome::Unreadable(format!("{:#}", crate::error::Error::from(e))),
         };
         if storage_hash(&bytes) != id.0 {
             return Outcome::Damaged("its content does not match its name".into());
@@ -186,6 +183,7 @@ impl Repository {
             .find(|b| spec != "latest" && lower.len() >= 4 && b.name.starts_with(&lower))
         {
             bail!(
+                Corrupt,
                 "snapshot {} cannot be read: {}; run `backstock repair snapshots` (or `backstock forget {}`)",
                 b.name,
                 b.reason,
@@ -202,7 +200,8 @@ impl Repository {
                 .rev()
                 .find(|(_, s)| filter.matches(s))
                 .ok_or_else(|| {
-                    anyhow!(
+                    err!(
+                        NotFound,
                         "no snapshot found in {} (run `backstock backup` first)",
                         self.backend().location()
                     )
@@ -210,6 +209,7 @@ impl Repository {
         }
         if spec.len() < 4 || !spec.chars().all(|c| c.is_ascii_hexdigit()) {
             bail!(
+                InvalidInput,
                 "{spec:?} is not a snapshot ID: use `latest`, a full ID or at least 4 hex digits"
             );
         }
@@ -219,9 +219,15 @@ impl Repository {
             .filter(|(id, _)| id.to_hex().starts_with(&spec))
             .collect();
         match found.len() {
-            0 => bail!("no snapshot matches {spec:?} (list them with `backstock snapshots`)"),
+            0 => bail!(
+                NotFound,
+                "no snapshot matches {spec:?} (list them with `backstock snapshots`)"
+            ),
             1 => Ok(found.remove(0)),
-            n => bail!("{spec:?} matches {n} snapshots: give more digits"),
+            n => bail!(
+                InvalidInput,
+                "{spec:?} matches {n} snapshots: give more digits"
+            ),
         }
     }
 
@@ -244,9 +250,9 @@ impl Repository {
     /// deleted blobs the snapshot relies on.
     pub fn save_snapshot(&self, snap: &Snapshot) -> Result<SnapshotId> {
         self.confirm_lock()?;
-        let payload = snap.encode();
+        let payload = snap.encode().context("encoding the snapshot")?;
         let compress = payload.len() > 1024;
-        let bytes = envelope::seal(Kind::Snapshot, &self.keys().enc, &payload, compress);
+        let bytes = envelope::seal(Kind::Snapshot, &self.keys().enc, &payload, compress)?;
         let id = SnapshotId(storage_hash(&bytes));
         self.backend()
             .write(FileType::Snapshot, &id.to_hex(), &bytes)
@@ -261,17 +267,17 @@ pub fn report_bad(b: &BadFile) {
     let mut seen = crate::sync::unpoisoned(&SEEN);
     if !seen.contains(&b.name) {
         seen.push(b.name.clone());
-        super::log_warning(&format!(
+        log::warn!(
             "skipping snapshot file snapshots/{}: {} (`backstock repair snapshots` removes damaged ones)",
             b.name, b.reason
-        ));
+        );
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::{Backend, LocalBackend};
+    use crate::backend::{Backend, LocalBackend, Result};
     use crate::crypto::kdf::{KdfParams, M_COST_MIN};
     use std::sync::Arc;
 
@@ -389,7 +395,7 @@ mod tests {
     }
 
     fn store(repo: &Repository, payload: &[u8]) -> String {
-        let bytes = envelope::seal(Kind::Snapshot, &repo.keys().enc, payload, false);
+        let bytes = envelope::seal(Kind::Snapshot, &repo.keys().enc, payload, false).unwrap();
         let name = hex::encode(storage_hash(&bytes));
         repo.backend()
             .write(FileType::Snapshot, &name, &bytes)

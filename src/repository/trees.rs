@@ -2,10 +2,11 @@
 
 use super::saver::BlobSaver;
 use super::Repository;
+use crate::error::{Context, Result};
 use crate::format::blob_entry::BlobType;
 use crate::format::tree::{self, Node, NodeKind};
 use crate::ids::BlobId;
-use anyhow::{anyhow, bail, Context, Result};
+use crate::{bail, err};
 use rayon::prelude::*;
 use std::collections::HashSet;
 
@@ -81,11 +82,11 @@ impl Repository {
                 return Ok(Some(n));
             }
             if n.kind != NodeKind::Dir {
-                bail!("{} is not a directory", comps[..=i].join("/"));
+                bail!(InvalidInput, "{} is not a directory", comps[..=i].join("/"));
             }
             ids = n.content;
         }
-        Err(anyhow!("unreachable path walk"))
+        Err(err!(Other, "unreachable path walk"))
     }
 }
 

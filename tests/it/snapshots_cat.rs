@@ -131,11 +131,11 @@ fn add_colliding_snapshot(env: &Env) -> String {
     let (id, snap) = repo
         .find_snapshot("latest", &SnapshotFilter::default())
         .unwrap();
-    let payload = snap.encode();
+    let payload = snap.encode().unwrap();
     let mut seen: HashMap<String, Option<Vec<u8>>> = HashMap::new();
     seen.insert(id.to_hex()[..4].to_string(), None);
     loop {
-        let bytes = envelope::seal(Kind::Snapshot, &repo.keys().enc, &payload, false);
+        let bytes = envelope::seal(Kind::Snapshot, &repo.keys().enc, &payload, false).unwrap();
         let name = hex::encode(storage_hash(&bytes));
         let prefix = name[..4].to_string();
         if let Some(other) = seen.get(&prefix) {

@@ -87,7 +87,13 @@ fn version_1_repository_keeps_its_seeded_chunking() {
     // Make it a repository from before version 2: same keys and ID, a config with a seed.
     let repo = open(&env);
     let old = Config::new_seeded(repo.config().id, 0x5eed_0123_4567_89ab);
-    let sealed = envelope::seal(Kind::Config, &repo.keys().enc, &old.encode(), false);
+    let sealed = envelope::seal(
+        Kind::Config,
+        &repo.keys().enc,
+        &old.encode().unwrap(),
+        false,
+    )
+    .unwrap();
     drop(repo);
     fs::write(env.repo.join("config"), sealed).unwrap();
 

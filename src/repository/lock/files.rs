@@ -4,10 +4,10 @@
 use super::{LockKind, STALE_AFTER};
 use crate::backend::{Backend, FileType};
 use crate::crypto::keys::SecretKey;
+use crate::error::{Context, Result};
 use crate::format::envelope::{self, Kind};
 use crate::ids::storage_hash;
 use crate::repository::{hostname, username, Repository};
-use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime};
@@ -139,7 +139,7 @@ pub(super) fn write_lock(
     info: &LockInfo,
 ) -> Result<String> {
     let payload = serde_json::to_vec(info).context("encoding lock")?;
-    let bytes = envelope::seal(Kind::Lock, key, &payload, false);
+    let bytes = envelope::seal(Kind::Lock, key, &payload, false)?;
     let name = hex::encode(storage_hash(&bytes));
     backend
         .write(FileType::Lock, &name, &bytes)

@@ -14,10 +14,11 @@ mod files;
 
 pub use files::{list_locks, stale_reason, HostIdentity, ListedLock, LockInfo};
 
-use super::{log_warning, Repository};
+use super::Repository;
 use crate::backend::{Backend, FileType};
+use crate::bail;
 use crate::crypto::keys::SecretKey;
-use anyhow::{bail, Context, Result};
+use crate::error::{Context, Error, ErrorKind, Result};
 use chrono::Utc;
 use files::{listed_stale_reason, write_lock};
 use std::sync::mpsc;
@@ -47,14 +48,23 @@ pub enum LockKind {
     Exclusive,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("repository is locked: {0}; if that process is gone, run `backstock unlock`")]
-pub struct LockedError(pub String);
+/// Another process holds a conflicting lock, described by `held`: an error of kind
+/// [`ErrorKind::Locked`].
+fn locked(held: &str) -> Error {
+    crate::err!(
+        Locked,
+        "repository is locked: {held}; if that process is gone, run `backstock unlock`"
+    )
+}
 
-/// The command's own lock lapsed (not refreshed in time, or removed by someone else).
-#[derive(Debug, thiserror::Error)]
-#[error("the repository lock was lost: {0}; stopped before writing anything that relies on it (nothing saved so far is damaged; run the command again)")]
-pub struct LockLost(pub String);
+/// The command's own lock lapsed (not refreshed in time, or removed by someone else), for the
+/// reason `why`: an error of kind [`ErrorKind::LockLost`].
+fn lock_lost(why: &str) -> Error {
+    crate::err!(
+        LockLost,
+        "the repository lock was lost: {why}; stopped before writing anything that relies on it (nothing saved so far is damaged; run the command again)"
+    )
+}
 
 /// A clock that keeps counting while the machine is suspended (CLOCK_BOOTTIME), so a process
 /// notices that it slept through its lock's lifetime. Tests substitute one they can advance.
@@ -93,9 +103,9 @@ pub(crate) struct LockState {
 
 impl LockState {
     /// Fails if the lock is lost or has gone unrefreshed too long. No I/O.
-    pub(crate) fn check(&self) -> std::result::Result<(), LockLost> {
+    pub(crate) fn check(&self) -> Result<()> {
         if let Some(why) = &*crate::sync::unpoisoned(&self.lost) {
-            return Err(LockLost(why.clone()));
+            return Err(lock_lost(why));
         }
         let since = self
             .clock
@@ -106,8 +116,9 @@ impl LockState {
                 "it was last refreshed {} minutes ago (was the machine suspended or the storage unreachable?), and another host may have judged it stale",
                 since.as_secs() / 60
             );
-            *crate::sync::unpoisoned(&self.lost) = Some(why.clone());
-            return Err(LockLost(why));
+            let err = lock_lost(&why);
+            *crate::sync::unpoisoned(&self.lost) = Some(why);
+            return Err(err);
         }
         Ok(())
     }
@@ -122,10 +133,11 @@ impl LockState {
             Ok(None) if *crate::sync::unpoisoned(&self.name) != name => return self.confirm(),
             Ok(None) => {
                 let why = format!("its file locks/{name} was removed by another process");
-                self.mark_lost(why.clone());
-                return Err(LockLost(why).into());
+                let err = lock_lost(&why);
+                self.mark_lost(why);
+                return Err(err);
             }
-            Err(e) => return Err(e.context("confirming the repository lock")),
+            Err(e) => return Err(Error::from(e).context("confirming the repository lock")),
         }
         *crate::sync::unpoisoned(&self.confirmed) = Some(self.clock.now());
         Ok(())
@@ -169,7 +181,10 @@ impl LockGuard {
     /// Fails unless this guard holds an exclusive lock: for functions that delete.
     pub fn require_exclusive(&self) -> Result<()> {
         if self.kind() != LockKind::Exclusive {
-            bail!("this operation deletes data and needs an exclusive lock");
+            bail!(
+                InvalidInput,
+                "this operation deletes data and needs an exclusive lock"
+            );
         }
         Ok(())
     }
@@ -199,14 +214,12 @@ impl LockGuard {
 }
 
 /// Whether an error says the store refuses writes (permissions, a read-only file system).
-fn is_not_writable(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>().is_some_and(|io| {
-            matches!(
-                io.kind(),
-                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
-            )
-        })
+fn is_not_writable(e: &Error) -> bool {
+    e.find::<std::io::Error>().is_some_and(|io| {
+        matches!(
+            io.kind(),
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+        )
     })
 }
 
@@ -234,29 +247,26 @@ fn release(held: &[Arc<LockState>]) {
 
 impl Repository {
     /// Takes the lock `kind` needs. If a live lock conflicts, retries (with jitter) for the
-    /// repository's `retry_lock` duration, then fails with [`LockedError`].
+    /// repository's `retry_lock` duration, then fails with an error of kind [`ErrorKind::Locked`].
     pub fn lock(&self, kind: LockKind) -> Result<LockGuard> {
         if self.no_lock {
             if kind != LockKind::Read {
-                bail!("--no-lock is only for commands that only read; this one changes the repository");
+                bail!(InvalidInput, "--no-lock is only for commands that only read; this one changes the repository");
             }
             return Ok(LockGuard::unheld());
         }
         let deadline = std::time::Instant::now() + self.retry_lock();
         loop {
             match self.try_lock(kind) {
-                Err(e)
-                    if e.downcast_ref::<LockedError>().is_some()
-                        && std::time::Instant::now() < deadline =>
-                {
+                Err(e) if e.kind() == ErrorKind::Locked && std::time::Instant::now() < deadline => {
                     // Jitter, so that two processes retrying together do not keep colliding.
                     let ms = 300 + rand::random::<u64>() % 400;
                     std::thread::sleep(Duration::from_millis(ms));
                 }
                 Err(e) if kind == LockKind::Read && is_not_writable(&e) => {
-                    log_warning(&format!(
+                    log::warn!(
                         "{e:#}: reading without a lock (a concurrent prune could make this command fail, but cannot damage anything it reads)"
-                    ));
+                    );
                     return Ok(LockGuard::unheld());
                 }
                 other => return other,
@@ -298,7 +308,7 @@ impl Repository {
             Ok(None) => {}
             Ok(Some(held)) => {
                 let _ = self.backend().delete(FileType::Lock, &name);
-                bail!(LockedError(held));
+                return Err(locked(&held));
             }
             Err(e) => {
                 let _ = self.backend().delete(FileType::Lock, &name);
@@ -354,11 +364,17 @@ impl Repository {
     pub(crate) fn require_exclusive_lock(&self) -> Result<()> {
         let state = crate::sync::unpoisoned(&self.active_lock).clone();
         let Some(s) = state else {
-            bail!("deleting needs an exclusive lock on the repository, and none is held");
+            bail!(
+                InvalidInput,
+                "deleting needs an exclusive lock on the repository, and none is held"
+            );
         };
         s.confirm_recent()?;
         if !s.exclusive {
-            bail!("deleting needs an exclusive lock on the repository; this command holds a shared one");
+            bail!(
+                InvalidInput,
+                "deleting needs an exclusive lock on the repository; this command holds a shared one"
+            );
         }
         Ok(())
     }
@@ -421,7 +437,7 @@ fn refresh_loop(state: &LockState, key: &SecretKey, mut info: LockInfo, stop: &m
             }
             Ok(Some(_)) => {}
             Err(e) => {
-                log_warning(&format!("refreshing lock: {e:#}"));
+                log::warn!("refreshing lock: {e:#}");
                 wait = REFRESH_EVERY / 5;
                 continue;
             }
@@ -436,7 +452,7 @@ fn refresh_loop(state: &LockState, key: &SecretKey, mut info: LockInfo, stop: &m
                 wait = REFRESH_EVERY;
             }
             Err(e) => {
-                log_warning(&format!("refreshing lock: {e:#}"));
+                log::warn!("refreshing lock: {e:#}");
                 wait = REFRESH_EVERY / 5;
             }
         }
@@ -462,7 +478,7 @@ impl Drop for LockGuard {
             .retain(|w| w.upgrade().is_some_and(|s| !Arc::ptr_eq(&s, &state)));
         let name = crate::sync::unpoisoned(&state.name).clone();
         if let Err(e) = state.backend.delete(FileType::Lock, &name) {
-            log_warning(&format!("removing lock file locks/{name}: {e:#}"));
+            log::warn!("removing lock file locks/{name}: {e:#}");
         }
     }
 }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::backend::LocalBackend;
+use crate::backend::{self, BackendError, LocalBackend};
 use crate::crypto::kdf::{KdfParams, M_COST_MIN};
 use crate::format::index::IndexFile;
 use crate::ids::storage_hash;
@@ -63,12 +63,12 @@ fn snapshot() -> crate::format::snapshot::Snapshot {
     }
 }
 
-fn is_lost(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<LockLost>().is_some())
+fn is_lost(e: &Error) -> bool {
+    e.kind() == ErrorKind::LockLost
 }
 
-fn is_locked(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<LockedError>().is_some())
+fn is_locked(e: &Error) -> bool {
+    e.kind() == ErrorKind::Locked
 }
 
 fn lock_names(dir: &tempfile::TempDir) -> Vec<String> {
@@ -250,26 +250,43 @@ impl Backend for ReadOnly {
     fn location(&self) -> String {
         self.0.location()
     }
-    fn create(&self) -> Result<()> {
+    fn create(&self) -> backend::Result<()> {
         self.0.create()
     }
-    fn list(&self, t: FileType) -> Result<Vec<(String, u64)>> {
+    fn list(&self, t: FileType) -> backend::Result<Vec<(String, u64)>> {
         self.0.list(t)
     }
-    fn read(&self, t: FileType, name: &str) -> Result<Vec<u8>> {
+    fn read(&self, t: FileType, name: &str) -> backend::Result<Vec<u8>> {
         self.0.read(t, name)
     }
-    fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+    fn read_range(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+    ) -> backend::Result<Vec<u8>> {
         self.0.read_range(t, name, offset, len)
     }
-    fn write(&self, _: FileType, name: &str, _: &[u8]) -> Result<()> {
-        Err(std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem))
-            .with_context(|| format!("creating {name}"))
+    fn write(&self, t: FileType, name: &str, _: &[u8]) -> backend::Result<()> {
+        let e = std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem);
+        Err(BackendError::io(
+            t,
+            Some(name),
+            format!("creating {name}"),
+            e,
+        ))
     }
-    fn delete(&self, _: FileType, _: &str) -> Result<()> {
-        Err(std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem).into())
+    fn delete(&self, t: FileType, name: &str) -> backend::Result<()> {
+        let e = std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem);
+        Err(BackendError::io(
+            t,
+            Some(name),
+            format!("deleting {name}"),
+            e,
+        ))
     }
-    fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>> {
+    fn stat(&self, t: FileType, name: &str) -> backend::Result<Option<u64>> {
         self.0.stat(t, name)
     }
 }

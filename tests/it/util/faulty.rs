@@ -4,8 +4,7 @@
 
 #![allow(dead_code)]
 
-use anyhow::Result;
-use backstock::backend::{Backend, FileType, LocalBackend};
+use backstock::backend::{Backend, BackendError, FileType, LocalBackend, Result};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -27,8 +26,10 @@ pub struct Faulty {
 /// The file types a maintenance command writes and deletes (not locks, which every command takes).
 pub const DATA_TYPES: [FileType; 3] = [FileType::Pack, FileType::Index, FileType::Snapshot];
 
-fn enospc() -> anyhow::Error {
-    anyhow::Error::new(std::io::Error::from_raw_os_error(libc::ENOSPC)).context("injected fault")
+/// A full disk's error (permanent), for the file `name` of type `t`.
+fn enospc(t: FileType, name: &str, doing: &str) -> BackendError {
+    let io = std::io::Error::from_raw_os_error(libc::ENOSPC);
+    BackendError::io(t, Some(name), format!("{doing}injected fault"), io)
 }
 
 impl Faulty {
@@ -99,7 +100,7 @@ impl Backend for Faulty {
         if self.counted(t) {
             let n = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
             if self.fail_write == Some(n) {
-                return Err(enospc());
+                return Err(enospc(t, name, ""));
             }
         }
         let old = self.inner.stat(t, name)?.unwrap_or(0);
@@ -110,7 +111,7 @@ impl Backend for Faulty {
             let before = self.used.fetch_add(grow, Ordering::SeqCst);
             if before + grow > budget {
                 self.used.fetch_sub(grow, Ordering::SeqCst);
-                return Err(enospc());
+                return Err(enospc(t, name, ""));
             }
             let result = self.inner.write(t, name, data);
             let shrink = old.saturating_sub(len);
@@ -129,7 +130,7 @@ impl Backend for Faulty {
         if self.counted(t) {
             let n = self.deletes.fetch_add(1, Ordering::SeqCst) + 1;
             if self.fail_delete == Some(n) {
-                return Err(enospc().context(format!("deleting {}/{name}", t.dir())));
+                return Err(enospc(t, name, &format!("deleting {}/{name}: ", t.dir())));
             }
         }
         let size = self.inner.stat(t, name)?.unwrap_or(0);
