@@ -171,6 +171,94 @@ impl From<serde_json::Error> for Error {
     }
 }
 
+// temporary: until the lower layers return Error
+impl From<anyhow::Error> for Error {
+    /// Keeps an engine error found at the top as itself; otherwise wraps the chain whole, under the
+    /// kind its links name (so exit codes and `find` keep working through it).
+    fn from(e: anyhow::Error) -> Self {
+        // Only the outermost link: `anyhow::Error::downcast` also finds links under a context,
+        // and would drop that context.
+        let outermost: &(dyn StdError + 'static) = &*e;
+        let e = if outermost.is::<Error>() {
+            match e.downcast::<Error>() {
+                Ok(ours) => return ours,
+                Err(e) => e,
+            }
+        } else if outermost.is::<std::io::Error>() {
+            match e.downcast::<std::io::Error>() {
+                Ok(io) => return Error::from(io),
+                Err(e) => e,
+            }
+        } else {
+            e
+        };
+        let kind = e
+            .chain()
+            .find_map(|c| {
+                if let Some(ours) = c.downcast_ref::<Error>() {
+                    return Some(ours.kind());
+                }
+                if c.is::<crate::repository::lock::LockedError>() {
+                    return Some(ErrorKind::Locked);
+                }
+                if c.is::<crate::repository::lock::LockLost>() {
+                    return Some(ErrorKind::LockLost);
+                }
+                if let Some(r) = c.downcast_ref::<RepoError>() {
+                    return Some(match r {
+                        RepoError::NotFound(_) => ErrorKind::NoRepository,
+                        RepoError::WrongPassword(_) => ErrorKind::WrongPassword,
+                        RepoError::Damaged(_) => ErrorKind::Damaged,
+                    });
+                }
+                if c.is::<crate::format::FormatError>() || c.is::<crate::crypto::CryptoError>() {
+                    return Some(ErrorKind::Corrupt);
+                }
+                c.is::<std::io::Error>().then_some(ErrorKind::Io)
+            })
+            .unwrap_or(ErrorKind::Other);
+        Error::wrap(kind, LowerLayer(e))
+    }
+}
+
+// temporary: until the lower layers return Error
+/// An `anyhow` chain as a `std::error::Error`: shows its outermost message, and its `source()` is
+/// the chain's second link, so the links stay the original typed errors.
+struct LowerLayer(anyhow::Error);
+
+// temporary: until the lower layers return Error
+impl fmt::Display for LowerLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+// temporary: until the lower layers return Error
+impl fmt::Debug for LowerLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+// temporary: until the lower layers return Error
+impl StdError for LowerLayer {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
+    }
+}
+
+impl From<rustix::io::Errno> for Error {
+    fn from(e: rustix::io::Errno) -> Self {
+        Error::wrap(ErrorKind::Io, e)
+    }
+}
+
+impl From<globset::Error> for Error {
+    fn from(e: globset::Error) -> Self {
+        Error::wrap(ErrorKind::InvalidInput, e)
+    }
+}
+
 /// Adds context to a failed result or an empty option, as `anyhow::Context` does, keeping the kind.
 pub trait Context<T> {
     /// On failure, puts `message` in front of the error.

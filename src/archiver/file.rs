@@ -5,9 +5,9 @@
 use super::meta::{self, Meta};
 use super::Archiver;
 use crate::chunker::{classify, Class, StreamChunker};
+use crate::error::Result;
 use crate::format::tree::{Node, NodeKind};
 use crate::ids::BlobId;
-use anyhow::Result;
 use rayon::prelude::*;
 use std::fs::File;
 use std::io::{self, Read};

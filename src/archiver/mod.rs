@@ -6,6 +6,8 @@ mod meta;
 mod top;
 mod walk;
 
+use crate::bail;
+use crate::error::{Context, Result};
 use crate::format::blob_entry::BlobType;
 use crate::format::snapshot::{Snapshot, Summary, VERSION};
 use crate::format::tree::{self, Node, NodeKind, Timestamp};
@@ -16,7 +18,6 @@ use crate::repository::saver::BlobSaver;
 use crate::repository::snapshots::SnapshotFilter;
 use crate::repository::{hostname, username, Repository};
 use crate::sync::unpoisoned;
-use anyhow::{bail, Context, Result};
 use chrono::{DateTime, FixedOffset};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -94,6 +95,7 @@ pub fn stdin_node_name(name: &str) -> Result<Vec<u8>> {
     let plain = name.trim_start_matches('/');
     if tree::check_name(plain.as_bytes()).is_err() {
         bail!(
+            InvalidInput,
             "--stdin-filename {name:?} is not a valid file name: give one plain name such as \"db.sql\" \
              (not empty, not \".\" or \"..\", no '/', at most {} bytes)",
             tree::MAX_NAME
@@ -132,11 +134,14 @@ pub fn backup(
         }
     };
     if paths.is_empty() {
-        bail!("nothing to back up: give at least one path (or --stdin)");
+        bail!(
+            InvalidInput,
+            "nothing to back up: give at least one path (or --stdin)"
+        );
     }
     for p in &opts.paths {
         if let Err(e) = std::fs::symlink_metadata(p) {
-            bail!("cannot back up {}: {e}", p.display());
+            bail!(NotFound, "cannot back up {}: {e}", p.display());
         }
     }
     // A shared lock: prune (exclusive) cannot delete anything this backup may reference. The index
@@ -169,7 +174,9 @@ pub fn backup(
         }
     };
     let tree = arch.saver.save_tree(&root_nodes, true)?;
-    let tree: BlobId = *tree.first().context("empty root tree")?;
+    let tree: BlobId = *tree
+        .first()
+        .ok_or_else(|| crate::err!(Other, "empty root tree"))?;
     let stats = &arch.saver.stats;
     let blobs_added = stats.blobs_added.load(Ordering::Relaxed);
     let bytes_added = stats.raw_bytes_added.load(Ordering::Relaxed);

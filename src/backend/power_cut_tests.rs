@@ -124,7 +124,7 @@ fn do_forget(repo: &mut Repository, last: u32, ids: Vec<String>) -> Result<Forge
         ids,
         ..Default::default()
     };
-    forget::forget(repo, &opts, chrono::Utc::now())
+    Ok(forget::forget(repo, &opts, chrono::Utc::now())?)
 }
 
 fn do_prune(repo: &mut Repository, repack_all: bool) -> Result<()> {
@@ -132,7 +132,7 @@ fn do_prune(repo: &mut Repository, repack_all: bool) -> Result<()> {
         max_unused_percent: if repack_all { 0.0 } else { 5.0 },
         ..Default::default()
     };
-    prune::prune(repo, &opts).map(drop)
+    Ok(prune::prune(repo, &opts).map(drop)?)
 }
 
 fn do_repair(repo: &mut Repository, read_all: bool) -> Result<()> {
@@ -140,11 +140,11 @@ fn do_repair(repo: &mut Repository, read_all: bool) -> Result<()> {
         read_all_packs: read_all,
         ..Default::default()
     };
-    repair::repair_index(repo, &opts).map(drop)
+    Ok(repair::repair_index(repo, &opts).map(drop)?)
 }
 
 fn do_check(repo: &mut Repository) -> Result<CheckReport> {
-    check::check(repo, ReadData::All)
+    Ok(check::check(repo, ReadData::All)?)
 }
 
 fn do_list(repo: &mut Repository) -> Result<Vec<SnapshotId>> {

@@ -51,11 +51,11 @@ pub struct Args {
 }
 
 fn parse_duration(s: &str) -> Result<KeepDuration> {
-    s.parse()
+    Ok(s.parse()?)
 }
 
 fn parse_group_by(s: &str) -> Result<GroupBy> {
-    s.parse()
+    Ok(s.parse()?)
 }
 
 fn describe(key: &GroupKey) -> String {

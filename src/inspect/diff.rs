@@ -6,11 +6,12 @@
 //! names on both sides, and the names between two shared blobs can only be compared with each other.
 //! Only the runs of blobs between shared ones are loaded and merged by name.
 
+use crate::error::{Context, Result};
 use crate::format::tree::{Node, NodeKind};
 use crate::ids::{BlobId, SnapshotId};
 use crate::repository::snapshots::SnapshotFilter;
 use crate::repository::Repository;
-use anyhow::{bail, Context, Result};
+use crate::{bail, err};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -44,13 +45,13 @@ impl<'r> TreeReader<'r> {
     /// Reads and decodes one tree blob.
     pub fn load_blob(&self, id: &BlobId) -> Result<Vec<Node>> {
         self.loaded.fetch_add(1, Ordering::Relaxed);
-        self.repo.load_tree_blob(id)
+        Ok(self.repo.load_tree_blob(id)?)
     }
 
     /// Loads a run of tree blobs of one directory; the nodes must be sorted across the run.
     pub fn load(&self, ids: &[BlobId]) -> Result<Vec<Node>> {
         self.loaded.fetch_add(ids.len() as u64, Ordering::Relaxed);
-        self.repo.load_tree(ids)
+        Ok(self.repo.load_tree(ids)?)
     }
 
     /// Whether the index says this tree blob holds at least one node (more than the version byte).
@@ -68,7 +69,13 @@ pub fn resolve(repo: &Repository, spec: &str, sub: &str) -> Result<(SnapshotId, 
     let node = repo
         .find_node(&snap.tree, sub)
         .with_context(|| format!("looking up {sub:?} in snapshot {}", id.short()))?
-        .with_context(|| format!("{sub:?} does not exist in snapshot {}", id.short()))?;
+        .ok_or_else(|| {
+            err!(
+                NotFound,
+                "{sub:?} does not exist in snapshot {}",
+                id.short()
+            )
+        })?;
     Ok((id, node))
 }
 
@@ -295,7 +302,10 @@ pub fn diff_nodes(
         match w {
             Work::Emit(c) => on_change(&c)?,
             Work::Compare { path, depth, .. } if depth > MAX_DEPTH => {
-                bail!("{path}: directories nested deeper than {MAX_DEPTH} levels")
+                bail!(
+                    Corrupt,
+                    "{path}: directories nested deeper than {MAX_DEPTH} levels"
+                )
             }
             Work::Compare {
                 path,

@@ -9,11 +9,12 @@
 //! earlier snapshot is not walked again (results are still reported per snapshot).
 
 use super::diff::{TreeReader, MAX_DEPTH};
+use crate::bail;
+use crate::error::{Context, Result};
 use crate::format::tree::{NodeKind, Timestamp};
 use crate::ids::BlobId;
 use crate::pathmatch::PathMatcher;
 use crate::repository::Repository;
-use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -41,7 +42,7 @@ pub struct Finder<'r> {
 impl<'r> Finder<'r> {
     pub fn new(repo: &'r Repository, patterns: &[String]) -> Result<Self> {
         if patterns.is_empty() {
-            bail!("give at least one pattern to find");
+            bail!(InvalidInput, "give at least one pattern to find");
         }
         Ok(Finder {
             reader: TreeReader::new(repo),
@@ -64,7 +65,10 @@ impl<'r> Finder<'r> {
     /// Matches below the directory at `path` (empty for the root) made of tree blobs `ids`.
     fn walk(&mut self, path: String, ids: &[BlobId], depth: usize) -> Result<Arc<Vec<Match>>> {
         if depth > MAX_DEPTH {
-            bail!("{path}: directories nested deeper than {MAX_DEPTH} levels");
+            bail!(
+                Corrupt,
+                "{path}: directories nested deeper than {MAX_DEPTH} levels"
+            );
         }
         let key = (path, ids.to_vec());
         if let Some(m) = self.memo.get(&key) {

@@ -2,6 +2,7 @@
 //! verifies every blob. Problems are collected, each naming the object, rather than stopping early.
 
 use crate::backend::FileType;
+use crate::error::Result;
 use crate::format::index::{IndexFile, PackRecord};
 use crate::format::pack;
 use crate::format::tree::{self, NodeKind};
@@ -9,7 +10,7 @@ use crate::ids::{storage_hash, BlobId, IndexId, PackId};
 use crate::repository::lock::LockKind;
 use crate::repository::Repository;
 use crate::sync::unpoisoned;
-use anyhow::{bail, Result};
+use crate::{bail, err};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -36,25 +37,34 @@ impl ReadData {
             let v: f64 = p
                 .trim()
                 .parse()
-                .map_err(|_| anyhow::anyhow!("--read-data-subset {s:?}: bad percentage"))?;
+                .map_err(|_| err!(InvalidInput, "--read-data-subset {s:?}: bad percentage"))?;
             if !(v > 0.0 && v <= 100.0) {
-                bail!("--read-data-subset {s:?}: percentage must be in (0, 100]");
+                bail!(
+                    InvalidInput,
+                    "--read-data-subset {s:?}: percentage must be in (0, 100]"
+                );
             }
             return Ok(ReadData::Percent(v));
         }
         let (n, m) = s.split_once('/').ok_or_else(|| {
-            anyhow::anyhow!("--read-data-subset {s:?}: use N/M (e.g. 1/5) or P% (e.g. 5%)")
+            err!(
+                InvalidInput,
+                "--read-data-subset {s:?}: use N/M (e.g. 1/5) or P% (e.g. 5%)"
+            )
         })?;
         let n: u32 = n
             .trim()
             .parse()
-            .map_err(|_| anyhow::anyhow!("--read-data-subset {s:?}: bad N"))?;
+            .map_err(|_| err!(InvalidInput, "--read-data-subset {s:?}: bad N"))?;
         let m: u32 = m
             .trim()
             .parse()
-            .map_err(|_| anyhow::anyhow!("--read-data-subset {s:?}: bad M"))?;
+            .map_err(|_| err!(InvalidInput, "--read-data-subset {s:?}: bad M"))?;
         if m == 0 || n == 0 || n > m || m > 256 {
-            bail!("--read-data-subset {s:?}: need 1 <= N <= M <= 256");
+            bail!(
+                InvalidInput,
+                "--read-data-subset {s:?}: need 1 <= N <= M <= 256"
+            );
         }
         Ok(ReadData::Subset { n, m })
     }
@@ -92,7 +102,7 @@ pub fn check(repo: &mut Repository, read: ReadData) -> Result<CheckReport> {
     for (name, _) in repo.backend().list(FileType::Index)? {
         r.index_files += 1;
         let res = IndexId::from_hex(&name)
-            .map_err(anyhow::Error::from)
+            .map_err(|e| err!(Corrupt, "{e}"))
             .and_then(|id| Ok((id, repo.read_index_file(id, None)?)));
         match res {
             Ok(f) => files.push(f),

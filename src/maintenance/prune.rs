@@ -13,13 +13,14 @@
 use super::index_commit::{self, INDEX_BLOBS_PER_FILE};
 use super::prune_plan::{Limits, Plan};
 use crate::backend::FileType;
+use crate::bail;
+use crate::error::{Context, Result};
 use crate::format::index::{IndexFile, PackRecord};
 use crate::format::snapshot::Snapshot;
 use crate::ids::{BlobId, IndexId, SnapshotId};
 use crate::repository::lock::{LockGuard, LockKind};
 use crate::repository::saver::BlobSaver;
 use crate::repository::Repository;
-use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -155,6 +156,7 @@ fn all_snapshots(repo: &Repository) -> Result<Vec<(SnapshotId, Snapshot)>> {
             "`backstock repair snapshots` removes damaged snapshot files; then prune again"
         };
         bail!(
+            Corrupt,
             "{} snapshot files cannot be read, so prune cannot tell which data they use; nothing \
              was deleted ({advice}):\n  {}",
             bad.len(),
@@ -180,6 +182,7 @@ fn all_index_files(repo: &Repository) -> Result<Vec<(IndexId, IndexFile)>> {
     }
     if !unread.is_empty() {
         bail!(
+            Corrupt,
             "{} index files could not be read: {}; {ADVICE}",
             unread.len(),
             unread.join(", ")
@@ -289,11 +292,17 @@ fn repack(repo: &Repository, plan: &Plan) -> Result<Vec<PackRecord>> {
         for e in &p.used {
             let sealed = bytes
                 .get(e.offset as usize..e.end() as usize)
-                .with_context(|| format!("pack {} is shorter than its index says", p.record.id))?;
+                .ok_or_else(|| {
+                    crate::err!(
+                        Corrupt,
+                        "pack {} is shorter than its index says",
+                        p.record.id
+                    )
+                })?;
             repo.open_blob(e, sealed)
                 .with_context(|| format!("repacking pack {}", p.record.id))?;
             saver.add_sealed(e.blob_type, e.id, e.compression, e.raw_len, sealed.to_vec())?;
         }
     }
-    saver.flush()
+    Ok(saver.flush()?)
 }

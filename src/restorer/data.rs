@@ -6,9 +6,9 @@ use super::handles::TargetDir;
 use super::plan::{self, PlannedBlob};
 use super::state::EntryState;
 use super::{Item, RestoreProgress};
+use crate::err;
 use crate::ids::PackId;
 use crate::repository::Repository;
-use anyhow::Context;
 use rustix::fs::OFlags;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -99,17 +99,18 @@ fn restore_segment(w: &Writer<'_>, pack: &PackId, blobs: &[PlannedBlob], bufs: &
         let off = (b.entry.offset as u64 - start) as usize;
         let sealed = data
             .get_mut(off..off + b.entry.stored_len as usize)
-            .with_context(|| format!("pack {pack} is shorter than its index says"));
-        let plain = match sealed.and_then(|sealed| w.repo.open_blob_in_place(&b.entry, sealed)) {
-            Ok(p) => p,
-            Err(e) => {
-                let why = format!("{e:#} (in pack {pack})");
-                for t in &b.targets {
-                    w.states[t.item].fail(why.clone());
+            .ok_or_else(|| err!(Corrupt, "pack {pack} is shorter than its index says"));
+        let plain =
+            match sealed.and_then(|sealed| Ok(w.repo.open_blob_in_place(&b.entry, sealed)?)) {
+                Ok(p) => p,
+                Err(e) => {
+                    let why = format!("{e:#} (in pack {pack})");
+                    for t in &b.targets {
+                        w.states[t.item].fail(why.clone());
+                    }
+                    continue;
                 }
-                continue;
-            }
-        };
+            };
         for t in &b.targets {
             let st = &w.states[t.item];
             let Some(&ident) = st.ident.get() else {

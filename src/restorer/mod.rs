@@ -16,13 +16,13 @@ mod meta;
 mod plan;
 mod state;
 
+use crate::error::{Context, Result};
 use crate::format::tree::{Node, NodeKind};
 use crate::ids::BlobId;
 use crate::pathmatch::PathMatcher;
 use crate::repository::lock::LockGuard;
 use crate::repository::Repository;
 use crate::sync::unpoisoned;
-use anyhow::{Context, Result};
 use create::{Deleting, Made};
 use handles::TargetDir;
 use rayon::prelude::*;
@@ -112,7 +112,7 @@ pub fn restore(
 ) -> Result<RestoreSummary> {
     let node = repo
         .find_node(root, subpath)?
-        .with_context(|| format!("{subpath:?} does not exist in the snapshot"))?;
+        .ok_or_else(|| crate::err!(NotFound, "{subpath:?} does not exist in the snapshot"))?;
     let includes = PathMatcher::new(&opts.includes)?;
     let excludes = PathMatcher::new(&opts.excludes)?;
     let mut sel = plan::select(repo, node, subpath, &includes, &excludes)?;

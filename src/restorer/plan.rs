@@ -2,12 +2,12 @@
 
 use super::state::EntryState;
 use super::Item;
+use crate::error::Result;
 use crate::format::blob_entry::BlobEntry;
 use crate::format::tree::{Node, NodeKind};
 use crate::ids::{BlobId, PackId};
 use crate::pathmatch::PathMatcher;
 use crate::repository::Repository;
-use anyhow::Result;
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
