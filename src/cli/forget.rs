@@ -153,7 +153,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         }
     }
     for (id, err) in &report.failures {
-        eprintln!("error: could not remove snapshot {}: {err}", id.short());
+        eprintln!("error: could not remove snapshot {}: {err:#}", id.short());
     }
     if !report.failures.is_empty() {
         bail!(

@@ -362,7 +362,7 @@ pub struct ForgetOptions {
 }
 
 /// The outcome of `forget`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ForgetReport {
     pub groups: Vec<GroupDecision>,
     /// Snapshot files actually deleted (none with `dry_run`).
@@ -370,7 +370,7 @@ pub struct ForgetReport {
     /// Damaged snapshot files named by ID and removed (with `dry_run`: that would be removed).
     pub damaged_removed: Vec<String>,
     /// Snapshots that should have been removed but whose deletion failed, with the error.
-    pub failures: Vec<(SnapshotId, String)>,
+    pub failures: Vec<(SnapshotId, Error)>,
 }
 
 /// Decides per `opts` and, unless `dry_run`, deletes the removed snapshots' files under an exclusive
@@ -489,10 +489,9 @@ pub fn forget_locked(
     for name in damaged_named {
         match repo.delete(FileType::Snapshot, &name) {
             Ok(()) => report.damaged_removed.push(name),
-            Err(e) => report.failures.push((
-                SnapshotId::from_hex(&name).unwrap_or_default(),
-                format!("{e:#}"),
-            )),
+            Err(e) => report
+                .failures
+                .push((SnapshotId::from_hex(&name).unwrap_or_default(), e.into())),
         }
     }
     let remove: Vec<SnapshotId> = report
@@ -503,7 +502,7 @@ pub fn forget_locked(
     for id in remove {
         match repo.delete(FileType::Snapshot, &id.to_hex()) {
             Ok(()) => report.deleted += 1,
-            Err(e) => report.failures.push((id, format!("{e:#}"))),
+            Err(e) => report.failures.push((id, e.into())),
         }
     }
     Ok(report)
@@ -521,7 +520,7 @@ pub fn prune_after(
     if let Some((id, err)) = report.failures.first() {
         bail!(
             Storage,
-            "{} snapshots could not be removed (first: {id}: {err}); prune was not run, so nothing \
+            "{} snapshots could not be removed (first: {id}: {err:#}); prune was not run, so nothing \
              else was deleted. Fix the cause and run forget again",
             report.failures.len()
         );
