@@ -1,7 +1,8 @@
 use super::common::{human, split_spec, GlobalOpts};
 use anyhow::Result;
 use backstock::error::Context;
-use backstock::inspect::diff::{diff_nodes, resolve, DiffTotals, TreeReader};
+use backstock::inspect::diff::{diff_nodes, resolve, DiffTotals};
+use backstock::inspect::tree_reader::TreeReader;
 use backstock::repository::lock::LockKind;
 use std::io::Write;
 

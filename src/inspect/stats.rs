@@ -3,7 +3,7 @@
 //! Every distinct directory (identified by its tree blob ID list) is read once, however many
 //! snapshots or places hold it: its counts are remembered and added again wherever it appears.
 
-use super::diff::{TreeReader, MAX_DEPTH};
+use super::tree_reader::{TreeReader, MAX_DEPTH};
 use crate::error::{Context, Result};
 use crate::format::blob_entry::BlobType;
 use crate::format::tree::NodeKind;
@@ -178,7 +178,7 @@ fn stats_counting_loads(repo: &Repository, roots: &[BlobId], mode: Mode) -> (Sta
 
 #[cfg(test)]
 mod tests {
-    use super::super::find::testing::*;
+    use super::super::test_support::*;
     use super::*;
 
     #[test]

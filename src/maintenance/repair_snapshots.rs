@@ -10,10 +10,10 @@
 
 use crate::backend::FileType;
 use crate::error::{Context, Error, ErrorKind, Result};
+use crate::format::tree::MAX_DEPTH;
 use crate::format::tree::{self, Node, NodeKind};
 use crate::format::FormatError;
 use crate::ids::{BlobId, IndexId, PackId, SnapshotId};
-use crate::inspect::diff::MAX_DEPTH;
 use crate::repository::lock::LockKind;
 use crate::repository::saver::BlobSaver;
 use crate::repository::snapshots::BadFile;
