@@ -127,8 +127,20 @@ pub fn prune_locked(
     report.leftovers_deleted = files;
     report.bytes_deleted += bytes;
     execute(repo, &plan, opts.index_blobs_per_file, &mut report)?;
+    uncache_unused_trees(repo, &used);
     repo.load_index(guard)?;
     Ok(report)
+}
+
+/// Drops cached tree blobs no snapshot uses any more (`used` holds every blob the snapshots
+/// reference; data blob IDs in it match no cached tree). The cache only speeds reads up, so a
+/// failure is a warning.
+fn uncache_unused_trees(repo: &Repository, used: &HashSet<BlobId>) {
+    if let Some(cache) = repo.cache() {
+        if let Err(e) = cache.retain_trees(used) {
+            crate::repository::log_warning(&format!("{e:#}"));
+        }
+    }
 }
 
 /// Every snapshot; refuses when a snapshot file cannot be read, since the blobs only it uses would
@@ -306,3 +318,7 @@ fn repack(repo: &Repository, plan: &Plan) -> Result<Vec<PackRecord>> {
     }
     Ok(saver.flush()?)
 }
+
+#[cfg(test)]
+#[path = "prune_tests.rs"]
+mod tests;
