@@ -242,6 +242,18 @@ impl From<crate::format::keyfile::CreateError> for Error {
     }
 }
 
+impl From<rustix::io::Errno> for Error {
+    fn from(e: rustix::io::Errno) -> Self {
+        Error::wrap(ErrorKind::Io, e)
+    }
+}
+
+impl From<globset::Error> for Error {
+    fn from(e: globset::Error) -> Self {
+        Error::wrap(ErrorKind::InvalidInput, e)
+    }
+}
+
 // --- end of the lower layers' From impls ---
 
 /// Adds context to a failed result, keeping the kind.

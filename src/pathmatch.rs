@@ -4,7 +4,7 @@
 //! matched against the whole path (a leading '/' in the pattern is ignored, as paths are relative to the
 //! snapshot root). `**` crosses directories.
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 #[derive(Debug, Clone)]

@@ -5,9 +5,9 @@
 use super::meta::{self, Meta};
 use super::Archiver;
 use crate::chunker::{classify, Class, StreamChunker};
+use crate::error::Result;
 use crate::format::tree::{Node, NodeKind};
 use crate::ids::BlobId;
-use anyhow::Result;
 use rayon::prelude::*;
 use std::fs::File;
 use std::io::{self, Read};
@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering;
 
 /// Files up to this size are read whole; larger ones are streamed through a fixed buffer.
 const WHOLE_FILE_MAX: u64 = 4 << 20;
-const STREAM_BUF: usize = 8 << 20;
+pub(super) const STREAM_BUF: usize = 8 << 20;
 
 /// A file is unchanged when size, mtime, ctime and inode all match the parent's node.
 fn unchanged(meta: &Meta, p: &Node) -> bool {
@@ -158,7 +158,7 @@ impl Archiver<'_> {
     }
 
     /// Classifies a large file by its first bytes and saves it batch by batch.
-    fn stream(&self, reader: &mut impl Read) -> Result<io::Result<(Vec<BlobId>, u64)>> {
+    pub(super) fn stream(&self, reader: &mut dyn Read) -> Result<io::Result<(Vec<BlobId>, u64)>> {
         let mut sample = Vec::with_capacity(crate::chunker::classify::SAMPLE_LEN);
         if let Err(e) = reader
             .take(crate::chunker::classify::SAMPLE_LEN as u64)

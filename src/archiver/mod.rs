@@ -6,6 +6,8 @@ mod meta;
 mod top;
 mod walk;
 
+use crate::bail;
+use crate::error::{Context, Result};
 use crate::format::blob_entry::BlobType;
 use crate::format::snapshot::{Snapshot, Summary, VERSION};
 use crate::format::tree::{self, Node, NodeKind, Timestamp};
@@ -16,7 +18,6 @@ use crate::repository::saver::BlobSaver;
 use crate::repository::snapshots::SnapshotFilter;
 use crate::repository::{hostname, username, Repository};
 use crate::sync::unpoisoned;
-use anyhow::{bail, Context, Result};
 use chrono::{DateTime, FixedOffset};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -94,6 +95,7 @@ pub fn stdin_node_name(name: &str) -> Result<Vec<u8>> {
     let plain = name.trim_start_matches('/');
     if tree::check_name(plain.as_bytes()).is_err() {
         bail!(
+            InvalidInput,
             "--stdin-filename {name:?} is not a valid file name: give one plain name such as \"db.sql\" \
              (not empty, not \".\" or \"..\", no '/', at most {} bytes)",
             tree::MAX_NAME
@@ -102,43 +104,28 @@ pub fn stdin_node_name(name: &str) -> Result<Vec<u8>> {
     Ok(plain.as_bytes().to_vec())
 }
 
-/// Backs up `opts.paths`. Takes a shared lock first and loads the index under it, so that nothing
-/// this backup deduplicates against can be deleted by a prune before the snapshot is written.
+/// Backs up `opts.paths`, or standard input with `opts.stdin_name`. Takes a shared lock first and
+/// loads the index under it, so that nothing this backup deduplicates against can be deleted by a
+/// prune before the snapshot is written.
 pub fn backup(
     repo: &mut Repository,
     opts: &BackupOptions,
     progress: &Progress,
 ) -> Result<BackupResult> {
+    backup_from(repo, opts, progress, &mut std::io::stdin().lock())
+}
+
+/// [`backup`], reading the data of `opts.stdin_name` from `stdin` (streamed through the chunker,
+/// never held whole in memory).
+pub fn backup_from(
+    repo: &mut Repository,
+    opts: &BackupOptions,
+    progress: &Progress,
+    stdin: &mut dyn Read,
+) -> Result<BackupResult> {
     let started = chrono::Local::now().fixed_offset();
     let hostname = opts.host.clone().unwrap_or_else(hostname);
-    let stdin_name = opts
-        .stdin_name
-        .as_deref()
-        .map(stdin_node_name)
-        .transpose()?;
-    let (targets, paths) = match &stdin_name {
-        Some(name) => (
-            Vec::new(),
-            vec![format!("/{}", String::from_utf8_lossy(name))],
-        ),
-        None => {
-            let targets = opts
-                .paths
-                .iter()
-                .map(|p| top::Target::new(p))
-                .collect::<Result<Vec<_>>>()?;
-            let paths = top::recorded_paths(&targets);
-            (targets, paths)
-        }
-    };
-    if paths.is_empty() {
-        bail!("nothing to back up: give at least one path (or --stdin)");
-    }
-    for p in &opts.paths {
-        if let Err(e) = std::fs::symlink_metadata(p) {
-            bail!("cannot back up {}: {e}", p.display());
-        }
-    }
+    let (source, paths) = Source::of(opts)?;
     // A shared lock: prune (exclusive) cannot delete anything this backup may reference. The index
     // is read only now, under it.
     let guard = repo.lock(LockKind::Append)?;
@@ -161,39 +148,18 @@ pub fn backup(
         changed: Mutex::default(),
         force: opts.force,
     };
-    let root_nodes = match stdin_name {
-        Some(name) => vec![arch.save_stdin(name)?],
-        None => {
+    let root_nodes = match source {
+        Source::Stdin(name) => vec![arch.save_stdin(name, stdin)?],
+        Source::Paths(targets) => {
             let top = top::TopDir::new(&targets);
             arch.save_top(&top, parent_root.as_deref(), "")?
         }
     };
     let tree = arch.saver.save_tree(&root_nodes, true)?;
-    let tree: BlobId = *tree.first().context("empty root tree")?;
-    let stats = &arch.saver.stats;
-    let blobs_added = stats.blobs_added.load(Ordering::Relaxed);
-    let bytes_added = stats.raw_bytes_added.load(Ordering::Relaxed);
-    let bytes_added_stored = stats.stored_bytes_added.load(Ordering::Relaxed);
-    let c = &arch.counters;
-    let failures = std::mem::take(&mut *unpoisoned(&arch.failures));
-    let mut changed = std::mem::take(&mut *unpoisoned(&arch.changed));
-    changed.sort();
-    let summary = Summary {
-        files_new: c.files_new.load(Ordering::Relaxed),
-        files_changed: c.files_changed.load(Ordering::Relaxed),
-        files_unchanged: c.files_unchanged.load(Ordering::Relaxed),
-        dirs_new: c.dirs_new.load(Ordering::Relaxed),
-        dirs_changed: c.dirs_changed.load(Ordering::Relaxed),
-        dirs_unchanged: c.dirs_unchanged.load(Ordering::Relaxed),
-        bytes_read: c.bytes_read.load(Ordering::Relaxed),
-        bytes_processed: c.bytes_processed.load(Ordering::Relaxed),
-        bytes_added,
-        bytes_added_stored,
-        blobs_added,
-        files_failed: failures.len() as u64,
-        started: Some(started),
-        finished: None,
-    };
+    let tree: BlobId = *tree
+        .first()
+        .ok_or_else(|| crate::err!(Other, "empty root tree"))?;
+    let (summary, failures, changed) = arch.summary(started);
     // Packs, then the index, then the snapshot.
     arch.saver.finish()?;
     let mut snapshot = Snapshot {
@@ -217,6 +183,49 @@ pub fn backup(
         changed,
         parent: parent.map(|(id, _)| id),
     })
+}
+
+/// What a backup reads.
+enum Source {
+    /// Standard input, as one file of this name in the root.
+    Stdin(Vec<u8>),
+    /// The given paths, under a virtual root of their intermediate directories.
+    Paths(Vec<top::Target>),
+}
+
+impl Source {
+    /// The source `opts` names and the paths the snapshot records; checked before the repository
+    /// is touched.
+    fn of(opts: &BackupOptions) -> Result<(Source, Vec<String>)> {
+        let (source, paths) = match opts.stdin_name.as_deref().map(stdin_node_name) {
+            Some(name) => {
+                let name = name?;
+                let paths = vec![format!("/{}", String::from_utf8_lossy(&name))];
+                (Source::Stdin(name), paths)
+            }
+            None => {
+                let targets = opts
+                    .paths
+                    .iter()
+                    .map(|p| top::Target::new(p))
+                    .collect::<Result<Vec<_>>>()?;
+                let paths = top::recorded_paths(&targets);
+                (Source::Paths(targets), paths)
+            }
+        };
+        if paths.is_empty() {
+            bail!(
+                InvalidInput,
+                "nothing to back up: give at least one path (or --stdin)"
+            );
+        }
+        for p in &opts.paths {
+            if let Err(e) = std::fs::symlink_metadata(p) {
+                bail!(NotFound, "cannot back up {}: {e}", p.display());
+            }
+        }
+        Ok((source, paths))
+    }
 }
 
 fn find_parent(
@@ -244,13 +253,39 @@ fn find_parent(
 }
 
 impl Archiver<'_> {
-    fn save_stdin(&self, name: Vec<u8>) -> Result<Node> {
-        let mut data = Vec::new();
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut data)
-            .context("reading standard input")?;
-        let (content, _) = self.save_bytes(&data)?;
+    /// The counters as the snapshot's summary, the files that could not be read, and those that
+    /// changed while read (sorted).
+    fn summary(
+        &self,
+        started: DateTime<FixedOffset>,
+    ) -> (Summary, Vec<(String, String)>, Vec<String>) {
+        let stats = &self.saver.stats;
+        let c = &self.counters;
+        let failures = std::mem::take(&mut *unpoisoned(&self.failures));
+        let mut changed = std::mem::take(&mut *unpoisoned(&self.changed));
+        changed.sort();
+        let summary = Summary {
+            files_new: c.files_new.load(Ordering::Relaxed),
+            files_changed: c.files_changed.load(Ordering::Relaxed),
+            files_unchanged: c.files_unchanged.load(Ordering::Relaxed),
+            dirs_new: c.dirs_new.load(Ordering::Relaxed),
+            dirs_changed: c.dirs_changed.load(Ordering::Relaxed),
+            dirs_unchanged: c.dirs_unchanged.load(Ordering::Relaxed),
+            bytes_read: c.bytes_read.load(Ordering::Relaxed),
+            bytes_processed: c.bytes_processed.load(Ordering::Relaxed),
+            bytes_added: stats.raw_bytes_added.load(Ordering::Relaxed),
+            bytes_added_stored: stats.stored_bytes_added.load(Ordering::Relaxed),
+            blobs_added: stats.blobs_added.load(Ordering::Relaxed),
+            files_failed: failures.len() as u64,
+            started: Some(started),
+            finished: None,
+        };
+        (summary, failures, changed)
+    }
+
+    /// Saves standard input as file `name`, streamed batch by batch as large files are.
+    fn save_stdin(&self, name: Vec<u8>, stdin: &mut dyn Read) -> Result<Node> {
+        let (content, size) = self.stream(stdin)?.context("reading standard input")?;
         let now = chrono::Utc::now();
         self.counters.files_new.fetch_add(1, Ordering::Relaxed);
         Ok(Node {
@@ -266,7 +301,7 @@ impl Archiver<'_> {
             ctime: Timestamp::default(),
             inode: 0,
             device: 0,
-            size: data.len() as u64,
+            size,
             content,
             link_target: vec![],
         })
@@ -276,3 +311,7 @@ impl Archiver<'_> {
         Ok(self.saver.save(BlobType::Data, data, compress)?.0)
     }
 }
+
+#[cfg(test)]
+#[path = "stdin_tests.rs"]
+mod stdin_tests;

@@ -8,9 +8,10 @@
 use super::meta;
 use super::walk;
 use super::Archiver;
+use crate::bail;
+use crate::error::{Context, Result};
 use crate::format::tree::{Node, NodeKind};
 use crate::repository::snapshots::absolute_path;
-use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
@@ -31,6 +32,7 @@ impl Target {
             match c {
                 Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
                 Component::ParentDir => bail!(
+                    InvalidInput,
                     "{}: paths with '..' are refused; give the path without '..' (e.g. an absolute path)",
                     p.display()
                 ),

@@ -6,10 +6,10 @@
 
 use super::meta::{self, Meta};
 use super::Archiver;
+use crate::error::Result;
 use crate::format::tree::MAX_DEPTH;
 use crate::format::tree::{Node, NodeKind};
 use crate::ids::BlobId;
-use anyhow::Result;
 use rayon::prelude::*;
 use rustix::fs::{Dir, FileType};
 use std::ffi::OsStr;

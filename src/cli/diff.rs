@@ -1,6 +1,8 @@
 use super::common::{human, split_spec, GlobalOpts};
-use anyhow::{Context, Result};
-use backstock::inspect::diff::{diff_nodes, resolve, DiffTotals, TreeReader};
+use anyhow::Result;
+use backstock::error::Context;
+use backstock::inspect::diff::{diff_nodes, resolve, DiffTotals};
+use backstock::inspect::tree_reader::TreeReader;
 use backstock::repository::lock::LockKind;
 use std::io::Write;
 
@@ -13,11 +15,9 @@ pub struct Args {
 }
 
 /// Whether an error is a closed standard output (`backstock diff ... | head`).
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+fn is_broken_pipe(e: &backstock::error::Error) -> bool {
+    e.find::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 fn print_totals(t: &DiffTotals) -> std::io::Result<()> {
@@ -83,7 +83,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let totals = match result {
         Ok(t) => t,
         Err(e) if is_broken_pipe(&e) => return Ok(0),
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     drop(out);
     if !g.quiet {

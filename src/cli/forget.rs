@@ -51,11 +51,11 @@ pub struct Args {
 }
 
 fn parse_duration(s: &str) -> Result<KeepDuration> {
-    s.parse()
+    Ok(s.parse()?)
 }
 
 fn parse_group_by(s: &str) -> Result<GroupBy> {
-    s.parse()
+    Ok(s.parse()?)
 }
 
 fn describe(key: &GroupKey) -> String {
@@ -153,7 +153,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         }
     }
     for (id, err) in &report.failures {
-        eprintln!("error: could not remove snapshot {}: {err}", id.short());
+        eprintln!("error: could not remove snapshot {}: {err:#}", id.short());
     }
     if !report.failures.is_empty() {
         bail!(

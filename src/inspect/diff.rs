@@ -6,61 +6,16 @@
 //! names on both sides, and the names between two shared blobs can only be compared with each other.
 //! Only the runs of blobs between shared ones are loaded and merged by name.
 
+use super::tree_reader::{TreeReader, MAX_DEPTH};
+use crate::error::{Context, Result};
 use crate::format::tree::{Node, NodeKind};
 use crate::ids::{BlobId, SnapshotId};
 use crate::repository::snapshots::SnapshotFilter;
 use crate::repository::Repository;
-use anyhow::{bail, Context, Result};
+use crate::{bail, err};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-pub use crate::format::tree::MAX_DEPTH;
-
-/// Loads tree blobs through the repository and counts how many it decoded.
-pub struct TreeReader<'r> {
-    repo: &'r Repository,
-    loaded: AtomicU64,
-}
-
-impl<'r> TreeReader<'r> {
-    pub fn new(repo: &'r Repository) -> Self {
-        TreeReader {
-            repo,
-            loaded: AtomicU64::new(0),
-        }
-    }
-
-    pub fn repo(&self) -> &'r Repository {
-        self.repo
-    }
-
-    /// How many tree blobs were read and decoded so far.
-    pub fn blobs_loaded(&self) -> u64 {
-        self.loaded.load(Ordering::Relaxed)
-    }
-
-    /// Reads and decodes one tree blob.
-    pub fn load_blob(&self, id: &BlobId) -> Result<Vec<Node>> {
-        self.loaded.fetch_add(1, Ordering::Relaxed);
-        Ok(self.repo.load_tree_blob(id)?)
-    }
-
-    /// Loads a run of tree blobs of one directory; the nodes must be sorted across the run.
-    pub fn load(&self, ids: &[BlobId]) -> Result<Vec<Node>> {
-        self.loaded.fetch_add(ids.len() as u64, Ordering::Relaxed);
-        Ok(self.repo.load_tree(ids)?)
-    }
-
-    /// Whether the index says this tree blob holds at least one node (more than the version byte).
-    fn holds_nodes(&self, id: &BlobId) -> bool {
-        self.repo
-            .index()
-            .get(id)
-            .is_some_and(|l| l.entry.raw_len > 1)
-    }
-}
 
 /// Finds the node `sub` ('/'-separated, empty for the root) of the snapshot named by `spec`.
 pub fn resolve(repo: &Repository, spec: &str, sub: &str) -> Result<(SnapshotId, Node)> {
@@ -68,7 +23,13 @@ pub fn resolve(repo: &Repository, spec: &str, sub: &str) -> Result<(SnapshotId, 
     let node = repo
         .find_node(&snap.tree, sub)
         .with_context(|| format!("looking up {sub:?} in snapshot {}", id.short()))?
-        .with_context(|| format!("{sub:?} does not exist in snapshot {}", id.short()))?;
+        .ok_or_else(|| {
+            err!(
+                NotFound,
+                "{sub:?} does not exist in snapshot {}",
+                id.short()
+            )
+        })?;
     Ok((id, node))
 }
 
@@ -295,7 +256,10 @@ pub fn diff_nodes(
         match w {
             Work::Emit(c) => on_change(&c)?,
             Work::Compare { path, depth, .. } if depth > MAX_DEPTH => {
-                bail!("{path}: directories nested deeper than {MAX_DEPTH} levels")
+                bail!(
+                    Corrupt,
+                    "{path}: directories nested deeper than {MAX_DEPTH} levels"
+                )
             }
             Work::Compare {
                 path,
@@ -360,7 +324,7 @@ pub fn align(
 
 #[cfg(test)]
 mod tests {
-    use super::super::find::testing::*;
+    use super::super::test_support::*;
     use super::*;
     use crate::repository::trees::root_node;
 

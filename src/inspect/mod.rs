@@ -3,3 +3,6 @@
 pub mod diff;
 pub mod find;
 pub mod stats;
+#[cfg(test)]
+pub(crate) mod test_support;
+pub mod tree_reader;

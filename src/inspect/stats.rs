@@ -3,12 +3,13 @@
 //! Every distinct directory (identified by its tree blob ID list) is read once, however many
 //! snapshots or places hold it: its counts are remembered and added again wherever it appears.
 
-use super::diff::{TreeReader, MAX_DEPTH};
+use super::tree_reader::{TreeReader, MAX_DEPTH};
+use crate::error::{Context, Result};
 use crate::format::blob_entry::BlobType;
 use crate::format::tree::NodeKind;
 use crate::ids::BlobId;
 use crate::repository::Repository;
-use anyhow::{bail, Context, Result};
+use crate::{bail, err};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -87,7 +88,7 @@ struct Walker<'r> {
 impl Walker<'_> {
     fn dir(&mut self, ids: &[BlobId], depth: usize) -> Result<RestoreSize> {
         if depth > MAX_DEPTH {
-            bail!("directories nested deeper than {MAX_DEPTH} levels");
+            bail!(Corrupt, "directories nested deeper than {MAX_DEPTH} levels");
         }
         if let Some(c) = self.memo.get(ids) {
             return Ok(*c);
@@ -145,8 +146,11 @@ pub fn stats(
     if let Some(blobs) = &w.blobs {
         let mut raw = RawData::default();
         for id in blobs {
-            let loc = repo.index().get(id).with_context(|| {
-                format!("blob {id} is referenced but not in the index (run `backstock check`)")
+            let loc = repo.index().get(id).ok_or_else(|| {
+                err!(
+                    Corrupt,
+                    "blob {id} is referenced but not in the index (run `backstock check`)"
+                )
             })?;
             let e = loc.entry;
             match e.blob_type {
@@ -174,7 +178,7 @@ fn stats_counting_loads(repo: &Repository, roots: &[BlobId], mode: Mode) -> (Sta
 
 #[cfg(test)]
 mod tests {
-    use super::super::find::testing::*;
+    use super::super::test_support::*;
     use super::*;
 
     #[test]

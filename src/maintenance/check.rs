@@ -2,14 +2,15 @@
 //! verifies every blob. Problems are collected, each naming the object, rather than stopping early.
 
 use crate::backend::FileType;
+use crate::error::{Error, Result};
 use crate::format::index::{IndexFile, PackRecord};
 use crate::format::pack;
 use crate::format::tree::{self, NodeKind};
 use crate::ids::{storage_hash, BlobId, IndexId, PackId};
 use crate::repository::lock::LockKind;
-use crate::repository::Repository;
+use crate::repository::{MasterIndex, Repository};
 use crate::sync::unpoisoned;
-use anyhow::{bail, Result};
+use crate::{bail, err};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -36,25 +37,34 @@ impl ReadData {
             let v: f64 = p
                 .trim()
                 .parse()
-                .map_err(|_| anyhow::anyhow!("--read-data-subset {s:?}: bad percentage"))?;
+                .map_err(|_| err!(InvalidInput, "--read-data-subset {s:?}: bad percentage"))?;
             if !(v > 0.0 && v <= 100.0) {
-                bail!("--read-data-subset {s:?}: percentage must be in (0, 100]");
+                bail!(
+                    InvalidInput,
+                    "--read-data-subset {s:?}: percentage must be in (0, 100]"
+                );
             }
             return Ok(ReadData::Percent(v));
         }
         let (n, m) = s.split_once('/').ok_or_else(|| {
-            anyhow::anyhow!("--read-data-subset {s:?}: use N/M (e.g. 1/5) or P% (e.g. 5%)")
+            err!(
+                InvalidInput,
+                "--read-data-subset {s:?}: use N/M (e.g. 1/5) or P% (e.g. 5%)"
+            )
         })?;
         let n: u32 = n
             .trim()
             .parse()
-            .map_err(|_| anyhow::anyhow!("--read-data-subset {s:?}: bad N"))?;
+            .map_err(|_| err!(InvalidInput, "--read-data-subset {s:?}: bad N"))?;
         let m: u32 = m
             .trim()
             .parse()
-            .map_err(|_| anyhow::anyhow!("--read-data-subset {s:?}: bad M"))?;
+            .map_err(|_| err!(InvalidInput, "--read-data-subset {s:?}: bad M"))?;
         if m == 0 || n == 0 || n > m || m > 256 {
-            bail!("--read-data-subset {s:?}: need 1 <= N <= M <= 256");
+            bail!(
+                InvalidInput,
+                "--read-data-subset {s:?}: need 1 <= N <= M <= 256"
+            );
         }
         Ok(ReadData::Subset { n, m })
     }
@@ -71,7 +81,7 @@ impl ReadData {
 
 #[derive(Debug, Default, Serialize)]
 pub struct CheckReport {
-    pub errors: Vec<String>,
+    pub errors: Vec<Finding>,
     /// Harmless findings (e.g. packs no index lists, left by an interrupted backup).
     pub notes: Vec<String>,
     pub index_files: usize,
@@ -83,20 +93,76 @@ pub struct CheckReport {
     pub bytes_read: u64,
 }
 
-pub fn check(repo: &mut Repository, read: ReadData) -> Result<CheckReport> {
-    let guard = repo.lock(LockKind::Read)?;
-    let mut r = CheckReport::default();
+/// What a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// `index/<name>`.
+    IndexFile(String),
+    /// `data/<name>` (a pack).
+    Pack(String),
+    /// `snapshots/<name>`, or the short ID of a snapshot that decoded.
+    Snapshot(String),
+}
 
-    // Index files, decoded one by one so a broken file is reported, not fatal.
+/// A problem check found: what it is about, and the error (whose message names the object, and
+/// which is shown with its whole chain).
+#[derive(Debug)]
+pub struct Finding {
+    pub subject: Subject,
+    pub error: Error,
+}
+
+impl Finding {
+    fn new(subject: Subject, error: Error) -> Self {
+        Finding { subject, error }
+    }
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.error)
+    }
+}
+
+/// As its message, as the `--json` report has always shown findings.
+impl Serialize for Finding {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Checks the repository under a read lock, in phases that each add their findings to the report:
+/// index files (which also become the repository's index, read once), packs against the listing,
+/// snapshot trees, then the pack data `read` selects.
+pub fn check(repo: &mut Repository, read: ReadData) -> Result<CheckReport> {
+    let _guard = repo.lock(LockKind::Read)?;
+    let mut r = CheckReport::default();
+    let indexed = check_index_files(repo, &mut r)?;
+    check_packs(repo, &indexed, &mut r)?;
+    check_snapshots(repo, &mut r)?;
+    read_packs(repo, &indexed, read, &mut r);
+    Ok(r)
+}
+
+/// Decodes every index file one by one, so a broken file is a finding, not fatal, and makes the
+/// ones that decoded the repository's index (so the tree walk can go on). Returns the packs the
+/// live (not superseded) files list.
+fn check_index_files(
+    repo: &mut Repository,
+    r: &mut CheckReport,
+) -> Result<HashMap<PackId, PackRecord>> {
     let mut files: Vec<(IndexId, IndexFile)> = Vec::new();
     for (name, _) in repo.backend().list(FileType::Index)? {
         r.index_files += 1;
         let res = IndexId::from_hex(&name)
-            .map_err(anyhow::Error::from)
+            .map_err(|e| err!(Corrupt, "{e}"))
             .and_then(|id| Ok((id, repo.read_index_file(id, None)?)));
         match res {
             Ok(f) => files.push(f),
-            Err(e) => r.errors.push(format!("index/{name}: {e:#}")),
+            Err(e) => r.errors.push(Finding::new(
+                Subject::IndexFile(name.clone()),
+                e.context(format!("index/{name}")),
+            )),
         }
     }
     let superseded: HashSet<IndexId> = files
@@ -115,27 +181,33 @@ pub fn check(repo: &mut Repository, read: ReadData) -> Result<CheckReport> {
             indexed.entry(p.id).or_insert_with(|| p.clone());
         }
     }
-    if r.errors.is_empty() {
-        repo.load_index(&guard)?;
-    } else {
-        // Load what can be loaded so the tree walk can go on.
-        repo.set_index(crate::repository::MasterIndex::from_files(files));
-    }
+    repo.set_index(MasterIndex::from_files(files));
+    Ok(indexed)
+}
 
-    // Packs: every indexed pack exists with its indexed size; every stored pack is indexed.
+/// Every indexed pack exists with its indexed size; every stored pack is indexed.
+fn check_packs(
+    repo: &Repository,
+    indexed: &HashMap<PackId, PackRecord>,
+    r: &mut CheckReport,
+) -> Result<()> {
     let stored: HashMap<String, u64> = repo.backend().list(FileType::Pack)?.into_iter().collect();
     r.packs = stored.len();
-    for (id, p) in &indexed {
-        match stored.get(&id.to_hex()) {
-            None => r.errors.push(format!(
+    for (id, p) in indexed {
+        let found = match stored.get(&id.to_hex()) {
+            None => err!(
+                NotFound,
                 "pack {id} is in the index but missing from the repository"
-            )),
-            Some(&size) if size != p.size as u64 => r.errors.push(format!(
+            ),
+            Some(&size) if size != p.size as u64 => err!(
+                Corrupt,
                 "pack {id} is {size} bytes, but the index says {}",
                 p.size
-            )),
-            Some(_) => {}
-        }
+            ),
+            Some(_) => continue,
+        };
+        r.errors
+            .push(Finding::new(Subject::Pack(id.to_hex()), found));
     }
     for name in stored.keys() {
         let known = PackId::from_hex(name)
@@ -147,11 +219,18 @@ pub fn check(repo: &mut Repository, read: ReadData) -> Result<CheckReport> {
             ));
         }
     }
+    Ok(())
+}
 
-    // Snapshots and their trees: every tree readable, every referenced blob indexed.
+/// Snapshots and their trees: every snapshot file decodes, every tree is readable, every
+/// referenced data blob is indexed.
+fn check_snapshots(repo: &Repository, r: &mut CheckReport) -> Result<()> {
     let list = repo.snapshot_list()?;
     for b in list.damaged.iter().chain(&list.unreadable) {
-        r.errors.push(format!("snapshot {}: {}", b.name, b.reason));
+        r.errors.push(Finding::new(
+            Subject::Snapshot(b.name.clone()),
+            err!(Corrupt, "snapshot {}: {}", b.name, b.reason),
+        ));
     }
     for b in &list.foreign {
         r.notes.push(format!(
@@ -160,24 +239,27 @@ pub fn check(repo: &mut Repository, read: ReadData) -> Result<CheckReport> {
         ));
     }
     r.snapshots = list.snapshots.len() + list.damaged.len() + list.unreadable.len();
-    let roots: Vec<(String, BlobId)> = list
-        .snapshots
-        .iter()
-        .map(|(id, s)| (id.short(), s.tree))
-        .collect();
     let mut seen_trees: HashSet<BlobId> = HashSet::new();
     let mut seen_data: HashSet<BlobId> = HashSet::new();
-    for (snap, root) in roots {
-        let mut stack: Vec<(String, BlobId)> = vec![(String::new(), root)];
+    for (snap_id, snap) in &list.snapshots {
+        let short = snap_id.short();
+        let subject = || Subject::Snapshot(short.clone());
+        let mut stack: Vec<(String, BlobId)> = vec![(String::new(), snap.tree)];
         while let Some((path, id)) = stack.pop() {
             if !seen_trees.insert(id) {
                 continue;
             }
-            let nodes = match repo.read_blob(&id).and_then(|b| Ok(tree::decode_blob(&b)?)) {
+            let nodes = match repo.read_blob(&id) {
+                Ok(b) => tree::decode_blob(&b).map_err(Error::from),
+                Err(e) => Err(Error::from(e)),
+            };
+            let nodes = match nodes {
                 Ok(n) => n,
                 Err(e) => {
-                    r.errors
-                        .push(format!("snapshot {snap}: tree {id} of {}/: {e:#}", path));
+                    r.errors.push(Finding::new(
+                        subject(),
+                        e.context(format!("snapshot {short}: tree {id} of {path}/")),
+                    ));
                     continue;
                 }
             };
@@ -188,8 +270,12 @@ pub fn check(repo: &mut Repository, read: ReadData) -> Result<CheckReport> {
                     NodeKind::File => {
                         for c in &n.content {
                             if seen_data.insert(*c) && !repo.index().contains(c) {
-                                r.errors.push(format!(
-                                    "snapshot {snap}: {p}: data blob {c} is not in the index"
+                                r.errors.push(Finding::new(
+                                    subject(),
+                                    err!(
+                                        NotFound,
+                                        "snapshot {short}: {p}: data blob {c} is not in the index"
+                                    ),
                                 ));
                             }
                         }
@@ -201,17 +287,30 @@ pub fn check(repo: &mut Repository, read: ReadData) -> Result<CheckReport> {
     }
     r.tree_blobs = seen_trees.len();
     r.data_blobs = seen_data.len();
+    Ok(())
+}
 
-    // Read data: hash of the whole pack, header against the index, every blob decrypted and verified.
+/// Reads the packs `read` selects: hash of the whole pack, header against the index, every blob
+/// decrypted and verified.
+fn read_packs(
+    repo: &Repository,
+    indexed: &HashMap<PackId, PackRecord>,
+    read: ReadData,
+    r: &mut CheckReport,
+) {
     let selected: Vec<(&PackId, &PackRecord)> =
         indexed.iter().filter(|(id, _)| read.selects(id)).collect();
     let errors = Mutex::new(Vec::new());
     let bytes_read: u64 = selected
         .par_iter()
         .map(|(id, rec)| {
-            let problems = read_pack(repo, id, rec);
-            let n = problems.1;
-            unpoisoned(&errors).extend(problems.0);
+            let (problems, n) = read_pack(repo, id, rec);
+            let subject = Subject::Pack(id.to_hex());
+            unpoisoned(&errors).extend(
+                problems
+                    .into_iter()
+                    .map(|e| Finding::new(subject.clone(), e)),
+            );
             n
         })
         .sum();
@@ -219,18 +318,18 @@ pub fn check(repo: &mut Repository, read: ReadData) -> Result<CheckReport> {
     r.bytes_read = bytes_read;
     r.errors
         .extend(errors.into_inner().unwrap_or_else(|e| e.into_inner()));
-    Ok(r)
 }
 
-fn read_pack(repo: &Repository, id: &PackId, rec: &PackRecord) -> (Vec<String>, u64) {
+fn read_pack(repo: &Repository, id: &PackId, rec: &PackRecord) -> (Vec<Error>, u64) {
     let mut errs = Vec::new();
     let bytes = match repo.backend().read(FileType::Pack, &id.to_hex()) {
         Ok(b) => b,
-        Err(e) => return (vec![format!("pack {id}: {e:#}")], 0),
+        Err(e) => return (vec![Error::from(e).context(format!("pack {id}"))], 0),
     };
     let n = bytes.len() as u64;
     if storage_hash(&bytes) != id.0 {
-        errs.push(format!(
+        errs.push(err!(
+            Corrupt,
             "pack {id}: content does not match its name (the file is damaged)"
         ));
     }
@@ -240,20 +339,25 @@ fn read_pack(repo: &Repository, id: &PackId, rec: &PackRecord) -> (Vec<String>, 
             header.sort_by_key(|e| e.offset);
             indexed.sort_by_key(|e| e.offset);
             if header != indexed {
-                errs.push(format!(
+                errs.push(err!(
+                    Corrupt,
                     "pack {id}: header does not match the index (run `backstock repair index`)"
                 ));
             }
         }
-        Err(e) => errs.push(format!("pack {id}: header: {e}")),
+        Err(e) => errs.push(Error::from(e).context(format!("pack {id}: header"))),
     }
     for e in &rec.blobs {
         let Some(sealed) = bytes.get(e.offset as usize..e.end() as usize) else {
-            errs.push(format!("pack {id}: blob {} lies outside the pack", e.id));
+            errs.push(err!(
+                Corrupt,
+                "pack {id}: blob {} lies outside the pack",
+                e.id
+            ));
             continue;
         };
         if let Err(err) = repo.open_blob(e, sealed) {
-            errs.push(format!("pack {id}: {err:#}"));
+            errs.push(Error::from(err).context(format!("pack {id}")));
         }
     }
     (errs, n)

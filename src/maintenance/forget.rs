@@ -2,12 +2,13 @@
 //! snapshots, the policy and the current time, and removing the others (docs/design.md, "Retention").
 
 use crate::backend::FileType;
+use crate::error::{Error, Result};
 use crate::format::snapshot::Snapshot;
 use crate::ids::SnapshotId;
 use crate::repository::lock::{LockGuard, LockKind};
 use crate::repository::snapshots::SnapshotFilter;
 use crate::repository::Repository;
-use anyhow::{anyhow, bail, Result};
+use crate::{bail, err};
 use chrono::{DateTime, Datelike, Days, FixedOffset, Months, Timelike, Utc};
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -38,11 +39,11 @@ impl KeepDuration {
 }
 
 impl FromStr for KeepDuration {
-    type Err = anyhow::Error;
+    type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
         let bad = |why: &str| {
-            anyhow!("invalid duration {s:?}: {why} (expected e.g. 1y6m2d3h: y years, m months, d days, h hours)")
+            err!(InvalidInput, "invalid duration {s:?}: {why} (expected e.g. 1y6m2d3h: y years, m months, d days, h hours)")
         };
         let mut d = KeepDuration::default();
         let mut seen = HashSet::new();
@@ -144,7 +145,7 @@ impl Default for GroupBy {
 }
 
 impl FromStr for GroupBy {
-    type Err = anyhow::Error;
+    type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
         let mut g = GroupBy {
@@ -157,7 +158,7 @@ impl FromStr for GroupBy {
                 "host" => g.host = true,
                 "paths" => g.paths = true,
                 "tags" => g.tags = true,
-                _ => bail!("invalid --group-by field {part:?}: use host, paths and/or tags (comma-separated), or \"\" for no grouping"),
+                _ => bail!(InvalidInput, "invalid --group-by field {part:?}: use host, paths and/or tags (comma-separated), or \"\" for no grouping"),
             }
         }
         Ok(g)
@@ -321,10 +322,13 @@ pub fn resolve_id<'a>(
             .iter()
             .rev()
             .find(|(_, s)| filter.matches(s))
-            .ok_or_else(|| anyhow!("no snapshot matches `latest`"));
+            .ok_or_else(|| err!(NotFound, "no snapshot matches `latest`"));
     }
     if spec.len() < 4 || !spec.chars().all(|c| c.is_ascii_hexdigit()) {
-        bail!("{spec:?} is not a snapshot ID: use `latest`, a full ID or at least 4 hex digits");
+        bail!(
+            InvalidInput,
+            "{spec:?} is not a snapshot ID: use `latest`, a full ID or at least 4 hex digits"
+        );
     }
     let spec = spec.to_ascii_lowercase();
     let found: Vec<_> = all
@@ -332,9 +336,13 @@ pub fn resolve_id<'a>(
         .filter(|(id, _)| id.to_hex().starts_with(&spec))
         .collect();
     match found.as_slice() {
-        [] => bail!("no snapshot matches {spec:?} (list them with `backstock snapshots`)"),
+        [] => bail!(
+            NotFound,
+            "no snapshot matches {spec:?} (list them with `backstock snapshots`)"
+        ),
         [one] => Ok(one),
         more => bail!(
+            InvalidInput,
             "{spec:?} matches {} snapshots: give more digits",
             more.len()
         ),
@@ -354,7 +362,7 @@ pub struct ForgetOptions {
 }
 
 /// The outcome of `forget`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ForgetReport {
     pub groups: Vec<GroupDecision>,
     /// Snapshot files actually deleted (none with `dry_run`).
@@ -362,7 +370,7 @@ pub struct ForgetReport {
     /// Damaged snapshot files named by ID and removed (with `dry_run`: that would be removed).
     pub damaged_removed: Vec<String>,
     /// Snapshots that should have been removed but whose deletion failed, with the error.
-    pub failures: Vec<(SnapshotId, String)>,
+    pub failures: Vec<(SnapshotId, Error)>,
 }
 
 /// Decides per `opts` and, unless `dry_run`, deletes the removed snapshots' files under an exclusive
@@ -388,10 +396,13 @@ pub fn forget_locked(
         guard.require_exclusive()?;
     }
     if opts.ids.is_empty() && opts.policy.is_empty() {
-        bail!("no retention policy: give at least one --keep-* option with a count above 0, --keep-within or --keep-tag (or snapshot IDs to remove); refusing to remove every snapshot");
+        bail!(InvalidInput, "no retention policy: give at least one --keep-* option with a count above 0, --keep-within or --keep-tag (or snapshot IDs to remove); refusing to remove every snapshot");
     }
     if !opts.ids.is_empty() && !opts.policy.is_empty() {
-        bail!("give either snapshot IDs or a retention policy (--keep-*), not both");
+        bail!(
+            InvalidInput,
+            "give either snapshot IDs or a retention policy (--keep-*), not both"
+        );
     }
     let list = repo.snapshot_list()?;
     // Damaged snapshot files named by ID are removed (they can hold nothing restorable); a policy
@@ -418,6 +429,7 @@ pub fn forget_locked(
             .count();
         if bad.len() + good > 1 {
             bail!(
+                InvalidInput,
                 "{spec:?} matches {} snapshot files: give more digits",
                 bad.len() + good
             );
@@ -426,6 +438,7 @@ pub fn forget_locked(
         // only its full name removes it.
         if list.unreadable.iter().any(|u| u.name == b.name) && b.name != lower {
             bail!(
+                InvalidInput,
                 "snapshot file snapshots/{} cannot be read ({}) and may be intact; to remove it anyway, give its full ID",
                 b.name,
                 b.reason
@@ -476,10 +489,9 @@ pub fn forget_locked(
     for name in damaged_named {
         match repo.delete(FileType::Snapshot, &name) {
             Ok(()) => report.damaged_removed.push(name),
-            Err(e) => report.failures.push((
-                SnapshotId::from_hex(&name).unwrap_or_default(),
-                format!("{e:#}"),
-            )),
+            Err(e) => report
+                .failures
+                .push((SnapshotId::from_hex(&name).unwrap_or_default(), e.into())),
         }
     }
     let remove: Vec<SnapshotId> = report
@@ -490,7 +502,7 @@ pub fn forget_locked(
     for id in remove {
         match repo.delete(FileType::Snapshot, &id.to_hex()) {
             Ok(()) => report.deleted += 1,
-            Err(e) => report.failures.push((id, format!("{e:#}"))),
+            Err(e) => report.failures.push((id, e.into())),
         }
     }
     Ok(report)
@@ -507,7 +519,8 @@ pub fn prune_after(
 ) -> Result<crate::maintenance::prune::PruneReport> {
     if let Some((id, err)) = report.failures.first() {
         bail!(
-            "{} snapshots could not be removed (first: {id}: {err}); prune was not run, so nothing \
+            Storage,
+            "{} snapshots could not be removed (first: {id}: {err:#}); prune was not run, so nothing \
              else was deleted. Fix the cause and run forget again",
             report.failures.len()
         );

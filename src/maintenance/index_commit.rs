@@ -5,10 +5,10 @@
 //! packs that are already indexed or that nothing references yet (readers tolerate a pack listed
 //! twice). Once it lands they see exactly the new set. No reader ever sees a set that lacks a pack.
 
+use crate::error::{Context, Result};
 use crate::format::index::{IndexFile, PackRecord};
 use crate::ids::IndexId;
 use crate::repository::Repository;
-use anyhow::{Context, Result};
 
 use crate::backend::FileType;
 

@@ -13,13 +13,14 @@
 use super::index_commit::{self, INDEX_BLOBS_PER_FILE};
 use super::prune_plan::{Limits, Plan};
 use crate::backend::FileType;
+use crate::bail;
+use crate::error::{Context, Result};
 use crate::format::index::{IndexFile, PackRecord};
 use crate::format::snapshot::Snapshot;
 use crate::ids::{BlobId, IndexId, SnapshotId};
 use crate::repository::lock::{LockGuard, LockKind};
 use crate::repository::saver::BlobSaver;
 use crate::repository::Repository;
-use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -126,8 +127,20 @@ pub fn prune_locked(
     report.leftovers_deleted = files;
     report.bytes_deleted += bytes;
     execute(repo, &plan, opts.index_blobs_per_file, &mut report)?;
+    uncache_unused_trees(repo, &used);
     repo.load_index(guard)?;
     Ok(report)
+}
+
+/// Drops cached tree blobs no snapshot uses any more (`used` holds every blob the snapshots
+/// reference; data blob IDs in it match no cached tree). The cache only speeds reads up, so a
+/// failure is a warning.
+fn uncache_unused_trees(repo: &Repository, used: &HashSet<BlobId>) {
+    if let Some(cache) = repo.cache() {
+        if let Err(e) = cache.retain_trees(used) {
+            crate::repository::log_warning(&format!("{e:#}"));
+        }
+    }
 }
 
 /// Every snapshot; refuses when a snapshot file cannot be read, since the blobs only it uses would
@@ -155,6 +168,7 @@ fn all_snapshots(repo: &Repository) -> Result<Vec<(SnapshotId, Snapshot)>> {
             "`backstock repair snapshots` removes damaged snapshot files; then prune again"
         };
         bail!(
+            Corrupt,
             "{} snapshot files cannot be read, so prune cannot tell which data they use; nothing \
              was deleted ({advice}):\n  {}",
             bad.len(),
@@ -180,6 +194,7 @@ fn all_index_files(repo: &Repository) -> Result<Vec<(IndexId, IndexFile)>> {
     }
     if !unread.is_empty() {
         bail!(
+            Corrupt,
             "{} index files could not be read: {}; {ADVICE}",
             unread.len(),
             unread.join(", ")
@@ -289,7 +304,13 @@ fn repack(repo: &Repository, plan: &Plan) -> Result<Vec<PackRecord>> {
         for e in &p.used {
             let sealed = bytes
                 .get(e.offset as usize..e.end() as usize)
-                .with_context(|| format!("pack {} is shorter than its index says", p.record.id))?;
+                .ok_or_else(|| {
+                    crate::err!(
+                        Corrupt,
+                        "pack {} is shorter than its index says",
+                        p.record.id
+                    )
+                })?;
             repo.open_blob(e, sealed)
                 .with_context(|| format!("repacking pack {}", p.record.id))?;
             saver.add_sealed(e.blob_type, e.id, e.compression, e.raw_len, sealed.to_vec())?;
@@ -297,3 +318,7 @@ fn repack(repo: &Repository, plan: &Plan) -> Result<Vec<PackRecord>> {
     }
     Ok(saver.flush()?)
 }
+
+#[cfg(test)]
+#[path = "prune_tests.rs"]
+mod tests;

@@ -1,10 +1,11 @@
 //! What prune will do, decided from the index files, the blobs the snapshots use and the stored
 //! packs, before anything is changed. A dry run reports this plan; the real run carries it out.
 
+use crate::bail;
+use crate::error::Result;
 use crate::format::blob_entry::{BlobEntry, BlobType};
 use crate::format::index::{IndexFile, PackRecord};
 use crate::ids::{BlobId, IndexId, PackId};
-use anyhow::{bail, Result};
 use std::collections::{HashMap, HashSet};
 
 /// One indexed pack and which of its blobs are used.
@@ -96,6 +97,7 @@ impl Plan {
         let lost: Vec<&BlobId> = used.iter().filter(|b| !claimed.contains(*b)).collect();
         if let Some(first) = lost.first() {
             bail!(
+                Corrupt,
                 "{} blobs used by snapshots are in no stored pack (first: {first}); nothing was \
                  deleted. Run `backstock check`: `backstock repair index` indexes packs the index \
                  lacks, and `backstock repair snapshots` rewrites snapshots to do without data that \

@@ -2,11 +2,11 @@
 
 use super::index_commit::{self, INDEX_BLOBS_PER_FILE};
 use crate::backend::FileType;
+use crate::error::{Context, Result};
 use crate::format::index::PackRecord;
 use crate::ids::{IndexId, PackId};
 use crate::repository::lock::LockKind;
 use crate::repository::Repository;
-use anyhow::{Context, Result};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;

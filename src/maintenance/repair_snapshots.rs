@@ -9,15 +9,16 @@
 //! paths and gets the tag `repaired`; the original is deleted only with `forget`.
 
 use crate::backend::FileType;
+use crate::error::{Context, Error, ErrorKind, Result};
+use crate::format::tree::MAX_DEPTH;
 use crate::format::tree::{self, Node, NodeKind};
 use crate::format::FormatError;
 use crate::ids::{BlobId, IndexId, PackId, SnapshotId};
-use crate::inspect::diff::MAX_DEPTH;
 use crate::repository::lock::LockKind;
 use crate::repository::saver::BlobSaver;
 use crate::repository::snapshots::BadFile;
 use crate::repository::{MasterIndex, Repository};
-use anyhow::{anyhow, bail, Context, Result};
+use crate::{bail, err};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -85,6 +86,7 @@ pub fn repair_snapshots(
     // data is still there (and that the next prune would then delete).
     if report.unindexed_packs > 0 && !opts.dry_run {
         bail!(
+            InvalidInput,
             "{} packs are stored but not in the index; they may hold data these snapshots need, so nothing was changed. Run `backstock repair index` first, then `backstock repair snapshots` again",
             report.unindexed_packs
         );
@@ -106,7 +108,7 @@ pub fn repair_snapshots(
     let mut rewrites = Vec::new();
     for (id, snap) in &scan.snapshots {
         let root_lost = match walker.tree_blob(&snap.tree) {
-            Err(e) if e.is::<Fatal>() => return Err(e),
+            Err(e) if e.find::<Fatal>().is_some() => return Err(e),
             Err(e) => Some(e),
             Ok(_) => None,
         };
@@ -152,7 +154,7 @@ pub fn repair_snapshots(
     for (i, mut snap, root) in rewrites {
         snap.tree = *root
             .first()
-            .ok_or_else(|| anyhow!("a rewritten root tree has no blob"))?;
+            .ok_or_else(|| err!(Other, "a rewritten root tree has no blob"))?;
         if !snap.tags.iter().any(|t| t == REPAIRED_TAG) {
             snap.tags.push(REPAIRED_TAG.to_string());
         }
@@ -227,7 +229,7 @@ impl Walker<'_> {
             .repo
             .index()
             .get(id)
-            .ok_or_else(|| anyhow!("tree blob {id} is in no stored pack"))?;
+            .ok_or_else(|| err!(NotFound, "tree blob {id} is in no stored pack"))?;
         let e = loc.entry;
         let sealed = self
             .repo
@@ -239,18 +241,19 @@ impl Walker<'_> {
                 e.stored_len as u64,
             )
             .map_err(|err| {
-                Fatal(format!(
-                    "reading tree blob {id} from pack {}: {err:#}",
-                    loc.pack
-                ))
+                Fatal::error(
+                    ErrorKind::Storage,
+                    format!("reading tree blob {id} from pack {}: {err:#}", loc.pack),
+                )
             })?;
         let plain = self.repo.open_blob(&e, &sealed)?;
         match tree::decode_blob(&plain) {
             Ok(nodes) => Ok(nodes),
-            Err(err @ FormatError::UnsupportedVersion { .. }) => {
-                Err(Fatal(format!("tree blob {id}: {err}")).into())
-            }
-            Err(err) => bail!("tree blob {id} does not decode: {err}"),
+            Err(err @ FormatError::UnsupportedVersion { .. }) => Err(Fatal::error(
+                ErrorKind::Corrupt,
+                format!("tree blob {id}: {err}"),
+            )),
+            Err(err) => bail!(Corrupt, "tree blob {id} does not decode: {err}"),
         }
     }
 
@@ -266,11 +269,13 @@ impl Walker<'_> {
         // Each level is a stack frame: a hostile tree must not exhaust the stack.
         let depth = path.bytes().filter(|&b| b == b'/').count();
         if depth > MAX_DEPTH {
-            return Err(Fatal(format!(
-                "{}: directories nested deeper than {MAX_DEPTH} levels; this snapshot cannot be repaired (forget it)",
-                &path[..path.len().min(200)]
-            ))
-            .into());
+            return Err(Fatal::error(
+                ErrorKind::Corrupt,
+                format!(
+                    "{}: directories nested deeper than {MAX_DEPTH} levels; this snapshot cannot be repaired (forget it)",
+                    &path[..path.len().min(200)]
+                ),
+            ));
         }
         if self.intact.contains(ids) {
             return Ok(None);
@@ -280,7 +285,7 @@ impl Walker<'_> {
         for id in ids {
             match self.tree_blob(id) {
                 Ok(n) => nodes.extend(n),
-                Err(e) if e.is::<Fatal>() => return Err(e),
+                Err(e) if e.find::<Fatal>().is_some() => return Err(e),
                 Err(e) => {
                     problems.push(format!(
                         "{path}/: entries in tree blob {} are lost ({e:#})",
@@ -348,3 +353,9 @@ impl std::fmt::Display for Fatal {
 }
 
 impl std::error::Error for Fatal {}
+
+impl Fatal {
+    fn error(kind: ErrorKind, message: String) -> Error {
+        Error::wrap(kind, Fatal(message))
+    }
+}

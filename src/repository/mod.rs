@@ -463,16 +463,12 @@ impl Repository {
 
     /// [`Self::open_blob`] decrypting in place: `sealed` is overwritten, and an uncompressed
     /// blob's plaintext is returned as a part of it, without a copy.
-    ///
-    /// Generic over the error type (any `E: From<Error>`, [`Error`] itself included) only so that
-    /// callers with another error type can chain it with `Result::and_then`; it returns
-    /// `Result<Cow<[u8]>>` once the restorer uses [`Error`].
-    pub fn open_blob_in_place<'a, E: From<Error>>(
+    pub fn open_blob_in_place<'a>(
         &self,
         entry: &BlobEntry,
         sealed: &'a mut [u8],
-    ) -> std::result::Result<std::borrow::Cow<'a, [u8]>, E> {
-        Ok(open_blob_in_place(&self.keys, entry, sealed)?)
+    ) -> Result<std::borrow::Cow<'a, [u8]>> {
+        open_blob_in_place(&self.keys, entry, sealed)
     }
 
     /// Reads one blob by ID through the index (tree blobs through the cache).

@@ -6,9 +6,9 @@ use super::handles::TargetDir;
 use super::plan::{self, PlannedBlob};
 use super::state::EntryState;
 use super::{Item, RestoreProgress};
+use crate::err;
 use crate::ids::PackId;
 use crate::repository::Repository;
-use anyhow::Context;
 use rustix::fs::OFlags;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -99,7 +99,7 @@ fn restore_segment(w: &Writer<'_>, pack: &PackId, blobs: &[PlannedBlob], bufs: &
         let off = (b.entry.offset as u64 - start) as usize;
         let sealed = data
             .get_mut(off..off + b.entry.stored_len as usize)
-            .with_context(|| format!("pack {pack} is shorter than its index says"));
+            .ok_or_else(|| err!(Corrupt, "pack {pack} is shorter than its index says"));
         let plain = match sealed.and_then(|sealed| w.repo.open_blob_in_place(&b.entry, sealed)) {
             Ok(p) => p,
             Err(e) => {

@@ -9,7 +9,8 @@
 //! still leads to that inode, so an entry replaced by something else (another file, a hard link to
 //! a file elsewhere, a directory moved in) is reported and left alone.
 
-use anyhow::{anyhow, bail, Context, Result};
+use crate::error::{Context, Error, Result};
+use crate::{bail, err};
 use rustix::fs::{self as rfs, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 use std::ffi::OsStr;
@@ -59,6 +60,7 @@ impl TargetDir {
         let created = match std::fs::metadata(path) {
             Ok(m) if m.is_dir() => false,
             Ok(_) => bail!(
+                InvalidInput,
                 "target {} exists and is not a directory; choose a directory",
                 path.display()
             ),
@@ -184,14 +186,16 @@ impl TargetDir {
             Err(Errno::LOOP | Errno::NOTDIR | Errno::NOENT | Errno::XDEV | Errno::NXIO) => {
                 Err(replaced(&shown))
             }
-            Err(e) => Err(anyhow!(std::io::Error::from(e)))
-                .with_context(|| format!("opening {}", shown.display())),
+            Err(e) => {
+                Err(std::io::Error::from(e)).with_context(|| format!("opening {}", shown.display()))
+            }
         }
     }
 }
 
-fn replaced(path: &Path) -> anyhow::Error {
-    anyhow!(
+fn replaced(path: &Path) -> Error {
+    err!(
+        Io,
         "{} was replaced or removed during the restore; it is left alone",
         path.display()
     )

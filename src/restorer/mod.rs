@@ -16,13 +16,14 @@ mod meta;
 mod plan;
 mod state;
 
+use crate::err;
+use crate::error::{Context, Error, Result};
 use crate::format::tree::{Node, NodeKind};
 use crate::ids::BlobId;
 use crate::pathmatch::PathMatcher;
 use crate::repository::lock::LockGuard;
 use crate::repository::Repository;
 use crate::sync::unpoisoned;
-use anyhow::{Context, Result};
 use create::{Deleting, Made};
 use handles::TargetDir;
 use rayon::prelude::*;
@@ -72,7 +73,40 @@ pub struct RestoreSummary {
     pub deleted: u64,
     /// Problems that did not stop the restore (corrupt blobs, unwritable files, conflicts), each
     /// naming the entry.
-    pub errors: Vec<String>,
+    pub errors: Vec<RestoreError>,
+}
+
+/// A problem that did not stop the restore: the path inside the snapshot it concerns (none for the
+/// target itself and for entries `--delete` found) and what went wrong.
+#[derive(Debug)]
+pub struct RestoreError {
+    pub path: Option<String>,
+    pub error: Error,
+}
+
+impl RestoreError {
+    fn at(path: &str, error: Error) -> Self {
+        RestoreError {
+            path: Some(path.to_string()),
+            error,
+        }
+    }
+}
+
+impl From<Error> for RestoreError {
+    fn from(error: Error) -> Self {
+        RestoreError { path: None, error }
+    }
+}
+
+/// `path: error` with the error's whole chain.
+impl std::fmt::Display for RestoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "{p}: {:#}", self.error),
+            None => write!(f, "{:#}", self.error),
+        }
+    }
 }
 
 /// One item to restore, with its path relative to the target.
@@ -112,7 +146,7 @@ pub fn restore(
 ) -> Result<RestoreSummary> {
     let node = repo
         .find_node(root, subpath)?
-        .with_context(|| format!("{subpath:?} does not exist in the snapshot"))?;
+        .ok_or_else(|| crate::err!(NotFound, "{subpath:?} does not exist in the snapshot"))?;
     let includes = PathMatcher::new(&opts.includes)?;
     let excludes = PathMatcher::new(&opts.excludes)?;
     let mut sel = plan::select(repo, node, subpath, &includes, &excludes)?;
@@ -177,13 +211,13 @@ struct Run<'a> {
     target: &'a TargetDir,
     items: &'a [Item],
     states: &'a [EntryState],
-    errors: Mutex<Vec<String>>,
+    errors: Mutex<Vec<RestoreError>>,
     deleted: AtomicU64,
 }
 
 impl<'a> Run<'a> {
-    fn error(&self, msg: String) {
-        unpoisoned(&self.errors).push(msg);
+    fn error(&self, e: impl Into<RestoreError>) {
+        unpoisoned(&self.errors).push(e.into());
     }
 
     fn deleting(&self) -> Deleting<'_> {
@@ -216,11 +250,14 @@ impl<'a> Run<'a> {
             NodeKind::File => "a file",
             NodeKind::Symlink => "a symlink",
         };
-        self.error(format!(
-            "{}: {} is {kind} in the target, where the snapshot has {want}; left alone (restore \
-             with --delete to replace it)",
-            it.snap_path,
-            self.target.show(&it.rel).display()
+        self.error(RestoreError::at(
+            &it.snap_path,
+            err!(
+                InvalidInput,
+                "{} is {kind} in the target, where the snapshot has {want}; left alone (restore \
+                 with --delete to replace it)",
+                self.target.show(&it.rel).display()
+            ),
         ));
     }
 
@@ -263,7 +300,7 @@ impl<'a> Run<'a> {
                     }
                     Ok(None) => continue,
                     Err(e) => {
-                        self.error(format!("{}: {e:#}", it.snap_path));
+                        self.error(RestoreError::at(&it.snap_path, e));
                         continue;
                     }
                 },
@@ -281,10 +318,12 @@ impl<'a> Run<'a> {
                     }
                 }
                 Ok(Made::Conflict(kind)) => self.conflict(it, kind),
-                Err(e) => self.error(format!(
-                    "{}: creating directory {}: {e}",
-                    it.snap_path,
-                    self.target.show(&it.rel).display()
+                Err(e) => self.error(RestoreError::at(
+                    &it.snap_path,
+                    Error::from(e).context(format!(
+                        "creating directory {}",
+                        self.target.show(&it.rel).display()
+                    )),
                 )),
             }
         }
@@ -314,7 +353,9 @@ impl<'a> Run<'a> {
         let names = match create::list(dir) {
             Ok(n) => n,
             Err(e) => {
-                self.error(format!("listing {} for --delete: {e}", shown.display()));
+                self.error(
+                    Error::from(e).context(format!("listing {} for --delete", shown.display())),
+                );
                 return;
             }
         };
@@ -338,10 +379,10 @@ impl<'a> Run<'a> {
                 Ok(()) => {
                     self.deleted.fetch_add(1, Ordering::Relaxed);
                 }
-                Err(e) => self.error(format!(
-                    "--delete: removing {}: {e}",
+                Err(e) => self.error(Error::from(e).context(format!(
+                    "--delete: removing {}",
                     shown.join(OsStr::from_bytes(bytes)).display()
-                )),
+                ))),
             }
         }
     }
@@ -367,9 +408,9 @@ impl<'a> Run<'a> {
             .for_each(|(parent, idxs)| match self.open_parent(*parent) {
                 Ok(Some(h)) => idxs.iter().for_each(|&i| make(h.fd(), i)),
                 Ok(None) => {}
-                Err(e) => self.error(format!(
-                    "{e:#}; {} entries in it are not restored",
-                    idxs.len()
+                Err(e) => self.error(Error::new(
+                    e.kind(),
+                    format!("{e:#}; {} entries in it are not restored", idxs.len()),
                 )),
             })
     }
@@ -383,10 +424,10 @@ impl<'a> Run<'a> {
                     let _ = self.states[i].ident.set(ident);
                 }
                 Ok(Made::Conflict(kind)) => self.conflict(it, kind),
-                Err(e) => self.error(format!(
-                    "{}: creating {}: {e}",
-                    it.snap_path,
-                    self.target.show(&it.rel).display()
+                Err(e) => self.error(RestoreError::at(
+                    &it.snap_path,
+                    Error::from(e)
+                        .context(format!("creating {}", self.target.show(&it.rel).display())),
                 )),
             }
         });
@@ -402,19 +443,16 @@ impl<'a> Run<'a> {
                 Ok(Made::Ready { ident, .. }) => {
                     let _ = self.states[i].ident.set(ident);
                     if let Err(e) = meta::apply_symlink(parent, it.name(), &it.node) {
-                        self.states[i].fail(format!("setting times of {}: {e}", shown.display()));
-                        self.error(format!(
-                            "{}: setting times of {}: {e}",
-                            it.snap_path,
-                            shown.display()
-                        ));
+                        let e =
+                            Error::from(e).context(format!("setting times of {}", shown.display()));
+                        self.states[i].fail(format!("{e:#}"));
+                        self.error(RestoreError::at(&it.snap_path, e));
                     }
                 }
                 Ok(Made::Conflict(kind)) => self.conflict(it, kind),
-                Err(e) => self.error(format!(
-                    "{}: creating symlink {}: {e}",
-                    it.snap_path,
-                    shown.display()
+                Err(e) => self.error(RestoreError::at(
+                    &it.snap_path,
+                    Error::from(e).context(format!("creating symlink {}", shown.display())),
                 )),
             }
         });
@@ -453,23 +491,26 @@ impl<'a> Run<'a> {
                     Ok(())
                 });
             match (st.failure.get(), res) {
-                (Some(why), Ok(())) => self.error(format!(
-                    "{}: incomplete: {why}; kept as {} with mode 0600 and the restore's time as \
-                     mtime",
-                    it.snap_path,
-                    shown.display()
+                (Some(why), Ok(())) => self.error(RestoreError::at(
+                    &it.snap_path,
+                    err!(
+                        Other,
+                        "incomplete: {why}; kept as {} with mode 0600 and the restore's time as \
+                         mtime",
+                        shown.display()
+                    ),
                 )),
                 (Some(why), Err(e)) => {
-                    let e = format!("{e:#}");
-                    if *why == e {
-                        self.error(format!("{}: {e}", it.snap_path))
+                    let e = if *why == format!("{e:#}") {
+                        e
                     } else {
-                        self.error(format!("{}: incomplete: {why}; {e}", it.snap_path))
-                    }
+                        Error::new(e.kind(), format!("incomplete: {why}; {e:#}"))
+                    };
+                    self.error(RestoreError::at(&it.snap_path, e))
                 }
                 (None, Err(e)) => {
                     st.fail(format!("{e:#}"));
-                    self.error(format!("{}: {e:#}", it.snap_path));
+                    self.error(RestoreError::at(&it.snap_path, e));
                 }
                 (None, Ok(())) => {}
             }
@@ -495,7 +536,7 @@ impl<'a> Run<'a> {
                 .and_then(|fd| self.finish_dir(fd.as_fd(), Some(&it.node), &shown));
             if let Err(e) = res {
                 st.fail(format!("{e:#}"));
-                self.error(format!("{}: {e:#}", it.snap_path));
+                self.error(RestoreError::at(&it.snap_path, e));
             }
         }
     }
@@ -523,7 +564,7 @@ impl<'a> Run<'a> {
         let node = node.filter(|_| created);
         let shown = self.target.show(std::path::Path::new(""));
         if let Err(e) = self.finish_dir(self.target.fd(), node, &shown) {
-            self.error(format!("{e:#}"));
+            self.error(e);
         }
         if self.opts.sync && created {
             // The new target's own entry lives in its parent.
@@ -531,7 +572,7 @@ impl<'a> Run<'a> {
             let parent = parent.unwrap_or(std::path::Path::new("."));
             let synced = std::fs::File::open(parent).and_then(|f| f.sync_all());
             if let Err(e) = synced {
-                self.error(format!("syncing {}: {e}", parent.display()));
+                self.error(Error::from(e).context(format!("syncing {}", parent.display())));
             }
         }
     }

@@ -2,12 +2,12 @@
 
 use super::state::EntryState;
 use super::Item;
+use crate::error::Result;
 use crate::format::blob_entry::BlobEntry;
 use crate::format::tree::{Node, NodeKind};
 use crate::ids::{BlobId, PackId};
 use crate::pathmatch::PathMatcher;
 use crate::repository::Repository;
-use anyhow::Result;
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -40,7 +40,7 @@ pub(super) struct Selection {
     /// The selected path inside the snapshot, for messages and filters.
     pub base: String,
     /// Subtrees left out (unreadable trees, nesting too deep), each naming its path.
-    pub errors: Vec<String>,
+    pub errors: Vec<super::RestoreError>,
 }
 
 /// Walks the selected node. A directory's contents go straight into the target; a file or symlink
@@ -157,13 +157,17 @@ fn walk(
             continue;
         }
         let children = if depth > MAX_DEPTH {
-            Err(format!(
-                "{snap_path}: directories nested more than {MAX_DEPTH} deep; nothing below it is \
-                 restored"
+            Err(crate::err!(
+                Corrupt,
+                "directories nested more than {MAX_DEPTH} deep; nothing below it is restored"
             ))
         } else {
             repo.load_tree(&n.content).map_err(|e| {
-                format!("{snap_path}: {e:#}; nothing below this directory is restored")
+                let e = crate::error::Error::from(e);
+                crate::error::Error::new(
+                    e.kind(),
+                    format!("{e:#}; nothing below this directory is restored"),
+                )
             })
         };
         let i = items.len();
@@ -184,8 +188,8 @@ fn walk(
                 depth,
                 any: false,
             }),
-            Err(msg) => {
-                sel.errors.push(msg);
+            Err(e) => {
+                sel.errors.push(super::RestoreError::at(&snap_path, e));
                 // The directory itself is restored (empty) when it is selected.
                 if inc {
                     frame.any = true;

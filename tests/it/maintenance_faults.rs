@@ -283,7 +283,7 @@ fn fail_every_operation(
 }
 
 fn run_prune(repo: &mut Repository) -> anyhow::Result<()> {
-    prune(repo, &prune_opts()).map(|_| ())
+    Ok(prune(repo, &prune_opts()).map(|_| ())?)
 }
 
 #[test]
@@ -323,7 +323,7 @@ fn prune_survives_a_failure_at_every_write_and_delete() {
 #[test]
 fn repair_index_survives_a_failure_at_every_write_and_delete() {
     let (writes, deletes) = fail_every_operation("repair index", &|repo| {
-        repair_index(repo, &repair_opts()).map(|_| ())
+        Ok(repair_index(repo, &repair_opts()).map(|_| ())?)
     });
     assert!(
         writes > 4 && deletes >= 4,
