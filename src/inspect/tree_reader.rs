@@ -35,13 +35,13 @@ impl<'r> TreeReader<'r> {
     /// Reads and decodes one tree blob.
     pub fn load_blob(&self, id: &BlobId) -> Result<Vec<Node>> {
         self.loaded.fetch_add(1, Ordering::Relaxed);
-        Ok(self.repo.load_tree_blob(id)?)
+        self.repo.load_tree_blob(id)
     }
 
     /// Loads a run of tree blobs of one directory; the nodes must be sorted across the run.
     pub fn load(&self, ids: &[BlobId]) -> Result<Vec<Node>> {
         self.loaded.fetch_add(ids.len() as u64, Ordering::Relaxed);
-        Ok(self.repo.load_tree(ids)?)
+        self.repo.load_tree(ids)
     }
 
     /// Whether the index says this tree blob holds at least one node (more than the version byte).

@@ -251,7 +251,7 @@ fn check_snapshots(repo: &Repository, r: &mut CheckReport) -> Result<()> {
             }
             let nodes = match repo.read_blob(&id) {
                 Ok(b) => tree::decode_blob(&b).map_err(Error::from),
-                Err(e) => Err(Error::from(e)),
+                Err(e) => Err(e),
             };
             let nodes = match nodes {
                 Ok(n) => n,
@@ -357,7 +357,7 @@ fn read_pack(repo: &Repository, id: &PackId, rec: &PackRecord) -> (Vec<Error>, u
             continue;
         };
         if let Err(err) = repo.open_blob(e, sealed) {
-            errs.push(Error::from(err).context(format!("pack {id}")));
+            errs.push(err.context(format!("pack {id}")));
         }
     }
     (errs, n)

@@ -491,7 +491,7 @@ pub fn forget_locked(
             Ok(()) => report.damaged_removed.push(name),
             Err(e) => report
                 .failures
-                .push((SnapshotId::from_hex(&name).unwrap_or_default(), e.into())),
+                .push((SnapshotId::from_hex(&name).unwrap_or_default(), e)),
         }
     }
     let remove: Vec<SnapshotId> = report
@@ -502,7 +502,7 @@ pub fn forget_locked(
     for id in remove {
         match repo.delete(FileType::Snapshot, &id.to_hex()) {
             Ok(()) => report.deleted += 1,
-            Err(e) => report.failures.push((id, e.into())),
+            Err(e) => report.failures.push((id, e)),
         }
     }
     Ok(report)

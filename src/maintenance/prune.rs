@@ -316,7 +316,7 @@ fn repack(repo: &Repository, plan: &Plan) -> Result<Vec<PackRecord>> {
             saver.add_sealed(e.blob_type, e.id, e.compression, e.raw_len, sealed.to_vec())?;
         }
     }
-    Ok(saver.flush()?)
+    saver.flush()
 }
 
 #[cfg(test)]

@@ -163,7 +163,7 @@ fn walk(
             ))
         } else {
             repo.load_tree(&n.content).map_err(|e| {
-                let e = crate::error::Error::from(e);
+                let e = e;
                 crate::error::Error::new(
                     e.kind(),
                     format!("{e:#}; nothing below this directory is restored"),
