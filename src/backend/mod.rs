@@ -93,6 +93,10 @@ const PACK_MAX: u64 = PACK_DATA_MAX
     + TRAILER_LEN as u64;
 const PACK_DATA_MAX: u64 = 1 << 30;
 
+/// A partial file this much older than now cannot belong to a writer that still runs (a writer holds a
+/// lock refreshed every few minutes and writes one file in seconds).
+pub const LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// A repository store. Every write is a whole file, atomically visible.
 pub trait Backend: Send + Sync {
     /// Human-readable location, for messages.

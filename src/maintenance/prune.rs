@@ -24,10 +24,6 @@ use crate::repository::Repository;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
-/// A partial file this much older than now cannot belong to a writer that still runs (a writer holds a
-/// lock refreshed every few minutes and writes one file in seconds).
-pub const LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
-
 #[derive(Debug, Clone)]
 pub struct PruneOptions {
     /// Unused space allowed to remain, as a percentage of the repository's used bytes.
@@ -60,7 +56,7 @@ pub struct PruneReport {
     pub packs_unindexed_deleted: usize,
     /// Indexed packs missing from the store (or of another size); they leave the index.
     pub packs_missing: usize,
-    /// Partial files left by killed writers (older than [`LEFTOVER_AGE`]) that were removed.
+    /// Partial files left by killed writers (older than [`crate::backend::LEFTOVER_AGE`]) that were removed.
     pub leftovers_deleted: usize,
     /// New packs that repacking writes (in a dry run: would write, by the same pack size rule).
     pub packs_written: u64,
@@ -122,7 +118,7 @@ pub fn prune_locked(
     }
     let (files, bytes) = repo
         .backend()
-        .remove_leftovers(LEFTOVER_AGE)
+        .remove_leftovers(crate::backend::LEFTOVER_AGE)
         .context("removing partial files left by interrupted writers")?;
     report.leftovers_deleted = files;
     report.bytes_deleted += bytes;

@@ -410,7 +410,7 @@ impl Repository {
         }
         let (files, _) = self
             .backend()
-            .remove_leftovers(crate::maintenance::prune::LEFTOVER_AGE)
+            .remove_leftovers(crate::backend::LEFTOVER_AGE)
             .context("removing partial files left by killed writers")?;
         removed.extend((0..files).map(|_| "(partial file)".to_string()));
         Ok(removed)
