@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::format::snapshot::Snapshot;
 use crate::ids::SnapshotId;
 use crate::repository::lock::{LockGuard, LockKind};
-use crate::repository::snapshots::SnapshotFilter;
+use crate::repository::snapshots::{resolve_spec, SnapshotFilter};
 use crate::repository::Repository;
 use crate::{bail, err};
 use chrono::{DateTime, Datelike, Days, FixedOffset, Months, Timelike, Utc};
@@ -310,45 +310,6 @@ fn decide_group(
     out
 }
 
-/// Finds one snapshot by `latest` (newest matching `filter`), a full ID, or a unique prefix of at
-/// least 4 hex digits. `all` is oldest first, as `Repository::snapshots` returns it.
-pub fn resolve_id<'a>(
-    all: &'a [(SnapshotId, Snapshot)],
-    spec: &str,
-    filter: &SnapshotFilter,
-) -> Result<&'a (SnapshotId, Snapshot)> {
-    if spec == "latest" {
-        return all
-            .iter()
-            .rev()
-            .find(|(_, s)| filter.matches(s))
-            .ok_or_else(|| err!(NotFound, "no snapshot matches `latest`"));
-    }
-    if spec.len() < 4 || !spec.chars().all(|c| c.is_ascii_hexdigit()) {
-        bail!(
-            InvalidInput,
-            "{spec:?} is not a snapshot ID: use `latest`, a full ID or at least 4 hex digits"
-        );
-    }
-    let spec = spec.to_ascii_lowercase();
-    let found: Vec<_> = all
-        .iter()
-        .filter(|(id, _)| id.to_hex().starts_with(&spec))
-        .collect();
-    match found.as_slice() {
-        [] => bail!(
-            NotFound,
-            "no snapshot matches {spec:?} (list them with `backstock snapshots`)"
-        ),
-        [one] => Ok(one),
-        more => bail!(
-            InvalidInput,
-            "{spec:?} matches {} snapshots: give more digits",
-            more.len()
-        ),
-    }
-}
-
 /// What `forget` does.
 #[derive(Debug, Clone, Default)]
 pub struct ForgetOptions {
@@ -460,7 +421,7 @@ pub fn forget_locked(
     } else {
         let mut decisions: Vec<Decision> = Vec::new();
         for spec in ids {
-            let (id, s) = resolve_id(&all, spec, &opts.filter)?;
+            let (id, s) = resolve_spec(&all, spec, &opts.filter)?;
             if !decisions.iter().any(|d| d.id == *id) {
                 decisions.push(Decision {
                     id: *id,

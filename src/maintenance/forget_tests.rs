@@ -311,18 +311,18 @@ fn resolving_ids() {
     ];
     let f = SnapshotFilter::default();
     let hex = snaps[0].0.to_hex();
-    assert_eq!(resolve_id(&snaps, &hex, &f).expect("full").0, snaps[0].0);
+    assert_eq!(resolve_spec(&snaps, &hex, &f).expect("full").0, snaps[0].0);
     assert_eq!(
-        resolve_id(&snaps, &hex[..16].to_uppercase(), &f)
+        resolve_spec(&snaps, &hex[..16].to_uppercase(), &f)
             .expect("prefix")
             .0,
         snaps[0].0
     );
     for bad in ["0000", "000", "zzzz", "ffff", ""] {
-        assert!(resolve_id(&snaps, bad, &f).is_err(), "{bad}");
+        assert!(resolve_spec(&snaps, bad, &f).is_err(), "{bad}");
     }
     assert_eq!(
-        resolve_id(&snaps, "latest", &f).expect("latest").0,
+        resolve_spec(&snaps, "latest", &f).expect("latest").0,
         snaps[1].0
     );
     let only_a = SnapshotFilter {
@@ -330,7 +330,7 @@ fn resolving_ids() {
         ..Default::default()
     };
     assert_eq!(
-        resolve_id(&snaps, "latest", &only_a).expect("latest").0,
+        resolve_spec(&snaps, "latest", &only_a).expect("latest").0,
         snaps[0].0
     );
 }

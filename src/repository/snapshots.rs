@@ -194,41 +194,15 @@ impl Repository {
             report_bad(b);
         }
         let all = list.snapshots;
-        if spec == "latest" {
-            return all
-                .into_iter()
-                .rev()
-                .find(|(_, s)| filter.matches(s))
-                .ok_or_else(|| {
-                    err!(
-                        NotFound,
-                        "no snapshot found in {} (run `backstock backup` first)",
-                        self.backend().location()
-                    )
-                });
-        }
-        if spec.len() < 4 || !spec.chars().all(|c| c.is_ascii_hexdigit()) {
+        if all.is_empty() {
             bail!(
-                InvalidInput,
-                "{spec:?} is not a snapshot ID: use `latest`, a full ID or at least 4 hex digits"
+                NotFound,
+                "no snapshot found in {} (run `backstock backup` first)",
+                self.backend().location()
             );
         }
-        let spec = spec.to_ascii_lowercase();
-        let mut found: Vec<_> = all
-            .into_iter()
-            .filter(|(id, _)| id.to_hex().starts_with(&spec))
-            .collect();
-        match found.len() {
-            0 => bail!(
-                NotFound,
-                "no snapshot matches {spec:?} (list them with `backstock snapshots`)"
-            ),
-            1 => Ok(found.remove(0)),
-            n => bail!(
-                InvalidInput,
-                "{spec:?} matches {n} snapshots: give more digits"
-            ),
-        }
+        let (id, s) = resolve_spec(&all, spec, filter)?;
+        Ok((*id, s.clone()))
     }
 
     /// The snapshots named by `specs` (each as in `find_snapshot`), oldest first and without
@@ -258,6 +232,46 @@ impl Repository {
             .write(FileType::Snapshot, &id.to_hex(), &bytes)
             .with_context(|| format!("writing snapshot {id}"))?;
         Ok(id)
+    }
+}
+
+/// Finds one snapshot in `all` (oldest first, as [`Repository::snapshots`] returns it): `latest`
+/// (the newest matching `filter`), a full ID, or a unique prefix of at least 4 hex digits, in
+/// either case.
+pub fn resolve_spec<'a>(
+    all: &'a [(SnapshotId, Snapshot)],
+    spec: &str,
+    filter: &SnapshotFilter,
+) -> Result<&'a (SnapshotId, Snapshot)> {
+    if spec == "latest" {
+        return all
+            .iter()
+            .rev()
+            .find(|(_, s)| filter.matches(s))
+            .ok_or_else(|| err!(NotFound, "no snapshot matches `latest`"));
+    }
+    if spec.len() < 4 || !spec.chars().all(|c| c.is_ascii_hexdigit()) {
+        bail!(
+            InvalidInput,
+            "{spec:?} is not a snapshot ID: use `latest`, a full ID or at least 4 hex digits"
+        );
+    }
+    let spec = spec.to_ascii_lowercase();
+    let found: Vec<_> = all
+        .iter()
+        .filter(|(id, _)| id.to_hex().starts_with(&spec))
+        .collect();
+    match found.as_slice() {
+        [] => bail!(
+            NotFound,
+            "no snapshot matches {spec:?} (list them with `backstock snapshots`)"
+        ),
+        [one] => Ok(one),
+        more => bail!(
+            InvalidInput,
+            "{spec:?} matches {} snapshots: give more digits",
+            more.len()
+        ),
     }
 }
 
