@@ -54,6 +54,9 @@ pub struct BackupResult {
     /// Files whose size, mtime or ctime changed while they were read; each is stored as read, at
     /// most its listed size.
     pub changed: Vec<String>,
+    /// Sockets, FIFOs and device nodes met by the walk, which are not backed up: the path and what
+    /// it is ("socket", "FIFO", "character device", "block device"), sorted by path.
+    pub skipped: Vec<(String, &'static str)>,
     pub parent: Option<SnapshotId>,
 }
 
@@ -76,6 +79,7 @@ pub(crate) struct Archiver<'a> {
     counters: Counters,
     failures: Mutex<Vec<(String, String)>>,
     changed: Mutex<Vec<String>>,
+    skipped: Mutex<Vec<(String, &'static str)>>,
     force: bool,
 }
 
@@ -86,6 +90,10 @@ impl Archiver<'_> {
 
     fn changed_while_read(&self, path: &Path) {
         unpoisoned(&self.changed).push(path.display().to_string());
+    }
+
+    fn skip_special(&self, path: &Path, what: &'static str) {
+        unpoisoned(&self.skipped).push((path.display().to_string(), what));
     }
 }
 
@@ -146,6 +154,7 @@ pub fn backup_from(
         counters: Counters::default(),
         failures: Mutex::default(),
         changed: Mutex::default(),
+        skipped: Mutex::default(),
         force: opts.force,
     };
     let root_nodes = match source {
@@ -160,6 +169,8 @@ pub fn backup_from(
         .first()
         .ok_or_else(|| crate::err!(Other, "empty root tree"))?;
     let (summary, failures, changed) = arch.summary(started);
+    let mut skipped = std::mem::take(&mut *unpoisoned(&arch.skipped));
+    skipped.sort();
     // Packs, then the index, then the snapshot.
     arch.saver.finish()?;
     let mut snapshot = Snapshot {
@@ -181,6 +192,7 @@ pub fn backup_from(
         snapshot,
         failures,
         changed,
+        skipped,
         parent: parent.map(|(id, _)| id),
     })
 }

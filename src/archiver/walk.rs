@@ -84,8 +84,19 @@ impl Archiver<'_> {
                     Ok(None)
                 }
             },
-            // Sockets, FIFOs and device nodes are not backed up (and never opened).
-            _ => Ok(None),
+            // Sockets, FIFOs and device nodes are not backed up (and never opened); the backup
+            // reports each.
+            other => {
+                let what = match other {
+                    FileType::Socket => "socket",
+                    FileType::Fifo => "FIFO",
+                    FileType::CharacterDevice => "character device",
+                    FileType::BlockDevice => "block device",
+                    _ => "file of an unknown type",
+                };
+                self.skip_special(path, what);
+                Ok(None)
+            }
         }
     }
 

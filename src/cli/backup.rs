@@ -89,6 +89,11 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     for path in &result.changed {
         eprintln!("warning: file changed while it was read: {path}");
     }
+    if g.verbose > 0 {
+        for (path, what) in &result.skipped {
+            eprintln!("skipped {what} (not backed up): {path}");
+        }
+    }
     let s = &result.snapshot.summary;
     if g.json {
         outln!(
@@ -102,6 +107,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 "failures": result.failures.iter().map(|(p, e)| serde_json::json!({"path": p, "error": e})).collect::<Vec<_>>(),
                 "files_changed_while_read": result.changed.len(),
                 "changed_while_read": result.changed,
+                "skipped": result.skipped.iter().map(|(p, w)| serde_json::json!({"path": p, "type": w})).collect::<Vec<_>>(),
             })
         )?;
     } else if !g.quiet {
@@ -136,6 +142,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             outln!(
                 "Changed:     {} files changed while they were read (stored as read)",
                 result.changed.len()
+            )?;
+        }
+        if !result.skipped.is_empty() {
+            outln!(
+                "Skipped:     {} sockets, FIFOs or devices (not backed up; named with -v)",
+                result.skipped.len()
             )?;
         }
         outln!("snapshot {} saved", result.id.short())?;

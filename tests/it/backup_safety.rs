@@ -331,6 +331,73 @@ fn a_fifo_does_not_block_the_backup() {
     }
 }
 
+/// Sockets and FIFOs are not stored, and the backup says so: a count in its summary, each one
+/// named with `-v` and in the JSON report, and exit 0 (nothing the user asked for was unreadable).
+#[test]
+fn special_files_are_skipped_and_reported() {
+    let env = Env::init();
+    write(&env.path("tree/plain"), "plain\n");
+    mknodat(
+        CWD,
+        &env.path("tree/pipe"),
+        FileType::Fifo,
+        Mode::from(0o644),
+        0,
+    )
+    .unwrap();
+    let _socket = std::os::unix::net::UnixListener::bind(env.path("tree/sock")).unwrap();
+    let tree = env.path("tree");
+    let tree = tree.to_str().unwrap();
+
+    let report = env.backup_json(&[tree]);
+    let skipped: Vec<(String, String)> = report["skipped"]
+        .as_array()
+        .expect("skipped is listed")
+        .iter()
+        .map(|s| {
+            let path = s["path"].as_str().unwrap();
+            let name = path.rsplit('/').next().unwrap().to_string();
+            (name, s["type"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            ("pipe".into(), "FIFO".into()),
+            ("sock".into(), "socket".into())
+        ],
+        "{report}"
+    );
+    assert!(failed_paths(&report).is_empty(), "{report}");
+    let listed = env.ls(report["snapshot_id"].as_str().unwrap());
+    assert!(
+        listed.iter().any(|l| l.ends_with("/tree/plain")),
+        "{listed:?}"
+    );
+    assert!(
+        !listed
+            .iter()
+            .any(|l| l.ends_with("pipe") || l.ends_with("sock")),
+        "{listed:?}"
+    );
+
+    let out = env.run(["-v", "backup", tree]);
+    expect_code(&out, 0, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains("Skipped:     2 sockets, FIFOs or devices"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("skipped FIFO (not backed up): "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("tree/sock"), "{stderr}");
+    let quiet = env.run(["backup", tree]);
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("skipped"));
+}
+
 /// What the appending writer saw after each append: (mtime, size).
 type GrowthLog = Vec<((i64, i64), u64)>;
 
