@@ -339,7 +339,7 @@ fn special_files_are_skipped_and_reported() {
     write(&env.path("tree/plain"), "plain\n");
     mknodat(
         CWD,
-        &env.path("tree/pipe"),
+        env.path("tree/pipe"),
         FileType::Fifo,
         Mode::from(0o644),
         0,
