@@ -34,8 +34,9 @@ const TREE_BLOBS: Table = TableDefinition::new("tree_blobs");
 /// Non-durable write transactions allowed between two durable ones. Bounds both what a crash
 /// loses and how far the file grows, since pages are only reclaimed by durable commits.
 const DURABLE_EVERY: u32 = 16;
-/// redb's in-memory page cache (its default is 1 GiB); the OS page cache does the rest. 16 MiB: with
-/// a 10M-blob index, 64 MiB raised a backup's peak RSS by 70 MB.
+/// redb's in-memory page cache (its default is 1 GiB); the OS page cache does the rest. Kept small
+/// because this memory adds to a backup's peak RSS on top of the in-memory index (figures in
+/// docs/benchmarks.md, "A 10-million-blob index").
 const MEMORY_CACHE_BYTES: usize = 16 << 20;
 
 /// `$XDG_CACHE_HOME/backstock`, else `$HOME/.cache/backstock` (the platform's cache directory, as

@@ -34,7 +34,7 @@ impl Buffers {
 const SEGMENT: u64 = 4 << 20;
 
 /// Blobs at least this large are written with direct I/O where the file system allows: it skips
-/// the copy into the page cache, which took half of a restore's CPU time in the profile.
+/// the copy into the page cache, the largest CPU cost of a restore (see docs/benchmarks.md).
 const DIRECT_WRITE_MIN: usize = 64 << 10;
 
 /// What the writers share.
