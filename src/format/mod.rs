@@ -12,7 +12,7 @@ pub mod keyfile;
 #[cfg(test)]
 pub(crate) mod mutation;
 pub mod pack;
-pub mod reader;
+pub(crate) mod reader;
 pub mod snapshot;
 pub mod tree;
 
