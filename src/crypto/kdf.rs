@@ -36,14 +36,14 @@ impl Default for KdfParams {
 /// Why a key could not be derived.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KdfError {
-    #[error("argon2 memory {0} KiB outside {M_COST_MIN}..={M_COST_MAX}")]
     /// The memory cost is outside the accepted range.
+    #[error("argon2 memory {0} KiB outside {M_COST_MIN}..={M_COST_MAX}")]
     Memory(u32),
-    #[error("argon2 iterations {0} outside 1..={T_COST_MAX}")]
     /// The iteration count is outside the accepted range.
+    #[error("argon2 iterations {0} outside 1..={T_COST_MAX}")]
     Iterations(u32),
-    #[error("argon2 lanes {0} outside 1..={P_COST_MAX}")]
     /// The lane count is outside the accepted range.
+    #[error("argon2 lanes {0} outside 1..={P_COST_MAX}")]
     Lanes(u32),
     /// argon2 refused the parameters.
     #[error("argon2 parameters: {0}")]

@@ -10,14 +10,14 @@ pub const NONCE_LEN: usize = 24;
 /// Bytes of the authentication tag at the end of every sealed object.
 pub const TAG_LEN: usize = 16;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
 /// Why sealed bytes could not be opened or sealed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CryptoError {
-    #[error("too short to be sealed data ({0} bytes)")]
     /// Shorter than a nonce and a tag together.
+    #[error("too short to be sealed data ({0} bytes)")]
     TooShort(usize),
-    #[error("authentication failed (wrong key or corrupted data)")]
     /// The tag did not verify: the key is wrong or the bytes (or the associated data) were changed.
+    #[error("authentication failed (wrong key or corrupted data)")]
     AuthFailed,
     /// The cipher refused to encrypt (only a message longer than its 256 GiB limit can cause it).
     #[error("cannot encrypt {0} bytes: more than the cipher allows in one message")]

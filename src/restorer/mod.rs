@@ -37,8 +37,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-#[derive(Debug, Clone, Default)]
 /// What to restore and where; the snapshot and subtree are chosen by the caller.
+#[derive(Debug, Clone, Default)]
 pub struct RestoreOptions {
     /// The directory the selected tree is restored into; made if missing.
     pub target: PathBuf,
@@ -54,8 +54,8 @@ pub struct RestoreOptions {
     pub sync: bool,
 }
 
-#[derive(Debug, Default)]
 /// Counters a caller may read from another thread while a restore runs.
+#[derive(Debug, Default)]
 pub struct RestoreProgress {
     /// File content bytes written so far.
     pub bytes: AtomicU64,
@@ -63,8 +63,8 @@ pub struct RestoreProgress {
     pub total_bytes: AtomicU64,
 }
 
-#[derive(Debug, Default)]
 /// The outcome of a restore that ran to the end.
+#[derive(Debug, Default)]
 pub struct RestoreSummary {
     /// Entries restored completely (content and metadata).
     pub files: u64,
