@@ -25,6 +25,7 @@
 //!   commands. The binary (`src/cli`) and the integration tests still import their items by
 //!   module path (lock kinds, snapshot filters, the tree reader, the lower-level `*_locked`
 //!   entry points), so they stay public until those imports move to the root re-exports.
+//!   `maintenance::prune_plan` is also the subject of a fuzz target.
 //! * `chunker`, `compress`: measured on their own by `benches/components.rs`.
 //!
 //! `pathmatch`, `sync` and `direct_io` are private helpers.
