@@ -17,6 +17,7 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
+/// zstd-compresses `data` at `level`; if zstd fails (allocation), returns `data` uncompressed.
 pub fn compress(data: &[u8], level: i32) -> Vec<u8> {
     // zstd only fails on allocation failure or invalid parameters; fall back to storing the data.
     let fallback = || zstd::bulk::compress(data, level).unwrap_or_else(|_| data.to_vec());
@@ -47,7 +48,12 @@ pub enum DecompressError {
     Zstd(#[source] std::io::Error),
     /// The data decompressed to another length than its entry records.
     #[error("decompressed to {found} bytes, expected {expected}")]
-    WrongLength { found: usize, expected: usize },
+    WrongLength {
+        /// Bytes it decompressed to.
+        found: usize,
+        /// Bytes its entry records.
+        expected: usize,
+    },
     /// The data decompresses to more than the caller accepts.
     #[error("decompressed size exceeds {0} bytes")]
     TooLarge(u64),

@@ -74,7 +74,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     let broken = |io: &std::io::Error| io.kind() == std::io::ErrorKind::BrokenPipe;
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>().is_some_and(broken)
-            || c.downcast_ref::<backstock::error::Error>()
+            || c.downcast_ref::<backstock::Error>()
                 .and_then(|b| b.find::<std::io::Error>())
                 .is_some_and(broken)
     })

@@ -55,10 +55,11 @@ fuzz_target!(|data: &[u8]| {
     assert!(pack::parse(&key, &bad).is_err(), "index envelope accepted as a pack header");
 
     if let Ok(entries) = parsed {
-        let v1 = pack::finish(&key, vec![0u8; data_len], &entries, pack::HEADER_VERSION_UNPADDED);
+        let v1 = pack::finish(&key, vec![0u8; data_len], &entries, pack::HEADER_VERSION_UNPADDED)
+            .unwrap();
         assert_eq!(v1.len(), data_len + envelope::OVERHEAD + 5 + entries.len() * ENTRY_LEN + pack::TRAILER_LEN);
         assert_eq!(pack::parse(&key, &v1).as_ref(), Ok(&entries));
-        let again = pack::finish(&key, vec![0u8; data_len], &entries, pack::HEADER_VERSION);
+        let again = pack::finish(&key, vec![0u8; data_len], &entries, pack::HEADER_VERSION).unwrap();
         let header = envelope::OVERHEAD + 5 + pack::header_slots(entries.len()) * ENTRY_LEN;
         let padded = pack::padded_data_len(data_len as u64) as usize;
         assert_eq!(again.len(), padded + header + pack::TRAILER_LEN, "pack length");

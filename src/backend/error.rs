@@ -92,6 +92,7 @@ impl BackendError {
         self
     }
 
+    /// What a caller can do about the failure: give up, retry, or treat the file as absent.
     pub fn kind(&self) -> BackendErrorKind {
         self.kind
     }

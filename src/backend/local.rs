@@ -20,6 +20,7 @@ use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// A repository in a directory of the local file system; writes go to a temporary file, are fsynced and renamed into place.
 pub struct LocalBackend {
     root: PathBuf,
     fs: Arc<dyn Fs>,
@@ -61,6 +62,7 @@ fn file_dirs() -> Vec<PathBuf> {
 }
 
 impl LocalBackend {
+    /// A backend rooted at `root` (the repository directory); nothing is touched until the first call.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         let root = root.into();
         let fs = Arc::new(RealFs::new(root.clone()));
@@ -76,6 +78,7 @@ impl LocalBackend {
         }
     }
 
+    /// The repository directory.
     pub fn root(&self) -> &Path {
         &self.root
     }

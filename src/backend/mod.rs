@@ -26,15 +26,22 @@ pub type Result<T, E = BackendError> = std::result::Result<T, E>;
 /// The kinds of file in a repository (design.md §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FileType {
+    /// The repository's `config` file (one, at the top).
     Config,
+    /// A key file under `keys/`: the master keys sealed with a password-derived key.
     Key,
+    /// A snapshot file under `snapshots/`.
     Snapshot,
+    /// An index file under `index/`: which pack holds each blob.
     Index,
+    /// A pack file under `data/`: sealed blobs and their sealed header.
     Pack,
+    /// A lock file under `locks/`.
     Lock,
 }
 
 impl FileType {
+    /// The directory holding files of this type, relative to the repository root (`""` for the config).
     pub fn dir(self) -> &'static str {
         match self {
             FileType::Config => "",
@@ -124,6 +131,7 @@ pub trait Backend: Send + Sync {
     }
     /// Writes a whole file atomically; an existing file of the same name is replaced.
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()>;
+    /// Deletes a file.
     fn delete(&self, t: FileType, name: &str) -> Result<()>;
     /// The size of a file, or `None` if it does not exist.
     fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>>;

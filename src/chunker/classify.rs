@@ -4,6 +4,7 @@
 pub const SAMPLE_LEN: usize = 64 << 10;
 const MIN_SAMPLE_TEST: usize = 512;
 
+/// A file's content class; it picks the chunk sizes and whether blobs are compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Class {

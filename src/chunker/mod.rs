@@ -1,11 +1,11 @@
 //! Content-defined chunking (FastCDC 2020 with secret gear tables) and the content class of a file.
 
-pub mod classify;
-pub mod gear;
-pub mod stream;
+pub(crate) mod classify;
+mod gear;
+mod stream;
 
 pub use classify::{classify, Class};
-pub use gear::GearTable;
+pub use gear::{GearTable, GEAR_CONTEXT};
 pub use stream::StreamChunker;
 
 use fastcdc::v2020::{cut_gear, logarithm2, Normalization, MASKS};
@@ -15,8 +15,11 @@ use std::sync::Arc;
 /// The smallest, average and largest chunk a chunker cuts, in bytes (stored in the config).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChunkSizes {
+    /// No chunk is shorter, except the last of a file.
     pub min: u32,
+    /// The size the cut points aim at on average.
     pub avg: u32,
+    /// No chunk is longer.
     pub max: u32,
 }
 
@@ -41,6 +44,7 @@ impl Chunker {
         }
     }
 
+    /// The sizes this chunker cuts to.
     pub fn sizes(&self) -> ChunkSizes {
         self.sizes
     }

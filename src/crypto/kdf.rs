@@ -6,14 +6,21 @@ use argon2::{Algorithm, Argon2, Params, Version};
 /// argon2id cost parameters as stored in a key file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KdfParams {
+    /// Memory in KiB (argon2 `m`), within `M_COST_MIN..=M_COST_MAX`.
     pub m_cost: u32,
+    /// Iterations (argon2 `t`), within `1..=T_COST_MAX`.
     pub t_cost: u32,
+    /// Lanes (argon2 `p`), within `1..=P_COST_MAX`.
     pub p_cost: u32,
 }
 
+/// Least memory accepted, in KiB (8 MiB).
 pub const M_COST_MIN: u32 = 8 * 1024;
+/// Most memory accepted, in KiB (512 MiB): bounds what a hostile key file can make us allocate.
 pub const M_COST_MAX: u32 = 512 * 1024;
+/// Most iterations accepted.
 pub const T_COST_MAX: u32 = 16;
+/// Most lanes accepted.
 pub const P_COST_MAX: u32 = 16;
 
 impl Default for KdfParams {
@@ -29,10 +36,13 @@ impl Default for KdfParams {
 /// Why a key could not be derived.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KdfError {
+    /// The memory cost is outside the accepted range.
     #[error("argon2 memory {0} KiB outside {M_COST_MIN}..={M_COST_MAX}")]
     Memory(u32),
+    /// The iteration count is outside the accepted range.
     #[error("argon2 iterations {0} outside 1..={T_COST_MAX}")]
     Iterations(u32),
+    /// The lane count is outside the accepted range.
     #[error("argon2 lanes {0} outside 1..={P_COST_MAX}")]
     Lanes(u32),
     /// argon2 refused the parameters.

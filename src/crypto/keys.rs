@@ -9,11 +9,13 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 pub struct SecretKey(pub(crate) [u8; 32]);
 
 impl SecretKey {
+    /// A key from the operating system's random source.
     pub fn random() -> Self {
         let mut k = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut k);
         SecretKey(k)
     }
+    /// A key with the given bytes.
     pub fn from_bytes(b: [u8; 32]) -> Self {
         SecretKey(b)
     }
@@ -21,6 +23,7 @@ impl SecretKey {
     pub(crate) fn zeroed() -> Self {
         SecretKey([0; 32])
     }
+    /// The key bytes; keep copies short-lived (the key zeroizes itself on drop, copies do not).
     pub fn expose(&self) -> &[u8; 32] {
         &self.0
     }
@@ -35,7 +38,9 @@ impl std::fmt::Debug for SecretKey {
 /// The repository's master keys: `enc` seals every object, `id` names blobs (keyed BLAKE3).
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct MasterKeys {
+    /// The key every sealed object is encrypted with (XChaCha20-Poly1305).
     pub enc: SecretKey,
+    /// The key of the keyed BLAKE3 hash that names blobs.
     pub id: SecretKey,
 }
 
@@ -46,6 +51,7 @@ impl std::fmt::Debug for MasterKeys {
 }
 
 impl MasterKeys {
+    /// Fresh random keys, for a new repository.
     pub fn generate() -> Self {
         MasterKeys {
             enc: SecretKey::random(),
@@ -61,6 +67,7 @@ impl MasterKeys {
         out
     }
 
+    /// The inverse of `to_bytes`: `enc` from the first 32 bytes, `id` from the last 32.
     pub fn from_bytes(b: &[u8; 64]) -> Self {
         // Filled in place, so no copy of the keys is left in a temporary.
         let mut keys = MasterKeys {

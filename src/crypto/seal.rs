@@ -5,13 +5,18 @@ use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 
+/// Bytes of the random nonce at the start of every sealed object.
 pub const NONCE_LEN: usize = 24;
+/// Bytes of the authentication tag at the end of every sealed object.
 pub const TAG_LEN: usize = 16;
 
+/// Why sealed bytes could not be opened or sealed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CryptoError {
+    /// Shorter than a nonce and a tag together.
     #[error("too short to be sealed data ({0} bytes)")]
     TooShort(usize),
+    /// The tag did not verify: the key is wrong or the bytes (or the associated data) were changed.
     #[error("authentication failed (wrong key or corrupted data)")]
     AuthFailed,
     /// The cipher refused to encrypt (only a message longer than its 256 GiB limit can cause it).

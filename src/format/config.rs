@@ -23,14 +23,17 @@ pub use crate::chunker::ChunkSizes;
 pub struct ChunkerSecret([u8; 32]);
 
 impl ChunkerSecret {
+    /// A secret from the operating system's random source.
     pub fn random() -> Self {
         let mut k = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut k);
         ChunkerSecret(k)
     }
+    /// A secret with the given bytes.
     pub fn from_bytes(b: [u8; 32]) -> Self {
         ChunkerSecret(b)
     }
+    /// The secret bytes (the BLAKE3 key of the gear table).
     pub fn expose(&self) -> &[u8; 32] {
         &self.0
     }
@@ -68,11 +71,15 @@ impl<'de> Deserialize<'de> for ChunkerSecret {
 /// Where the gear table comes from; exactly one of `seed` (version 1) and `secret` (version 2) is set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkerConfig {
+    /// Version 1: the 64-bit seed XORed into the public gear table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Version 2: the secret the gear table is derived from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<ChunkerSecret>,
+    /// Chunk sizes for compressible (text-like) files.
     pub text: ChunkSizes,
+    /// Chunk sizes for already-compressed (media) files.
     pub media: ChunkSizes,
     /// Tree streams: smaller chunks, so one changed entry rewrites little tree data.
     #[serde(default = "default_tree_sizes")]
@@ -88,15 +95,22 @@ fn default_tree_sizes() -> ChunkSizes {
     }
 }
 
+/// The repository config (design.md §8): fixed at `init`, stored sealed in the `config` file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
+    /// `VERSION` or `VERSION_SEEDED`; decides how the gear table and pack headers are made.
     pub version: u32,
+    /// The repository's random ID.
     pub id: RepoId,
+    /// The chunker's gear table source and chunk sizes.
     pub chunker: ChunkerConfig,
+    /// Target size of a pack file in bytes, within 1 MiB..=1 GiB.
     pub pack_size: u32,
+    /// zstd level for compressible blobs, within 1..=19.
     pub compression_level: i32,
 }
 
+/// The pack size `init` writes: 16 MiB.
 pub const DEFAULT_PACK_SIZE: u32 = 16 << 20;
 
 impl Config {
@@ -161,6 +175,7 @@ impl Config {
         serde_json::to_vec_pretty(self)
     }
 
+    /// Parses config JSON, rejecting unknown versions and values `check` rejects.
     pub fn decode(bytes: &[u8]) -> FormatResult<Self> {
         let c: Config = serde_json::from_slice(bytes)
             .map_err(|e| FormatError::Invalid(format!("config JSON: {e}")))?;
@@ -174,6 +189,7 @@ impl Config {
         Ok(c)
     }
 
+    /// Checks the invariants: gear source matches the version, chunk sizes, pack size and compression level within their limits.
     pub fn check(&self) -> FormatResult<()> {
         let gear_ok = match self.version {
             VERSION_SEEDED => self.chunker.seed.is_some() && self.chunker.secret.is_none(),

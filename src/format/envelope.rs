@@ -5,18 +5,27 @@ use super::{FormatError, FormatResult};
 use crate::compress;
 use crate::crypto::{self, keys::SecretKey};
 
+/// The first 4 bytes of every envelope.
 pub const MAGIC: &[u8; 4] = b"BSTK";
+/// The envelope layout version (header byte 4).
 pub const VERSION: u8 = 1;
+/// Bytes of the unencrypted header: magic (4), version, kind, compression flag, one zero byte; it is the seal's associated data.
 pub const HEADER_LEN: usize = 8;
 /// Header + nonce + tag.
 pub const OVERHEAD: usize = HEADER_LEN + crypto::NONCE_LEN + crypto::TAG_LEN;
 
+/// What an envelope holds (header byte 5); opening checks it, so one kind cannot pass for another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// The repository config.
     Config = 1,
+    /// An index file.
     Index = 2,
+    /// A snapshot.
     Snapshot = 3,
+    /// A pack's header (its blob entries).
     PackHeader = 4,
+    /// A lock file's contents.
     Lock = 5,
 }
 

@@ -5,22 +5,31 @@ use super::reader::Reader;
 use super::{FormatError, FormatResult};
 use crate::ids::{IndexId, PackId, ID_LEN};
 
+/// The index file encoding version (its first byte).
 pub const VERSION: u8 = 1;
 
+/// One pack as an index file lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PackRecord {
+    /// The pack's ID (the storage hash of its bytes, its file name).
     pub id: PackId,
+    /// The pack file's size in bytes.
     pub size: u32,
+    /// Every blob in the pack, in header order.
     pub blobs: Vec<BlobEntry>,
 }
 
+/// The decoded payload of an index file (design.md §5).
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct IndexFile {
+    /// Index files this one replaces; readers ignore those listed here.
     pub supersedes: Vec<IndexId>,
+    /// The packs this file describes.
     pub packs: Vec<PackRecord>,
 }
 
 impl IndexFile {
+    /// The binary encoding (little-endian counts), before sealing.
     pub fn encode(&self) -> Vec<u8> {
         let blobs: usize = self.packs.iter().map(|p| p.blobs.len()).sum();
         let mut out = Vec::with_capacity(
@@ -43,6 +52,7 @@ impl IndexFile {
         out
     }
 
+    /// Parses the binary encoding; other versions and malformed entries are errors.
     pub fn decode(bytes: &[u8]) -> FormatResult<Self> {
         let mut r = Reader::new(bytes, "index");
         let v = r.u8()?;

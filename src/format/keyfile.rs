@@ -7,26 +7,37 @@ use crate::crypto::{self, MasterKeys};
 use rand::RngCore;
 use zeroize::Zeroizing;
 
+/// The first 4 bytes of a key file.
 pub const MAGIC: &[u8; 4] = b"BSKY";
+/// The key file encoding version (the byte after the magic).
 pub const VERSION: u8 = 1;
 const KDF_ARGON2ID: u8 = 1;
 const SEALED_LEN: usize = crypto::NONCE_LEN + 64 + crypto::TAG_LEN;
 
+/// A decoded key file: how to derive the password key, who made it, and the sealed master keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyFile {
+    /// argon2id cost of deriving the password key.
     pub kdf: KdfParams,
+    /// argon2id salt, random per key file.
     pub salt: [u8; 32],
+    /// When the key was added, in Unix seconds.
     pub created: i64,
+    /// Host that added the key (at most 255 bytes).
     pub host: String,
+    /// User that added the key (at most 255 bytes).
     pub user: String,
     /// nonce || ciphertext || tag of enc || id.
     pub sealed: Vec<u8>,
 }
 
+/// Why a key file did not yield the master keys.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    /// The password-derived key did not open the sealed keys.
     #[error("wrong password")]
     WrongPassword,
+    /// The file's argon2id parameters are out of bounds.
     #[error("{0}")]
     Kdf(#[from] KdfError),
 }
@@ -34,8 +45,10 @@ pub enum OpenError {
 /// Why a key file could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
+    /// The argon2id parameters are out of bounds.
     #[error(transparent)]
     Kdf(#[from] KdfError),
+    /// Sealing the master keys failed.
     #[error(transparent)]
     Seal(#[from] crypto::CryptoError),
 }
@@ -98,12 +111,14 @@ impl KeyFile {
         out
     }
 
+    /// The complete binary encoding (key files are not inside an envelope).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = self.encode_unsealed();
         out.extend_from_slice(&self.sealed);
         out
     }
 
+    /// Parses a key file, bounding its argon2id parameters before any derivation.
     pub fn decode(bytes: &[u8]) -> FormatResult<Self> {
         let mut r = Reader::new(bytes, "key file");
         if r.bytes(4)? != MAGIC {

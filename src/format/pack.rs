@@ -7,8 +7,11 @@ use super::{FormatError, FormatResult};
 use crate::crypto::keys::SecretKey;
 use rand::RngCore;
 
+/// Bytes of the trailer at the end of a pack: header length (u32 LE), pack version, 3 zero bytes, `TRAILER_MAGIC`.
 pub const TRAILER_LEN: usize = 16;
+/// The last 8 bytes of every pack.
 pub const TRAILER_MAGIC: &[u8; 8] = b"BSTKPACK";
+/// The pack layout version in the trailer.
 pub const PACK_VERSION: u8 = 1;
 /// The header version written in repositories of config version 2: entries, then zeros up to
 /// [`header_slots`] entries (and the data section padded, see [`finish`]).
@@ -141,6 +144,7 @@ pub fn check_layout(entries: &[BlobEntry], data_len: u64) -> FormatResult<()> {
     Ok(())
 }
 
+/// The trailer of a pack whose sealed header is `header_len` bytes long.
 pub fn encode_trailer(header_len: u32) -> [u8; TRAILER_LEN] {
     let mut t = [0u8; TRAILER_LEN];
     t[..4].copy_from_slice(&header_len.to_le_bytes());

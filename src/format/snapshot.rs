@@ -5,43 +5,70 @@ use crate::ids::{BlobId, SnapshotId};
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
+/// The snapshot JSON version this build writes and reads.
 pub const VERSION: u32 = 1;
 
+/// Counts from the backup that made a snapshot (fields missing in older snapshots read as zero).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Summary {
+    /// Files not in the parent snapshot.
     pub files_new: u64,
+    /// Files in the parent whose content changed.
     pub files_changed: u64,
+    /// Files whose content matched the parent's.
     pub files_unchanged: u64,
+    /// Directories not in the parent snapshot.
     pub dirs_new: u64,
+    /// Directories whose tree changed.
     pub dirs_changed: u64,
+    /// Directories whose tree matched the parent's.
     pub dirs_unchanged: u64,
+    /// Bytes of file content actually read (unchanged files are skipped).
     pub bytes_read: u64,
+    /// Bytes of file content covered, read or reused from the parent.
     pub bytes_processed: u64,
+    /// Plaintext bytes of the blobs this backup added.
     pub bytes_added: u64,
+    /// Bytes the added blobs take in packs (compressed and sealed).
     pub bytes_added_stored: u64,
+    /// Blobs (data and tree) this backup added.
     pub blobs_added: u64,
+    /// Entries that could not be backed up and were left out.
     pub files_failed: u64,
+    /// When the backup started.
     pub started: Option<DateTime<FixedOffset>>,
+    /// When the backup finished.
     pub finished: Option<DateTime<FixedOffset>>,
 }
 
+/// A snapshot (design.md §7): one backup's root tree and what it covered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
+    /// Always `VERSION`.
     pub version: u32,
+    /// The snapshot's time (the backup's start unless given), with the offset it was taken at.
     pub time: DateTime<FixedOffset>,
+    /// Host the backup ran on.
     #[serde(default)]
     pub hostname: String,
+    /// User the backup ran as.
     #[serde(default)]
     pub username: String,
+    /// The paths backed up.
     pub paths: Vec<String>,
+    /// Labels given with `--tag` (and `repaired` by repair).
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The root tree blob.
     pub tree: BlobId,
+    /// The snapshot whose file metadata this backup compared with, if any.
     #[serde(default)]
     pub parent: Option<SnapshotId>,
+    /// The backstock version that wrote it.
     #[serde(default)]
     pub program_version: String,
+    /// Counts from the backup.
     #[serde(default)]
     pub summary: Summary,
 }
@@ -53,6 +80,7 @@ impl Snapshot {
         serde_json::to_vec(self)
     }
 
+    /// Parses snapshot JSON, rejecting other versions.
     pub fn decode(bytes: &[u8]) -> FormatResult<Self> {
         let s: Snapshot = serde_json::from_slice(bytes)
             .map_err(|e| FormatError::Invalid(format!("snapshot JSON: {e}")))?;

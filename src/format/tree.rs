@@ -4,8 +4,11 @@ use super::reader::Reader;
 use super::{FormatError, FormatResult};
 use crate::ids::{BlobId, ID_LEN};
 
+/// The tree blob encoding version (its first byte).
 pub const VERSION: u8 = 1;
+/// Longest entry name accepted, in bytes.
 pub const MAX_NAME: usize = 4096;
+/// Most blob IDs one node may list.
 pub const MAX_IDS: usize = 1 << 24;
 /// Deepest directory nesting backstock writes and walks. Backup leaves deeper directories out (and
 /// says so), and every reader stops there with an error, so a hand-made repository cannot exhaust
@@ -14,42 +17,63 @@ pub const MAX_DEPTH: usize = 1000;
 /// Bytes of a node before its variable parts.
 const FIXED_LEN: usize = 1 + 4 * 3 + 12 + 12 + 8 + 8 + 8;
 
+/// What a node is; the number is its encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NodeKind {
+    /// A regular file; `content` lists its data blobs.
     File = 1,
+    /// A directory; `content` lists the tree blobs of its entries.
     Dir = 2,
+    /// A symbolic link; `link_target` holds the target.
     Symlink = 3,
 }
 
+/// A file time as stored: seconds and nanoseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Timestamp {
+    /// Seconds since the Unix epoch (negative before 1970).
     pub sec: i64,
+    /// Nanoseconds within the second, below 1_000_000_000.
     pub nsec: u32,
 }
 
+/// One directory entry as a tree blob stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
+    /// The entry's name: one path component, raw bytes (not necessarily UTF-8), no `/` or NUL.
     pub name: Vec<u8>,
+    /// File, directory or symlink.
     pub kind: NodeKind,
+    /// Permission bits, including setuid, setgid and sticky (`st_mode & 0o7777`).
     pub mode: u32,
+    /// Owner's user ID.
     pub uid: u32,
+    /// Owner's group ID.
     pub gid: u32,
+    /// Last modification time.
     pub mtime: Timestamp,
+    /// Last status change time.
     pub ctime: Timestamp,
+    /// Inode number at backup time (to recognise unchanged files).
     pub inode: u64,
+    /// Device number at backup time.
     pub device: u64,
+    /// File size in bytes (0 for directories and symlinks).
     pub size: u64,
     /// Content blob IDs (file) or tree blob IDs (directory).
     pub content: Vec<BlobId>,
+    /// Symlink target as raw bytes (empty for other kinds).
     pub link_target: Vec<u8>,
 }
 
 impl Node {
+    /// The name as text, invalid UTF-8 replaced by U+FFFD.
     pub fn name_lossy(&self) -> String {
         String::from_utf8_lossy(&self.name).into_owned()
     }
 
+    /// Bytes `encode` appends for this node, its 4-byte length prefix included.
     pub fn encoded_len(&self) -> usize {
         4 + FIXED_LEN
             + 2
@@ -60,6 +84,7 @@ impl Node {
             + self.link_target.len()
     }
 
+    /// Appends the node's length-prefixed encoding to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&((self.encoded_len() - 4) as u32).to_le_bytes());
         out.push(self.kind as u8);
@@ -83,6 +108,7 @@ impl Node {
         out.extend_from_slice(&self.link_target);
     }
 
+    /// Reads one length-prefixed node and checks its name, times and ID count.
     pub fn decode(r: &mut Reader<'_>) -> FormatResult<Self> {
         let len = r.u32()? as usize;
         let body = r.bytes(len)?;

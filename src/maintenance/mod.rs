@@ -3,10 +3,10 @@
 
 pub mod check;
 pub mod forget;
-pub mod index_commit;
+pub(crate) mod index_commit;
 pub mod prune;
-/// Public for the fuzz target of prune's accounting; prune is the only user.
-#[doc(hidden)]
+/// Prune's accounting (which packs to keep, repack or delete); public for its fuzz target and
+/// the integration tests, prune is the only user in the engine.
 pub mod prune_plan;
 pub mod repair;
 pub mod repair_snapshots;

@@ -103,6 +103,7 @@ pub fn read_key_hint(base: Option<&Path>, config_bytes: &[u8]) -> Option<KeyId> 
     KeyId::from_hex(text.trim()).ok()
 }
 
+/// Remembers `key` as the key file that opened the repository with this sealed config (best effort for callers; fails on I/O).
 pub fn write_key_hint(base: Option<&Path>, config_bytes: &[u8], key: &KeyId) -> Result<()> {
     let p = key_hint_path(base, config_bytes)?;
     if let Some(dir) = p.parent() {
@@ -121,6 +122,7 @@ pub fn write_key_hint(base: Option<&Path>, config_bytes: &[u8], key: &KeyId) -> 
         .with_context(|| format!("writing {}", p.display()))
 }
 
+/// The local cache (design.md §9): a redb database of sealed index files and tree blobs, keyed by ID.
 pub struct Cache {
     db: Database,
     path: PathBuf,
@@ -192,10 +194,12 @@ impl Cache {
         }
     }
 
+    /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// The IDs of the index files in the cache.
     pub fn index_ids(&self) -> Result<Vec<IndexId>> {
         let read = || -> Result<Vec<IndexId>> {
             let txn = self.db.begin_read()?;
@@ -209,6 +213,7 @@ impl Cache {
         read().with_context(|| format!("listing index files in cache {}", self.path.display()))
     }
 
+    /// An index file's sealed bytes, if cached.
     pub fn get_index(&self, id: &IndexId) -> Result<Option<Vec<u8>>> {
         self.get(INDEX_FILES, &id.0)
     }
@@ -221,10 +226,12 @@ impl Cache {
         })
     }
 
+    /// Drops an index file from the cache; absent is not an error.
     pub fn remove_index(&self, id: &IndexId) -> Result<()> {
         self.remove(INDEX_FILES, &id.0)
     }
 
+    /// Drops a tree blob from the cache; absent is not an error.
     pub fn remove_tree(&self, id: &BlobId) -> Result<()> {
         self.remove(TREE_BLOBS, &id.0)
     }
@@ -235,6 +242,7 @@ impl Cache {
         self.retain(INDEX_FILES, |key| keep.contains(&IndexId(key)))
     }
 
+    /// A tree blob's sealed bytes, if cached.
     pub fn get_tree(&self, id: &BlobId) -> Result<Option<Vec<u8>>> {
         self.get(TREE_BLOBS, &id.0)
     }

@@ -131,15 +131,24 @@ pub(crate) fn open_keys(
     )
 }
 
+/// A key file as `key list` shows it (no secret material).
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyInfo {
+    /// The key file's ID (its name under `keys/`).
     pub id: KeyId,
+    /// Whether this key opened the repository.
     pub current: bool,
+    /// Host that added the key.
     pub host: String,
+    /// User that added the key.
     pub user: String,
+    /// When the key was added, in Unix seconds.
     pub created: i64,
+    /// argon2id memory cost in KiB.
     pub m_cost_kib: u32,
+    /// argon2id iterations.
     pub t_cost: u32,
+    /// argon2id lanes.
     pub p_cost: u32,
 }
 
@@ -166,6 +175,7 @@ pub(crate) fn write_key_file(
 }
 
 impl Repository {
+    /// Every key file in the repository, oldest first; each is read, verified and decoded.
     pub fn list_keys(&self) -> Result<Vec<KeyInfo>> {
         let mut out = Vec::new();
         for (name, _) in self.backend().list(FileType::Key)? {

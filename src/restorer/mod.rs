@@ -37,10 +37,14 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+/// What to restore and where; the snapshot and subtree are chosen by the caller.
 #[derive(Debug, Clone, Default)]
 pub struct RestoreOptions {
+    /// The directory the selected tree is restored into; made if missing.
     pub target: PathBuf,
+    /// Glob patterns (see design.md, path matching); when any are given, only matching entries and their parents are restored.
     pub includes: Vec<String>,
+    /// Glob patterns of entries (with everything below them) not to restore.
     pub excludes: Vec<String>,
     /// Replace entries of another kind in the way (a directory where the snapshot has a file, a
     /// file where it has a directory) and remove entries of restored directories that the
@@ -50,24 +54,32 @@ pub struct RestoreOptions {
     pub sync: bool,
 }
 
+/// Counters a caller may read from another thread while a restore runs.
 #[derive(Debug, Default)]
 pub struct RestoreProgress {
+    /// File content bytes written so far.
     pub bytes: AtomicU64,
+    /// File content bytes to write in all, set once the plan is made (0 before).
     pub total_bytes: AtomicU64,
 }
 
+/// The outcome of a restore that ran to the end.
 #[derive(Debug, Default)]
 pub struct RestoreSummary {
     /// Entries restored completely (content and metadata).
     pub files: u64,
+    /// Directories restored completely (metadata included).
     pub dirs: u64,
+    /// Symlinks restored completely.
     pub symlinks: u64,
     /// Bytes of the files restored completely.
     pub bytes: u64,
     /// Selected entries not restored, or restored incompletely; each is named in `errors` (or
     /// lies below an entry that is).
     pub files_failed: u64,
+    /// Directories not restored, or restored incompletely.
     pub dirs_failed: u64,
+    /// Symlinks not restored, or restored incompletely.
     pub symlinks_failed: u64,
     /// Entries `--delete` removed.
     pub deleted: u64,
@@ -80,7 +92,9 @@ pub struct RestoreSummary {
 /// target itself and for entries `--delete` found) and what went wrong.
 #[derive(Debug)]
 pub struct RestoreError {
+    /// The entry's path inside the snapshot; `None` for the target itself and for entries `--delete` found.
     pub path: Option<String>,
+    /// What went wrong.
     pub error: Error,
 }
 

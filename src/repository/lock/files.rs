@@ -17,15 +17,23 @@ use std::time::{Duration, SystemTime};
 /// lack them and are then judged by age alone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockInfo {
+    /// When this lock file was written (UTC).
     pub time: DateTime<Utc>,
+    /// Host name of the holder.
     pub hostname: String,
+    /// User name of the holder.
     pub username: String,
+    /// Process ID of the holder, in its PID namespace.
     pub pid: u32,
+    /// Exclusive (prune, forget, repair, key changes) or shared.
     pub exclusive: bool,
+    /// The holder's `/etc/machine-id`, if it had one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine_id: Option<String>,
+    /// The holder's boot ID (random per boot).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot_id: Option<String>,
+    /// Inode number of the holder's PID namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid_ns: Option<u64>,
 }
@@ -33,15 +41,20 @@ pub struct LockInfo {
 /// This process's place: host name, machine, boot and PID namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HostIdentity {
+    /// This host's name.
     pub hostname: String,
+    /// `/etc/machine-id` (or the D-Bus copy), if readable.
     pub machine_id: Option<String>,
+    /// `/proc/sys/kernel/random/boot_id`, if readable.
     pub boot_id: Option<String>,
+    /// Inode number of `/proc/self/ns/pid`, if readable.
     pub pid_ns: Option<u64>,
     /// Whether `/proc` shows processes here (without it a PID cannot be checked).
     pub proc_mounted: bool,
 }
 
 impl HostIdentity {
+    /// Reads this process's identity from `/etc` and `/proc`; parts it cannot read are `None`.
     pub fn current() -> HostIdentity {
         let first_line = |p: &str| {
             std::fs::read_to_string(p)
@@ -108,6 +121,7 @@ impl LockInfo {
         }
     }
 
+    /// One line for messages: kind, holder (user@host, PID) and time.
     pub fn describe(&self) -> String {
         format!(
             "{} lock held by {}@{} (pid {}) since {}",
@@ -126,6 +140,7 @@ impl LockInfo {
 
 /// One lock file as read from the store.
 pub struct ListedLock {
+    /// The lock file's name under `locks/`.
     pub name: String,
     /// The decoded lock, or why it could not be read.
     pub info: std::result::Result<LockInfo, String>,

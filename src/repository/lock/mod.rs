@@ -69,9 +69,11 @@ fn lock_lost(why: &str) -> Error {
 /// A clock that keeps counting while the machine is suspended (CLOCK_BOOTTIME), so a process
 /// notices that it slept through its lock's lifetime. Tests substitute one they can advance.
 pub trait Clock: Send + Sync {
+    /// Time since an arbitrary fixed point; only differences are meaningful.
     fn now(&self) -> Duration;
 }
 
+/// The system clock that counts through suspend (CLOCK_BOOTTIME).
 pub struct BootClock;
 
 impl Clock for BootClock {
@@ -194,7 +196,8 @@ impl LockGuard {
         self.state.is_some()
     }
 
-    /// Fails if the lock was lost (see [`LockState::confirm`]); succeeds without a lock.
+    /// Fails if the lock was lost or has gone unrefreshed too long ([`GIVE_UP_AFTER`]), or
+    /// if its lock file is no longer in the store (one `stat`); succeeds without a lock.
     pub fn confirm(&self) -> Result<()> {
         match &self.state {
             Some(s) => s.confirm(),
