@@ -24,12 +24,19 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+/// What a backup reads and how its snapshot is labelled.
 #[derive(Debug, Clone, Default)]
 pub struct BackupOptions {
+    /// Files and directories to back up; recorded in the snapshot as absolute, normalised paths.
     pub paths: Vec<PathBuf>,
+    /// The host name recorded in the snapshot (default: this machine's).
     pub host: Option<String>,
+    /// Tags recorded in the snapshot, for filtering and retention groups.
     pub tags: Vec<String>,
+    /// Glob patterns of entries to leave out, matched against the path inside the snapshot and the
+    /// absolute path on disk.
     pub excludes: Vec<String>,
+    /// The snapshot's time (default: when the backup started).
     pub time: Option<DateTime<FixedOffset>>,
     /// Back up standard input as a file with this name instead of `paths`.
     pub stdin_name: Option<String>,
@@ -42,12 +49,17 @@ pub struct BackupOptions {
 /// Live counters for a progress display.
 #[derive(Debug, Default)]
 pub struct Progress {
+    /// Files processed so far.
     pub files: AtomicU64,
+    /// Bytes of file content processed so far.
     pub bytes: AtomicU64,
 }
 
+/// What a finished backup saved and what it met on the way.
 pub struct BackupResult {
+    /// The new snapshot's ID.
     pub id: SnapshotId,
+    /// The new snapshot as saved, with its summary.
     pub snapshot: Snapshot,
     /// Files or directories that could not be read, with the reason.
     pub failures: Vec<(String, String)>,
@@ -57,6 +69,7 @@ pub struct BackupResult {
     /// Sockets, FIFOs and device nodes met by the walk, which are not backed up: the path and what
     /// it is ("socket", "FIFO", "character device", "block device"), sorted by path.
     pub skipped: Vec<(String, &'static str)>,
+    /// The snapshot whose unchanged files were reused without reading them, if any.
     pub parent: Option<SnapshotId>,
 }
 

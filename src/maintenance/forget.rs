@@ -17,13 +17,18 @@ use std::str::FromStr;
 /// A calendar duration for `--keep-within`: `1y6m2d3h` (years, months, days, hours).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct KeepDuration {
+    /// Calendar years.
     pub years: u32,
+    /// Calendar months.
     pub months: u32,
+    /// Days.
     pub days: u32,
+    /// Hours.
     pub hours: u32,
 }
 
 impl KeepDuration {
+    /// Whether every part is zero (such a duration keeps nothing).
     pub fn is_zero(&self) -> bool {
         *self == KeepDuration::default()
     }
@@ -102,13 +107,21 @@ impl fmt::Display for KeepDuration {
 /// What to keep. Rules are ORed; a snapshot is removed only when no rule keeps it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
+    /// Keep the newest this many snapshots.
     pub last: u32,
+    /// Keep the newest snapshot of each of the last this many hours that have one.
     pub hourly: u32,
+    /// The same per day.
     pub daily: u32,
+    /// The same per ISO week.
     pub weekly: u32,
+    /// The same per month.
     pub monthly: u32,
+    /// The same per year.
     pub yearly: u32,
+    /// Keep every snapshot this close to the newest one that is not in the future.
     pub within: Option<KeepDuration>,
+    /// Keep every snapshot carrying any of these tags.
     pub tags: Vec<String>,
 }
 
@@ -129,8 +142,11 @@ impl Policy {
 /// Which snapshot fields make a group (`--group-by host,paths,tags`; empty for one group).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GroupBy {
+    /// Snapshots of different hosts are in different groups.
     pub host: bool,
+    /// Snapshots of different path sets are in different groups.
     pub paths: bool,
+    /// Snapshots with different tag sets are in different groups.
     pub tags: bool,
 }
 
@@ -168,12 +184,16 @@ impl FromStr for GroupBy {
 /// The values a group shares; `None` for fields not grouped by. Paths and tags are sorted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct GroupKey {
+    /// The group's host.
     pub host: Option<String>,
+    /// The group's recorded paths.
     pub paths: Option<Vec<String>>,
+    /// The group's tags.
     pub tags: Option<Vec<String>>,
 }
 
 impl GroupKey {
+    /// The key of the group `s` belongs to when grouping `by`.
     pub fn of(s: &Snapshot, by: GroupBy) -> GroupKey {
         let sorted = |v: &[String]| {
             let mut v = v.to_vec();
@@ -191,8 +211,11 @@ impl GroupKey {
 /// The verdict for one snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
+    /// The snapshot's ID.
     pub id: SnapshotId,
+    /// The snapshot itself, for display.
     pub snapshot: Snapshot,
+    /// Whether it is kept (else removed).
     pub keep: bool,
     /// Why it is kept, e.g. `["daily", "weekly"]`, `["within 1y6m"]`, `["tag daily"]`, `["future"]`.
     pub reasons: Vec<String>,
@@ -201,7 +224,9 @@ pub struct Decision {
 /// One group's verdicts, newest snapshot first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupDecision {
+    /// What the group's snapshots share.
     pub key: GroupKey,
+    /// One verdict per snapshot of the group.
     pub decisions: Vec<Decision>,
 }
 
@@ -313,18 +338,22 @@ fn decide_group(
 /// What `forget` does.
 #[derive(Debug, Clone, Default)]
 pub struct ForgetOptions {
+    /// The retention rules, applied to each group on its own.
     pub policy: Policy,
+    /// Which snapshot fields make a group.
     pub group_by: GroupBy,
     /// Which snapshots the policy applies to.
     pub filter: SnapshotFilter,
     /// Snapshots to remove by ID (instead of a policy).
     pub ids: Vec<String>,
+    /// Decide and report only; delete nothing (and take only a read lock).
     pub dry_run: bool,
 }
 
 /// The outcome of `forget`.
 #[derive(Debug)]
 pub struct ForgetReport {
+    /// The verdicts, group by group.
     pub groups: Vec<GroupDecision>,
     /// Snapshot files actually deleted (none with `dry_run`).
     pub deleted: usize,

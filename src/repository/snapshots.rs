@@ -14,8 +14,11 @@ use std::path::{Component, Path, PathBuf};
 /// Which snapshots a command applies to.
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotFilter {
+    /// Host names, any of which must be the snapshot's (all hosts when empty).
     pub hosts: Vec<String>,
+    /// Tags, any of which the snapshot must carry (all snapshots when empty).
     pub tags: Vec<String>,
+    /// Paths, each of which must match one of the snapshot's recorded paths (all when empty).
     pub paths: Vec<String>,
 }
 
@@ -35,7 +38,9 @@ impl SnapshotFilter {
 /// A file in `snapshots/` that is not a usable snapshot, and why.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct BadFile {
+    /// The file's name in `snapshots/`.
     pub name: String,
+    /// Why it cannot be used, for the user.
     pub reason: String,
 }
 
