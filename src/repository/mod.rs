@@ -228,7 +228,8 @@ impl Repository {
     pub fn config(&self) -> &Config {
         &self.config
     }
-    pub fn keys(&self) -> &MasterKeys {
+    /// The master keys stay inside the library: callers ask the repository for decoded things.
+    pub(crate) fn keys(&self) -> &MasterKeys {
         &self.keys
     }
     pub fn retry_lock(&self) -> std::time::Duration {
@@ -526,6 +527,22 @@ impl Repository {
             .read_range(FileType::Pack, &name, start, header_len)?;
         parse_header(&self.keys.enc, &sealed, start)
             .with_context(|| format!("reading the header of pack {pack}"))
+    }
+
+    /// Decodes the header of a whole pack file read by the caller (its trailer and sealed header).
+    pub fn parse_pack(&self, bytes: &[u8]) -> Result<Vec<BlobEntry>> {
+        Ok(crate::format::pack::parse(&self.keys.enc, bytes)?)
+    }
+
+    /// Seals `payload` as a repository file of kind `kind` (config, index, snapshot, pack header,
+    /// lock) with this repository's key: for tools and tests that write such files themselves.
+    pub fn seal_file(&self, kind: Kind, payload: &[u8], compress: bool) -> Result<Vec<u8>> {
+        Ok(envelope::seal(kind, &self.keys.enc, payload, compress)?)
+    }
+
+    /// Opens a sealed repository file of kind `kind`, returning its plaintext payload.
+    pub fn open_file(&self, kind: Kind, bytes: &[u8]) -> Result<Vec<u8>> {
+        Ok(envelope::open(kind, &self.keys.enc, bytes)?)
     }
 
     /// Puts sealed tree blobs into the cache, if there is one. Cache failures only warn.
