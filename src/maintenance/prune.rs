@@ -10,7 +10,7 @@
 //! (2) copy the used blobs of the packs to repack into new packs, commit an index that lists the new
 //! packs instead, delete the index files of (1), then the repacked packs.
 
-use super::index_commit::{self, INDEX_BLOBS_PER_FILE};
+use super::index_commit;
 use super::prune_plan::{Limits, Plan};
 use crate::backend::FileType;
 use crate::bail;
@@ -21,6 +21,7 @@ use crate::ids::{BlobId, IndexId, SnapshotId};
 use crate::repository::lock::{LockGuard, LockKind};
 use crate::repository::saver::BlobSaver;
 use crate::repository::Repository;
+use crate::repository::INDEX_BLOBS_PER_FILE;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
