@@ -2,7 +2,6 @@ use super::common::GlobalOpts;
 use anyhow::{anyhow, bail, Context, Result};
 use backstock::backend::{Backend, FileType};
 use backstock::format::keyfile::KeyFile;
-use backstock::format::pack;
 use backstock::format::tree::{self, Node};
 use backstock::ids::{BlobId, IndexId, PackId};
 use backstock::repository::lock::LockKind;
@@ -55,7 +54,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             let _lock = repo.lock(LockKind::Read)?;
             let id = PackId::from_hex(&need_id()?)?;
             let bytes = repo.backend().read(FileType::Pack, &id.to_hex())?;
-            let entries = pack::parse(&repo.keys().enc, &bytes)
+            let entries = repo
+                .parse_pack(&bytes)
                 .with_context(|| format!("decoding pack {id}"))?;
             serde_json::json!({"id": id, "size": bytes.len(), "blobs": entries})
         }

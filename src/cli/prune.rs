@@ -1,6 +1,7 @@
 use super::common::{human, parse_size, GlobalOpts};
 use anyhow::{bail, Context, Result};
 use backstock::maintenance::prune::{self, PruneOptions, PruneReport};
+use backstock::repository::lock::LockKind;
 
 #[derive(clap::Args, Debug, Default)]
 pub struct Args {
@@ -39,7 +40,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     };
     let mut repo = g.open()?;
     let start = std::time::Instant::now();
-    let r = prune::prune(&mut repo, &opts)?;
+    let r = if a.dry_run {
+        let guard = repo.lock(LockKind::Exclusive)?;
+        prune::plan(&mut repo, &guard, &opts)?.report().clone()
+    } else {
+        prune::prune(&mut repo, &opts)?
+    };
     print_report(g, &r, start.elapsed().as_secs_f64())?;
     Ok(0)
 }

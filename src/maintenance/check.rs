@@ -4,7 +4,6 @@
 use crate::backend::FileType;
 use crate::error::{Error, Result};
 use crate::format::index::{IndexFile, PackRecord};
-use crate::format::pack;
 use crate::format::tree::{self, NodeKind};
 use crate::ids::{storage_hash, BlobId, IndexId, PackId};
 use crate::repository::lock::LockKind;
@@ -333,7 +332,7 @@ fn read_pack(repo: &Repository, id: &PackId, rec: &PackRecord) -> (Vec<Error>, u
             "pack {id}: content does not match its name (the file is damaged)"
         ));
     }
-    match pack::parse(&repo.keys().enc, &bytes) {
+    match repo.parse_pack(&bytes) {
         Ok(mut header) => {
             let mut indexed = rec.blobs.clone();
             header.sort_by_key(|e| e.offset);
@@ -345,7 +344,7 @@ fn read_pack(repo: &Repository, id: &PackId, rec: &PackRecord) -> (Vec<Error>, u
                 ));
             }
         }
-        Err(e) => errs.push(Error::from(e).context(format!("pack {id}: header"))),
+        Err(e) => errs.push(e.context(format!("pack {id}: header"))),
     }
     for e in &rec.blobs {
         let Some(sealed) = bytes.get(e.offset as usize..e.end() as usize) else {

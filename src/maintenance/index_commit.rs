@@ -12,9 +12,6 @@ use crate::repository::Repository;
 
 use crate::backend::FileType;
 
-/// Default for the most blobs one new index file lists.
-pub const INDEX_BLOBS_PER_FILE: usize = 100_000;
-
 /// Writes `packs` as new index files of at most `per_file` blobs each (a pack with more blobs gets a
 /// file of its own), superseding nothing, then the commit file superseding `old`. Returns the IDs of
 /// the files written, the commit file last. With no old files there is nothing to supersede and no
@@ -25,39 +22,22 @@ pub fn commit(
     old: &[IndexId],
     per_file: usize,
 ) -> Result<Vec<IndexId>> {
-    let per_file = per_file.max(1);
-    let mut written = Vec::new();
-    let mut file = IndexFile::default();
-    let mut blobs = 0;
-    for p in packs {
-        if blobs > 0 && blobs + p.blobs.len() > per_file {
-            written.push(write(repo, &file)?);
-            file.packs.clear();
-            blobs = 0;
-        }
-        blobs += p.blobs.len();
-        file.packs.push(p);
-    }
-    if !file.packs.is_empty() {
-        written.push(write(repo, &file)?);
-    }
+    let mut written = repo
+        .write_index_files(packs, per_file)
+        .context(WRITE_ADVICE)?;
     if !old.is_empty() {
         let commit = IndexFile {
             supersedes: old.to_vec(),
             packs: Vec::new(),
         };
-        written.push(write(repo, &commit)?);
+        written.push(repo.write_index(&commit).context(WRITE_ADVICE)?);
     }
     Ok(written)
 }
 
-fn write(repo: &Repository, file: &IndexFile) -> Result<IndexId> {
-    repo.write_index(file).context(
-        "writing the new index (the old index stays in force; nothing was deleted; \
-         the next prune or `repair index` removes the new index files written so far)",
-    )
-}
-
+const WRITE_ADVICE: &str = "writing the new index (the old index stays in force; nothing was \
+                            deleted; the next prune or `repair index` removes the new index files \
+                            written so far)";
 /// Deletes index files that a commit superseded, stopping at the first failure. Files left behind
 /// stay superseded, which readers ignore, and the next prune or repair deletes them.
 pub fn delete_superseded(repo: &Repository, ids: &[IndexId]) -> Result<()> {

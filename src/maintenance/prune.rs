@@ -10,7 +10,7 @@
 //! (2) copy the used blobs of the packs to repack into new packs, commit an index that lists the new
 //! packs instead, delete the index files of (1), then the repacked packs.
 
-use super::index_commit::{self, INDEX_BLOBS_PER_FILE};
+use super::index_commit;
 use super::prune_plan::{Limits, Plan};
 use crate::backend::FileType;
 use crate::bail;
@@ -21,6 +21,7 @@ use crate::ids::{BlobId, IndexId, SnapshotId};
 use crate::repository::lock::{LockGuard, LockKind};
 use crate::repository::saver::BlobSaver;
 use crate::repository::Repository;
+use crate::repository::INDEX_BLOBS_PER_FILE;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -81,13 +82,40 @@ pub fn prune(repo: &mut Repository, opts: &PruneOptions) -> Result<PruneReport> 
 }
 
 /// Runs prune under the exclusive lock `guard` the caller holds (`forget --prune` keeps one lock
-/// for both). The snapshots and the index are read here, under it, the index from the repository
-/// and never from the cache.
+/// for both): [`plan`], then, unless `opts.dry_run`, [`execute`].
 pub fn prune_locked(
     repo: &mut Repository,
     guard: &LockGuard,
     opts: &PruneOptions,
 ) -> Result<PruneReport> {
+    let planned = plan(repo, guard, opts)?;
+    if opts.dry_run {
+        return Ok(planned.report);
+    }
+    execute(repo, guard, planned, opts)
+}
+
+/// What prune decided, before anything is changed: the report a dry run prints, and what
+/// [`execute`] carries out.
+pub struct PrunePlan {
+    plan: Plan,
+    /// Every blob the snapshots reference.
+    used: HashSet<BlobId>,
+    report: PruneReport,
+}
+
+impl PrunePlan {
+    /// What carrying out this plan would do (`dry_run` set).
+    pub fn report(&self) -> &PruneReport {
+        &self.report
+    }
+}
+
+/// Decides what prune would do, changing nothing in the repository, under the exclusive lock
+/// `guard` the caller holds (the plan is only valid while no one else writes). The snapshots and
+/// the index are read here, the index from the repository and never from the cache; the
+/// repository's index becomes the one built from exactly those files.
+pub fn plan(repo: &mut Repository, guard: &LockGuard, opts: &PruneOptions) -> Result<PrunePlan> {
     guard.require_exclusive()?;
     let snapshots = all_snapshots(repo)?;
     let index_files = all_index_files(repo)?;
@@ -112,17 +140,32 @@ pub fn prune_locked(
     drop(index_files);
     let mut report = plan_report(&plan, repo.config().pack_size as u64);
     report.snapshots = snapshots.len();
-    report.dry_run = opts.dry_run;
-    if opts.dry_run {
-        return Ok(report);
-    }
+    report.dry_run = true;
+    Ok(PrunePlan { plan, used, report })
+}
+
+/// Carries out `planned` under the same exclusive lock `guard` it was made under, then reloads the
+/// index. `opts.dry_run` is not consulted: a dry run does not call this.
+pub fn execute(
+    repo: &mut Repository,
+    guard: &LockGuard,
+    planned: PrunePlan,
+    opts: &PruneOptions,
+) -> Result<PruneReport> {
+    guard.require_exclusive()?;
+    let PrunePlan {
+        plan,
+        used,
+        mut report,
+    } = planned;
+    report.dry_run = false;
     let (files, bytes) = repo
         .backend()
         .remove_leftovers(crate::backend::LEFTOVER_AGE)
         .context("removing partial files left by interrupted writers")?;
     report.leftovers_deleted = files;
     report.bytes_deleted += bytes;
-    execute(repo, &plan, opts.index_blobs_per_file, &mut report)?;
+    carry_out(repo, &plan, opts.index_blobs_per_file, &mut report)?;
     uncache_unused_trees(repo, &used);
     repo.load_index(guard)?;
     Ok(report)
@@ -233,7 +276,7 @@ fn plan_report(plan: &Plan, pack_size: u64) -> PruneReport {
 }
 
 /// Carries out the plan; each phase commits its index before it deletes anything.
-fn execute(
+fn carry_out(
     repo: &Repository,
     plan: &Plan,
     per_file: usize,

@@ -1,12 +1,13 @@
 //! `repair index`: rebuild the index from pack headers alone, and commit it atomically.
 
-use super::index_commit::{self, INDEX_BLOBS_PER_FILE};
+use super::index_commit;
 use crate::backend::FileType;
 use crate::error::{Context, Result};
 use crate::format::index::PackRecord;
 use crate::ids::{IndexId, PackId};
 use crate::repository::lock::LockKind;
 use crate::repository::Repository;
+use crate::repository::INDEX_BLOBS_PER_FILE;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;

@@ -3,6 +3,7 @@
 pub mod cache;
 mod identity;
 pub mod index;
+mod index_files;
 pub mod keys;
 pub mod lock;
 mod pack_writer;
@@ -19,16 +20,15 @@ use crate::error::{Context, Error, ErrorKind, Result};
 use crate::format::blob_entry::{blob_aad, BlobEntry, BlobType, Compression};
 use crate::format::config::{ChunkerSecret, Config};
 use crate::format::envelope::{self, Kind};
-use crate::format::index::IndexFile;
-use crate::ids::{storage_hash, BlobId, IndexId, KeyId, RepoId};
+use crate::ids::{storage_hash, BlobId, KeyId, RepoId};
 use crate::{bail, err};
 use rand::RngCore;
-use rayon::prelude::*;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use identity::{hostname, username};
 pub use index::{BlobLocation, MasterIndex};
+pub use index_files::INDEX_BLOBS_PER_FILE;
 
 /// Options for opening a repository.
 #[derive(Debug, Clone, Default)]
@@ -228,7 +228,8 @@ impl Repository {
     pub fn config(&self) -> &Config {
         &self.config
     }
-    pub fn keys(&self) -> &MasterKeys {
+    /// The master keys stay inside the library: callers ask the repository for decoded things.
+    pub(crate) fn keys(&self) -> &MasterKeys {
         &self.keys
     }
     pub fn retry_lock(&self) -> std::time::Duration {
@@ -272,155 +273,6 @@ impl Repository {
             );
         }
         Ok(bytes)
-    }
-
-    /// Loads every index file (in parallel, from the cache where it has verified copies) into the
-    /// master index. Takes the lock to show it is held: the index read before the lock could lose
-    /// blobs to a prune that ran in between.
-    ///
-    /// A damaged index file is reported and left out; its blobs count as missing (a backup then
-    /// stores them again), and since a damaged file may have superseded others, entries whose pack
-    /// is gone are dropped too. Commands that delete use [`Self::read_index_files`] instead.
-    pub fn load_index(&mut self, _lock: &lock::LockGuard) -> Result<()> {
-        // Each thread decodes one file at a time and adds it to the loader, so the decoded files are
-        // never all in memory together.
-        let loader = std::sync::Mutex::new(index::IndexLoader::default());
-        let damaged = std::sync::Mutex::new(Vec::new());
-        let ids = self.for_each_index_file(true, |id, file| match file {
-            Ok(file) => {
-                crate::sync::unpoisoned(&loader).add(id, &file);
-                Ok(())
-            }
-            Err(e) => {
-                crate::sync::unpoisoned(&damaged).push(format!("{e:#}"));
-                Ok(())
-            }
-        })?;
-        self.retain_cached_index(ids);
-        let loader = loader.into_inner().unwrap_or_else(|e| e.into_inner());
-        let damaged = damaged.into_inner().unwrap_or_else(|e| e.into_inner());
-        if damaged.is_empty() {
-            self.index = loader.finish();
-            return Ok(());
-        }
-        for d in &damaged {
-            log::warn!(
-                "{d}; leaving it out (its blobs count as missing until `backstock repair index` runs)"
-            );
-        }
-        let stored: std::collections::HashSet<crate::ids::PackId> = self
-            .backend
-            .list(FileType::Pack)?
-            .into_iter()
-            .filter_map(|(n, _)| crate::ids::PackId::from_hex(&n).ok())
-            .collect();
-        self.index = loader.finish_filtered(|p| stored.contains(p));
-        Ok(())
-    }
-
-    /// Reads and decodes every index file, superseded ones included, from the repository itself
-    /// (never the cache): for commands that delete, which must fail rather than act on an index they
-    /// could not read whole.
-    pub fn read_index_files(&self) -> Result<Vec<(IndexId, IndexFile)>> {
-        let files = std::sync::Mutex::new(Vec::new());
-        self.for_each_index_file(false, |id, file| {
-            let file = file.context("run `backstock repair index` first")?;
-            crate::sync::unpoisoned(&files).push((id, file));
-            Ok(())
-        })?;
-        let mut files = files.into_inner().unwrap_or_else(|e| e.into_inner());
-        files.sort_by_key(|(id, _)| *id);
-        Ok(files)
-    }
-
-    /// The master index built from the repository's own index files (never the cache), failing on
-    /// any damaged one: for commands that delete.
-    pub fn load_index_strict(&mut self, _lock: &lock::LockGuard) -> Result<()> {
-        self.index = MasterIndex::from_files(self.read_index_files()?);
-        Ok(())
-    }
-
-    /// Drops cached index files that are no longer in the repository.
-    fn retain_cached_index(&self, ids: std::collections::HashSet<IndexId>) {
-        if let Some(c) = &self.cache {
-            if let Err(e) = c.retain_index(&ids) {
-                log::warn!("{e:#}");
-            }
-        }
-    }
-
-    /// Reads (from a verified cache copy when `use_cache`), decrypts and decodes each index file in
-    /// parallel, handing each to `f`, or the reason it could not be read. Returns the IDs of all index
-    /// files listed.
-    fn for_each_index_file(
-        &self,
-        use_cache: bool,
-        f: impl Fn(IndexId, Result<IndexFile>) -> Result<()> + Sync,
-    ) -> Result<std::collections::HashSet<IndexId>> {
-        let names = self.backend.list(FileType::Index)?;
-        names
-            .par_iter()
-            .filter_map(|(name, _)| {
-                let id = match IndexId::from_hex(name) {
-                    Ok(id) => id,
-                    Err(e) => {
-                        log::warn!("ignoring index/{name}: not an index file name ({e})");
-                        return None;
-                    }
-                };
-                let cache = self.cache.as_ref().filter(|_| use_cache);
-                let file = self.read_index_file(id, cache);
-                // A file listed but deleted before it was read (a concurrent repair) held nothing
-                // this command needs; leave it out.
-                if file.is_err() && matches!(self.backend.stat(FileType::Index, name), Ok(None)) {
-                    return None;
-                }
-                Some(f(id, file).map(|()| id))
-            })
-            .collect()
-    }
-
-    /// One index file, verified: its bytes must hash to its name, open and decode. With `cache`, a
-    /// cached copy is tried first and used only if it passes the same checks.
-    pub fn read_index_file(&self, id: IndexId, cache: Option<&cache::Cache>) -> Result<IndexFile> {
-        let name = id.to_hex();
-        let open = |bytes: &[u8]| -> Result<IndexFile> {
-            if storage_hash(bytes) != id.0 {
-                bail!(Corrupt, "does not match its name");
-            }
-            let plain = envelope::open(Kind::Index, &self.keys.enc, bytes)?;
-            Ok(IndexFile::decode(&plain)?)
-        };
-        if let Some(c) = cache {
-            if let Some(bytes) = c.get_index(&id).ok().flatten() {
-                match open(&bytes) {
-                    Ok(f) => return Ok(f),
-                    Err(e) => {
-                        c.discard_damaged(&format!("index/{name}: {e:#}"));
-                        let _ = c.remove_index(&id);
-                    }
-                }
-            }
-        }
-        let bytes = self.read_verified(FileType::Index, &name)?;
-        let plain = envelope::open(Kind::Index, &self.keys.enc, &bytes)
-            .with_context(|| format!("index/{name} is damaged"))?;
-        let file = IndexFile::decode(&plain).with_context(|| format!("index/{name} is damaged"))?;
-        if let Some(c) = cache {
-            if let Err(e) = c.put_index(&id, &bytes) {
-                log::warn!("{e:#}");
-            }
-        }
-        Ok(file)
-    }
-
-    /// Writes an index file; returns its ID. Refuses if this command's lock has lapsed.
-    pub fn write_index(&self, file: &IndexFile) -> Result<IndexId> {
-        self.confirm_lock()?;
-        let bytes = envelope::seal(Kind::Index, &self.keys.enc, &file.encode(), true)?;
-        let id = IndexId(storage_hash(&bytes));
-        self.backend.write(FileType::Index, &id.to_hex(), &bytes)?;
-        Ok(id)
     }
 
     /// Deletes a repository file. Only under a live exclusive lock: not if this command's lock has
@@ -526,6 +378,22 @@ impl Repository {
             .read_range(FileType::Pack, &name, start, header_len)?;
         parse_header(&self.keys.enc, &sealed, start)
             .with_context(|| format!("reading the header of pack {pack}"))
+    }
+
+    /// Decodes the header of a whole pack file read by the caller (its trailer and sealed header).
+    pub fn parse_pack(&self, bytes: &[u8]) -> Result<Vec<BlobEntry>> {
+        Ok(crate::format::pack::parse(&self.keys.enc, bytes)?)
+    }
+
+    /// Seals `payload` as a repository file of kind `kind` (config, index, snapshot, pack header,
+    /// lock) with this repository's key: for tools and tests that write such files themselves.
+    pub fn seal_file(&self, kind: Kind, payload: &[u8], compress: bool) -> Result<Vec<u8>> {
+        Ok(envelope::seal(kind, &self.keys.enc, payload, compress)?)
+    }
+
+    /// Opens a sealed repository file of kind `kind`, returning its plaintext payload.
+    pub fn open_file(&self, kind: Kind, bytes: &[u8]) -> Result<Vec<u8>> {
+        Ok(envelope::open(kind, &self.keys.enc, bytes)?)
     }
 
     /// Puts sealed tree blobs into the cache, if there is one. Cache failures only warn.

@@ -3,10 +3,10 @@
 //! writing thread are in memory at once.
 
 use super::pack_writer::PackWriter;
-use super::Repository;
+use super::{Repository, INDEX_BLOBS_PER_FILE};
 use crate::error::Result;
 use crate::format::blob_entry::{BlobEntry, BlobType, SEAL_OVERHEAD};
-use crate::format::index::{IndexFile, PackRecord};
+use crate::format::index::PackRecord;
 use crate::format::pack;
 use crate::ids::{storage_hash, BlobId, IndexId, PackId};
 use std::collections::HashSet;
@@ -162,16 +162,10 @@ impl<'r> BlobSaver<'r> {
         self.writer.flush()
     }
 
-    /// Flushes and writes one index file for the packs written. Returns `None` when nothing was written.
-    pub fn finish(self) -> Result<Option<IndexId>> {
+    /// Flushes and writes index files (of at most [`INDEX_BLOBS_PER_FILE`] blobs each) for the
+    /// packs written. Returns their IDs; none when nothing was written.
+    pub fn finish(self) -> Result<Vec<IndexId>> {
         let packs = self.flush()?;
-        if packs.is_empty() {
-            return Ok(None);
-        }
-        let id = self.repo.write_index(&IndexFile {
-            supersedes: vec![],
-            packs,
-        })?;
-        Ok(Some(id))
+        self.repo.write_index_files(packs, INDEX_BLOBS_PER_FILE)
     }
 }

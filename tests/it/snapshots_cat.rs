@@ -2,7 +2,7 @@
 
 use crate::util::*;
 use backstock::backend::LocalBackend;
-use backstock::format::envelope::{self, Kind};
+use backstock::format::envelope::Kind;
 use backstock::ids::storage_hash;
 use backstock::repository::snapshots::SnapshotFilter;
 use backstock::repository::{OpenOptions, Repository};
@@ -135,7 +135,7 @@ fn add_colliding_snapshot(env: &Env) -> String {
     let mut seen: HashMap<String, Option<Vec<u8>>> = HashMap::new();
     seen.insert(id.to_hex()[..4].to_string(), None);
     loop {
-        let bytes = envelope::seal(Kind::Snapshot, &repo.keys().enc, &payload, false).unwrap();
+        let bytes = repo.seal_file(Kind::Snapshot, &payload, false).unwrap();
         let name = hex::encode(storage_hash(&bytes));
         let prefix = name[..4].to_string();
         if let Some(other) = seen.get(&prefix) {

@@ -87,13 +87,9 @@ fn version_1_repository_keeps_its_seeded_chunking() {
     // Make it a repository from before version 2: same keys and ID, a config with a seed.
     let repo = open(&env);
     let old = Config::new_seeded(repo.config().id, 0x5eed_0123_4567_89ab);
-    let sealed = envelope::seal(
-        Kind::Config,
-        &repo.keys().enc,
-        &old.encode().unwrap(),
-        false,
-    )
-    .unwrap();
+    let sealed = repo
+        .seal_file(Kind::Config, &old.encode().unwrap(), false)
+        .unwrap();
     drop(repo);
     fs::write(env.repo.join("config"), sealed).unwrap();
 
@@ -129,12 +125,9 @@ fn version_1_repository_keeps_its_seeded_chunking() {
         let trailer = &bytes[bytes.len() - pack::TRAILER_LEN..];
         let hlen = pack::decode_trailer(trailer, bytes.len() as u64).unwrap() as usize;
         let start = bytes.len() - pack::TRAILER_LEN - hlen;
-        let plain = envelope::open(
-            Kind::PackHeader,
-            &repo.keys().enc,
-            &bytes[start..start + hlen],
-        )
-        .unwrap();
+        let plain = repo
+            .open_file(Kind::PackHeader, &bytes[start..start + hlen])
+            .unwrap();
         assert_eq!(plain[0], pack::HEADER_VERSION_UNPADDED);
         let stored: u64 = info["blobs"]
             .as_array()
