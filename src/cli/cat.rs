@@ -4,7 +4,6 @@ use backstock::backend::{Backend, FileType};
 use backstock::format::keyfile::KeyFile;
 use backstock::format::tree::{self, Node};
 use backstock::ids::{BlobId, IndexId, PackId};
-use backstock::repository::lock::LockKind;
 use backstock::repository::snapshots::SnapshotFilter;
 
 #[derive(clap::Args, Debug)]
@@ -31,12 +30,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let value = match a.kind.as_str() {
         "config" => serde_json::to_value(g.open()?.config())?,
         "snapshot" => {
-            let (repo, _lock) = g.open_locked(LockKind::Read)?;
+            let (repo, _lock) = g.open_for_reading()?;
             let (id, s) = repo.find_snapshot(&need_id()?, &SnapshotFilter::default())?;
             super::snapshots::snapshot_json(&id, &s)
         }
         "tree" => {
-            let (repo, _lock) = g.open_locked(LockKind::Read)?;
+            let (repo, _lock) = g.open_for_reading()?;
             let id = BlobId::from_hex(&need_id()?)?;
             let plain = repo.read_blob(&id)?;
             let nodes =
@@ -45,13 +44,13 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         }
         "index" => {
             let repo = g.open()?;
-            let _lock = repo.lock(LockKind::Read)?;
+            let _lock = repo.lock_for_listing()?;
             let id = IndexId::from_hex(&need_id()?)?;
             serde_json::to_value(repo.read_index_file(id, None)?)?
         }
         "pack" => {
             let repo = g.open()?;
-            let _lock = repo.lock(LockKind::Read)?;
+            let _lock = repo.lock_for_listing()?;
             let id = PackId::from_hex(&need_id()?)?;
             let bytes = repo.backend().read(FileType::Pack, &id.to_hex())?;
             let entries = repo

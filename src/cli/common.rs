@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use backstock::backend::LocalBackend;
-use backstock::repository::lock::{LockGuard, LockKind};
+use backstock::repository::lock::LockGuard;
 use backstock::repository::{OpenOptions, Repository};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -167,11 +167,11 @@ impl GlobalOpts {
         Ok(Repository::open(backend, &password, &opts)?)
     }
 
-    /// Opens the repository, takes the lock `kind` needs, then loads the index under it.
-    pub fn open_locked(&self, kind: LockKind) -> Result<(Repository, LockGuard)> {
+    /// Opens the repository for a command that reads snapshots and data: the library takes the
+    /// read lock and loads the index under it.
+    pub fn open_for_reading(&self) -> Result<(Repository, LockGuard)> {
         let mut repo = self.open()?;
-        let guard = repo.lock(kind)?;
-        repo.load_index(&guard).context("loading the index")?;
+        let guard = repo.lock_for_reading()?;
         Ok((repo, guard))
     }
 

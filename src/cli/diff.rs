@@ -3,7 +3,6 @@ use anyhow::Result;
 use backstock::error::Context;
 use backstock::inspect::diff::{diff_nodes, resolve, DiffTotals};
 use backstock::inspect::tree_reader::TreeReader;
-use backstock::repository::lock::LockKind;
 use std::io::Write;
 
 #[derive(clap::Args, Debug)]
@@ -48,7 +47,7 @@ fn print_totals(t: &DiffTotals) -> std::io::Result<()> {
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
-    let (repo, _lock) = g.open_locked(LockKind::Read)?;
+    let (repo, _lock) = g.open_for_reading()?;
     let (spec_old, sub_old) = split_spec(&a.old);
     let (spec_new, sub_new) = split_spec(&a.new);
     let (id_old, old) = resolve(&repo, spec_old, sub_old)?;

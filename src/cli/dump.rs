@@ -1,7 +1,6 @@
 use super::common::GlobalOpts;
 use anyhow::{bail, Context, Result};
 use backstock::format::tree::NodeKind;
-use backstock::repository::lock::LockKind;
 use backstock::repository::snapshots::SnapshotFilter;
 use std::io::Write;
 
@@ -14,7 +13,7 @@ pub struct Args {
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
-    let (repo, _lock) = g.open_locked(LockKind::Read)?;
+    let (repo, _lock) = g.open_for_reading()?;
     let (id, snap) = repo.find_snapshot(&a.snapshot, &SnapshotFilter::default())?;
     let path = a.file.trim_start_matches('/');
     let node = repo

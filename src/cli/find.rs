@@ -2,7 +2,6 @@ use super::common::{human, GlobalOpts};
 use anyhow::Result;
 use backstock::format::tree::{NodeKind, Timestamp};
 use backstock::inspect::find::Finder;
-use backstock::repository::lock::LockKind;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -29,7 +28,7 @@ fn local(t: Timestamp) -> String {
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
-    let (repo, _lock) = g.open_locked(LockKind::Read)?;
+    let (repo, _lock) = g.open_for_reading()?;
     let mut snaps = repo.select_snapshots(&a.snapshots)?;
     let mut finder = Finder::new(&repo, &a.patterns)?;
     let mut json = Vec::new();

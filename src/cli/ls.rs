@@ -2,7 +2,6 @@ use super::common::{split_spec, GlobalOpts};
 use anyhow::{Context, Result};
 use backstock::format::tree::{Node, NodeKind};
 use backstock::inspect::tree_reader::MAX_DEPTH;
-use backstock::repository::lock::LockKind;
 use backstock::repository::snapshots::SnapshotFilter;
 use backstock::repository::Repository;
 
@@ -88,7 +87,7 @@ fn walk(
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
-    let (repo, _lock) = g.open_locked(LockKind::Read)?;
+    let (repo, _lock) = g.open_for_reading()?;
     let (spec, sub) = split_spec(&a.snapshot);
     let (id, snap) = repo.find_snapshot(spec, &SnapshotFilter::default())?;
     let node = repo

@@ -1,6 +1,5 @@
 use super::common::{human, split_spec, with_progress, GlobalOpts};
 use anyhow::Result;
-use backstock::repository::lock::LockKind;
 use backstock::repository::snapshots::SnapshotFilter;
 use backstock::restorer::{self, RestoreOptions, RestoreProgress, RestoreSummary};
 use std::path::PathBuf;
@@ -30,7 +29,7 @@ pub struct Args {
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
-    let (repo, lock) = g.open_locked(LockKind::Read)?;
+    let (repo, lock) = g.open_for_reading()?;
     let (spec, sub) = split_spec(&a.snapshot);
     let (id, snap) = repo.find_snapshot(spec, &SnapshotFilter::default())?;
     let opts = RestoreOptions {

@@ -2,7 +2,6 @@ use super::common::GlobalOpts;
 use anyhow::Result;
 use backstock::format::snapshot::Snapshot;
 use backstock::ids::SnapshotId;
-use backstock::repository::lock::LockKind;
 use backstock::repository::snapshots::SnapshotFilter;
 
 #[derive(clap::Args, Debug)]
@@ -53,7 +52,7 @@ pub fn snapshot_json(id: &SnapshotId, s: &Snapshot) -> serde_json::Value {
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let repo = g.open()?;
-    let _lock = repo.lock(LockKind::Read)?;
+    let _lock = repo.lock_for_listing()?;
     let filter = SnapshotFilter::from(a.filter);
     let snaps: Vec<_> = repo
         .snapshots()?

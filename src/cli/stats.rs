@@ -1,7 +1,6 @@
 use super::common::{human, with_progress, GlobalOpts};
 use anyhow::Result;
 use backstock::inspect::stats::{stats, Mode};
-use backstock::repository::lock::LockKind;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(clap::Args, Debug)]
@@ -26,7 +25,7 @@ fn ratio(r: Option<f64>) -> String {
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
-    let (repo, _lock) = g.open_locked(LockKind::Read)?;
+    let (repo, _lock) = g.open_for_reading()?;
     let snaps = repo.select_snapshots(&a.snapshots)?;
     let roots: Vec<_> = snaps.iter().map(|(_, s)| s.tree).collect();
     let mode = match a.mode {

@@ -249,6 +249,23 @@ fn release(held: &[Arc<LockState>]) {
 }
 
 impl Repository {
+    /// For commands that read snapshots, trees and data (restore, ls, dump, find, diff, stats,
+    /// cat): a shared read lock, then the index loaded under it, so that no prune can delete what
+    /// the index names while the command runs. The commands that change the repository take their
+    /// own locks inside their library functions; this and [`Self::lock_for_listing`] are the only
+    /// other ways in, so which command takes which lock is decided in this layer.
+    pub fn lock_for_reading(&mut self) -> Result<LockGuard> {
+        let guard = self.lock(LockKind::Read)?;
+        self.load_index(&guard).context("loading the index")?;
+        Ok(guard)
+    }
+
+    /// For commands that list snapshots or read single repository files without the index
+    /// (snapshots, cat index, cat pack): a shared read lock only.
+    pub fn lock_for_listing(&self) -> Result<LockGuard> {
+        self.lock(LockKind::Read)
+    }
+
     /// Takes the lock `kind` needs. If a live lock conflicts, retries (with jitter) for the
     /// repository's `retry_lock` duration, then fails with an error of kind [`ErrorKind::Locked`].
     pub fn lock(&self, kind: LockKind) -> Result<LockGuard> {
