@@ -2,10 +2,9 @@ use super::common::GlobalOpts;
 use super::snapshots::snapshot_json;
 use anyhow::{bail, Result};
 use backstock::maintenance::forget::{
-    forget_locked, prune_after, Decision, ForgetOptions, GroupBy, GroupKey, KeepDuration, Policy,
+    forget, forget_and_prune, Decision, ForgetOptions, GroupBy, GroupKey, KeepDuration, Policy,
 };
 use backstock::maintenance::prune::PruneOptions;
-use backstock::repository::lock::LockKind;
 use backstock::repository::snapshots::SnapshotFilter;
 
 #[derive(clap::Args, Debug)]
@@ -102,14 +101,19 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         dry_run: a.dry_run,
     };
     let mut repo = g.open()?;
-    // One lock for the decision, the deletions and the prune that follows.
-    let guard = repo.lock(if opts.dry_run {
-        LockKind::Read
+    // With --prune the duration printed for the prune includes the forget before it, which takes
+    // a fraction of it.
+    let start = std::time::Instant::now();
+    let (report, pruned) = if a.prune {
+        forget_and_prune(
+            &mut repo,
+            &opts,
+            &PruneOptions::default(),
+            chrono::Utc::now(),
+        )?
     } else {
-        LockKind::Exclusive
-    })?;
-    let report = forget_locked(&repo, &guard, &opts, chrono::Utc::now())?;
-
+        (forget(&repo, &opts, chrono::Utc::now())?, None)
+    };
     let all = || report.groups.iter().flat_map(|gr| gr.decisions.iter());
     let kept = all().filter(|d| d.keep).count();
     let removed = all().count() - kept;
@@ -161,16 +165,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             report.failures.len()
         );
     }
-    if a.prune {
-        if a.dry_run {
-            if !g.quiet && !g.json {
-                outln!("--prune is skipped with --dry-run")?;
-            }
-        } else {
-            let start = std::time::Instant::now();
-            let pruned = prune_after(&mut repo, &guard, &report, &PruneOptions::default())?;
-            super::prune::print_report(g, &pruned, start.elapsed().as_secs_f64())?;
-        }
+    if a.prune && a.dry_run && !g.quiet && !g.json {
+        outln!("--prune is skipped with --dry-run")?;
+    }
+    if let Some(pruned) = pruned {
+        let pruned = pruned?;
+        super::prune::print_report(g, &pruned, start.elapsed().as_secs_f64())?;
     }
     Ok(0)
 }

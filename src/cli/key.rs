@@ -1,7 +1,6 @@
 use super::common::GlobalOpts;
 use anyhow::{bail, Context, Result};
 use backstock::crypto::kdf::KdfParams;
-use backstock::repository::lock::LockKind;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
@@ -61,12 +60,6 @@ fn new_password(a: &NewPassword) -> Result<Zeroizing<Vec<u8>>> {
 
 pub fn run(g: &GlobalOpts, c: Command) -> Result<i32> {
     let mut repo = g.open()?;
-    let kind = match c {
-        Command::List => LockKind::Read,
-        Command::Add(_) => LockKind::Append,
-        _ => LockKind::Exclusive,
-    };
-    let _lock = repo.lock(kind)?;
     match c {
         Command::List => {
             let keys = repo.list_keys()?;

@@ -1,7 +1,6 @@
 use super::common::{human, parse_size, GlobalOpts};
 use anyhow::{bail, Context, Result};
 use backstock::maintenance::prune::{self, PruneOptions, PruneReport};
-use backstock::repository::lock::LockKind;
 
 #[derive(clap::Args, Debug, Default)]
 pub struct Args {
@@ -40,12 +39,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     };
     let mut repo = g.open()?;
     let start = std::time::Instant::now();
-    let r = if a.dry_run {
-        let guard = repo.lock(LockKind::Exclusive)?;
-        prune::plan(&mut repo, &guard, &opts)?.report().clone()
-    } else {
-        prune::prune(&mut repo, &opts)?
-    };
+    // With `dry_run` the library plans only (under the same exclusive lock, as restic does).
+    let r = prune::prune(&mut repo, &opts)?;
     print_report(g, &r, start.elapsed().as_secs_f64())?;
     Ok(0)
 }

@@ -374,6 +374,30 @@ pub fn forget(repo: &Repository, opts: &ForgetOptions, now: DateTime<Utc>) -> Re
     forget_locked(repo, &guard, opts, now)
 }
 
+/// `forget --prune`: [`forget`], then, unless `dry_run` or a snapshot could not be removed,
+/// prune with `prune_opts`, both under one exclusive lock, so that nothing can come between the
+/// decision and the prune. The prune's outcome is returned beside the forget report (`None` when
+/// it did not run), so that a failed prune does not hide what forget did.
+pub fn forget_and_prune(
+    repo: &mut Repository,
+    opts: &ForgetOptions,
+    prune_opts: &crate::maintenance::prune::PruneOptions,
+    now: DateTime<Utc>,
+) -> Result<(
+    ForgetReport,
+    Option<Result<crate::maintenance::prune::PruneReport>>,
+)> {
+    let guard = repo.lock(if opts.dry_run {
+        LockKind::Read
+    } else {
+        LockKind::Exclusive
+    })?;
+    let report = forget_locked(repo, &guard, opts, now)?;
+    let pruned = (!opts.dry_run && report.failures.is_empty())
+        .then(|| prune_after(repo, &guard, &report, prune_opts));
+    Ok((report, pruned))
+}
+
 /// [`forget`] under a lock the caller holds (exclusive unless `dry_run`), so that `forget --prune`
 /// runs both under one lock: nothing can come between the decision and the prune.
 pub fn forget_locked(

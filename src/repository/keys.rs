@@ -1,5 +1,6 @@
 //! Key management: several passwords for one repository (`backstock key list|add|remove|passwd`).
 
+use super::lock::LockKind;
 use super::{hostname, username, Repository};
 use super::{MAX_KEYS_TRIED, MAX_KEY_WORK, MAX_TOTAL_KEY_WORK};
 use crate::backend::{Backend, FileType};
@@ -177,6 +178,7 @@ pub(crate) fn write_key_file(
 impl Repository {
     /// Every key file in the repository, oldest first; each is read, verified and decoded.
     pub fn list_keys(&self) -> Result<Vec<KeyInfo>> {
+        let _lock = self.lock(LockKind::Read)?;
         let mut out = Vec::new();
         for (name, _) in self.backend().list(FileType::Key)? {
             let id = KeyId::from_hex(&name).with_context(|| format!("keys/{name}"))?;
@@ -199,6 +201,7 @@ impl Repository {
 
     /// Adds a key file that wraps the master keys with `password`.
     pub fn add_key(&self, password: &[u8], kdf: KdfParams) -> Result<KeyId> {
+        let _lock = self.lock(LockKind::Append)?;
         write_key_file(self.backend(), self.keys(), password, kdf)
     }
 
@@ -234,6 +237,7 @@ impl Repository {
 
     /// Removes a key file. The key in use and the last key are refused.
     pub fn remove_key(&self, id: KeyId) -> Result<()> {
+        let _lock = self.lock(LockKind::Exclusive)?;
         if id == self.key_id() {
             bail!(
                 InvalidInput,
@@ -256,8 +260,9 @@ impl Repository {
 
     /// Replaces the key in use by one for `new_password`; returns the new key's ID.
     pub fn change_password(&mut self, new_password: &[u8], kdf: KdfParams) -> Result<KeyId> {
+        let _lock = self.lock(LockKind::Exclusive)?;
         let old = self.key_id();
-        let new = self.add_key(new_password, kdf)?;
+        let new = write_key_file(self.backend(), self.keys(), new_password, kdf)?;
         // The new key is written before the old one goes, so a crash leaves at least one.
         self.set_key_id(new);
         self.delete(FileType::Key, &old.to_hex())

@@ -323,7 +323,25 @@ fn unlock_removes_old_partial_files() {
 fn a_locked_repository_exits_with_11() {
     let env = Env::init();
     let repo = open_lib(&env);
+    let id = env.backup(&[env.path("repo/config").to_str().unwrap()]);
     let _guard = repo.lock(LockKind::Exclusive).unwrap();
-    let err = env.fails(11, ["snapshots"]);
-    assert!(err.contains("locked"), "{err}");
+    // Every command takes its lock in the library, readers and the key commands included.
+    let target = env.path("restored");
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["snapshots"],
+        vec!["ls", &id],
+        vec!["find", "config"],
+        vec!["stats"],
+        vec!["diff", &id, &id],
+        vec!["restore", &id, "--target", target.to_str().unwrap()],
+        vec!["cat", "snapshot", &id],
+        vec!["key", "list"],
+        vec!["forget", "--keep-last", "1", "--prune"],
+        vec!["prune", "--dry-run"],
+        vec!["check"],
+    ];
+    for args in commands {
+        let err = env.fails(11, &args);
+        assert!(err.contains("locked"), "{args:?}: {err}");
+    }
 }
