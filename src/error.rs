@@ -274,7 +274,6 @@ impl<T, E: Into<Error>> Context<T> for std::result::Result<T, E> {
 }
 
 /// Builds an [`Error`]: `err!(Kind, "format", args...)`.
-#[macro_export]
 macro_rules! err {
     ($kind:ident, $($arg:tt)+) => {
         $crate::error::Error::new($crate::error::ErrorKind::$kind, format!($($arg)+))
@@ -282,22 +281,14 @@ macro_rules! err {
 }
 
 /// Returns an [`Error`] early: `bail!(Kind, "format", args...)`.
-#[macro_export]
 macro_rules! bail {
     ($kind:ident, $($arg:tt)+) => {
-        return Err($crate::err!($kind, $($arg)+).into())
+        return Err($crate::error::err!($kind, $($arg)+).into())
     };
 }
 
-/// Returns an [`Error`] early unless the condition holds: `ensure!(cond, Kind, "format", args...)`.
-#[macro_export]
-macro_rules! ensure {
-    ($cond:expr, $kind:ident, $($arg:tt)+) => {
-        if !$cond {
-            $crate::bail!($kind, $($arg)+);
-        }
-    };
-}
+// Crate-private: the library's own shorthand, reached as `crate::error::{bail, err}`.
+pub(crate) use {bail, err};
 
 #[cfg(test)]
 mod tests {
@@ -328,7 +319,9 @@ mod tests {
     #[test]
     fn macros_set_the_kind() {
         fn f(n: u32) -> Result<u32> {
-            ensure!(n < 10, InvalidInput, "{n} is too big");
+            if n >= 10 {
+                bail!(InvalidInput, "{n} is too big");
+            }
             if n == 3 {
                 bail!(NotFound, "no {n}");
             }

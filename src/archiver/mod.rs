@@ -6,7 +6,7 @@ mod meta;
 mod top;
 mod walk;
 
-use crate::bail;
+use crate::error::bail;
 use crate::error::{Context, Result};
 use crate::format::blob_entry::BlobType;
 use crate::format::snapshot::{Snapshot, Summary, VERSION};
@@ -180,7 +180,7 @@ pub fn backup_from(
     let tree = arch.saver.save_tree(&root_nodes, true)?;
     let tree: BlobId = *tree
         .first()
-        .ok_or_else(|| crate::err!(Other, "empty root tree"))?;
+        .ok_or_else(|| crate::error::err!(Other, "empty root tree"))?;
     let (summary, failures, changed) = arch.summary(started);
     let mut skipped = std::mem::take(&mut *unpoisoned(&arch.skipped));
     skipped.sort();

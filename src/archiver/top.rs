@@ -8,7 +8,7 @@
 use super::meta;
 use super::walk;
 use super::Archiver;
-use crate::bail;
+use crate::error::bail;
 use crate::error::{Context, Result};
 use crate::format::tree::{Node, NodeKind};
 use crate::repository::snapshots::absolute_path;

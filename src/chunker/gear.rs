@@ -4,7 +4,7 @@
 //! `gear_ls[b] == gear[b] << 1` (the crate's own tables have that relation, and the loop equals the
 //! one-byte-per-step gear hash only when it holds).
 
-use crate::format::config::{ChunkerConfig, ChunkerSecret};
+use super::{ChunkerConfig, ChunkerSecret};
 use fastcdc::v2020::get_gear_with_seed;
 use zeroize::Zeroize;
 

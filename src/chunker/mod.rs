@@ -1,10 +1,14 @@
 //! Content-defined chunking (FastCDC 2020 with secret gear tables) and the content class of a file.
 
 pub(crate) mod classify;
+mod config;
 mod gear;
 mod stream;
 
 pub use classify::{classify, Class};
+#[cfg(test)]
+pub(crate) use config::default_tree_sizes;
+pub use config::{ChunkerConfig, ChunkerSecret};
 pub use gear::{GearTable, GEAR_CONTEXT};
 pub use stream::StreamChunker;
 

@@ -7,12 +7,12 @@
 //! Only the runs of blobs between shared ones are loaded and merged by name.
 
 use super::tree_reader::{TreeReader, MAX_DEPTH};
+use crate::error::{bail, err};
 use crate::error::{Context, Result};
 use crate::format::tree::{Node, NodeKind};
 use crate::ids::{BlobId, SnapshotId};
 use crate::repository::snapshots::SnapshotFilter;
 use crate::repository::Repository;
-use crate::{bail, err};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::ops::Range;

@@ -9,7 +9,7 @@
 //! earlier snapshot is not walked again (results are still reported per snapshot).
 
 use super::tree_reader::{TreeReader, MAX_DEPTH};
-use crate::bail;
+use crate::error::bail;
 use crate::error::{Context, Result};
 use crate::format::tree::{NodeKind, Timestamp};
 use crate::ids::BlobId;

@@ -4,12 +4,12 @@
 //! snapshots or places hold it: its counts are remembered and added again wherever it appears.
 
 use super::tree_reader::{TreeReader, MAX_DEPTH};
+use crate::error::{bail, err};
 use crate::error::{Context, Result};
 use crate::format::blob_entry::BlobType;
 use crate::format::tree::NodeKind;
 use crate::ids::BlobId;
 use crate::repository::Repository;
-use crate::{bail, err};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -2,6 +2,7 @@
 //! verifies every blob. Problems are collected, each naming the object, rather than stopping early.
 
 use crate::backend::FileType;
+use crate::error::{bail, err};
 use crate::error::{Error, Result};
 use crate::format::index::{IndexFile, PackRecord};
 use crate::format::tree::{self, NodeKind};
@@ -9,7 +10,6 @@ use crate::ids::{storage_hash, BlobId, IndexId, PackId};
 use crate::repository::lock::LockKind;
 use crate::repository::{MasterIndex, Repository};
 use crate::sync::unpoisoned;
-use crate::{bail, err};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};

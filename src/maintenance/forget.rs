@@ -2,13 +2,13 @@
 //! snapshots, the policy and the current time, and removing the others (docs/design.md, "Retention").
 
 use crate::backend::FileType;
+use crate::error::{bail, err};
 use crate::error::{Error, Result};
 use crate::format::snapshot::Snapshot;
 use crate::ids::SnapshotId;
 use crate::repository::lock::{LockGuard, LockKind};
 use crate::repository::snapshots::{resolve_spec, SnapshotFilter};
 use crate::repository::Repository;
-use crate::{bail, err};
 use chrono::{DateTime, Datelike, Days, FixedOffset, Months, Timelike, Utc};
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;

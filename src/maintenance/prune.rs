@@ -13,7 +13,7 @@
 use super::index_commit;
 use super::prune_plan::{Limits, Plan};
 use crate::backend::FileType;
-use crate::bail;
+use crate::error::bail;
 use crate::error::{Context, Result};
 use crate::format::index::{IndexFile, PackRecord};
 use crate::format::snapshot::Snapshot;
@@ -344,7 +344,7 @@ fn repack(repo: &Repository, plan: &Plan) -> Result<Vec<PackRecord>> {
             let sealed = bytes
                 .get(e.offset as usize..e.end() as usize)
                 .ok_or_else(|| {
-                    crate::err!(
+                    crate::error::err!(
                         Corrupt,
                         "pack {} is shorter than its index says",
                         p.record.id

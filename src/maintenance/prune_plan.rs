@@ -1,7 +1,7 @@
 //! What prune will do, decided from the index files, the blobs the snapshots use and the stored
 //! packs, before anything is changed. A dry run reports this plan; the real run carries it out.
 
-use crate::bail;
+use crate::error::bail;
 use crate::error::Result;
 use crate::format::blob_entry::{BlobEntry, BlobType};
 use crate::format::index::{IndexFile, PackRecord};

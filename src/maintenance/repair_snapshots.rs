@@ -9,6 +9,7 @@
 //! paths and gets the tag `repaired`; the original is deleted only with `forget`.
 
 use crate::backend::FileType;
+use crate::error::{bail, err};
 use crate::error::{Context, Error, ErrorKind, Result};
 use crate::format::tree::MAX_DEPTH;
 use crate::format::tree::{self, Node, NodeKind};
@@ -18,7 +19,6 @@ use crate::repository::lock::LockKind;
 use crate::repository::saver::BlobSaver;
 use crate::repository::snapshots::BadFile;
 use crate::repository::{MasterIndex, Repository};
-use crate::{bail, err};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 

@@ -44,7 +44,7 @@ const MEMORY_CACHE_BYTES: usize = 16 << 20;
 /// `HOME` the home directory comes from the user database).
 pub fn default_base() -> Result<PathBuf> {
     let dir = dirs::cache_dir().ok_or_else(|| {
-        crate::err!(
+        crate::error::err!(
             NotFound,
             "no cache directory: neither XDG_CACHE_HOME nor HOME is set"
         )

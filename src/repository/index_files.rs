@@ -3,7 +3,7 @@
 
 use super::{cache, index, lock, MasterIndex, Repository};
 use crate::backend::FileType;
-use crate::err;
+use crate::error::err;
 use crate::error::{Context, Result};
 use crate::format::envelope::{self, Kind};
 use crate::format::index::{IndexFile, PackRecord};

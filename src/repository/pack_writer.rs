@@ -4,7 +4,7 @@
 //! memory.
 
 use crate::backend::{Backend, FileType};
-use crate::err;
+use crate::error::err;
 use crate::error::{Context, Error, Result};
 use crate::format::blob_entry::BlobEntry;
 use crate::format::index::PackRecord;

@@ -2,12 +2,12 @@
 
 use super::Repository;
 use crate::backend::FileType;
+use crate::error::{bail, err};
 use crate::error::{Context, Result};
 use crate::format::envelope::{self, Kind};
 use crate::format::snapshot::Snapshot;
 use crate::format::FormatError;
 use crate::ids::{storage_hash, SnapshotId};
-use crate::{bail, err};
 use rayon::prelude::*;
 use std::path::{Component, Path, PathBuf};
 

@@ -2,11 +2,11 @@
 
 use super::saver::BlobSaver;
 use super::Repository;
+use crate::error::{bail, err};
 use crate::error::{Context, Result};
 use crate::format::blob_entry::BlobType;
 use crate::format::tree::{self, Node, NodeKind};
 use crate::ids::BlobId;
-use crate::{bail, err};
 use rayon::prelude::*;
 use std::collections::HashSet;
 

@@ -6,7 +6,7 @@ use super::handles::TargetDir;
 use super::plan::{self, PlannedBlob};
 use super::state::EntryState;
 use super::{Item, RestoreProgress};
-use crate::err;
+use crate::error::err;
 use crate::ids::PackId;
 use crate::repository::Repository;
 use rustix::fs::OFlags;

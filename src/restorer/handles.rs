@@ -9,8 +9,8 @@
 //! still leads to that inode, so an entry replaced by something else (another file, a hard link to
 //! a file elsewhere, a directory moved in) is reported and left alone.
 
+use crate::error::{bail, err};
 use crate::error::{Context, Error, Result};
-use crate::{bail, err};
 use rustix::fs::{self as rfs, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 use std::ffi::OsStr;

@@ -16,7 +16,7 @@ mod meta;
 mod plan;
 mod state;
 
-use crate::err;
+use crate::error::err;
 use crate::error::{Context, Error, Result};
 use crate::format::tree::{Node, NodeKind};
 use crate::ids::BlobId;
@@ -158,9 +158,9 @@ pub fn restore(
     opts: &RestoreOptions,
     progress: &RestoreProgress,
 ) -> Result<RestoreSummary> {
-    let node = repo
-        .find_node(root, subpath)?
-        .ok_or_else(|| crate::err!(NotFound, "{subpath:?} does not exist in the snapshot"))?;
+    let node = repo.find_node(root, subpath)?.ok_or_else(|| {
+        crate::error::err!(NotFound, "{subpath:?} does not exist in the snapshot")
+    })?;
     let includes = PathMatcher::new(&opts.includes)?;
     let excludes = PathMatcher::new(&opts.excludes)?;
     let mut sel = plan::select(repo, node, subpath, &includes, &excludes)?;

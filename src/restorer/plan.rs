@@ -157,7 +157,7 @@ fn walk(
             continue;
         }
         let children = if depth > MAX_DEPTH {
-            Err(crate::err!(
+            Err(crate::error::err!(
                 Corrupt,
                 "directories nested more than {MAX_DEPTH} deep; nothing below it is restored"
             ))

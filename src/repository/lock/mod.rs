@@ -16,8 +16,8 @@ pub use files::{list_locks, stale_reason, HostIdentity, ListedLock, LockInfo};
 
 use super::Repository;
 use crate::backend::{Backend, FileType};
-use crate::bail;
 use crate::crypto::keys::SecretKey;
+use crate::error::bail;
 use crate::error::{Context, Error, ErrorKind, Result};
 use chrono::Utc;
 use files::{listed_stale_reason, write_lock};
@@ -51,7 +51,7 @@ pub enum LockKind {
 /// Another process holds a conflicting lock, described by `held`: an error of kind
 /// [`ErrorKind::Locked`].
 fn locked(held: &str) -> Error {
-    crate::err!(
+    crate::error::err!(
         Locked,
         "repository is locked: {held}; if that process is gone, run `backstock unlock`"
     )
@@ -60,7 +60,7 @@ fn locked(held: &str) -> Error {
 /// The command's own lock lapsed (not refreshed in time, or removed by someone else), for the
 /// reason `why`: an error of kind [`ErrorKind::LockLost`].
 fn lock_lost(why: &str) -> Error {
-    crate::err!(
+    crate::error::err!(
         LockLost,
         "the repository lock was lost: {why}; stopped before writing anything that relies on it (nothing saved so far is damaged; run the command again)"
     )
