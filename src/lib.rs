@@ -21,16 +21,16 @@
 //! * `crypto`: key-derivation parameters (`init`, `key`) and the key material the fuzz targets
 //!   and tests need to build and open sealed files.
 //! * `ids`, `error`: small, and named by path throughout the binary.
-//! * `repository`, `archiver`, `restorer`, `maintenance`, `inspect`: the engines of the
-//!   commands. The binary (`src/cli`) and the integration tests still import their items by
-//!   module path (lock kinds, snapshot filters, the tree reader, the lower-level `*_locked`
-//!   entry points), so they stay public until those imports move to the root re-exports.
-//!   `maintenance::prune_plan` is also the subject of a fuzz target.
+//! * `repository`: the repository itself (opening, locks, the index, snapshots, keys), which the
+//!   binary's read commands and the integration tests use beyond the root re-exports.
+//! * `prune_plan` (re-exported): prune's pure accounting, the subject of a fuzz target.
 //! * `chunker`, `compress`: measured on their own by `benches/components.rs`.
 //!
-//! `pathmatch`, `sync` and `direct_io` are private helpers.
+//! The engines of the commands (`archiver`, `restorer`, `maintenance`, `inspect`) are private:
+//! what of them is public is re-exported above. `pathmatch`, `sync` and `direct_io` are private
+//! helpers.
 
-pub mod archiver;
+mod archiver;
 pub mod backend;
 pub mod chunker;
 pub mod compress;
@@ -39,26 +39,34 @@ mod direct_io;
 pub mod error;
 pub mod format;
 pub mod ids;
-pub mod inspect;
-pub mod maintenance;
+mod inspect;
+mod maintenance;
 mod pathmatch;
 pub mod repository;
-pub mod restorer;
+mod restorer;
 mod sync;
 
-pub use archiver::{backup, backup_from, BackupOptions, BackupResult, Progress};
+pub use archiver::{backup, backup_from, stdin_node_name, BackupOptions, BackupResult, Progress};
 pub use backend::{Backend, BackendError, BackendErrorKind, LocalBackend};
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{BlobId, IndexId, KeyId, PackId, ParseIdError, RepoId, SnapshotId};
-pub use inspect::diff::{diff_nodes, DiffTotals};
+pub use inspect::diff::{diff_nodes, resolve as resolve_node, Change, ChangeKind, DiffTotals};
 pub use inspect::find::{Finder, Match};
 pub use inspect::stats::{stats, Mode as StatsMode, Stats};
+pub use inspect::tree_reader::TreeReader;
 pub use maintenance::check::{check, CheckReport, ReadData};
-pub use maintenance::forget::{forget, ForgetOptions, ForgetReport, KeepDuration, Policy};
-pub use maintenance::prune::{prune, PruneOptions, PruneReport};
+pub use maintenance::forget::{
+    forget, forget_and_prune, forget_locked, prune_after, Decision, ForgetOptions, ForgetReport,
+    GroupBy, GroupDecision, GroupKey, KeepDuration, Policy,
+};
+pub use maintenance::prune::{
+    execute as execute_prune, plan as plan_prune, prune, prune_locked, PruneOptions, PrunePlan,
+    PruneReport,
+};
+pub use maintenance::prune_plan;
 pub use maintenance::repair::{repair_index, RepairIndexOptions, RepairReport};
 pub use maintenance::repair_snapshots::{
-    repair_snapshots, RepairSnapshotsOptions, RepairSnapshotsReport,
+    repair_snapshots, RepairSnapshotsOptions, RepairSnapshotsReport, REPAIRED_TAG,
 };
 pub use repository::lock::LockKind;
 pub use repository::snapshots::SnapshotFilter;

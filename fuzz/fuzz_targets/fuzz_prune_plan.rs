@@ -9,7 +9,7 @@
 #![no_main]
 
 use backstock::ids::{BlobId, IndexId, PackId};
-use backstock::maintenance::prune_plan::{Limits, Plan};
+use backstock::prune_plan::{Limits, Plan};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common/index_files.rs"]

@@ -1,7 +1,7 @@
 use super::common::{human, with_progress, GlobalOpts};
 use super::exit;
 use anyhow::{bail, Context, Result};
-use backstock::archiver::{self, BackupOptions, Progress};
+use backstock::{backup, stdin_node_name, BackupOptions, Progress};
 use chrono::{Local, NaiveDateTime, TimeZone};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -55,7 +55,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         bail!("nothing to back up: give at least one path (or --stdin)");
     }
     if a.stdin {
-        archiver::stdin_node_name(&a.stdin_filename)?;
+        stdin_node_name(&a.stdin_filename)?;
     }
     let time = a.time.as_deref().map(parse_time).transpose()?;
     let opts = BackupOptions {
@@ -80,7 +80,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 human(progress.bytes.load(Ordering::Relaxed))
             )
         },
-        || archiver::backup(&mut repo, &opts, &progress),
+        || backup(&mut repo, &opts, &progress),
     )?;
     let secs = start.elapsed().as_secs_f64();
     for (path, err) in &result.failures {

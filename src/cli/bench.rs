@@ -3,7 +3,7 @@
 
 use super::common::{human, GlobalOpts};
 use anyhow::{bail, Context, Result};
-use backstock::maintenance::forget::KeepDuration;
+use backstock::KeepDuration;
 use backstock_bench::generate::StoreParams;
 use backstock_bench::replay::{self, BenchOptions, BenchReport, Figure, ToolFigures, Unit};
 use chrono::NaiveDateTime;

@@ -1,6 +1,6 @@
 use super::common::{human, GlobalOpts};
 use anyhow::Result;
-use backstock::maintenance::check::{self, ReadData};
+use backstock::{check, ReadData};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -27,7 +27,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     } else {
         g.open_uncached()?
     };
-    let r = check::check(&mut repo, read)?;
+    let r = check(&mut repo, read)?;
     if g.json {
         outln!("{}", serde_json::to_string_pretty(&r)?)?;
     } else {

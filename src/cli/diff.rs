@@ -1,8 +1,7 @@
 use super::common::{human, split_spec, GlobalOpts};
 use anyhow::Result;
 use backstock::error::Context;
-use backstock::inspect::diff::{diff_nodes, resolve, DiffTotals};
-use backstock::inspect::tree_reader::TreeReader;
+use backstock::{diff_nodes, resolve_node, DiffTotals, TreeReader};
 use std::io::Write;
 
 #[derive(clap::Args, Debug)]
@@ -50,8 +49,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let (repo, _lock) = g.open_for_reading()?;
     let (spec_old, sub_old) = split_spec(&a.old);
     let (spec_new, sub_new) = split_spec(&a.new);
-    let (id_old, old) = resolve(&repo, spec_old, sub_old)?;
-    let (id_new, new) = resolve(&repo, spec_new, sub_new)?;
+    let (id_old, old) = resolve_node(&repo, spec_old, sub_old)?;
+    let (id_new, new) = resolve_node(&repo, spec_new, sub_new)?;
     let reader = TreeReader::new(&repo);
     if g.json {
         let mut changes = Vec::new();

@@ -1,7 +1,7 @@
 use super::common::{human, GlobalOpts};
 use anyhow::Result;
 use backstock::format::tree::{NodeKind, Timestamp};
-use backstock::inspect::find::Finder;
+use backstock::Finder;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

@@ -1,11 +1,11 @@
 use super::common::GlobalOpts;
 use super::snapshots::snapshot_json;
 use anyhow::{bail, Result};
-use backstock::maintenance::forget::{
-    forget, forget_and_prune, Decision, ForgetOptions, GroupBy, GroupKey, KeepDuration, Policy,
-};
-use backstock::maintenance::prune::PruneOptions;
 use backstock::repository::snapshots::SnapshotFilter;
+use backstock::{
+    forget, forget_and_prune, Decision, ForgetOptions, GroupBy, GroupKey, KeepDuration, Policy,
+    PruneOptions,
+};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

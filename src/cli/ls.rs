@@ -1,7 +1,7 @@
 use super::common::{split_spec, GlobalOpts};
 use anyhow::{Context, Result};
+use backstock::format::tree::MAX_DEPTH;
 use backstock::format::tree::{Node, NodeKind};
-use backstock::inspect::tree_reader::MAX_DEPTH;
 use backstock::repository::snapshots::SnapshotFilter;
 use backstock::repository::Repository;
 

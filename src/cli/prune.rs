@@ -1,6 +1,6 @@
 use super::common::{human, parse_size, GlobalOpts};
 use anyhow::{bail, Context, Result};
-use backstock::maintenance::prune::{self, PruneOptions, PruneReport};
+use backstock::{prune, PruneOptions, PruneReport};
 
 #[derive(clap::Args, Debug, Default)]
 pub struct Args {
@@ -40,7 +40,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let mut repo = g.open()?;
     let start = std::time::Instant::now();
     // With `dry_run` the library plans only (under the same exclusive lock, as restic does).
-    let r = prune::prune(&mut repo, &opts)?;
+    let r = prune(&mut repo, &opts)?;
     print_report(g, &r, start.elapsed().as_secs_f64())?;
     Ok(0)
 }

@@ -1,8 +1,8 @@
 use super::common::GlobalOpts;
 use anyhow::Result;
-use backstock::maintenance::repair::{self, RepairIndexOptions};
-use backstock::maintenance::repair_snapshots::{
-    repair_snapshots, RepairSnapshotsOptions, RepairSnapshotsReport, REPAIRED_TAG,
+use backstock::{
+    repair_index, repair_snapshots, RepairIndexOptions, RepairSnapshotsOptions,
+    RepairSnapshotsReport, REPAIRED_TAG,
 };
 
 #[derive(clap::Subcommand, Debug)]
@@ -44,7 +44,7 @@ fn index(g: &GlobalOpts, a: IndexArgs) -> Result<i32> {
         read_all_packs: a.read_all_packs,
         ..Default::default()
     };
-    let r = repair::repair_index(&mut repo, &opts)?;
+    let r = repair_index(&mut repo, &opts)?;
     if g.json {
         outln!("{}", serde_json::to_string(&r)?)?;
     } else if !g.quiet {

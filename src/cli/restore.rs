@@ -1,7 +1,7 @@
 use super::common::{human, split_spec, with_progress, GlobalOpts};
 use anyhow::Result;
 use backstock::repository::snapshots::SnapshotFilter;
-use backstock::restorer::{self, RestoreOptions, RestoreProgress, RestoreSummary};
+use backstock::{restore, RestoreOptions, RestoreProgress, RestoreSummary};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -50,7 +50,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 human(progress.total_bytes.load(Ordering::Relaxed))
             )
         },
-        || restorer::restore(&repo, &lock, &snap.tree, sub, &opts, &progress),
+        || restore(&repo, &lock, &snap.tree, sub, &opts, &progress),
     )
     .map_err(|e| e.context(format!("restoring snapshot {}", id.short())))?;
     let secs = start.elapsed().as_secs_f64();

@@ -1,6 +1,6 @@
 use super::common::{human, with_progress, GlobalOpts};
 use anyhow::Result;
-use backstock::inspect::stats::{stats, Mode};
+use backstock::{stats, StatsMode as Mode};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(clap::Args, Debug)]

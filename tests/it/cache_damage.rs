@@ -5,15 +5,15 @@
 //! Trials: 200 by default; set BACKSTOCK_CACHE_TRIALS for a longer soak.
 
 use crate::util::*;
-use backstock::archiver::{self, BackupOptions, Progress};
 use backstock::backend::LocalBackend;
 use backstock::crypto::kdf::{KdfParams, M_COST_MIN};
 use backstock::ids::BlobId;
-use backstock::maintenance::check::{self, ReadData};
-use backstock::maintenance::prune::{self, PruneOptions};
 use backstock::repository::lock::LockKind;
 use backstock::repository::{OpenOptions, Repository};
-use backstock::restorer::{self, RestoreOptions, RestoreProgress};
+use backstock::{check, ReadData};
+use backstock::{prune, PruneOptions};
+use backstock::{restore, RestoreOptions, RestoreProgress};
+use backstock::{BackupOptions, Progress};
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeSet;
 use std::fs;
@@ -39,7 +39,7 @@ fn backup(repo: &mut Repository, dir: &Path) -> BlobId {
         paths: vec![dir.to_path_buf()],
         ..Default::default()
     };
-    archiver::backup(repo, &opts, &Progress::default())
+    backstock::backup(repo, &opts, &Progress::default())
         .unwrap()
         .snapshot
         .tree
@@ -121,7 +121,7 @@ fn random_damage_to_the_cache_changes_nothing_a_command_does() {
     let reference = tmp.path().join("reference");
     copy_dir(&repo_dir, &reference);
     let mut r = open(&reference, &tmp.path().join("no-cache-used"));
-    prune::prune(&mut r, &PruneOptions::default()).unwrap();
+    prune(&mut r, &PruneOptions::default()).unwrap();
     let old_packs = pack_names(&repo_dir);
     let kept_old: BTreeSet<String> = pack_names(&reference)
         .intersection(&old_packs)
@@ -160,7 +160,7 @@ fn random_damage_to_the_cache_changes_nothing_a_command_does() {
                 target: target.clone(),
                 ..Default::default()
             };
-            let summary = restorer::restore(
+            let summary = restore(
                 &repo,
                 &guard,
                 &snap.tree,
@@ -184,13 +184,13 @@ fn random_damage_to_the_cache_changes_nothing_a_command_does() {
             let copy = tmp.path().join(format!("repo-{trial}"));
             copy_dir(&repo_dir, &copy);
             let mut r = open(&copy, &cache);
-            prune::prune(&mut r, &PruneOptions::default()).unwrap();
+            prune(&mut r, &PruneOptions::default()).unwrap();
             let kept: BTreeSet<String> = pack_names(&copy)
                 .intersection(&old_packs)
                 .cloned()
                 .collect();
             assert_eq!(kept, kept_old, "{ctx}: prune kept other packs");
-            let report = check::check(&mut r, ReadData::All).unwrap();
+            let report = check(&mut r, ReadData::All).unwrap();
             assert!(report.errors.is_empty(), "{ctx}: {:?}", report.errors);
             drop(r);
             fs::remove_dir_all(&copy).unwrap();

@@ -3,9 +3,9 @@
 
 use crate::util::*;
 use backstock::backend::LocalBackend;
-use backstock::maintenance::prune::{prune_locked, PruneOptions};
 use backstock::repository::lock::LockKind;
 use backstock::repository::{OpenOptions, Repository};
+use backstock::{prune_locked, PruneOptions};
 use std::fs;
 use std::path::Path;
 use std::sync::Arc;

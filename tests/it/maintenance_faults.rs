@@ -5,17 +5,17 @@
 
 use crate::util::faulty::{Faulty, DATA_TYPES};
 use crate::util::{copy_dir, files_under, pseudo_hex, pseudo_random};
-use backstock::archiver::{backup, BackupOptions, Progress};
 use backstock::backend::{Backend, FileType, LocalBackend};
 use backstock::crypto::kdf::{KdfParams, M_COST_MIN};
 use backstock::ids::SnapshotId;
-use backstock::maintenance::check::{check, ReadData};
-use backstock::maintenance::forget::{forget_locked, prune_after, ForgetOptions};
-use backstock::maintenance::prune::{prune, PruneOptions, PruneReport};
-use backstock::maintenance::repair::{repair_index, RepairIndexOptions};
 use backstock::repository::lock::{LockGuard, LockKind};
 use backstock::repository::{OpenOptions, Repository};
-use backstock::restorer::{restore, RestoreOptions, RestoreProgress};
+use backstock::{backup, BackupOptions, Progress};
+use backstock::{check, ReadData};
+use backstock::{forget_locked, prune_after, ForgetOptions};
+use backstock::{prune, PruneOptions, PruneReport};
+use backstock::{repair_index, RepairIndexOptions};
+use backstock::{restore, RestoreOptions, RestoreProgress};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
