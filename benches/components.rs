@@ -272,13 +272,19 @@ fn tree_encoding(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(
-    benches,
-    chunking,
-    hashing_and_sealing,
-    compression_decisions,
-    packs,
-    index_lookups,
-    tree_encoding
-);
+// criterion_group! defines an undocumented public function.
+#[allow(missing_docs)]
+mod group {
+    use super::*;
+    criterion_group!(
+        benches,
+        chunking,
+        hashing_and_sealing,
+        compression_decisions,
+        packs,
+        index_lookups,
+        tree_encoding
+    );
+}
+use group::benches;
 criterion_main!(benches);

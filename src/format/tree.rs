@@ -275,11 +275,13 @@ pub fn check_sorted(nodes: &[Node]) -> FormatResult<()> {
     Ok(())
 }
 
+/// Tree unit tests; `node_strategy` is shared with other modules' property tests.
 #[cfg(test)]
 pub mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Arbitrary valid nodes, for property tests.
     pub fn node_strategy() -> impl Strategy<Value = Node> {
         (
             proptest::collection::vec(1u8..=255, 1..40)

@@ -33,10 +33,13 @@ pub fn resolve(repo: &Repository, spec: &str, sub: &str) -> Result<(SnapshotId, 
     Ok((id, node))
 }
 
+/// How a path differs between the two sides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeKind {
+    /// Only on the new side.
     Added,
+    /// Only on the old side.
     Removed,
     /// Content changed: a file's content list or size, a symlink's target, or the type.
     Modified,
@@ -45,6 +48,7 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
+    /// The one-character mark `diff` prints: `+`, `-`, `M` or `U`.
     pub fn symbol(self) -> char {
         match self {
             ChangeKind::Added => '+',
@@ -58,7 +62,9 @@ impl ChangeKind {
 /// One changed path, relative to the compared roots, starting with '/'.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
+    /// The path, relative to the compared roots, starting with '/'.
     pub path: String,
+    /// How it differs.
     pub change: ChangeKind,
     /// The type on the new side (the old side for removals).
     #[serde(rename = "type")]
@@ -70,18 +76,25 @@ pub struct Change {
 /// `bytes_added - bytes_removed` is the change in total file size.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DiffTotals {
+    /// Regular files only on the new side.
     pub files_added: u64,
+    /// Regular files only on the old side.
     pub files_removed: u64,
+    /// Directories only on the new side.
     pub dirs_added: u64,
+    /// Directories only on the old side.
     pub dirs_removed: u64,
     /// Symlinks.
     pub others_added: u64,
+    /// Symlinks only on the old side.
     pub others_removed: u64,
     /// Paths whose content or type changed (`M`).
     pub modified: u64,
     /// Paths whose metadata only changed (`U`).
     pub metadata: u64,
+    /// File bytes added (added files and the new size of modified files).
     pub bytes_added: u64,
+    /// File bytes removed (removed files and the old size of modified files).
     pub bytes_removed: u64,
 }
 

@@ -27,8 +27,11 @@ const MEMO_MAX_MATCHES: usize = 10_000;
 pub struct Match {
     /// Relative to the snapshot root, starting with '/'.
     pub path: String,
+    /// File, directory or symlink.
     pub kind: NodeKind,
+    /// The size the snapshot records for it, in bytes (a file's length).
     pub size: u64,
+    /// Modification time as recorded in the snapshot.
     pub mtime: Timestamp,
 }
 
@@ -40,6 +43,7 @@ pub struct Finder<'r> {
 }
 
 impl<'r> Finder<'r> {
+    /// A finder for paths matching any of `patterns` (globs as `--exclude` takes them); at least one.
     pub fn new(repo: &'r Repository, patterns: &[String]) -> Result<Self> {
         if patterns.is_empty() {
             bail!(InvalidInput, "give at least one pattern to find");

@@ -13,6 +13,7 @@ use crate::repository::Repository;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// What `stats` counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
     /// Files, directories and bytes as a restore would write them, summed over the snapshots.
@@ -25,7 +26,9 @@ pub enum Mode {
 /// What a restore writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RestoreSize {
+    /// Regular files.
     pub files: u64,
+    /// Directories.
     pub dirs: u64,
     /// Symlinks.
     pub others: u64,
@@ -45,7 +48,9 @@ impl std::ops::AddAssign for RestoreSize {
 /// The unique blobs referenced, from the index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RawData {
+    /// Unique data blobs.
     pub data_blobs: u64,
+    /// Unique tree blobs.
     pub tree_blobs: u64,
     /// Plaintext bytes of the data blobs.
     pub data_raw_size: u64,
@@ -55,9 +60,12 @@ pub struct RawData {
     pub stored_size: u64,
 }
 
+/// The figures `stats` reports.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Stats {
+    /// Snapshots counted.
     pub snapshots_processed: u64,
+    /// What restoring each of them would write, summed.
     pub restore: RestoreSize,
     /// Present in `RawData` mode.
     pub raw: Option<RawData>,

@@ -16,6 +16,7 @@ pub struct TreeReader<'r> {
 }
 
 impl<'r> TreeReader<'r> {
+    /// A reader over `repo`, with its count at zero.
     pub fn new(repo: &'r Repository) -> Self {
         TreeReader {
             repo,
@@ -23,6 +24,7 @@ impl<'r> TreeReader<'r> {
         }
     }
 
+    /// The repository it reads from.
     pub fn repo(&self) -> &'r Repository {
         self.repo
     }

@@ -18,11 +18,15 @@ use std::sync::Mutex;
 /// Which packs to read in full.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ReadData {
+    /// Read no pack: check the structure only.
     None,
+    /// Read every pack.
     All,
     /// Packs whose subset number (first ID byte mod m) is n-1.
     Subset {
+        /// Which subset, from 1.
         n: u32,
+        /// How many subsets, at most 256.
         m: u32,
     },
     /// A random sample of this percentage of packs.
@@ -78,17 +82,26 @@ impl ReadData {
     }
 }
 
+/// What `check` found and how much it looked at.
 #[derive(Debug, Default, Serialize)]
 pub struct CheckReport {
+    /// Problems: anything that could make a restore fail or be wrong.
     pub errors: Vec<Finding>,
     /// Harmless findings (e.g. packs no index lists, left by an interrupted backup).
     pub notes: Vec<String>,
+    /// Index files read.
     pub index_files: usize,
+    /// Pack files in the store.
     pub packs: usize,
+    /// Snapshot files, readable or not.
     pub snapshots: usize,
+    /// Distinct tree blobs the snapshots reach.
     pub tree_blobs: usize,
+    /// Distinct data blobs the snapshots reference.
     pub data_blobs: usize,
+    /// Packs read in full and verified blob by blob.
     pub packs_read: usize,
+    /// Bytes of the packs read in full.
     pub bytes_read: u64,
 }
 

@@ -25,12 +25,14 @@ use crate::repository::INDEX_BLOBS_PER_FILE;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
+/// How far prune goes.
 #[derive(Debug, Clone)]
 pub struct PruneOptions {
     /// Unused space allowed to remain, as a percentage of the repository's used bytes.
     pub max_unused_percent: f64,
     /// Most bytes of packs to repack (None: no limit).
     pub max_repack: Option<u64>,
+    /// Plan and report only; change nothing.
     pub dry_run: bool,
     /// Most blobs one new index file lists (a pack with more gets a file of its own).
     pub index_blobs_per_file: usize,
@@ -47,13 +49,20 @@ impl Default for PruneOptions {
     }
 }
 
+/// What prune did (or, in a dry run, would do). Byte counts are pack-file bytes unless named otherwise.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct PruneReport {
+    /// Snapshots whose blobs were counted as used.
     pub snapshots: usize,
+    /// Indexed packs before.
     pub packs_before: usize,
+    /// Packs deleted because none of their blobs is used.
     pub packs_deleted: usize,
+    /// Partly used packs whose used blobs were copied into new packs before they were deleted.
     pub packs_repacked: usize,
+    /// Packs left as they were.
     pub packs_kept: usize,
+    /// Stored packs that no index listed, deleted.
     pub packs_unindexed_deleted: usize,
     /// Indexed packs missing from the store (or of another size); they leave the index.
     pub packs_missing: usize,
@@ -61,17 +70,25 @@ pub struct PruneReport {
     pub leftovers_deleted: usize,
     /// New packs that repacking writes (in a dry run: would write, by the same pack size rule).
     pub packs_written: u64,
+    /// Blobs the snapshots use.
     pub blobs_used: usize,
+    /// Indexed blobs no snapshot uses (duplicates included).
     pub blobs_unused: usize,
+    /// Size of the indexed packs before.
     pub bytes_before: u64,
+    /// Size of the packs deleted, unindexed ones included.
     pub bytes_deleted: u64,
+    /// Size of the packs repacked.
     pub bytes_repacked: u64,
+    /// Stored bytes of unused blobs before.
     pub unused_bytes_before: u64,
+    /// Stored bytes of unused blobs left after.
     pub unused_bytes_after: u64,
     /// Index files the new index replaces (all of them whenever prune changes the index).
     pub index_files_replaced: usize,
     /// Index files written, commit files included (none in a dry run).
     pub index_files_written: usize,
+    /// Whether this was a dry run (nothing changed).
     pub dry_run: bool,
 }
 

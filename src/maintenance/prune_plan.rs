@@ -10,15 +10,19 @@ use std::collections::{HashMap, HashSet};
 
 /// One indexed pack and which of its blobs are used.
 pub struct PackUse {
+    /// The pack as the index lists it (ID, size, blobs).
     pub record: PackRecord,
     /// Used blobs this pack is the chosen copy of.
     pub used: Vec<BlobEntry>,
+    /// Stored bytes of this pack's blobs that are not the chosen copy of a used blob.
     pub unused_bytes: u64,
     /// Stored with the indexed size; a pack that is not cannot provide any blob.
     pub present: bool,
 }
 
+/// What prune will do, decided from the index, the stored packs and the used blobs alone.
 pub struct Plan {
+    /// Every indexed pack and its use.
     pub packs: Vec<PackUse>,
     /// Indices into `packs`: packs with no used blob (their index entries go, then the files).
     pub delete: Vec<usize>,
@@ -33,14 +37,19 @@ pub struct Plan {
     /// No superseded index file is left and no pack is listed by two live files (as after an
     /// interrupted commit); otherwise prune rewrites the index even when it deletes nothing.
     pub tidy: bool,
+    /// Blobs the snapshots use.
     pub blobs_used: usize,
+    /// Indexed blob entries that are not the chosen copy of a used blob.
     pub blobs_unused: usize,
+    /// Stored bytes of unused blobs the plan leaves in kept packs.
     pub unused_bytes_after: u64,
 }
 
 /// The limits of [`Plan::new`].
 pub struct Limits {
+    /// Unused space allowed to remain, as a percentage of the used bytes.
     pub max_unused_percent: f64,
+    /// Most bytes of packs to repack (None: no limit).
     pub max_repack: Option<u64>,
 }
 

@@ -12,20 +12,28 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
 
+/// What `repair index` found and wrote.
 #[derive(Debug, Default, Serialize)]
 pub struct RepairReport {
+    /// Pack files in the store.
     pub packs: usize,
+    /// Packs whose header was read to list their blobs.
     pub packs_read: usize,
+    /// Packs whose entries were taken from a readable index file instead.
     pub packs_reused: usize,
     /// Packs whose header could not be read, with the reason (left in place, not indexed).
     pub unreadable: Vec<(String, String)>,
+    /// Blobs the new index lists.
     pub blobs: usize,
+    /// Index files written, the commit file included.
     pub index_files_written: usize,
+    /// Old index files removed after the new ones were committed.
     pub index_files_removed: usize,
     /// Files in `index/` whose names are no index ID: not written by backstock, left alone.
     pub foreign_files: Vec<String>,
 }
 
+/// How `repair index` rebuilds the index.
 #[derive(Debug, Clone)]
 pub struct RepairIndexOptions {
     /// Read every pack header, even for packs a readable index file lists with the right size.

@@ -25,6 +25,7 @@ use std::collections::{HashMap, HashSet};
 /// The tag a rewritten snapshot carries.
 pub const REPAIRED_TAG: &str = "repaired";
 
+/// What `repair snapshots` may change.
 #[derive(Debug, Clone, Default)]
 pub struct RepairSnapshotsOptions {
     /// Delete the originals of rewritten snapshots, and snapshots with nothing left to restore.
@@ -36,6 +37,7 @@ pub struct RepairSnapshotsOptions {
 /// A snapshot whose trees reference lost blobs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Damaged {
+    /// The damaged snapshot.
     pub id: SnapshotId,
     /// The rewritten snapshot (none in a dry run, or when nothing of it is left).
     pub new_id: Option<SnapshotId>,
@@ -47,11 +49,14 @@ pub struct Damaged {
     pub original_removed: bool,
 }
 
+/// What `repair snapshots` found and did.
 #[derive(Debug, Default, Serialize)]
 pub struct RepairSnapshotsReport {
     /// Snapshot files that decoded.
     pub snapshots: usize,
+    /// Snapshots whose every tree and data blob is indexed.
     pub intact: usize,
+    /// Snapshots that reference lost blobs, and what was done with each.
     pub damaged: Vec<Damaged>,
     /// Files in `snapshots/` that cannot be decoded: removed (not in a dry run).
     pub removed_files: Vec<BadFile>,
@@ -64,6 +69,7 @@ pub struct RepairSnapshotsReport {
     /// Indexed packs missing from the store (or of another size): their blobs count as lost, and
     /// `repair index` drops them from the index.
     pub missing_packs: usize,
+    /// Whether this was a dry run (nothing changed).
     pub dry_run: bool,
 }
 

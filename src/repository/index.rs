@@ -37,6 +37,7 @@ fn prefix(id: &BlobId) -> [u8; PREFIX] {
     p
 }
 
+/// Every blob of the live index files: where it is stored and how, in about 37 bytes per blob.
 #[derive(Default)]
 pub struct MasterIndex {
     entries: Vec<Entry>,
@@ -60,6 +61,7 @@ pub struct IndexLoader {
 }
 
 impl IndexLoader {
+    /// Adds the index file `id`; its entries count unless a later-added file supersedes it.
     pub fn add(&mut self, id: IndexId, f: &IndexFile) {
         let start = self.idx.entries.len();
         for p in &f.packs {
@@ -69,6 +71,7 @@ impl IndexLoader {
         self.files.push((id, f.supersedes.clone(), start..end));
     }
 
+    /// The index of every file added that no other file added supersedes.
     pub fn finish(self) -> MasterIndex {
         self.finish_filtered(|_| true)
     }
@@ -105,7 +108,9 @@ impl IndexLoader {
 /// A blob's entry together with its pack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlobLocation {
+    /// The pack that holds it.
     pub pack: PackId,
+    /// Its type, compression, offset and lengths in that pack.
     pub entry: BlobEntry,
 }
 
@@ -183,10 +188,12 @@ impl MasterIndex {
         run.binary_search_by(|e| e.id.cmp(&p)).ok().map(|i| &run[i])
     }
 
+    /// Whether the index lists the blob.
     pub fn contains(&self, id: &BlobId) -> bool {
         self.find(id).is_some()
     }
 
+    /// Where the blob is stored, if the index lists it.
     pub fn get(&self, id: &BlobId) -> Option<BlobLocation> {
         let e = self.find(id)?;
         let (pack, _) = *self.packs.get(e.pack as usize)?;
@@ -211,6 +218,7 @@ impl MasterIndex {
         })
     }
 
+    /// Blob entries listed.
     pub fn blob_count(&self) -> usize {
         self.entries.len()
     }
@@ -228,14 +236,17 @@ impl MasterIndex {
             + self.pack_pos.capacity() * (std::mem::size_of::<(PackId, u32)>() + 8)
     }
 
+    /// Every pack the index lists, with its size in bytes.
     pub fn packs(&self) -> &[(PackId, u32)] {
         &self.packs
     }
 
+    /// Whether the index lists the pack.
     pub fn has_pack(&self, id: &PackId) -> bool {
         self.pack_pos.contains_key(id)
     }
 
+    /// The index files it was built from.
     pub fn index_files(&self) -> &[IndexId] {
         &self.files
     }

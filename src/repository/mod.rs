@@ -33,7 +33,9 @@ pub use index_files::INDEX_BLOBS_PER_FILE;
 /// Options for opening a repository.
 #[derive(Debug, Clone, Default)]
 pub struct OpenOptions {
+    /// Where the local cache lives (default: the platform's cache directory).
     pub cache_dir: Option<PathBuf>,
+    /// Use no local cache at all.
     pub no_cache: bool,
     /// How long to keep retrying when the repository is locked by another process.
     pub retry_lock: std::time::Duration,
@@ -53,6 +55,7 @@ pub const MAX_KEY_WORK: u64 = 8 * 64 * 1024 * 3;
 /// stall every command: room for [`MAX_KEYS_TRIED`] keys with default parameters.
 pub const MAX_TOTAL_KEY_WORK: u64 = MAX_KEYS_TRIED as u64 * 64 * 1024 * 3;
 
+/// An open repository: its store, keys, config, index and cache. Commands take their lock through it ([`Self::lock_for_reading`] and the library operations) before reading the index.
 pub struct Repository {
     backend: Arc<dyn Backend>,
     keys: MasterKeys,
@@ -219,12 +222,15 @@ impl Repository {
         self.lock_clock = clock;
     }
 
+    /// The store.
     pub fn backend(&self) -> &dyn Backend {
         self.backend.as_ref()
     }
+    /// The store, shared (for threads that outlive a borrow).
     pub fn backend_arc(&self) -> Arc<dyn Backend> {
         self.backend.clone()
     }
+    /// The repository config, fixed at `init`.
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -232,21 +238,26 @@ impl Repository {
     pub(crate) fn keys(&self) -> &MasterKeys {
         &self.keys
     }
+    /// How long taking a lock keeps retrying.
     pub fn retry_lock(&self) -> std::time::Duration {
         self.retry_lock
     }
+    /// The key file the repository was opened with.
     pub fn key_id(&self) -> KeyId {
         self.key_id
     }
     pub(crate) fn set_key_id(&mut self, id: KeyId) {
         self.key_id = id;
     }
+    /// The index as last loaded (empty until a lock is taken and it is loaded).
     pub fn index(&self) -> &MasterIndex {
         &self.index
     }
+    /// Replaces the in-memory index (after a command rewrote it).
     pub fn set_index(&mut self, index: MasterIndex) {
         self.index = index;
     }
+    /// The local cache, unless opened without one.
     pub fn cache(&self) -> Option<&cache::Cache> {
         self.cache.as_ref()
     }
@@ -254,6 +265,7 @@ impl Repository {
     pub fn tree_chunker(&self) -> &Chunker {
         &self.tree
     }
+    /// The chunker for file content of `class`.
     pub fn chunker(&self, class: Class) -> &Chunker {
         match class {
             Class::Text => &self.text,

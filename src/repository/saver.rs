@@ -19,14 +19,20 @@ struct OpenPack {
     entries: Vec<BlobEntry>,
 }
 
+/// What a saver added to the repository, updated as it goes.
 #[derive(Debug, Default)]
 pub struct SaverStats {
+    /// New blobs stored (blobs the index or this session already had are not counted).
     pub blobs_added: AtomicU64,
+    /// Plaintext bytes of the new blobs.
     pub raw_bytes_added: AtomicU64,
+    /// Bytes the new blobs take in packs (compressed and sealed).
     pub stored_bytes_added: AtomicU64,
+    /// Pack files written.
     pub packs_written: AtomicU64,
 }
 
+/// Stores blobs into packs for one session: deduplicates against the index and itself, fills one open pack per blob type, writes full packs on a background thread, and at the end writes the index file of what it added.
 pub struct BlobSaver<'r> {
     repo: &'r Repository,
     open: [Mutex<OpenPack>; 2],
@@ -34,10 +40,12 @@ pub struct BlobSaver<'r> {
     /// Sealed tree blobs written this session, for the local cache.
     new_trees: Mutex<Vec<(BlobId, Vec<u8>)>>,
     writer: PackWriter,
+    /// What it added so far.
     pub stats: SaverStats,
 }
 
 impl<'r> BlobSaver<'r> {
+    /// A saver into `repo`, which must hold a lock that allows adding (taken by the caller).
     pub fn new(repo: &'r Repository) -> Result<Self> {
         Ok(BlobSaver {
             repo,
@@ -49,6 +57,7 @@ impl<'r> BlobSaver<'r> {
         })
     }
 
+    /// The repository it saves into.
     pub fn repo(&self) -> &'r Repository {
         self.repo
     }
