@@ -4,6 +4,8 @@
 //! only moves bytes.
 
 mod error;
+#[cfg(test)]
+pub(crate) mod hooked;
 pub mod local;
 #[cfg(test)]
 mod local_tests;

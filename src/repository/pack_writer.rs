@@ -166,49 +166,19 @@ fn write_pack(backend: &dyn Backend, id: PackId, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::{self, LocalBackend};
+    use crate::backend::hooked::Hooked;
+    use crate::backend::LocalBackend;
     use crate::error::ErrorKind;
-
-    /// A store whose writes panic, as a buggy backend might.
-    struct Panicking(LocalBackend);
-
-    impl Backend for Panicking {
-        fn location(&self) -> String {
-            self.0.location()
-        }
-        fn create(&self) -> backend::Result<()> {
-            self.0.create()
-        }
-        fn list(&self, t: FileType) -> backend::Result<Vec<(String, u64)>> {
-            self.0.list(t)
-        }
-        fn read(&self, t: FileType, name: &str) -> backend::Result<Vec<u8>> {
-            self.0.read(t, name)
-        }
-        fn read_range(
-            &self,
-            t: FileType,
-            name: &str,
-            offset: u64,
-            len: u64,
-        ) -> backend::Result<Vec<u8>> {
-            self.0.read_range(t, name, offset, len)
-        }
-        fn write(&self, _: FileType, _: &str, _: &[u8]) -> backend::Result<()> {
-            panic!("injected panic");
-        }
-        fn delete(&self, t: FileType, name: &str) -> backend::Result<()> {
-            self.0.delete(t, name)
-        }
-        fn stat(&self, t: FileType, name: &str) -> backend::Result<Option<u64>> {
-            self.0.stat(t, name)
-        }
-    }
 
     #[test]
     fn a_panicking_write_is_an_error_not_a_silent_loss() {
         let dir = tempfile::tempdir().unwrap();
-        let backend = Arc::new(Panicking(LocalBackend::new(dir.path().join("r"))));
+        // A store whose writes panic, as a buggy backend might.
+        let backend = Arc::new(Hooked {
+            inner: LocalBackend::new(dir.path().join("r")),
+            write: Some(Box::new(|_, _| panic!("injected panic"))),
+            delete: None,
+        });
         let w = PackWriter::new(backend).unwrap();
         w.write(PackId([1; 32]), vec![0; 100], Vec::new()).unwrap();
         let err = w.flush().unwrap_err();

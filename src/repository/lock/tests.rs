@@ -1,5 +1,5 @@
 use super::*;
-use crate::backend::{self, BackendError, LocalBackend};
+use crate::backend::{BackendError, LocalBackend};
 use crate::crypto::kdf::{KdfParams, M_COST_MIN};
 use crate::format::index::IndexFile;
 use crate::ids::storage_hash;
@@ -243,51 +243,18 @@ fn a_lock_of_a_dead_process_on_this_host_is_stale() {
     assert_eq!(repo.unlock(false).unwrap().len(), 1);
 }
 
-/// A store that refuses every write, as a read-only mount does.
-struct ReadOnly(LocalBackend);
-
-impl Backend for ReadOnly {
-    fn location(&self) -> String {
-        self.0.location()
-    }
-    fn create(&self) -> backend::Result<()> {
-        self.0.create()
-    }
-    fn list(&self, t: FileType) -> backend::Result<Vec<(String, u64)>> {
-        self.0.list(t)
-    }
-    fn read(&self, t: FileType, name: &str) -> backend::Result<Vec<u8>> {
-        self.0.read(t, name)
-    }
-    fn read_range(
-        &self,
-        t: FileType,
-        name: &str,
-        offset: u64,
-        len: u64,
-    ) -> backend::Result<Vec<u8>> {
-        self.0.read_range(t, name, offset, len)
-    }
-    fn write(&self, t: FileType, name: &str, _: &[u8]) -> backend::Result<()> {
-        let e = std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem);
-        Err(BackendError::io(
-            t,
-            Some(name),
-            format!("creating {name}"),
-            e,
-        ))
-    }
-    fn delete(&self, t: FileType, name: &str) -> backend::Result<()> {
-        let e = std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem);
-        Err(BackendError::io(
-            t,
-            Some(name),
-            format!("deleting {name}"),
-            e,
-        ))
-    }
-    fn stat(&self, t: FileType, name: &str) -> backend::Result<Option<u64>> {
-        self.0.stat(t, name)
+/// A store that refuses every write and delete, as a read-only mount does.
+fn read_only(root: std::path::PathBuf) -> crate::backend::hooked::Hooked {
+    let refuse = |verb: &'static str| -> crate::backend::hooked::Hook {
+        Box::new(move |t, name| {
+            let e = std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem);
+            Err(BackendError::io(t, Some(name), format!("{verb} {name}"), e))
+        })
+    };
+    crate::backend::hooked::Hooked {
+        inner: LocalBackend::new(root),
+        write: Some(refuse("creating")),
+        delete: Some(refuse("deleting")),
     }
 }
 
@@ -296,7 +263,7 @@ fn reading_commands_work_on_a_read_only_store_and_writers_do_not() {
     let dir = tempfile::tempdir().unwrap();
     drop(repo(&dir));
     let ro = Repository::open(
-        Arc::new(ReadOnly(LocalBackend::new(dir.path().join("r")))),
+        Arc::new(read_only(dir.path().join("r"))),
         b"pw",
         &OpenOptions {
             no_cache: true,
