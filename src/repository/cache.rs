@@ -17,7 +17,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use crate::error::{Context, Error, Result};
+use crate::error::{err, Context, Error, Result};
 use redb::{
     Builder, Database, DatabaseError, Durability, ReadableTable, TableDefinition, WriteTransaction,
 };
@@ -52,11 +52,42 @@ pub fn default_base() -> Result<PathBuf> {
     Ok(dir.join("backstock"))
 }
 
-fn create_db(path: &Path) -> std::result::Result<Database, DatabaseError> {
-    Builder::new()
-        .set_cache_size(MEMORY_CACHE_BYTES)
-        .create_with_file_format_v3(true)
-        .create(path)
+/// Why the cache file could not be opened.
+#[derive(Debug)]
+enum OpenFailure {
+    Db(DatabaseError),
+    /// redb panicked instead of returning an error: it does on some damaged files (a flipped byte
+    /// in its region allocator's state).
+    Panicked(String),
+}
+
+impl std::fmt::Display for OpenFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenFailure::Db(e) => e.fmt(f),
+            OpenFailure::Panicked(what) => write!(f, "the database library panicked: {what}"),
+        }
+    }
+}
+
+fn create_db(path: &Path) -> std::result::Result<Database, OpenFailure> {
+    let opened = std::panic::catch_unwind(|| {
+        Builder::new()
+            .set_cache_size(MEMORY_CACHE_BYTES)
+            .create_with_file_format_v3(true)
+            .create(path)
+    });
+    match opened {
+        Ok(r) => r.map_err(OpenFailure::Db),
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            Err(OpenFailure::Panicked(what))
+        }
+    }
 }
 
 /// Creates `dir` (and its parents) readable by the owner only: the cache names the repository's
@@ -149,7 +180,7 @@ impl Cache {
         precreate_private(&path)?;
         let db = match create_db(&path) {
             Ok(db) => db,
-            Err(e) if matches!(e, DatabaseError::DatabaseAlreadyOpen) => {
+            Err(OpenFailure::Db(e @ DatabaseError::DatabaseAlreadyOpen)) => {
                 return Err(Error::from(e).context(format!(
                     "cache {} is in use by another process",
                     path.display()
@@ -164,9 +195,8 @@ impl Cache {
                 std::fs::remove_file(&path)
                     .with_context(|| format!("removing damaged cache {}", path.display()))?;
                 precreate_private(&path)?;
-                create_db(&path).map_err(|e| {
-                    Error::from(e).context(format!("cache {} cannot be created", path.display()))
-                })?
+                create_db(&path)
+                    .map_err(|e| err!(Io, "cache {} cannot be created: {e}", path.display()))?
             }
         };
         let cache = Cache {

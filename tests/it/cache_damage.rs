@@ -132,7 +132,11 @@ fn random_damage_to_the_cache_changes_nothing_a_command_does() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(200);
-    let seed: u64 = rand::random();
+    // BACKSTOCK_CACHE_SEED replays a run (the seed is printed).
+    let seed: u64 = std::env::var("BACKSTOCK_CACHE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
     eprintln!("seed {seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     for trial in 0..trials {
