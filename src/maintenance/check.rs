@@ -99,7 +99,7 @@ pub struct CheckReport {
     pub tree_blobs: usize,
     /// Distinct data blobs the snapshots reference.
     pub data_blobs: usize,
-    /// Packs read in full and verified blob by blob.
+    /// Packs selected to be read in full and verified blob by blob.
     pub packs_read: usize,
     /// Bytes of the packs read in full.
     pub bytes_read: u64,

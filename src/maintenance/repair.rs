@@ -25,7 +25,7 @@ pub struct RepairReport {
     pub unreadable: Vec<(String, String)>,
     /// Blobs the new index lists.
     pub blobs: usize,
-    /// Index files written, the commit file included.
+    /// Index files written, any commit file included (none is written when there were no old index files).
     pub index_files_written: usize,
     /// Old index files removed after the new ones were committed.
     pub index_files_removed: usize,
