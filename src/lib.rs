@@ -52,6 +52,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use ids::{BlobId, IndexId, KeyId, PackId, ParseIdError, RepoId, SnapshotId};
 pub use inspect::diff::{diff_nodes, resolve as resolve_node, Change, ChangeKind, DiffTotals};
 pub use inspect::find::{Finder, Match};
+pub use inspect::list::list;
 pub use inspect::stats::{stats, Mode as StatsMode, Stats};
 pub use inspect::tree_reader::TreeReader;
 pub use maintenance::check::{check, CheckReport, ReadData};

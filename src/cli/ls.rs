@@ -1,9 +1,7 @@
 use super::common::{split_spec, GlobalOpts};
 use anyhow::{Context, Result};
-use backstock::format::tree::MAX_DEPTH;
 use backstock::format::tree::{Node, NodeKind};
 use backstock::repository::snapshots::SnapshotFilter;
-use backstock::repository::Repository;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -64,28 +62,6 @@ fn print_node(g: &GlobalOpts, long: bool, path: &str, n: &Node) -> std::io::Resu
     Ok(())
 }
 
-fn walk(
-    repo: &Repository,
-    g: &GlobalOpts,
-    long: bool,
-    prefix: &str,
-    ids: &[backstock::ids::BlobId],
-    depth: usize,
-) -> Result<()> {
-    // A hostile or broken snapshot could nest directories deep enough to exhaust the stack.
-    if depth > MAX_DEPTH {
-        anyhow::bail!("{prefix}: directories nested deeper than {MAX_DEPTH} levels");
-    }
-    for n in repo.load_tree(ids)? {
-        let path = format!("{prefix}/{}", n.name_lossy());
-        print_node(g, long, &path, &n)?;
-        if n.kind == NodeKind::Dir {
-            walk(repo, g, long, &path, &n.content, depth + 1)?;
-        }
-    }
-    Ok(())
-}
-
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let (repo, _lock) = g.open_for_reading()?;
     let (spec, sub) = split_spec(&a.snapshot);
@@ -102,7 +78,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         if !sub.is_empty() {
             print_node(g, a.long, &prefix, &node)?;
         }
-        walk(&repo, g, a.long, &prefix, &node.content, 0)?;
+        let each = |path: &str, n: &Node| -> backstock::Result<()> {
+            print_node(g, a.long, path, n)?;
+            Ok(())
+        };
+        let top = if prefix.is_empty() { "/" } else { &prefix };
+        backstock::list(&repo, top, &node.content, each)?;
     } else {
         print_node(g, a.long, &prefix, &node)?;
     }

@@ -8,12 +8,13 @@
 //! its path and its tree blob IDs, so they are remembered by that pair and a directory seen in an
 //! earlier snapshot is not walked again (results are still reported per snapshot).
 
-use super::tree_reader::{TreeReader, MAX_DEPTH};
+use super::tree_reader::TreeReader;
 use crate::error::bail;
-use crate::error::{Context, Result};
-use crate::format::tree::{NodeKind, Timestamp};
+use crate::error::Result;
+use crate::format::tree::{Node, NodeKind, Timestamp};
 use crate::ids::BlobId;
 use crate::pathmatch::PathMatcher;
+use crate::repository::walk::{walk, Dir, Visitor};
 use crate::repository::Repository;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -62,48 +63,51 @@ impl<'r> Finder<'r> {
 
     /// All matching paths of the snapshot whose root tree is `root`, in path order.
     pub fn find(&mut self, root: &BlobId) -> Result<Vec<Match>> {
-        let found = self.walk(String::new(), &[*root], 0)?;
+        let found = walk(self, "/", &[*root])?;
         Ok(Arc::unwrap_or_clone(found))
     }
+}
 
-    /// Matches below the directory at `path` (empty for the root) made of tree blobs `ids`.
-    fn walk(&mut self, path: String, ids: &[BlobId], depth: usize) -> Result<Arc<Vec<Match>>> {
-        if depth > MAX_DEPTH {
-            bail!(
-                Corrupt,
-                "{path}: directories nested deeper than {MAX_DEPTH} levels"
-            );
-        }
-        let key = (path, ids.to_vec());
-        if let Some(m) = self.memo.get(&key) {
-            return Ok(m.clone());
-        }
-        let (path, _) = &key;
-        let nodes = self.reader.load(ids).with_context(|| {
-            format!(
-                "reading directory {}",
-                if path.is_empty() { "/" } else { path }
-            )
-        })?;
+/// A directory's matches are those of its entries and, after each directory entry, the matches below
+/// it.
+impl Visitor for Finder<'_> {
+    type Summary = Arc<Vec<Match>>;
+
+    fn read(&mut self, dir: &Dir) -> Result<Vec<Node>> {
+        self.reader.load(dir.ids)
+    }
+
+    fn known(&mut self, dir: &Dir) -> Option<Self::Summary> {
+        self.memo
+            .get(&(dir.path.to_string(), dir.ids.to_vec()))
+            .cloned()
+    }
+
+    fn leave(
+        &mut self,
+        dir: &Dir,
+        nodes: Vec<Node>,
+        below: Vec<Option<Self::Summary>>,
+    ) -> Result<Self::Summary> {
         let mut out = Vec::new();
-        for n in nodes {
-            let child = format!("{path}/{}", n.name_lossy());
+        for (n, below) in nodes.into_iter().zip(below) {
+            let child = dir.child(&n);
             if self.matcher.matches(&child) {
                 out.push(Match {
-                    path: child.clone(),
+                    path: child,
                     kind: n.kind,
                     size: n.size,
                     mtime: n.mtime,
                 });
             }
-            if n.kind == NodeKind::Dir {
-                let below = self.walk(child, &n.content, depth + 1)?;
+            if let Some(below) = below {
                 out.extend(below.iter().cloned());
             }
         }
         let out = Arc::new(out);
         if out.len() <= MEMO_MAX_MATCHES {
-            self.memo.insert(key, out.clone());
+            self.memo
+                .insert((dir.path.to_string(), dir.ids.to_vec()), out.clone());
         }
         Ok(out)
     }

@@ -1,7 +1,9 @@
-//! Read-only questions about snapshots: what changed (diff), where is a file (find), how big (stats).
+//! Read-only questions about snapshots: what changed (diff), where is a file (find), what is in a
+//! directory (list), how big (stats).
 
 pub mod diff;
 pub mod find;
+pub mod list;
 pub mod stats;
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -3,12 +3,13 @@
 //! Every distinct directory (identified by its tree blob ID list) is read once, however many
 //! snapshots or places hold it: its counts are remembered and added again wherever it appears.
 
-use super::tree_reader::{TreeReader, MAX_DEPTH};
-use crate::error::{bail, err};
+use super::tree_reader::TreeReader;
+use crate::error::err;
 use crate::error::{Context, Result};
 use crate::format::blob_entry::BlobType;
-use crate::format::tree::NodeKind;
+use crate::format::tree::{Node, NodeKind};
 use crate::ids::BlobId;
+use crate::repository::walk::{walk, Dir, Visitor};
 use crate::repository::Repository;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -93,21 +94,31 @@ struct Walker<'r> {
     dirs_read: &'r AtomicU64,
 }
 
-impl Walker<'_> {
-    fn dir(&mut self, ids: &[BlobId], depth: usize) -> Result<RestoreSize> {
-        if depth > MAX_DEPTH {
-            bail!(Corrupt, "directories nested deeper than {MAX_DEPTH} levels");
-        }
-        if let Some(c) = self.memo.get(ids) {
-            return Ok(*c);
-        }
-        let nodes = self.reader.load(ids)?;
+/// A directory comes to the counts of its entries plus those of the directories below it.
+impl Visitor for Walker<'_> {
+    type Summary = RestoreSize;
+
+    fn known(&mut self, dir: &Dir) -> Option<RestoreSize> {
+        self.memo.get(dir.ids).copied()
+    }
+
+    fn read(&mut self, dir: &Dir) -> Result<Vec<Node>> {
+        let nodes = self.reader.load(dir.ids)?;
         self.dirs_read.fetch_add(1, Ordering::Relaxed);
         if let Some(b) = &mut self.blobs {
-            b.extend(ids.iter().copied());
+            b.extend(dir.ids.iter().copied());
         }
+        Ok(nodes)
+    }
+
+    fn leave(
+        &mut self,
+        dir: &Dir,
+        nodes: Vec<Node>,
+        below: Vec<Option<RestoreSize>>,
+    ) -> Result<RestoreSize> {
         let mut c = RestoreSize::default();
-        for n in nodes {
+        for (n, below) in nodes.into_iter().zip(below) {
             match n.kind {
                 NodeKind::File => {
                     c.files += 1;
@@ -117,15 +128,11 @@ impl Walker<'_> {
                     }
                 }
                 NodeKind::Symlink => c.others += 1,
-                NodeKind::Dir => {
-                    c.dirs += 1;
-                    c += self
-                        .dir(&n.content, depth + 1)
-                        .with_context(|| format!("in {}", n.name_lossy()))?;
-                }
+                NodeKind::Dir => c.dirs += 1,
             }
+            c += below.unwrap_or_default();
         }
-        self.memo.insert(ids.to_vec(), c);
+        self.memo.insert(dir.ids.to_vec(), c);
         Ok(c)
     }
 }
@@ -146,8 +153,7 @@ pub fn stats(
     };
     let mut out = Stats::default();
     for root in roots {
-        out.restore += w
-            .dir(&[*root], 0)
+        out.restore += walk(&mut w, "/", &[*root])
             .with_context(|| format!("walking snapshot tree {}", root.short()))?;
         out.snapshots_processed += 1;
     }

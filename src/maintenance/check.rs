@@ -5,9 +5,10 @@ use crate::backend::FileType;
 use crate::error::{bail, err};
 use crate::error::{Error, Result};
 use crate::format::index::{IndexFile, PackRecord};
-use crate::format::tree::{self, NodeKind};
+use crate::format::tree::{Node, NodeKind};
 use crate::ids::{storage_hash, BlobId, IndexId, PackId};
 use crate::repository::lock::LockKind;
+use crate::repository::walk::{walk, Dir, Visitor};
 use crate::repository::{MasterIndex, Repository};
 use crate::sync::unpoisoned;
 use rayon::prelude::*;
@@ -251,55 +252,84 @@ fn check_snapshots(repo: &Repository, r: &mut CheckReport) -> Result<()> {
         ));
     }
     r.snapshots = list.snapshots.len() + list.damaged.len() + list.unreadable.len();
-    let mut seen_trees: HashSet<BlobId> = HashSet::new();
-    let mut seen_data: HashSet<BlobId> = HashSet::new();
+    let mut walker = TreeCheck {
+        repo,
+        short: String::new(),
+        seen_trees: HashSet::new(),
+        seen_data: HashSet::new(),
+        errors: Vec::new(),
+    };
     for (snap_id, snap) in &list.snapshots {
-        let short = snap_id.short();
-        let subject = || Subject::Snapshot(short.clone());
-        let mut stack: Vec<(String, BlobId)> = vec![(String::new(), snap.tree)];
-        while let Some((path, id)) = stack.pop() {
-            if !seen_trees.insert(id) {
-                continue;
-            }
-            let nodes = match repo.read_blob(&id) {
-                Ok(b) => tree::decode_blob(&b).map_err(Error::from),
-                Err(e) => Err(e),
-            };
-            let nodes = match nodes {
-                Ok(n) => n,
-                Err(e) => {
-                    r.errors.push(Finding::new(
-                        subject(),
-                        e.context(format!("snapshot {short}: tree {id} of {path}/")),
-                    ));
-                    continue;
-                }
-            };
-            for n in nodes {
-                let p = format!("{path}/{}", n.name_lossy());
-                match n.kind {
-                    NodeKind::Dir => stack.extend(n.content.iter().map(|c| (p.clone(), *c))),
-                    NodeKind::File => {
-                        for c in &n.content {
-                            if seen_data.insert(*c) && !repo.index().contains(c) {
-                                r.errors.push(Finding::new(
-                                    subject(),
-                                    err!(
-                                        NotFound,
-                                        "snapshot {short}: {p}: data blob {c} is not in the index"
-                                    ),
-                                ));
-                            }
-                        }
-                    }
-                    NodeKind::Symlink => {}
+        walker.short = snap_id.short();
+        walk(&mut walker, "/", &[snap.tree])?;
+    }
+    r.errors.append(&mut walker.errors);
+    r.tree_blobs = walker.seen_trees.len();
+    r.data_blobs = walker.seen_data.len();
+    Ok(())
+}
+
+/// Walks snapshot trees, each directory once however many snapshots hold it: an unreadable
+/// directory and a data blob missing from the index are findings, and the walk goes on.
+struct TreeCheck<'r> {
+    repo: &'r Repository,
+    /// The snapshot being walked, for messages.
+    short: String,
+    seen_trees: HashSet<BlobId>,
+    seen_data: HashSet<BlobId>,
+    errors: Vec<Finding>,
+}
+
+impl TreeCheck<'_> {
+    fn finding(&mut self, e: Error) {
+        self.errors
+            .push(Finding::new(Subject::Snapshot(self.short.clone()), e));
+    }
+}
+
+impl Visitor for TreeCheck<'_> {
+    type Summary = ();
+
+    /// A directory whose tree blobs were all walked before is done.
+    fn known(&mut self, dir: &Dir) -> Option<()> {
+        let before = self.seen_trees.len();
+        self.seen_trees.extend(dir.ids.iter().copied());
+        (self.seen_trees.len() == before).then_some(())
+    }
+
+    fn read(&mut self, dir: &Dir) -> Result<Vec<Node>> {
+        self.repo.load_tree(dir.ids)
+    }
+
+    fn entry(&mut self, dir: &Dir, n: &Node) -> Result<bool> {
+        if n.kind == NodeKind::File {
+            for c in &n.content {
+                if self.seen_data.insert(*c) && !self.repo.index().contains(c) {
+                    let e = err!(
+                        NotFound,
+                        "snapshot {}: {}: data blob {c} is not in the index",
+                        self.short,
+                        dir.child(n)
+                    );
+                    self.finding(e);
                 }
             }
         }
+        Ok(true)
     }
-    r.tree_blobs = seen_trees.len();
-    r.data_blobs = seen_data.len();
-    Ok(())
+
+    fn unreadable(&mut self, dir: &Dir, e: Error) -> Result<()> {
+        let tree = dir.ids.first().map(|i| i.short()).unwrap_or_default();
+        let e = dir
+            .name_in(e)
+            .context(format!("snapshot {}: tree {tree}", self.short));
+        self.finding(e);
+        Ok(())
+    }
+
+    fn leave(&mut self, _: &Dir, _: Vec<Node>, _: Vec<Option<()>>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Reads the packs `read` selects: hash of the whole pack, header against the index, every blob

@@ -11,13 +11,13 @@
 use crate::backend::FileType;
 use crate::error::{bail, err};
 use crate::error::{Context, Error, ErrorKind, Result};
-use crate::format::tree::MAX_DEPTH;
 use crate::format::tree::{self, Node, NodeKind};
 use crate::format::FormatError;
 use crate::ids::{BlobId, IndexId, PackId, SnapshotId};
 use crate::repository::lock::LockKind;
 use crate::repository::saver::BlobSaver;
 use crate::repository::snapshots::BadFile;
+use crate::repository::walk::{walk, Dir, Visitor};
 use crate::repository::{MasterIndex, Repository};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -110,6 +110,8 @@ pub fn repair_snapshots(
         repo,
         saver: saver.as_ref(),
         intact: HashSet::new(),
+        problems: Vec::new(),
+        lost: Vec::new(),
     };
     let mut rewrites = Vec::new();
     for (id, snap) in &scan.snapshots {
@@ -128,11 +130,12 @@ pub fn repair_snapshots(
             });
             continue;
         }
-        let mut problems = Vec::new();
-        let Some(root) = walker.dir(&[snap.tree], "", true, &mut problems)? else {
+        walker.problems.clear();
+        let Some(root) = walk(&mut walker, "/", &[snap.tree])? else {
             report.intact += 1;
             continue;
         };
+        let problems = std::mem::take(&mut walker.problems);
         rewrites.push((report.damaged.len(), snap.clone(), root));
         report.damaged.push(Damaged {
             id: *id,
@@ -224,6 +227,10 @@ struct Walker<'a> {
     saver: Option<&'a BlobSaver<'a>>,
     /// Directories (by their tree blob IDs) found whole, down to every file's data.
     intact: HashSet<Vec<BlobId>>,
+    /// What was lost in the snapshot being walked, each naming its path.
+    problems: Vec<String>,
+    /// Per directory read and not yet left: whether one of its tree blobs was lost.
+    lost: Vec<bool>,
 }
 
 impl Walker<'_> {
@@ -262,51 +269,64 @@ impl Walker<'_> {
             Err(err) => bail!(Corrupt, "tree blob {id} does not decode: {err}"),
         }
     }
+}
 
-    /// Checks a directory and everything under it. Returns its new tree blob IDs when something in
-    /// it was lost (in a dry run, the old IDs), `None` when it is whole. `path` ends without '/'.
-    fn dir(
-        &mut self,
-        ids: &[BlobId],
-        path: &str,
-        is_root: bool,
-        problems: &mut Vec<String>,
-    ) -> Result<Option<Vec<BlobId>>> {
-        // Each level is a stack frame: a hostile tree must not exhaust the stack.
-        let depth = path.bytes().filter(|&b| b == b'/').count();
-        if depth > MAX_DEPTH {
-            return Err(Fatal::error(
-                ErrorKind::Corrupt,
-                format!(
-                    "{}: directories nested deeper than {MAX_DEPTH} levels; this snapshot cannot be repaired (forget it)",
-                    &path[..path.len().min(200)]
-                ),
-            ));
-        }
-        if self.intact.contains(ids) {
-            return Ok(None);
-        }
-        let mut changed = false;
+/// A directory comes to its new tree blob IDs when something in it was lost (in a dry run, the
+/// old IDs), `None` when it is whole.
+impl Visitor for Walker<'_> {
+    type Summary = Option<Vec<BlobId>>;
+
+    fn known(&mut self, dir: &Dir) -> Option<Self::Summary> {
+        self.intact.contains(dir.ids).then_some(None)
+    }
+
+    /// Reads each tree blob on its own: one lost blob loses only its entries.
+    fn read(&mut self, dir: &Dir) -> Result<Vec<Node>> {
+        let mut lost = false;
         let mut nodes = Vec::new();
-        for id in ids {
+        for id in dir.ids {
             match self.tree_blob(id) {
                 Ok(n) => nodes.extend(n),
                 Err(e) if e.find::<Fatal>().is_some() => return Err(e),
                 Err(e) => {
-                    problems.push(format!(
-                        "{path}/: entries in tree blob {} are lost ({e:#})",
+                    let slash = if dir.path.ends_with('/') { "" } else { "/" };
+                    self.problems.push(format!(
+                        "{}{slash}: entries in tree blob {} are lost ({e:#})",
+                        dir.path,
                         id.short()
                     ));
-                    changed = true;
+                    lost = true;
                 }
             }
         }
+        self.lost.push(lost);
+        Ok(nodes)
+    }
+
+    /// Only a fatal read error or nesting past the limit gets here; either stops the repair.
+    fn unreadable(&mut self, dir: &Dir, e: Error) -> Result<Self::Summary> {
+        let e = dir.name_in(e);
+        if e.find::<Fatal>().is_some() {
+            return Err(e);
+        }
+        Err(Fatal::error(
+            ErrorKind::Corrupt,
+            format!("{e:#}; this snapshot cannot be repaired (forget it)"),
+        ))
+    }
+
+    fn leave(
+        &mut self,
+        dir: &Dir,
+        nodes: Vec<Node>,
+        below: Vec<Option<Self::Summary>>,
+    ) -> Result<Self::Summary> {
+        let mut changed = self.lost.pop().unwrap_or(false);
         let mut kept = Vec::with_capacity(nodes.len());
-        for mut n in nodes {
-            let p = format!("{path}/{}", n.name_lossy());
+        for (mut n, below) in nodes.into_iter().zip(below) {
             match n.kind {
                 NodeKind::Dir => {
-                    if let Some(new) = self.dir(&n.content, &p, false, problems)? {
+                    if let Some(Some(new)) = below {
                         n.content = new;
                         changed = true;
                     }
@@ -318,8 +338,9 @@ impl Walker<'_> {
                         .filter(|c| !self.repo.index().contains(c))
                         .count();
                     if lost > 0 {
-                        problems.push(format!(
-                            "{p}: left out, {lost} of its {} data blobs are lost",
+                        self.problems.push(format!(
+                            "{}: left out, {lost} of its {} data blobs are lost",
+                            dir.child(&n),
                             n.content.len()
                         ));
                         changed = true;
@@ -331,16 +352,16 @@ impl Walker<'_> {
             kept.push(n);
         }
         if !changed {
-            self.intact.insert(ids.to_vec());
+            self.intact.insert(dir.ids.to_vec());
             return Ok(None);
         }
         let Some(saver) = self.saver else {
-            return Ok(Some(ids.to_vec()));
+            return Ok(Some(dir.ids.to_vec()));
         };
         // Readable tree blobs of one directory hold disjoint, ordered runs of names.
         kept.sort_by(|a, b| a.name.cmp(&b.name));
         kept.dedup_by(|a, b| a.name == b.name);
-        Ok(Some(saver.save_tree(&kept, is_root)?))
+        Ok(Some(saver.save_tree(&kept, dir.depth == 0)?))
     }
 }
 

@@ -10,6 +10,7 @@ mod pack_writer;
 pub mod saver;
 pub mod snapshots;
 pub mod trees;
+pub mod walk;
 
 use crate::backend::{Backend, FileType};
 use crate::chunker::{Chunker, Class, GearTable};

@@ -2,21 +2,18 @@
 
 use super::state::EntryState;
 use super::Item;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::format::blob_entry::BlobEntry;
 use crate::format::tree::{Node, NodeKind};
 use crate::ids::{BlobId, PackId};
 use crate::pathmatch::PathMatcher;
+use crate::repository::walk::{walk, Dir, Visitor};
 use crate::repository::Repository;
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-
-/// Directories nested deeper than this below the selected one are not restored (their error names
-/// them): backup never writes deeper ones, and it bounds what a hostile snapshot can cause.
-pub(super) use crate::format::tree::MAX_DEPTH;
 
 pub(super) struct Target {
     pub item: usize,
@@ -61,8 +58,19 @@ pub(super) fn select(
         errors: Vec::new(),
     };
     if node.kind == NodeKind::Dir {
-        let top = repo.load_tree(&node.content)?;
-        walk(repo, top, &base, includes, excludes, &mut sel);
+        let mut planner = Planner {
+            repo,
+            includes,
+            excludes,
+            sel: &mut sel,
+            frames: vec![Frame {
+                rel_dir: PathBuf::new(),
+                item: None,
+                included: includes.is_empty(),
+                any: false,
+            }],
+        };
+        walk(&mut planner, &base, &node.content)?;
         if node.name != b"/" && includes.is_empty() {
             sel.target_node = Some(node);
         }
@@ -80,124 +88,109 @@ pub(super) fn select(
 
 /// One directory being walked.
 struct Frame {
-    nodes: std::vec::IntoIter<Node>,
-    snap_dir: String,
     rel_dir: PathBuf,
     /// The directory's item (`None` for the target).
     item: Option<usize>,
     included: bool,
-    depth: usize,
     /// Whether anything below was selected.
     any: bool,
 }
 
-/// Depth-first walk with an explicit stack, so a deep tree cannot overflow the call stack. A
-/// directory's item is pushed before its contents and dropped again when nothing in it was
-/// selected.
-fn walk(
-    repo: &Repository,
-    top: Vec<Node>,
-    base: &str,
-    includes: &PathMatcher,
-    excludes: &PathMatcher,
-    sel: &mut Selection,
-) {
-    let items = &mut sel.items;
-    let mut stack = vec![Frame {
-        nodes: top.into_iter(),
-        snap_dir: base.to_string(),
-        rel_dir: PathBuf::new(),
-        item: None,
-        included: includes.is_empty(),
-        depth: 0,
-        any: false,
-    }];
-    while let Some(frame) = stack.last_mut() {
-        let Some(n) = frame.nodes.next() else {
-            let done = stack.pop();
-            if let Some(Frame {
-                item: Some(i), any, ..
-            }) = done
-            {
-                if any || items[i].whole {
-                    if let Some(up) = stack.last_mut() {
-                        up.any = true;
-                    }
-                } else {
-                    // Nothing below was selected, so the directory's item is the last one.
-                    items.truncate(i);
-                }
+/// Selects entries in walk order. A directory's item is pushed before its contents and dropped
+/// again when nothing in it was selected.
+struct Planner<'a> {
+    repo: &'a Repository,
+    includes: &'a PathMatcher,
+    excludes: &'a PathMatcher,
+    sel: &'a mut Selection,
+    /// Parallel to the walk's own stack: the directories entered and not yet left.
+    frames: Vec<Frame>,
+}
+
+impl Planner<'_> {
+    /// Closes the innermost directory: it stays selected when it or anything below it is.
+    fn close(&mut self, keep: impl FnOnce(&Frame, &Item) -> bool) {
+        let Some(done) = self.frames.pop() else {
+            return;
+        };
+        let Some(i) = done.item else {
+            return;
+        };
+        if keep(&done, &self.sel.items[i]) {
+            if let Some(up) = self.frames.last_mut() {
+                up.any = true;
             }
-            continue;
-        };
-        let name = n.name_lossy();
-        let snap_path = if frame.snap_dir.is_empty() {
-            name
         } else {
-            format!("{}/{name}", frame.snap_dir)
-        };
-        if excludes.matches(&snap_path) {
-            continue;
+            // Nothing below was selected, so the directory's item is the last one.
+            self.sel.items.truncate(i);
         }
-        let inc = frame.included || includes.matches(&snap_path);
+    }
+}
+
+impl Visitor for Planner<'_> {
+    type Summary = ();
+
+    fn read(&mut self, dir: &Dir) -> Result<Vec<Node>> {
+        self.repo.load_tree(dir.ids)
+    }
+
+    fn entry(&mut self, dir: &Dir, n: &Node) -> Result<bool> {
+        let snap_path = dir.child(n);
+        if self.excludes.matches(&snap_path) {
+            return Ok(false);
+        }
+        let Some(frame) = self.frames.last_mut() else {
+            return Ok(false);
+        };
+        let inc = frame.included || self.includes.matches(&snap_path);
         let rel = frame.rel_dir.join(OsStr::from_bytes(&n.name));
         let parent = frame.item;
-        let depth = frame.depth + 1;
-        if n.kind != NodeKind::Dir {
-            if inc {
-                frame.any = true;
-                items.push(Item {
-                    rel,
-                    snap_path,
-                    node: n,
-                    parent,
-                    whole: true,
-                });
-            }
-            continue;
+        let is_dir = n.kind == NodeKind::Dir;
+        if !is_dir && !inc {
+            return Ok(false);
         }
-        let children = if depth > MAX_DEPTH {
-            Err(crate::error::err!(
-                Corrupt,
-                "directories nested more than {MAX_DEPTH} deep; nothing below it is restored"
-            ))
-        } else {
-            repo.load_tree(&n.content).map_err(|e| {
-                let e = e;
-                crate::error::Error::new(
-                    e.kind(),
-                    format!("{e:#}; nothing below this directory is restored"),
-                )
-            })
-        };
-        let i = items.len();
-        items.push(Item {
+        if !is_dir {
+            frame.any = true;
+        }
+        let i = self.sel.items.len();
+        self.sel.items.push(Item {
             rel: rel.clone(),
-            snap_path: snap_path.clone(),
-            node: n,
+            snap_path,
+            node: n.clone(),
             parent,
             whole: inc,
         });
-        match children {
-            Ok(nodes) => stack.push(Frame {
-                nodes: nodes.into_iter(),
-                snap_dir: snap_path,
+        if is_dir {
+            self.frames.push(Frame {
                 rel_dir: rel,
                 item: Some(i),
                 included: inc,
-                depth,
                 any: false,
-            }),
-            Err(e) => {
-                sel.errors.push(super::RestoreError::at(&snap_path, e));
-                // The directory itself is restored (empty) when it is selected.
-                if inc {
-                    frame.any = true;
-                } else {
-                    items.truncate(i);
-                }
-            }
+            });
         }
+        Ok(is_dir)
+    }
+
+    /// The selected directory itself must be readable; below it, an unreadable directory is
+    /// restored empty when it is selected, and the restore goes on.
+    fn unreadable(&mut self, dir: &Dir, e: Error) -> Result<()> {
+        if dir.depth == 0 {
+            return Err(e);
+        }
+        let e = Error::new(
+            e.kind(),
+            format!("{e:#}; nothing below this directory is restored"),
+        );
+        self.sel.errors.push(super::RestoreError::at(dir.path, e));
+        self.close(|f, _| f.included);
+        Ok(())
+    }
+
+    fn leave(&mut self, dir: &Dir, _: Vec<Node>, _: Vec<Option<()>>) -> Result<()> {
+        if dir.depth > 0 {
+            self.close(|f, item| f.any || item.whole);
+        }
+        Ok(())
     }
 }
 

@@ -55,7 +55,7 @@ fn a_very_deep_tree_crashes_no_command() {
             &target.to_string_lossy(),
         ],
     );
-    assert!(err.contains("nested more than"), "{err}");
+    assert!(err.contains("nested deeper than"), "{err}");
     let mut depth = 0;
     let mut p = target.clone();
     while p.join("d").is_dir() {
