@@ -1,4 +1,4 @@
-//! Two backups at once into one repository: both take shared locks, the second process's cache
+//! Two backups at once into one repository (stdin streams, and directory trees): both take shared locks, the second process's cache
 //! may fall back to none, and both write packs and index files that can list the same blobs (the
 //! overlap of their inputs). The repository must check clean, prune must count each blob once,
 //! and both snapshots must restore byte for byte.
@@ -122,5 +122,112 @@ fn two_concurrent_backups_of_overlapping_data_check_prune_and_restore() {
             std::fs::read(target.join(name)).unwrap() == *content,
             "{name} does not restore byte for byte"
         );
+    }
+}
+
+/// A tree of product files and media: `n` JSON files and a few large media files, seeded by `seed`.
+fn store_tree(root: &std::path::Path, seed: &str, n: usize) {
+    for i in 0..n {
+        write(
+            &root.join(format!("products/{i:04}.json")),
+            product_json(&format!("{seed} product {i}"), 2_000 + i % 7 * 300),
+        );
+    }
+    for i in 0..4 {
+        let mut jpg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        jpg.extend(pseudo_random(&format!("{seed} image {i}"), 3 << 20));
+        write(&root.join(format!("media/{i}.jpg")), jpg);
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig} failed");
+}
+
+fn wait_for_locks(env: &Env, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while env.names_in("locks").len() < n && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Two hosts' worth of backups of overlapping directory trees at once. The first backup is
+/// stopped (SIGSTOP) as soon as it holds its lock, before it can write its index; the second then
+/// starts, loads an index without the first one's blobs and stores the shared tree again. Both go
+/// on together; afterwards the repository checks clean, prune keeps everything both need, and
+/// both snapshots restore identical to their trees.
+#[test]
+fn two_concurrent_backups_of_overlapping_trees_check_prune_and_restore() {
+    let env = Env::init();
+    let shared = env.path("shared");
+    store_tree(&shared, "shared", 400);
+    store_tree(&env.path("only-a"), "a", 100);
+    store_tree(&env.path("only-b"), "b", 150);
+    let start = |dirs: [&str; 2]| {
+        env.std_cmd()
+            .arg("backup")
+            .args(dirs)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let a = start(["shared", "only-a"]);
+    wait_for_locks(&env, 1);
+    signal(&a, "-STOP");
+    assert_eq!(
+        env.names_in("locks").len(),
+        1,
+        "backup a never took its lock"
+    );
+    assert!(
+        env.names_in("index").is_empty(),
+        "backup a finished before it could be stopped"
+    );
+    let b = start(["shared", "only-b"]);
+    wait_for_locks(&env, 2);
+    assert_eq!(
+        env.names_in("locks").len(),
+        2,
+        "the two backups never held their locks at the same time"
+    );
+    signal(&a, "-CONT");
+    finish(a);
+    finish(b);
+    assert!(env.names_in("locks").is_empty(), "a backup left its lock");
+
+    let snapshots = env.snapshots(&[]);
+    assert_eq!(snapshots.len(), 2);
+    env.ok(["check", "--read-data"]);
+    // Every blob both snapshots use is used; the unused ones are the second copies of the shared
+    // tree, which only exist if the test reached the race it is about.
+    let pruned = env.json(["prune", "--json"]);
+    assert!(
+        pruned["blobs_unused"].as_u64().unwrap() > 0,
+        "no blob was stored by both backups: the test did not reach the race: {pruned}"
+    );
+    env.ok(["check", "--read-data"]);
+    let again = env.json(["prune", "--dry-run", "--json"]);
+    assert_eq!(again["blobs_unused"], 0, "{again}");
+    for (own, want_top) in [("only-a", "only-a"), ("only-b", "only-b")] {
+        let snap = snapshots
+            .iter()
+            .find(|s| {
+                s["paths"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p.as_str().unwrap().ends_with(own))
+            })
+            .unwrap_or_else(|| panic!("no snapshot holds {own}"));
+        let target = env.dir(&format!("restore-{own}"));
+        env.restore(snap["id"].as_str().unwrap(), &target, &[]);
+        assert_same_tree(&shared, &target.join("shared"));
+        assert_same_tree(&env.path(want_top), &target.join(want_top));
     }
 }
