@@ -1,7 +1,7 @@
-//! Two backups at once into one repository (stdin streams, and directory trees): both take shared locks, the second process's cache
-//! may fall back to none, and both write packs and index files that can list the same blobs (the
-//! overlap of their inputs). The repository must check clean, prune must count each blob once,
-//! and both snapshots must restore byte for byte.
+//! Two backups at once into one repository (of stdin streams, and of directory trees): both take
+//! shared locks, the second process's cache may fall back to none, and both write packs and index
+//! files that can list the same blobs (the overlap of their inputs). The repository must check
+//! clean, prune must count each blob once, and both snapshots must restore byte for byte.
 
 use crate::util::*;
 use std::io::Write;
