@@ -1,0 +1,92 @@
+//! What a restore is asked to do, and what it reports: options, live counters, the summary and
+//! the problems it went past.
+
+use crate::error::Error;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+
+/// What to restore and where; the snapshot and subtree are chosen by the caller.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    /// The directory the selected tree is restored into; made if missing.
+    pub target: PathBuf,
+    /// Glob patterns (see design.md, path matching); when any are given, only matching entries and their parents are restored.
+    pub includes: Vec<String>,
+    /// Glob patterns of entries (with everything below them) not to restore.
+    pub excludes: Vec<String>,
+    /// Replace entries of another kind in the way (a directory where the snapshot has a file, a
+    /// file where it has a directory) and remove entries of restored directories that the
+    /// snapshot does not have (within the include and exclude filters).
+    pub delete: bool,
+    /// fsync every restored file and directory before returning.
+    pub sync: bool,
+}
+
+/// Counters a caller may read from another thread while a restore runs.
+#[derive(Debug, Default)]
+pub struct RestoreProgress {
+    /// File content bytes written so far.
+    pub bytes: AtomicU64,
+    /// File content bytes to write in all, set once the plan is made (0 before).
+    pub total_bytes: AtomicU64,
+}
+
+/// The outcome of a restore that ran to the end.
+#[derive(Debug, Default)]
+pub struct RestoreSummary {
+    /// Entries restored completely (content and metadata).
+    pub files: u64,
+    /// Directories restored completely (metadata included).
+    pub dirs: u64,
+    /// Symlinks restored completely.
+    pub symlinks: u64,
+    /// Bytes of the files restored completely.
+    pub bytes: u64,
+    /// Selected entries not restored, or restored incompletely; each is named in `errors` (or
+    /// lies below an entry that is).
+    pub files_failed: u64,
+    /// Directories not restored, or restored incompletely.
+    pub dirs_failed: u64,
+    /// Symlinks not restored, or restored incompletely.
+    pub symlinks_failed: u64,
+    /// Entries `--delete` removed.
+    pub deleted: u64,
+    /// Problems that did not stop the restore (corrupt blobs, unwritable files, conflicts), each
+    /// naming the entry.
+    pub errors: Vec<RestoreError>,
+}
+
+/// A problem that did not stop the restore: the path inside the snapshot it concerns (none for the
+/// target itself and for entries `--delete` found) and what went wrong.
+#[derive(Debug)]
+pub struct RestoreError {
+    /// The entry's path inside the snapshot; `None` for the target itself and for entries `--delete` found.
+    pub path: Option<String>,
+    /// What went wrong.
+    pub error: Error,
+}
+
+impl RestoreError {
+    pub(super) fn at(path: &str, error: Error) -> Self {
+        RestoreError {
+            path: Some(path.to_string()),
+            error,
+        }
+    }
+}
+
+impl From<Error> for RestoreError {
+    fn from(error: Error) -> Self {
+        RestoreError { path: None, error }
+    }
+}
+
+/// `path: error` with the error's whole chain.
+impl std::fmt::Display for RestoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "{p}: {:#}", self.error),
+            None => write!(f, "{:#}", self.error),
+        }
+    }
+}
