@@ -22,6 +22,7 @@ use redb::{
     Builder, Database, DatabaseError, Durability, ReadableTable, TableDefinition, WriteTransaction,
 };
 
+use super::redb_guard::guarded;
 use crate::ids::{BlobId, IndexId, KeyId, RepoId};
 
 type Table = TableDefinition<'static, [u8; 32], &'static [u8]>;
@@ -71,7 +72,7 @@ impl std::fmt::Display for OpenFailure {
 }
 
 fn create_db(path: &Path) -> std::result::Result<Database, OpenFailure> {
-    let opened = std::panic::catch_unwind(|| {
+    let opened = guarded(|| {
         Builder::new()
             .set_cache_size(MEMORY_CACHE_BYTES)
             .create_with_file_format_v3(true)
@@ -79,14 +80,7 @@ fn create_db(path: &Path) -> std::result::Result<Database, OpenFailure> {
     });
     match opened {
         Ok(r) => r.map_err(OpenFailure::Db),
-        Err(payload) => {
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no message".into());
-            Err(OpenFailure::Panicked(what))
-        }
+        Err(what) => Err(OpenFailure::Panicked(what)),
     }
 }
 
@@ -155,12 +149,16 @@ pub fn write_key_hint(base: Option<&Path>, config_bytes: &[u8], key: &KeyId) -> 
 
 /// The local cache (design.md §9): a redb database of sealed index files and tree blobs, keyed by ID.
 pub struct Cache {
-    db: Database,
+    /// Always `Some` until the cache is dropped (see `Drop`).
+    db: Option<Database>,
     path: PathBuf,
     /// Non-durable commits since the last durable one.
     pending: AtomicU32,
     /// Whether a damaged entry was reported already (once per process is enough).
     reported: AtomicBool,
+    /// Set when redb panicked: the database's state is unknown, so it is not touched again in this
+    /// process, and its file is gone (the next run starts an empty cache).
+    broken: AtomicBool,
 }
 
 impl Cache {
@@ -200,10 +198,11 @@ impl Cache {
             }
         };
         let cache = Cache {
-            db,
+            db: Some(db),
             path,
             pending: AtomicU32::new(0),
             reported: AtomicBool::new(false),
+            broken: AtomicBool::new(false),
         };
         // Create both tables up front so that readers never meet a missing table.
         cache.write(false, |txn| {
@@ -232,7 +231,7 @@ impl Cache {
     /// The IDs of the index files in the cache.
     pub fn index_ids(&self) -> Result<Vec<IndexId>> {
         let read = || -> Result<Vec<IndexId>> {
-            let txn = self.db.begin_read()?;
+            let txn = self.db()?.begin_read()?;
             let table = txn.open_table(INDEX_FILES)?;
             let mut ids = Vec::new();
             for entry in table.iter()? {
@@ -240,7 +239,8 @@ impl Cache {
             }
             Ok(ids)
         };
-        read().with_context(|| format!("listing index files in cache {}", self.path.display()))
+        self.guard(read)
+            .with_context(|| format!("listing index files in cache {}", self.path.display()))
     }
 
     /// An index file's sealed bytes, if cached.
@@ -298,11 +298,12 @@ impl Cache {
 
     fn get(&self, def: Table, key: &[u8; 32]) -> Result<Option<Vec<u8>>> {
         let read = || -> Result<Option<Vec<u8>>> {
-            let txn = self.db.begin_read()?;
+            let txn = self.db()?.begin_read()?;
             let value = txn.open_table(def)?.get(key)?;
             Ok(value.map(|v| v.value().to_vec()))
         };
-        read().with_context(|| format!("reading {def} from cache {}", self.path.display()))
+        self.guard(read)
+            .with_context(|| format!("reading {def} from cache {}", self.path.display()))
     }
 
     fn remove(&self, def: Table, key: &[u8; 32]) -> Result<()> {
@@ -328,7 +329,7 @@ impl Cache {
     /// non-durable commits have piled up. `f` returning an error aborts the transaction.
     fn write<T>(&self, durable: bool, f: impl FnOnce(&WriteTransaction) -> Result<T>) -> Result<T> {
         let run = || -> Result<T> {
-            let mut txn = self.db.begin_write()?;
+            let mut txn = self.db()?.begin_write()?;
             let durable =
                 durable || self.pending.fetch_add(1, Ordering::Relaxed) + 1 >= DURABLE_EVERY;
             if durable {
@@ -345,7 +346,50 @@ impl Cache {
             }
             Ok(value)
         };
-        run().with_context(|| format!("writing to cache {}", self.path.display()))
+        self.guard(run)
+            .with_context(|| format!("writing to cache {}", self.path.display()))
+    }
+
+    fn db(&self) -> Result<&Database> {
+        self.db
+            .as_ref()
+            .ok_or_else(|| err!(Other, "the cache was closed"))
+    }
+
+    /// Runs a redb call unless redb panicked before; a panic now marks the cache broken, removes
+    /// its file and says so once.
+    fn guard<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        if self.broken.load(Ordering::Relaxed) {
+            return Err(err!(Io, "the cache is not used after its database failed"));
+        }
+        guarded(f).unwrap_or_else(|what| {
+            if !self.broken.swap(true, Ordering::Relaxed) {
+                log::warn!(
+                    "the local cache {} is damaged (the database library panicked: {what}); not using it any more, and starting a new one next time",
+                    self.path.display()
+                );
+                // The next open creates an empty one; until then nothing here reads it again.
+                let _ = std::fs::remove_file(&self.path);
+            }
+            Err(err!(Io, "the database library panicked: {what}"))
+        })
+    }
+}
+
+/// Closing the database makes a durable commit, which can meet the same damage as any other
+/// call: it is guarded too. A database redb panicked on is not closed at all (its state is
+/// unknown); its file is already gone.
+impl Drop for Cache {
+    fn drop(&mut self) {
+        let db = self.db.take();
+        if self.broken.load(Ordering::Relaxed) {
+            std::mem::forget(db);
+        } else if let Err(what) = guarded(move || drop(db)) {
+            log::warn!(
+                "closing the local cache {} failed (the database library panicked: {what})",
+                self.path.display()
+            );
+        }
     }
 }
 
@@ -469,6 +513,24 @@ mod tests {
         );
         drop(first);
         open(&dir);
+    }
+
+    #[test]
+    fn a_panic_inside_the_database_retires_the_cache_and_removes_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(&dir);
+        cache.put_index(&IndexId([1; 32]), b"one").unwrap();
+        let e = cache
+            .guard(|| -> Result<()> { panic!("bitmap.rs:105 index out of bounds") })
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("bitmap.rs:105"), "{e:#}");
+        assert!(!cache.path().exists(), "the damaged file stays");
+        // Nothing touches the database again: every call fails at once, and dropping it is quiet.
+        assert!(cache.get_index(&IndexId([1; 32])).is_err());
+        assert!(cache.put_index(&IndexId([2; 32]), b"two").is_err());
+        drop(cache);
+        // The next open starts an empty cache.
+        assert!(open(&dir).index_ids().unwrap().is_empty());
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod index_files;
 pub mod keys;
 pub mod lock;
 mod pack_writer;
+mod redb_guard;
 pub mod saver;
 pub mod snapshots;
 pub mod trees;
