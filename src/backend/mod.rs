@@ -11,12 +11,16 @@ pub mod local;
 mod local_tests;
 #[cfg(test)]
 mod power_cut_tests;
+pub mod rest;
+pub mod retry;
 #[cfg(test)]
 pub(crate) mod sim;
 mod vfs;
 
 pub use error::{BackendError, BackendErrorKind};
 pub use local::LocalBackend;
+pub use rest::{RestBackend, RestOptions};
+pub use retry::{RetryPolicy, Retrying};
 
 use crate::format::blob_entry::{ENTRY_LEN, SEAL_OVERHEAD};
 use crate::format::envelope::OVERHEAD;
