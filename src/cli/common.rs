@@ -1,7 +1,7 @@
 //! Options shared by every subcommand, password handling, and opening the repository.
 
 use anyhow::{bail, Context, Result};
-use backstock::backend::LocalBackend;
+use backstock::backend::Backend;
 use backstock::repository::lock::LockGuard;
 use backstock::repository::{OpenOptions, Repository};
 use std::io::IsTerminal;
@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 #[derive(clap::Args, Debug)]
 pub struct GlobalOpts {
-    /// Repository location
+    /// Repository location: a directory, or rest:http[s]://[USER:PASS@]HOST:PORT/PATH/
     #[arg(
         short = 'r',
         long = "repo",
@@ -92,8 +92,11 @@ impl GlobalOpts {
             .context("no repository given: use -r/--repo PATH or set BACKSTOCK_REPOSITORY")
     }
 
-    pub fn backend(&self) -> Result<Arc<LocalBackend>> {
-        Ok(Arc::new(LocalBackend::new(self.repo_path()?)))
+    /// The backend for `-r/--repo`: a directory, or a remote location (`rest:...`).
+    pub fn backend(&self) -> Result<Arc<dyn Backend>> {
+        Ok(backstock::backend::open_location(
+            self.repo_path()?.as_os_str(),
+        )?)
     }
 
     /// The password: from --password-file / BACKSTOCK_PASSWORD_FILE, else BACKSTOCK_PASSWORD, else a
