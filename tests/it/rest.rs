@@ -206,24 +206,36 @@ fn rest_repository_through_rclone_end_to_end() {
 #[test]
 fn append_only_server_takes_backups_and_refuses_forget_and_prune() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Rclone::start(&tmp.path().join("served"), true);
-    let env = env_on(&server);
+    let served = tmp.path().join("served");
+    let mut env = Env::new();
     let store = env.path("store");
     build_tree(&store);
-    ok(&env, &server, &["init"]);
-    backup(&env, &server);
+    // Through a plain server: two backups and a forget, leaving prune work to do.
+    {
+        let plain = Rclone::start(&served, false);
+        env.repo = PathBuf::from(&plain.url);
+        ok(&env, &plain, &["init"]);
+        backup(&env, &plain);
+        std::fs::remove_file(store.join("media/big.bin")).unwrap();
+        backup(&env, &plain);
+        ok(&env, &plain, &["forget", "--keep-last", "1"]);
+    }
+    let server = Rclone::start(&served, true);
+    env.repo = PathBuf::from(&server.url);
     write(
         &store.join("products/3.json"),
         product_json("append three", 50_000),
     );
     backup(&env, &server);
+    backup(&env, &server);
     // Lock files may be deleted: no lock is left behind by the backups.
-    let locks = std::fs::read_dir(server.dir.join("locks")).unwrap().count();
+    let locks = std::fs::read_dir(served.join("locks")).unwrap().count();
     assert_eq!(locks, 0, "lock files left behind");
 
     for args in [
-        &["forget", "--keep-last", "1", "--prune"][..],
         &["forget", "--keep-last", "1"][..],
+        &["forget", "--keep-last", "1", "--prune"][..],
+        &["prune"][..],
     ] {
         let err = fails(&env, &server, args);
         assert!(
@@ -231,8 +243,8 @@ fn append_only_server_takes_backups_and_refuses_forget_and_prune() {
             "{args:?}: the refusal is not explained:\n{err}"
         );
     }
-    // Nothing was removed, and the repository is whole.
-    assert_eq!(env.snapshots(&[]).len(), 2);
+    // No snapshot was removed, and the repository is whole.
+    assert_eq!(env.snapshots(&[]).len(), 3);
     ok(&env, &server, &["check", "--read-data"]);
     restore_and_compare(&env, &server, &store, "restored");
 }

@@ -240,6 +240,10 @@ fn status_error(what: String, t: FileType, name: Option<&str>, resp: Response) -
     };
     let hint = match status {
         StatusCode::UNAUTHORIZED => " (wrong user name or password in the repository URL?)",
+        StatusCode::BAD_REQUEST => {
+            " (a rest-server refuses uploads whose SHA-256 is not their name, and backstock \
+             names files by BLAKE3: start it with --no-verify-upload)"
+        }
         StatusCode::FORBIDDEN => {
             " (the server refused: an append-only server neither deletes nor overwrites files)"
         }
@@ -494,7 +498,8 @@ impl Backend for RestBackend {
     }
 
     fn modified(&self, t: FileType, name: &str) -> Result<Option<SystemTime>> {
-        // rclone 1.60 sends no Last-Modified on HEAD; rest-server does (Go's http.ServeContent).
+        // Neither rclone 1.60 nor rest-server sends Last-Modified on HEAD: then lock ages fall
+        // back to the times the locks carry.
         Ok(self.head(t, name)?.and_then(|h| {
             let v = h.get(header::LAST_MODIFIED)?.to_str().ok()?;
             let at = chrono::DateTime::parse_from_rfc2822(v.trim()).ok()?;
