@@ -16,9 +16,15 @@ pub struct GlobalOpts {
         short = 'r',
         long = "repo",
         env = "BACKSTOCK_REPOSITORY",
+        // A remote location may hold a password: --help shows the variable's name, not its value.
+        hide_env_values = true,
         global = true
     )]
     pub repo: Option<PathBuf>,
+    /// For remote repositories: give up on a request (and retry it) when the server has not
+    /// answered, or a download has not moved, for this long (e.g. 30s, 5m)
+    #[arg(long, global = true, value_parser = parse_duration, default_value = "5m")]
+    pub timeout: std::time::Duration,
     /// Read the password from this file (its first line; wins over BACKSTOCK_PASSWORD)
     #[arg(long, env = "BACKSTOCK_PASSWORD_FILE", global = true)]
     pub password_file: Option<PathBuf>,
@@ -94,8 +100,11 @@ impl GlobalOpts {
 
     /// The backend for `-r/--repo`: a directory, or a remote location (`rest:...`).
     pub fn backend(&self) -> Result<Arc<dyn Backend>> {
-        Ok(backstock::backend::open_location(
+        let mut opts = backstock::backend::RemoteOptions::default();
+        opts.rest.timeout = self.timeout.max(std::time::Duration::from_secs(1));
+        Ok(backstock::backend::open_location_with(
             self.repo_path()?.as_os_str(),
+            &opts,
         )?)
     }
 
