@@ -287,3 +287,118 @@ fn the_password_is_never_shown() {
     );
     assert!(err.contains("not supported yet"), "{err}");
 }
+
+/// A proxy in front of a server that sends each request on its own connection and injects
+/// faults by request number (about a third of the requests): a 503 with `Retry-After: 0`, a
+/// connection dropped without an answer (a write does not reach the server), an answer cut in
+/// half (a write did reach it). Returns its port and the count of faults.
+fn fault_proxy(upstream: &str) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let faults = Arc::new(AtomicUsize::new(0));
+    let counted = faults.clone();
+    let upstream = upstream.to_string();
+    std::thread::spawn(move || {
+        for (n, conn) in listener.incoming().enumerate() {
+            let Ok(mut client) = conn else { return };
+            let upstream = upstream.clone();
+            let faults = counted.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match client.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let mut lines: Vec<&str> = head.trim_end().split("\r\n").collect();
+                let len = lines
+                    .iter()
+                    .find_map(|l| {
+                        let l = l.to_ascii_lowercase();
+                        l.strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                let mut body = vec![0u8; len];
+                if client.read_exact(&mut body).is_err() {
+                    return;
+                }
+                match n % 8 {
+                    1 => {
+                        faults.fetch_add(1, Ordering::SeqCst);
+                        let _ = client.write_all(
+                            b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\n\
+                              Content-Length: 4\r\nConnection: close\r\n\r\nbusy",
+                        );
+                        return;
+                    }
+                    5 => {
+                        faults.fetch_add(1, Ordering::SeqCst);
+                        return;
+                    }
+                    _ => {}
+                }
+                lines.retain(|l| !l.to_ascii_lowercase().starts_with("connection:"));
+                let mut request = lines.join("\r\n").into_bytes();
+                request.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
+                request.extend_from_slice(&body);
+                let Ok(mut server) = TcpStream::connect(&upstream) else {
+                    return;
+                };
+                let mut answer = Vec::new();
+                if server.write_all(&request).is_err() || server.read_to_end(&mut answer).is_err() {
+                    return;
+                }
+                // Cut only answers whose length the client can check.
+                let text = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+                let framed = text.contains("content-length:") || text.contains("chunked");
+                if n % 9 == 3 && framed && answer.len() > 1 {
+                    faults.fetch_add(1, Ordering::SeqCst);
+                    answer.truncate(answer.len() / 2);
+                }
+                let _ = client.write_all(&answer);
+            });
+        }
+    });
+    (port, faults)
+}
+
+#[test]
+fn backups_and_restores_get_through_a_faulty_network() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Rclone::start(&tmp.path().join("served"), false);
+    let addr = server
+        .url
+        .rsplit('@')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let (port, faults) = fault_proxy(&addr);
+    let mut env = env_on(&server);
+    env.repo = PathBuf::from(server.url.replace(&addr, &format!("127.0.0.1:{port}")));
+    let store = env.path("store");
+    build_tree(&store);
+    ok(&env, &server, &["init"]);
+    backup(&env, &server);
+    write(
+        &store.join("products/3.json"),
+        product_json("faulty three", 50_000),
+    );
+    backup(&env, &server);
+    env.fresh_cache();
+    restore_and_compare(&env, &server, &store, "restored");
+    ok(&env, &server, &["check", "--read-data"]);
+    ok(&env, &server, &["forget", "--keep-last", "1", "--prune"]);
+    env.fresh_cache();
+    restore_and_compare(&env, &server, &store, "restored-again");
+    let faults = faults.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(faults > 20, "only {faults} faults were injected");
+}
