@@ -8,9 +8,10 @@
 //! are returned at once: retrying a wrong password or a refused delete only delays the message.
 //!
 //! Writes can be retried because files are named by the hash of their contents: a write tried
-//! again after its answer was lost writes the same bytes. A server that does not overwrite
-//! (append-only) refuses that second write; when a retried write is refused and the file is
-//! there with the size written, the first try got through and the write counts as done.
+//! again after its answer was lost writes the same bytes. Before a write is tried again, and when
+//! a retried write is refused (a server that does not overwrite, such as an append-only one), the
+//! file is looked up: if it is there with the size written, an earlier try got through and the
+//! write counts as done.
 
 use super::{Backend, BackendError, BackendErrorKind, FileType, Result};
 use rand::Rng;
@@ -154,16 +155,32 @@ impl<B: Backend> Backend for Retrying<B> {
     }
 
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {
-        self.run(|tries| match self.inner.write(t, name, data) {
-            // An earlier try may have got through with its answer lost, and this one was
-            // refused because the file now exists (a server that does not overwrite).
-            Err(e) if tries > 1 && e.kind() == BackendErrorKind::Permanent => {
-                match self.inner.stat(t, name) {
-                    Ok(Some(size)) if size == data.len() as u64 => Ok(()),
-                    _ => Err(e),
-                }
+        let len = data.len() as u64;
+        // Whether an earlier try got through with its answer lost: the file is there with the
+        // size written (its name is its content's hash, so it holds these bytes).
+        let landed = || {
+            let there = matches!(self.inner.stat(t, name), Ok(Some(size)) if size == len);
+            if there {
+                log::info!(
+                    "{} {name} in {}: an earlier try got through (its answer was lost)",
+                    t.describe(),
+                    self.inner.location()
+                );
             }
-            r => r,
+            there
+        };
+        self.run(|tries| {
+            // Not sent again: a server that does not overwrite refuses it, and may do so before
+            // reading the body, which the client can see as a cut connection.
+            if tries > 1 && landed() {
+                return Ok(());
+            }
+            match self.inner.write(t, name, data) {
+                Err(e) if tries > 1 && e.kind() == BackendErrorKind::Permanent && landed() => {
+                    Ok(())
+                }
+                r => r,
+            }
         })
     }
 
@@ -200,6 +217,8 @@ mod tests {
         calls: Mutex<u32>,
         files: Mutex<HashMap<String, Vec<u8>>>,
         hint: Option<Duration>,
+        /// `stat` answers "no such file" this many more times, whatever there is.
+        stat_misses: Mutex<u32>,
     }
 
     impl Flaky {
@@ -211,6 +230,7 @@ mod tests {
                 calls: Mutex::new(0),
                 files: Mutex::new(HashMap::new()),
                 hint: None,
+                stat_misses: Mutex::new(0),
             }
         }
 
@@ -290,6 +310,11 @@ mod tests {
             Ok(())
         }
         fn stat(&self, _: FileType, name: &str) -> Result<Option<u64>> {
+            let mut misses = self.stat_misses.lock().unwrap();
+            if *misses > 0 {
+                *misses -= 1;
+                return Ok(None);
+            }
             let files = self.files.lock().unwrap();
             Ok(files.get(name).map(|d| d.len() as u64))
         }
@@ -335,16 +360,30 @@ mod tests {
     }
 
     #[test]
-    fn a_retried_write_refused_because_the_first_got_through_is_done() {
+    fn a_write_whose_answer_was_lost_is_not_sent_again() {
         let mut flaky = Flaky::new(1, BackendErrorKind::Transient);
         flaky.lose_answers = true;
         let r = Retrying::new(flaky, quick());
         r.write(FileType::Pack, "ab", b"data").unwrap();
-        assert_eq!(r.inner().calls(), 2);
-        // A first write of an existing name is not retried and not excused, and neither is a
-        // retried write whose refusal is about a file of another size.
+        // The retry found the file there with the size written and sent nothing.
+        assert_eq!(r.inner().calls(), 1);
+        // A first write of an existing name is not retried and not excused.
         let e = r.write(FileType::Pack, "ab", b"other").unwrap_err();
         assert_eq!(e.kind(), BackendErrorKind::Permanent);
+        assert_eq!(r.inner().calls(), 2);
+    }
+
+    #[test]
+    fn a_retried_write_refused_because_the_first_got_through_is_done() {
+        // The look-up before the retry misses the file (a store slow to show it), the retried
+        // write is refused, and the look-up after the refusal finds it.
+        let mut flaky = Flaky::new(1, BackendErrorKind::Transient);
+        flaky.lose_answers = true;
+        flaky.stat_misses = Mutex::new(1);
+        let r = Retrying::new(flaky, quick());
+        r.write(FileType::Pack, "ab", b"data").unwrap();
+        assert_eq!(r.inner().calls(), 2);
+        // Not when the file there has another size.
         let mut flaky = Flaky::new(1, BackendErrorKind::Transient);
         flaky.lose_answers = true;
         let r = Retrying::new(flaky, quick());

@@ -291,7 +291,8 @@ fn the_password_is_never_shown() {
 /// A proxy in front of a server that sends each request on its own connection and injects
 /// faults by request number (about a third of the requests): a 503 with `Retry-After: 0`, a
 /// connection dropped without an answer (a write does not reach the server), an answer cut in
-/// half (a write did reach it). Returns its port and the count of faults.
+/// half (a write did reach it). Besides, the answer to the first POST of each file is lost (the
+/// file is written). Returns its port and the count of faults.
 fn fault_proxy(upstream: &str) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
@@ -302,11 +303,13 @@ fn fault_proxy(upstream: &str) -> (u16, std::sync::Arc<std::sync::atomic::Atomic
     let faults = Arc::new(AtomicUsize::new(0));
     let counted = faults.clone();
     let upstream = upstream.to_string();
+    let posted = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
     std::thread::spawn(move || {
         for (n, conn) in listener.incoming().enumerate() {
             let Ok(mut client) = conn else { return };
             let upstream = upstream.clone();
             let faults = counted.clone();
+            let posted = posted.clone();
             std::thread::spawn(move || {
                 let mut head = Vec::new();
                 let mut byte = [0u8; 1];
@@ -353,7 +356,16 @@ fn fault_proxy(upstream: &str) -> (u16, std::sync::Arc<std::sync::atomic::Atomic
                     return;
                 };
                 let mut answer = Vec::new();
-                if server.write_all(&request).is_err() || server.read_to_end(&mut answer).is_err() {
+                // A server may answer (403) and close before it has read the whole body: its
+                // answer still goes back.
+                let _ = server.write_all(&request);
+                if server.read_to_end(&mut answer).is_err() || answer.is_empty() {
+                    return;
+                }
+                let first_post = lines[0].starts_with("POST ")
+                    && posted.lock().unwrap().insert(lines[0].to_string());
+                if first_post {
+                    faults.fetch_add(1, Ordering::SeqCst);
                     return;
                 }
                 // Cut only answers whose length the client can check.
@@ -401,4 +413,36 @@ fn backups_and_restores_get_through_a_faulty_network() {
     restore_and_compare(&env, &server, &store, "restored-again");
     let faults = faults.load(std::sync::atomic::Ordering::SeqCst);
     assert!(faults > 20, "only {faults} faults were injected");
+}
+
+#[test]
+fn lost_answers_to_writes_on_an_append_only_server_are_not_failures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Rclone::start(&tmp.path().join("served"), true);
+    let addr = server
+        .url
+        .rsplit('@')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let (port, _) = fault_proxy(&addr);
+    let mut env = env_on(&server);
+    env.repo = PathBuf::from(server.url.replace(&addr, &format!("127.0.0.1:{port}")));
+    let store = env.path("store");
+    build_tree(&store);
+    ok(&env, &server, &["init"]);
+    // Every write's first answer is lost, so the retry is refused (403: no overwrite) and counts
+    // as done once a HEAD shows the file with the size written.
+    let out = env.run(["-v", "backup", "store"]);
+    no_password(&server, &out);
+    expect_code(&out, 0, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pack file") && stderr.contains("an earlier try got through"),
+        "{stderr}"
+    );
+    env.fresh_cache();
+    restore_and_compare(&env, &server, &store, "restored");
+    ok(&env, &server, &["check", "--read-data"]);
 }
