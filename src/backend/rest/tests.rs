@@ -326,3 +326,28 @@ fn retrying_carries_a_rest_backend_through_transient_answers() {
     assert_eq!(r.read(FileType::Config, "config").unwrap(), b"the config");
     assert_eq!(heads.lock().unwrap().len(), 3);
 }
+
+#[test]
+fn modified_comes_from_last_modified_when_the_server_sends_it() {
+    let (b, heads) = serve(
+        vec![
+            answer(
+                "200 OK",
+                &[
+                    "Content-Length: 3",
+                    "Last-Modified: Sun, 06 Dec 2026 02:52:32 GMT",
+                ],
+                b"",
+            ),
+            answer("200 OK", &["Content-Length: 3"], b""),
+            answer("404 Not Found", &[], b""),
+        ],
+        5 * SECOND,
+    );
+    let at = b.modified(FileType::Lock, NAME).unwrap().unwrap();
+    let secs = at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert_eq!(secs, 1_796_525_552);
+    assert_eq!(b.modified(FileType::Lock, NAME).unwrap(), None);
+    assert_eq!(b.modified(FileType::Lock, NAME).unwrap(), None);
+    assert!(heads.lock().unwrap()[0].starts_with("HEAD /r/locks/00ab "));
+}
