@@ -170,8 +170,8 @@ impl RestBackend {
         }
     }
 
-    /// Reads a body of at most `max` bytes into `buf` (replacing its contents); more is an error
-    /// of kind `over`.
+    /// Reads at most `max + 1` bytes of a body into `buf` (replacing its contents), so that the
+    /// caller can tell a body longer than `max`. A failure on the way is `Transient`.
     fn read_body(
         &self,
         doing: &str,
