@@ -267,6 +267,8 @@ fn the_password_is_never_shown() {
     );
     ok(&env, &server, &["-vv", "backup", "store"]);
     ok(&env, &server, &["-vv", "--timeout", "30s", "snapshots"]);
+    // -vvv shows the HTTP client's own trace too.
+    ok(&env, &server, &["-vvv", "snapshots"]);
     // clap's help shows environment variables, but not this one's value.
     ok(&env, &server, &["snapshots", "--help"]);
     // Failures that name the repository: wrong password for the server, no repository there,
