@@ -52,6 +52,7 @@ pub struct BackendError {
     message: String,
     #[source]
     source: Option<io::Error>,
+    retry_after: Option<std::time::Duration>,
 }
 
 impl BackendError {
@@ -69,6 +70,7 @@ impl BackendError {
             name: name.map(str::to_string),
             message: message.into(),
             source: None,
+            retry_after: None,
         }
     }
 
@@ -86,10 +88,31 @@ impl BackendError {
         }
     }
 
+    /// This error caused by `source` (an HTTP client's error, say), kept as the `source`.
+    pub fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        self.source = Some(io::Error::other(source));
+        self
+    }
+
     /// This error with another kind (a store that knows better than the I/O error).
     pub fn with_kind(mut self, kind: BackendErrorKind) -> Self {
         self.kind = kind;
         self
+    }
+
+    /// This error with the store's hint of how long to wait before trying again (HTTP
+    /// `Retry-After`).
+    pub fn with_retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
+    }
+
+    /// How long the store asked the caller to wait before trying again, if it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.retry_after
     }
 
     /// What a caller can do about the failure: give up, retry, or treat the file as absent.

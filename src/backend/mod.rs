@@ -1,7 +1,8 @@
 //! Storage backends: a small object-store-shaped trait. No rename or append.
 //!
 //! Encryption and caching are layered above this trait (in `repository`), so a new backend (S3, REST)
-//! only moves bytes.
+//! only moves bytes. [`open_location`] picks the backend for a repository location: a path is a
+//! [`LocalBackend`], `rest:http[s]://...` a [`RestBackend`] wrapped in [`Retrying`].
 
 mod error;
 #[cfg(test)]
@@ -9,14 +10,20 @@ pub(crate) mod hooked;
 pub mod local;
 #[cfg(test)]
 mod local_tests;
+mod location;
 #[cfg(test)]
 mod power_cut_tests;
+pub mod rest;
+pub mod retry;
 #[cfg(test)]
 pub(crate) mod sim;
 mod vfs;
 
 pub use error::{BackendError, BackendErrorKind};
 pub use local::LocalBackend;
+pub use location::{open_location, open_location_with, LocationError, RemoteOptions};
+pub use rest::{RestBackend, RestOptions};
+pub use retry::{RetryPolicy, Retrying};
 
 use crate::format::blob_entry::{ENTRY_LEN, SEAL_OVERHEAD};
 use crate::format::envelope::OVERHEAD;

@@ -1,6 +1,6 @@
 use super::common::GlobalOpts;
 use anyhow::{anyhow, bail, Context, Result};
-use backstock::backend::{Backend, FileType};
+use backstock::backend::FileType;
 use backstock::format::keyfile::KeyFile;
 use backstock::format::tree::{self, Node};
 use backstock::ids::{BlobId, IndexId, PackId};

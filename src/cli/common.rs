@@ -1,7 +1,7 @@
 //! Options shared by every subcommand, password handling, and opening the repository.
 
 use anyhow::{bail, Context, Result};
-use backstock::backend::LocalBackend;
+use backstock::backend::Backend;
 use backstock::repository::lock::LockGuard;
 use backstock::repository::{OpenOptions, Repository};
 use std::io::IsTerminal;
@@ -11,14 +11,20 @@ use zeroize::Zeroizing;
 
 #[derive(clap::Args, Debug)]
 pub struct GlobalOpts {
-    /// Repository location
+    /// Repository location: a directory, or rest:http[s]://[USER:PASS@]HOST:PORT/PATH/
     #[arg(
         short = 'r',
         long = "repo",
         env = "BACKSTOCK_REPOSITORY",
+        // A remote location may hold a password: --help shows the variable's name, not its value.
+        hide_env_values = true,
         global = true
     )]
     pub repo: Option<PathBuf>,
+    /// For remote repositories: give up on a request (and retry it) when the server has not
+    /// answered, or a download has not moved, for this long (e.g. 30s, 5m)
+    #[arg(long, global = true, value_parser = parse_duration, default_value = "5m")]
+    pub timeout: std::time::Duration,
     /// Read the password from this file (its first line; wins over BACKSTOCK_PASSWORD)
     #[arg(long, env = "BACKSTOCK_PASSWORD_FILE", global = true)]
     pub password_file: Option<PathBuf>,
@@ -92,8 +98,14 @@ impl GlobalOpts {
             .context("no repository given: use -r/--repo PATH or set BACKSTOCK_REPOSITORY")
     }
 
-    pub fn backend(&self) -> Result<Arc<LocalBackend>> {
-        Ok(Arc::new(LocalBackend::new(self.repo_path()?)))
+    /// The backend for `-r/--repo`: a directory, or a remote location (`rest:...`).
+    pub fn backend(&self) -> Result<Arc<dyn Backend>> {
+        let mut opts = backstock::backend::RemoteOptions::default();
+        opts.rest.timeout = self.timeout.max(std::time::Duration::from_secs(1));
+        Ok(backstock::backend::open_location_with(
+            self.repo_path()?.as_os_str(),
+            &opts,
+        )?)
     }
 
     /// The password: from --password-file / BACKSTOCK_PASSWORD_FILE, else BACKSTOCK_PASSWORD, else a

@@ -20,6 +20,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         })
         .transpose()?;
     let backend = g.backend()?;
+    // The location as the backend shows it: a remote one without its password.
+    let location = backend.location();
     let password = g.password(true)?;
     let repo = Repository::init_with(backend, &password, KdfParams::default(), pack_size)?;
     if !g.no_cache {
@@ -31,13 +33,13 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     if g.json {
         outln!(
             "{}",
-            serde_json::json!({"id": repo.config().id, "repository": g.repo_path()?, "key": repo.key_id()})
+            serde_json::json!({"id": repo.config().id, "repository": location, "key": repo.key_id()})
         )?;
     } else if !g.quiet {
         outln!(
             "created repository {} at {}",
             repo.config().id.short(),
-            g.repo_path()?.display()
+            location
         )?;
         outln!("keep the password safe: without it the data cannot be recovered")?;
     }

@@ -21,6 +21,7 @@ mod maintenance;
 mod maintenance_faults;
 mod repo_files;
 mod repo_open;
+mod rest;
 mod restore_safety;
 mod restore_select;
 mod roundtrip;

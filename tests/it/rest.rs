@@ -1,0 +1,450 @@
+//! `rest:` repositories against a real REST server: `rclone serve restic` on loopback, with a
+//! random user and password, serving a temporary directory, plain and `--append-only`. rclone must
+//! be installed (`.ci/run` installs it): without it these tests fail, they do not skip.
+
+use crate::util::*;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running `rclone serve restic`, stopped when dropped.
+struct Rclone {
+    child: Child,
+    /// `rest:http://USER:PASS@127.0.0.1:PORT/`.
+    url: String,
+    password: String,
+    /// The directory served.
+    dir: PathBuf,
+}
+
+impl Rclone {
+    /// Starts rclone serving `dir` on a port the system picks, and waits until it listens.
+    fn start(dir: &Path, append_only: bool) -> Rclone {
+        let user = format!("user{:08x}", rand::random::<u32>());
+        let password = format!("pw{:032x}", rand::random::<u128>());
+        let mut cmd = Command::new("rclone");
+        cmd.args(["serve", "restic", "--addr", "127.0.0.1:0"])
+            // Credentials through the environment: not on a command line others can read.
+            .env("RCLONE_USER", &user)
+            .env("RCLONE_PASS", &password)
+            .env("RCLONE_CONFIG", dir.with_extension("rclone.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if append_only {
+            cmd.arg("--append-only");
+        }
+        cmd.arg(dir);
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+                "rclone is not installed: the REST backend tests need it \
+                 (apt-get install rclone; .ci/run installs it)"
+            ),
+            Err(e) => panic!("starting rclone: {e}"),
+        };
+        // rclone 1.60 prints "Serving restic REST API on http://127.0.0.1:PORT/" once it listens.
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if !sent {
+                    if let Some(at) = line.find("Serving restic REST API on ") {
+                        let addr = line[at..].split("http://").nth(1).map(str::to_string);
+                        let _ = tx.send(Ok(addr.unwrap_or_default()));
+                        sent = true;
+                    } else {
+                        let _ = tx.send(Err(line));
+                    }
+                }
+            }
+        });
+        let mut early = Vec::new();
+        let addr = loop {
+            match rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(Ok(addr)) => break addr,
+                Ok(Err(line)) => early.push(line),
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("rclone serve restic did not start:\n{}", early.join("\n"));
+                }
+            }
+        };
+        let addr = addr.trim_end_matches('/');
+        assert!(
+            addr.starts_with("127.0.0.1:"),
+            "unexpected address {addr:?}"
+        );
+        Rclone {
+            child,
+            url: format!("rest:http://{user}:{password}@{addr}/"),
+            password,
+            dir: dir.to_path_buf(),
+        }
+    }
+}
+
+impl Drop for Rclone {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An environment whose commands use the server's repository.
+fn env_on(server: &Rclone) -> Env {
+    let mut env = Env::new();
+    env.repo = PathBuf::from(&server.url);
+    env
+}
+
+/// Asserts that the password is in neither output stream.
+fn no_password(server: &Rclone, out: &Output) {
+    for (name, s) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let s = String::from_utf8_lossy(s);
+        assert!(
+            !s.contains(&server.password),
+            "the server's password is in {name}:\n{s}"
+        );
+    }
+}
+
+/// Runs a command, asserts exit 0 and no password in the output, returns stdout.
+fn ok(env: &Env, server: &Rclone, args: &[&str]) -> String {
+    let out = env.run(args);
+    no_password(server, &out);
+    expect_code(&out, 0, &args.iter().map(Into::into).collect::<Vec<_>>());
+    String::from_utf8(out.stdout).expect("stdout is UTF-8")
+}
+
+/// Runs a command, asserts a non-zero exit without a panic and no password in the output,
+/// returns stderr.
+fn fails(env: &Env, server: &Rclone, args: &[&str]) -> String {
+    let out = env.run(args);
+    no_password(server, &out);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_ne!(out.status.code(), Some(0), "{args:?} succeeded:\n{stderr}");
+    assert_no_panic(&stderr);
+    stderr
+}
+
+fn build_tree(d: &Path) {
+    write(&d.join("media/big.bin"), pseudo_random("rest big", 6 << 20));
+    write(&d.join("products/1.json"), product_json("rest one", 2_000));
+    write(
+        &d.join("products/2.json"),
+        product_json("rest two", 300_000),
+    );
+    write(&d.join("empty.txt"), "");
+    std::fs::create_dir_all(d.join("empty dir")).unwrap();
+}
+
+/// `backup --json` of `store`, asserting success; the snapshot ID.
+fn backup(env: &Env, server: &Rclone) -> String {
+    let out = ok(env, server, &["--json", "backup", "store"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("backup --json");
+    v["snapshot_id"].as_str().expect("snapshot_id").to_string()
+}
+
+fn restore_and_compare(env: &Env, server: &Rclone, store: &Path, target: &str) {
+    let target = env.dir(target);
+    ok(
+        env,
+        server,
+        &["restore", "latest", "--target", target.to_str().unwrap()],
+    );
+    assert_same_tree(store, &target.join("store"));
+}
+
+#[test]
+fn rest_repository_through_rclone_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Rclone::start(&tmp.path().join("served"), false);
+    let mut env = env_on(&server);
+    let store = env.path("store");
+    build_tree(&store);
+
+    let init = ok(&env, &server, &["init"]);
+    assert!(init.contains("rest:http://user"), "{init}");
+    assert!(
+        server.dir.join("config").is_file(),
+        "no config on the server"
+    );
+    // A second init is refused: the server would answer 200, the backend checks first.
+    let err = fails(&env, &server, &["init"]);
+    assert!(err.contains("a repository already exists"), "{err}");
+
+    let first = backup(&env, &server);
+    assert_eq!(env.snapshots(&[]).len(), 1);
+    restore_and_compare(&env, &server, &store, "restored");
+    ok(&env, &server, &["check", "--read-data"]);
+
+    write(
+        &store.join("products/3.json"),
+        product_json("rest three", 50_000),
+    );
+    std::fs::remove_file(store.join("products/1.json")).unwrap();
+    let second = backup(&env, &server);
+    assert_ne!(first, second);
+    assert_eq!(env.snapshots(&[]).len(), 2);
+
+    ok(&env, &server, &["forget", "--keep-last", "1", "--prune"]);
+    let left = env.snapshots(&[]);
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["id"], second);
+
+    // From another machine's point of view too (nothing from the cache).
+    env.fresh_cache();
+    restore_and_compare(&env, &server, &store, "restored-again");
+    ok(&env, &server, &["check", "--read-data"]);
+}
+
+#[test]
+fn append_only_server_takes_backups_and_refuses_forget_and_prune() {
+    let tmp = tempfile::tempdir().unwrap();
+    let served = tmp.path().join("served");
+    let mut env = Env::new();
+    let store = env.path("store");
+    build_tree(&store);
+    // Through a plain server: two backups and a forget, leaving prune work to do.
+    {
+        let plain = Rclone::start(&served, false);
+        env.repo = PathBuf::from(&plain.url);
+        ok(&env, &plain, &["init"]);
+        backup(&env, &plain);
+        std::fs::remove_file(store.join("media/big.bin")).unwrap();
+        backup(&env, &plain);
+        ok(&env, &plain, &["forget", "--keep-last", "1"]);
+    }
+    let server = Rclone::start(&served, true);
+    env.repo = PathBuf::from(&server.url);
+    write(
+        &store.join("products/3.json"),
+        product_json("append three", 50_000),
+    );
+    backup(&env, &server);
+    backup(&env, &server);
+    // Lock files may be deleted: no lock is left behind by the backups.
+    let locks = std::fs::read_dir(served.join("locks")).unwrap().count();
+    assert_eq!(locks, 0, "lock files left behind");
+
+    for args in [
+        &["forget", "--keep-last", "1"][..],
+        &["forget", "--keep-last", "1", "--prune"][..],
+        &["prune"][..],
+    ] {
+        let err = fails(&env, &server, args);
+        assert!(
+            err.contains("403") && err.contains("append-only"),
+            "{args:?}: the refusal is not explained:\n{err}"
+        );
+    }
+    // No snapshot was removed, and the repository is whole.
+    assert_eq!(env.snapshots(&[]).len(), 3);
+    ok(&env, &server, &["check", "--read-data"]);
+    restore_and_compare(&env, &server, &store, "restored");
+}
+
+#[test]
+fn the_password_is_never_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Rclone::start(&tmp.path().join("served"), false);
+    let env = env_on(&server);
+    write(&env.path("store/a.txt"), "a");
+    // Success, JSON and verbose output.
+    let init = ok(&env, &server, &["--json", "init"]);
+    let v: serde_json::Value = serde_json::from_str(&init).unwrap();
+    assert!(
+        v["repository"]
+            .as_str()
+            .unwrap()
+            .starts_with("rest:http://user"),
+        "{v}"
+    );
+    ok(&env, &server, &["-vv", "backup", "store"]);
+    ok(&env, &server, &["-vv", "--timeout", "30s", "snapshots"]);
+    // -vvv shows the HTTP client's own trace too.
+    ok(&env, &server, &["-vvv", "snapshots"]);
+    // clap's help shows environment variables, but not this one's value.
+    ok(&env, &server, &["snapshots", "--help"]);
+    // Failures that name the repository: wrong password for the server, no repository there,
+    // and a malformed location.
+    let wrong = server.url.replace(&server.password, "not-the-password");
+    let err = fails(&env, &server, &["-r", &wrong, "snapshots"]);
+    assert!(err.contains("401"), "{err}");
+    let elsewhere = format!("{}elsewhere/", server.url);
+    let err = fails(&env, &server, &["-r", &elsewhere, "snapshots"]);
+    assert!(err.contains("no repository"), "{err}");
+    let malformed = server.url.replace("http://", "ftp://");
+    let err = fails(&env, &server, &["-r", &malformed, "snapshots"]);
+    assert!(err.contains("http://"), "{err}");
+    let err = fails(
+        &env,
+        &server,
+        &["-r", "s3:https://host/bucket", "snapshots"],
+    );
+    assert!(err.contains("not supported yet"), "{err}");
+}
+
+/// A proxy in front of a server that sends each request on its own connection and injects
+/// faults by request number (about a third of the requests): a 503 with `Retry-After: 0`, a
+/// connection dropped without an answer (a write does not reach the server), an answer cut in
+/// half (a write did reach it). Besides, the answer to the first POST of each file is lost (the
+/// file is written). Returns its port and the count of faults.
+fn fault_proxy(upstream: &str) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let faults = Arc::new(AtomicUsize::new(0));
+    let counted = faults.clone();
+    let upstream = upstream.to_string();
+    let posted = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+    std::thread::spawn(move || {
+        for (n, conn) in listener.incoming().enumerate() {
+            let Ok(mut client) = conn else { return };
+            let upstream = upstream.clone();
+            let faults = counted.clone();
+            let posted = posted.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match client.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let mut lines: Vec<&str> = head.trim_end().split("\r\n").collect();
+                let len = lines
+                    .iter()
+                    .find_map(|l| {
+                        let l = l.to_ascii_lowercase();
+                        l.strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                let mut body = vec![0u8; len];
+                if client.read_exact(&mut body).is_err() {
+                    return;
+                }
+                match n % 8 {
+                    1 => {
+                        faults.fetch_add(1, Ordering::SeqCst);
+                        let _ = client.write_all(
+                            b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\n\
+                              Content-Length: 4\r\nConnection: close\r\n\r\nbusy",
+                        );
+                        return;
+                    }
+                    5 => {
+                        faults.fetch_add(1, Ordering::SeqCst);
+                        return;
+                    }
+                    _ => {}
+                }
+                lines.retain(|l| !l.to_ascii_lowercase().starts_with("connection:"));
+                let mut request = lines.join("\r\n").into_bytes();
+                request.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
+                request.extend_from_slice(&body);
+                let Ok(mut server) = TcpStream::connect(&upstream) else {
+                    return;
+                };
+                let mut answer = Vec::new();
+                // A server may answer (403) and close before it has read the whole body: its
+                // answer still goes back.
+                let _ = server.write_all(&request);
+                if server.read_to_end(&mut answer).is_err() || answer.is_empty() {
+                    return;
+                }
+                let first_post = lines[0].starts_with("POST ")
+                    && posted.lock().unwrap().insert(lines[0].to_string());
+                if first_post {
+                    faults.fetch_add(1, Ordering::SeqCst);
+                    return;
+                }
+                // Cut only answers whose length the client can check.
+                let text = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+                let framed = text.contains("content-length:") || text.contains("chunked");
+                if n % 9 == 3 && framed && answer.len() > 1 {
+                    faults.fetch_add(1, Ordering::SeqCst);
+                    answer.truncate(answer.len() / 2);
+                }
+                let _ = client.write_all(&answer);
+            });
+        }
+    });
+    (port, faults)
+}
+
+#[test]
+fn backups_and_restores_get_through_a_faulty_network() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Rclone::start(&tmp.path().join("served"), false);
+    let addr = server
+        .url
+        .rsplit('@')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let (port, faults) = fault_proxy(&addr);
+    let mut env = env_on(&server);
+    env.repo = PathBuf::from(server.url.replace(&addr, &format!("127.0.0.1:{port}")));
+    let store = env.path("store");
+    build_tree(&store);
+    ok(&env, &server, &["init"]);
+    backup(&env, &server);
+    write(
+        &store.join("products/3.json"),
+        product_json("faulty three", 50_000),
+    );
+    backup(&env, &server);
+    env.fresh_cache();
+    restore_and_compare(&env, &server, &store, "restored");
+    ok(&env, &server, &["check", "--read-data"]);
+    ok(&env, &server, &["forget", "--keep-last", "1", "--prune"]);
+    env.fresh_cache();
+    restore_and_compare(&env, &server, &store, "restored-again");
+    let faults = faults.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(faults > 20, "only {faults} faults were injected");
+}
+
+#[test]
+fn lost_answers_to_writes_on_an_append_only_server_are_not_failures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Rclone::start(&tmp.path().join("served"), true);
+    let addr = server
+        .url
+        .rsplit('@')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let (port, _) = fault_proxy(&addr);
+    let mut env = env_on(&server);
+    env.repo = PathBuf::from(server.url.replace(&addr, &format!("127.0.0.1:{port}")));
+    let store = env.path("store");
+    build_tree(&store);
+    ok(&env, &server, &["init"]);
+    // Every write's first answer is lost, so the retry is refused (403: no overwrite) and counts
+    // as done once a HEAD shows the file with the size written.
+    let out = env.run(["-v", "backup", "store"]);
+    no_password(&server, &out);
+    expect_code(&out, 0, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pack file") && stderr.contains("an earlier try got through"),
+        "{stderr}"
+    );
+    env.fresh_cache();
+    restore_and_compare(&env, &server, &store, "restored");
+    ok(&env, &server, &["check", "--read-data"]);
+}
