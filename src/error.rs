@@ -38,6 +38,9 @@ pub enum ErrorKind {
     Storage,
     /// A local file system operation failed (backup sources, restore targets, the cache).
     Io,
+    /// The storage refuses this operation to this client: deleting on a server in append-only
+    /// mode, a missing permission. Nothing retries it; another place or credentials must run it.
+    Refused,
     /// Anything else.
     Other,
 }
@@ -180,8 +183,8 @@ impl From<serde_json::Error> for Error {
 
 impl From<crate::backend::BackendError> for Error {
     /// A missing file is `NotFound`, a transient failure `StorageTransient`, a refused entry (a
-    /// file no repository holds there) `Corrupt`, a bad file name `InvalidInput`, the rest
-    /// `Storage`.
+    /// file no repository holds there) `Corrupt`, a bad file name `InvalidInput`, an operation the
+    /// store denies `Refused`, the rest `Storage`.
     fn from(e: crate::backend::BackendError) -> Self {
         use crate::backend::BackendErrorKind as B;
         let kind = match e.kind() {
@@ -189,6 +192,7 @@ impl From<crate::backend::BackendError> for Error {
             B::Transient => ErrorKind::StorageTransient,
             B::Refused => ErrorKind::Corrupt,
             B::InvalidName => ErrorKind::InvalidInput,
+            B::Denied => ErrorKind::Refused,
             _ => ErrorKind::Storage,
         };
         Error::wrap(kind, e)

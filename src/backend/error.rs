@@ -22,6 +22,9 @@ pub enum BackendErrorKind {
     Refused,
     /// The caller named a file no repository can hold (empty, with a `/`, starting with `.`).
     InvalidName,
+    /// The store refuses this operation to this client (HTTP 403): a server in append-only mode
+    /// refusing a delete or an overwrite, a missing permission. Retrying will not change it.
+    Denied,
 }
 
 impl BackendErrorKind {

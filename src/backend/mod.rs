@@ -150,6 +150,13 @@ pub trait Backend: Send + Sync {
         let _ = (t, name);
         Ok(None)
     }
+    /// Whether this client may delete files other than locks. A store in append-only mode (a REST
+    /// server started with `--append-only`) says no, and the commands that delete ask before they
+    /// change anything, so they fail at once instead of half way. A store that cannot tell says
+    /// yes; a refused delete is then an error when it happens.
+    fn deletes_allowed(&self) -> Result<bool> {
+        Ok(true)
+    }
     /// Removes partial files that a killed writer left behind and that were last touched longer than
     /// `older_than` ago. Returns how many files and bytes went. Stores whose writes are single object
     /// puts have nothing to remove.

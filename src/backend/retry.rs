@@ -176,7 +176,14 @@ impl<B: Backend> Backend for Retrying<B> {
                 return Ok(());
             }
             match self.inner.write(t, name, data) {
-                Err(e) if tries > 1 && e.kind() == BackendErrorKind::Permanent && landed() => {
+                Err(e)
+                    if tries > 1
+                        && matches!(
+                            e.kind(),
+                            BackendErrorKind::Permanent | BackendErrorKind::Denied
+                        )
+                        && landed() =>
+                {
                     Ok(())
                 }
                 r => r,
@@ -194,6 +201,10 @@ impl<B: Backend> Backend for Retrying<B> {
 
     fn modified(&self, t: FileType, name: &str) -> Result<Option<SystemTime>> {
         self.run(|_| self.inner.modified(t, name))
+    }
+
+    fn deletes_allowed(&self) -> Result<bool> {
+        self.run(|_| self.inner.deletes_allowed())
     }
 
     fn remove_leftovers(&self, older_than: Duration) -> Result<(usize, u64)> {
@@ -284,7 +295,7 @@ mod tests {
             if self.files.lock().unwrap().contains_key(name) {
                 *self.calls.lock().unwrap() += 1;
                 return Err(BackendError::new(
-                    BackendErrorKind::Permanent,
+                    BackendErrorKind::Denied,
                     t,
                     Some(name),
                     "HTTP 403 Forbidden",
@@ -352,6 +363,7 @@ mod tests {
             BackendErrorKind::Permanent,
             BackendErrorKind::NotFound,
             BackendErrorKind::Refused,
+            BackendErrorKind::Denied,
         ] {
             let r = Retrying::new(Flaky::new(3, kind), quick());
             assert_eq!(r.delete(FileType::Lock, "ab").unwrap_err().kind(), kind);
@@ -369,7 +381,7 @@ mod tests {
         assert_eq!(r.inner().calls(), 1);
         // A first write of an existing name is not retried and not excused.
         let e = r.write(FileType::Pack, "ab", b"other").unwrap_err();
-        assert_eq!(e.kind(), BackendErrorKind::Permanent);
+        assert_eq!(e.kind(), BackendErrorKind::Denied);
         assert_eq!(r.inner().calls(), 2);
     }
 

@@ -12,6 +12,9 @@ pub const WRONG_PASSWORD: i32 = 12;
 /// The repository is damaged in a way no command here can work around (no config beside other
 /// repository files, no readable key file).
 pub const DAMAGED: i32 = 13;
+/// The storage refuses the operation: deleting on a server in append-only mode, a missing
+/// permission.
+pub const REFUSED: i32 = 14;
 /// The command was interrupted by SIGINT or SIGTERM (128 + the signal, as shells report).
 pub const INTERRUPTED_INT: i32 = 130;
 pub const INTERRUPTED_TERM: i32 = 143;
@@ -22,6 +25,7 @@ fn for_kind(kind: ErrorKind) -> Option<i32> {
         ErrorKind::WrongPassword => Some(WRONG_PASSWORD),
         ErrorKind::Damaged => Some(DAMAGED),
         ErrorKind::Locked => Some(LOCKED),
+        ErrorKind::Refused => Some(REFUSED),
         _ => None,
     }
 }

@@ -408,6 +408,7 @@ pub fn forget_locked(
 ) -> Result<ForgetReport> {
     if !opts.dry_run {
         guard.require_exclusive()?;
+        repo.require_deletes("forget")?;
     }
     if opts.ids.is_empty() && opts.policy.is_empty() {
         bail!(InvalidInput, "no retention policy: give at least one --keep-* option with a count above 0, --keep-within or --keep-tag (or snapshot IDs to remove); refusing to remove every snapshot");

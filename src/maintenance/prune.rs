@@ -105,6 +105,10 @@ pub fn prune_locked(
     guard: &LockGuard,
     opts: &PruneOptions,
 ) -> Result<PruneReport> {
+    if !opts.dry_run {
+        // Before the plan, which reads every snapshot's trees: a refusal should come at once.
+        repo.require_deletes("prune")?;
+    }
     let planned = plan(repo, guard, opts)?;
     if opts.dry_run {
         return Ok(planned.report);
@@ -170,6 +174,7 @@ pub fn execute(
     opts: &PruneOptions,
 ) -> Result<PruneReport> {
     guard.require_exclusive()?;
+    repo.require_deletes("prune")?;
     let PrunePlan {
         plan,
         used,

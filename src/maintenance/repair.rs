@@ -57,6 +57,7 @@ impl Default for RepairIndexOptions {
 pub fn repair_index(repo: &mut Repository, opts: &RepairIndexOptions) -> Result<RepairReport> {
     let read_all = opts.read_all_packs;
     let guard = repo.lock(LockKind::Exclusive)?;
+    repo.require_deletes("repair index")?;
     let mut report = RepairReport::default();
     let old_names: Vec<String> = repo
         .backend()

@@ -83,6 +83,9 @@ pub fn repair_snapshots(
     } else {
         LockKind::Exclusive
     })?;
+    if !opts.dry_run {
+        repo.require_deletes("repair snapshots")?;
+    }
     let mut report = RepairSnapshotsReport {
         dry_run: opts.dry_run,
         ..Default::default()

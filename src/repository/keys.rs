@@ -238,6 +238,7 @@ impl Repository {
     /// Removes a key file. The key in use and the last key are refused.
     pub fn remove_key(&self, id: KeyId) -> Result<()> {
         let _lock = self.lock(LockKind::Exclusive)?;
+        self.require_deletes("key remove")?;
         if id == self.key_id() {
             bail!(
                 InvalidInput,

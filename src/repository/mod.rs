@@ -224,6 +224,20 @@ impl Repository {
         self.lock_clock = clock;
     }
 
+    /// Fails with [`ErrorKind::Refused`](crate::ErrorKind::Refused), before anything is
+    /// changed, when the storage does not let this client delete (a server in append-only mode).
+    /// `command` names what needs the deletes, for the message.
+    pub fn require_deletes(&self, command: &str) -> Result<()> {
+        if self.backend.deletes_allowed()? {
+            return Ok(());
+        }
+        Err(err!(
+            Refused,
+            "{} does not allow deleting files (a server in append-only mode): {command} deletes files, so it cannot run against it; nothing was changed. Run it against the same repository where deletes are allowed (a server without --append-only)",
+            self.backend.location()
+        ))
+    }
+
     /// The store.
     pub fn backend(&self) -> &dyn Backend {
         self.backend.as_ref()

@@ -232,17 +232,39 @@ fn append_only_server_takes_backups_and_refuses_forget_and_prune() {
     let locks = std::fs::read_dir(served.join("locks")).unwrap().count();
     assert_eq!(locks, 0, "lock files left behind");
 
+    // Every command that deletes is refused before it changes anything: no file of the
+    // repository is added or removed (prune used to write its new index files first).
+    let listing = || {
+        let mut names = rel_paths(&served);
+        names.retain(|p| !p.starts_with("locks/"));
+        names
+    };
+    let before = listing();
+    let key = env.json(["key", "list", "--json"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for args in [
         &["forget", "--keep-last", "1"][..],
         &["forget", "--keep-last", "1", "--prune"][..],
         &["prune"][..],
+        &["repair", "index"][..],
+        &["repair", "snapshots"][..],
+        &["key", "remove", &key[..8]][..],
     ] {
-        let err = fails(&env, &server, args);
+        let out = env.run(args);
+        no_password(&server, &out);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(14), "{args:?}:\n{err}");
         assert!(
-            err.contains("403") && err.contains("append-only"),
+            err.contains("append-only") && err.contains("nothing was changed"),
             "{args:?}: the refusal is not explained:\n{err}"
         );
+        assert_eq!(listing(), before, "{args:?} changed the repository");
     }
+    // Dry runs delete nothing and still work.
+    ok(&env, &server, &["forget", "--keep-last", "1", "--dry-run"]);
+    ok(&env, &server, &["prune", "--dry-run"]);
     // No snapshot was removed, and the repository is whole.
     assert_eq!(env.snapshots(&[]).len(), 3);
     ok(&env, &server, &["check", "--read-data"]);

@@ -234,6 +234,7 @@ fn status_error(what: String, t: FileType, name: Option<&str>, resp: Response) -
     }
     let kind = match status {
         StatusCode::NOT_FOUND => BackendErrorKind::NotFound,
+        StatusCode::FORBIDDEN => BackendErrorKind::Denied,
         StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS => BackendErrorKind::Transient,
         s if s.is_server_error() => BackendErrorKind::Transient,
         _ => BackendErrorKind::Permanent,
@@ -474,6 +475,18 @@ impl Backend for RestBackend {
         match self.send("deleting", t, Some(name), self.request(Method::DELETE, url)) {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Asks the server to delete a pack no repository holds (its name is 64 zeros, which no
+    /// content hashes to): rest-server and rclone in append-only mode refuse any delete outside
+    /// `locks/` with 403 before they look for the file; otherwise the answer is 404 (or 200).
+    fn deletes_allowed(&self) -> Result<bool> {
+        let name = "0".repeat(64);
+        match self.delete(FileType::Pack, &name) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == BackendErrorKind::Denied => Ok(false),
             Err(e) => Err(e),
         }
     }

@@ -159,7 +159,7 @@ fn statuses_map_to_kinds_with_the_status_and_the_servers_message() {
     let e = b.list(FileType::Snapshot).unwrap_err();
     assert_eq!(e.kind(), BackendErrorKind::Transient, "{e}");
     let e = b.delete(FileType::Pack, NAME).unwrap_err();
-    assert_eq!(e.kind(), BackendErrorKind::Permanent);
+    assert_eq!(e.kind(), BackendErrorKind::Denied);
     let msg = e.to_string();
     assert!(
         msg.starts_with("deleting rest:http://u@127.0.0.1:"),
