@@ -52,6 +52,8 @@ fn on_interrupt() -> std::io::Result<()> {
         if let Some(sig) = signals.forever().next() {
             let locks = backstock::repository::lock::release_held_locks();
             let partial = backstock::backend::local::remove_partial_files();
+            // After the locks: releasing one goes through its repository's server.
+            backstock::backend::rclone::stop_servers();
             if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
                 eprint!("\r\x1b[2K");
             }

@@ -13,6 +13,7 @@ mod local_tests;
 mod location;
 #[cfg(test)]
 mod power_cut_tests;
+pub mod rclone;
 pub mod rest;
 pub mod retry;
 #[cfg(test)]
@@ -22,6 +23,7 @@ mod vfs;
 pub use error::{BackendError, BackendErrorKind};
 pub use local::LocalBackend;
 pub use location::{open_location, open_location_with, LocationError, RemoteOptions};
+pub use rclone::RcloneBackend;
 pub use rest::{RestBackend, RestOptions};
 pub use retry::{RetryPolicy, Retrying};
 

@@ -11,7 +11,8 @@ use zeroize::Zeroizing;
 
 #[derive(clap::Args, Debug)]
 pub struct GlobalOpts {
-    /// Repository location: a directory, or rest:http[s]://[USER:PASS@]HOST:PORT/PATH/
+    /// Repository location: a directory, rest:http[s]://[USER:PASS@]HOST:PORT/PATH/ or
+    /// rclone:REMOTE:PATH
     #[arg(
         short = 'r',
         long = "repo",
@@ -102,6 +103,9 @@ impl GlobalOpts {
     pub fn backend(&self) -> Result<Arc<dyn Backend>> {
         let mut opts = backstock::backend::RemoteOptions::default();
         opts.rest.timeout = self.timeout.max(std::time::Duration::from_secs(1));
+        if let Some(p) = std::env::var_os("BACKSTOCK_RCLONE_PROGRAM") {
+            opts.rclone_program = p.to_string_lossy().into_owned();
+        }
         Ok(backstock::backend::open_location_with(
             self.repo_path()?.as_os_str(),
             &opts,

@@ -19,6 +19,7 @@ mod inspect;
 mod locking;
 mod maintenance;
 mod maintenance_faults;
+mod rclone;
 mod repo_files;
 mod repo_open;
 mod rest;

@@ -1,0 +1,136 @@
+//! `rclone:REMOTE:PATH` repositories: each command starts `rclone serve restic` on loopback with
+//! a random password, talks REST to it and stops it. The remote is a local-disk remote defined in
+//! the environment (`RCLONE_CONFIG_SHOP_TYPE=local`), so the test needs rclone and nothing else;
+//! rclone must be installed (`.ci/run` installs it).
+
+use crate::util::*;
+use std::path::Path;
+use std::process::Output;
+
+fn run(env: &Env, args: &[&str]) -> Output {
+    env.std_cmd()
+        .env("RCLONE_CONFIG_SHOP_TYPE", "local")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(env: &Env, args: &[&str]) -> String {
+    let out = run(env, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?} failed:\n{stderr}");
+    assert_no_panic(&stderr);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// rclone processes serving `served`.
+fn servers_of(served: &Path) -> usize {
+    let out = std::process::Command::new("pgrep")
+        .args(["-f", &format!("serve restic .*{}", served.display())])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+#[test]
+fn rclone_remote_end_to_end_and_no_server_left_running() {
+    assert!(
+        std::process::Command::new("rclone")
+            .arg("version")
+            .output()
+            .is_ok_and(|o| o.status.success()),
+        "rclone is not installed: apt-get install rclone (these tests need it)"
+    );
+    let mut env = Env::new();
+    let served = env.path("served");
+    env.repo = format!("rclone:shop:{}", served.display()).into();
+    let store = env.path("store");
+    make_store(&store);
+
+    let init = ok(&env, &["init"]);
+    assert!(init.contains("rclone:shop:"), "{init}");
+    assert!(served.join("config").is_file(), "no config in the remote");
+    ok(&env, &["backup", "store"]);
+    write(&store.join("products/9.json"), product_json("nine", 5_000));
+    ok(&env, &["backup", "store"]);
+    let target = env.dir("restored");
+    ok(
+        &env,
+        &["restore", "latest", "--target", target.to_str().unwrap()],
+    );
+    assert_same_tree(&store, &target.join("store"));
+    ok(&env, &["check", "--read-data"]);
+    ok(&env, &["forget", "--keep-last", "1", "--prune"]);
+    env.fresh_cache();
+    let again = env.dir("restored-again");
+    ok(
+        &env,
+        &["restore", "latest", "--target", again.to_str().unwrap()],
+    );
+    assert_same_tree(&store, &again.join("store"));
+    assert_eq!(servers_of(&served), 0, "an rclone server was left running");
+}
+
+#[test]
+fn a_remote_rclone_does_not_know_is_a_clear_error() {
+    let mut env = Env::new();
+    env.repo = "rclone:nosuchremote:repo".into();
+    let out = run(&env, &["snapshots"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_no_panic(&stderr);
+    assert!(
+        stderr.contains("rclone serve restic for nosuchremote:repo did not start")
+            && stderr.contains("nosuchremote"),
+        "{stderr}"
+    );
+}
+
+/// SIGTERM in the middle of a backup: backstock releases its lock through the server, then stops
+/// the server; nothing of rclone's is left running and the repository has no lock.
+#[test]
+fn an_interrupted_command_stops_its_rclone_server() {
+    let mut env = Env::new();
+    let served = env.path("served");
+    env.repo = format!("rclone:shop:{}", served.display()).into();
+    ok(&env, &["init"]);
+    for i in 0..8 {
+        write(
+            &env.path(&format!("big/{i}.bin")),
+            pseudo_random(&format!("big {i}"), 16 << 20),
+        );
+    }
+    let child = env
+        .std_cmd()
+        .env("RCLONE_CONFIG_SHOP_TYPE", "local")
+        .args(["backup", "big"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let locks = || std::fs::read_dir(served.join("locks")).map_or(0, |d| d.count());
+    while locks() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(locks(), 1, "the backup never took its lock");
+    let ok_kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok_kill);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // 128 MiB to back up through rclone take seconds; the signal comes right after the lock.
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+    assert_eq!(locks(), 0, "the lock was not released:\n{stderr}");
+    // The server gets SIGTERM; give it a moment to exit.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while servers_of(&served) > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(servers_of(&served), 0, "an rclone server was left running");
+    ok(&env, &["check"]);
+}
