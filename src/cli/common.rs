@@ -98,10 +98,11 @@ impl GlobalOpts {
             .context("no repository given: use -r/--repo PATH or set BACKSTOCK_REPOSITORY")
     }
 
-    /// The backend for `-r/--repo`: a directory, or a remote location (`rest:...`).
+    /// The backend for `-r/--repo`: a directory, or a remote location (`rest:...`, `s3:...`).
     pub fn backend(&self) -> Result<Arc<dyn Backend>> {
         let mut opts = backstock::backend::RemoteOptions::default();
         opts.rest.timeout = self.timeout.max(std::time::Duration::from_secs(1));
+        opts.s3.timeout = opts.rest.timeout;
         Ok(backstock::backend::open_location_with(
             self.repo_path()?.as_os_str(),
             &opts,

@@ -282,11 +282,7 @@ fn the_password_is_never_shown() {
     let malformed = server.url.replace("http://", "ftp://");
     let err = fails(&env, &server, &["-r", &malformed, "snapshots"]);
     assert!(err.contains("http://"), "{err}");
-    let err = fails(
-        &env,
-        &server,
-        &["-r", "s3:https://host/bucket", "snapshots"],
-    );
+    let err = fails(&env, &server, &["-r", "rclone:remote:path", "snapshots"]);
     assert!(err.contains("not supported yet"), "{err}");
 }
 
