@@ -278,12 +278,7 @@ impl S3Backend {
     }
 
     /// One page of a listing: the keys and sizes, and the token of the next page.
-    fn list_page(
-        &self,
-        t: FileType,
-        prefix: &str,
-        token: Option<&str>,
-    ) -> Result<ListPage> {
+    fn list_page(&self, t: FileType, prefix: &str, token: Option<&str>) -> Result<ListPage> {
         let mut action = ListObjectsV2::new(&self.bucket, self.creds());
         action.with_prefix(prefix);
         action.with_max_keys(self.opts.list_page_size.max(1));
