@@ -11,7 +11,9 @@ use zeroize::Zeroizing;
 
 #[derive(clap::Args, Debug)]
 pub struct GlobalOpts {
-    /// Repository location: a directory, or rest:http[s]://[USER:PASS@]HOST:PORT/PATH/
+    /// Repository location: a directory, rest:http[s]://[USER:PASS@]HOST:PORT/PATH/ or
+    /// s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX] (credentials from AWS_ACCESS_KEY_ID and
+    /// AWS_SECRET_ACCESS_KEY)
     #[arg(
         short = 'r',
         long = "repo",

@@ -390,8 +390,19 @@ fn s3_secret_is_never_shown_and_missing_credentials_are_explained() {
     assert_eq!(v["repository"], moto.location("secret"));
     ok(&env, &moto, &[], &["-vv", "backup", "store"]);
     ok(&env, &moto, &[], &["-vv", "--timeout", "30s", "snapshots"]);
-    // -vvv shows the HTTP client's own trace too.
-    ok(&env, &moto, &[], &["-vvv", "snapshots"]);
+    // -vvv shows the HTTP client's own trace too; a session token (sent in the presigned URL's
+    // query) does not show either.
+    let token = format!("token{:032x}", rand::random::<u128>());
+    let out = run(
+        &env,
+        &moto,
+        &[("AWS_SESSION_TOKEN", &token)],
+        &["-vvv", "snapshots"],
+    );
+    expect_code(&out, 0, &[]);
+    for s in [&out.stdout, &out.stderr] {
+        assert!(!String::from_utf8_lossy(s).contains(&token));
+    }
     ok(&env, &moto, &[], &["snapshots", "--help"]);
     // Failures that name the repository: no repository there, a bad location, a bad setting.
     let elsewhere = moto.location("secret/elsewhere");
