@@ -307,3 +307,30 @@ fn part_sizes_grow_past_ten_thousand_parts() {
         (1u64 << 40).div_ceil(10_000)
     );
 }
+
+#[test]
+fn virtual_host_style_puts_the_bucket_in_the_host_name() {
+    let url = S3Url::parse("https://s3.example.com/bucket/pre").unwrap();
+    let creds = S3Credentials::new("AKID", SECRET, None, "eu-west-1");
+    let opts = S3Options {
+        url_style: S3UrlStyle::VirtualHost,
+        ..S3Options::default()
+    };
+    let b = S3Backend::new(url, creds.clone(), opts.clone()).unwrap();
+    let key = b.key(FileType::Config, Some("config")).unwrap();
+    let signed = b.bucket.get_object(b.creds(), &key).sign(SIGNED_FOR);
+    assert_eq!(signed.host_str(), Some("bucket.s3.example.com"));
+    assert_eq!(signed.path(), "/pre/config");
+    assert!(signed.as_str().contains("eu-west-1"), "{signed}");
+    // Path style (the default) keeps the host and puts the bucket first in the path.
+    let url = S3Url::parse("https://s3.example.com/bucket/pre").unwrap();
+    let b = S3Backend::new(url, creds.clone(), S3Options::default()).unwrap();
+    let signed = b.bucket.get_object(b.creds(), &key).sign(SIGNED_FOR);
+    assert_eq!(signed.host_str(), Some("s3.example.com"));
+    assert_eq!(signed.path(), "/bucket/pre/config");
+    // An IP address cannot carry the bucket.
+    let url = S3Url::parse("http://127.0.0.1:9000/bucket").unwrap();
+    let e = S3Backend::new(url, creds, opts).err().unwrap().to_string();
+    assert!(e.contains("virtual-host style"), "{e}");
+    assert!(!e.contains(SECRET), "{e}");
+}
