@@ -1,10 +1,11 @@
 //! Choosing a backend from a repository location (`-r/--repo`): a path is a local directory,
-//! `rest:http[s]://...` a REST server, `rclone:REMOTE:PATH` a remote rclone serves over
-//! REST. Nothing above this module knows which backend it talks to.
+//! `rest:http[s]://...` a REST server, `s3:http[s]://...` an S3 bucket, `rclone:REMOTE:PATH` a
+//! remote rclone serves over REST. Nothing above this module knows which backend it talks to.
 
 use super::rclone::RcloneBackend;
 use super::rest::{RestBackend, RestOptions, RestUrl, RestUrlError};
 use super::retry::{RetryPolicy, Retrying};
+use super::s3::{S3Backend, S3Credentials, S3Options, S3Url, S3UrlError, S3UrlStyle};
 use super::{Backend, BackendError, LocalBackend};
 use std::ffi::OsStr;
 use std::path::PathBuf;
@@ -12,13 +13,15 @@ use std::sync::Arc;
 
 /// Schemes other tools use for remote repositories that backstock does not speak yet; a location
 /// starting with one of them and `:` is refused rather than taken for a local directory.
-const NOT_YET: &[&str] = &["s3", "sftp", "b2", "azure", "gs", "swift", "opendal"];
+const NOT_YET: &[&str] = &["sftp", "b2", "azure", "gs", "swift", "opendal"];
 
 /// Settings for remote backends.
 #[derive(Debug, Clone)]
 pub struct RemoteOptions {
     /// Timeouts of a REST backend (also the one talking to rclone).
     pub rest: RestOptions,
+    /// Timeouts and request sizes of an S3 backend.
+    pub s3: S3Options,
     /// How transient failures of a remote backend are retried.
     pub retry: RetryPolicy,
     /// The rclone program `rclone:` locations start (default `rclone`, found on `PATH`).
@@ -29,6 +32,7 @@ impl Default for RemoteOptions {
     fn default() -> Self {
         RemoteOptions {
             rest: RestOptions::default(),
+            s3: S3Options::default(),
             retry: RetryPolicy::default(),
             rclone_program: "rclone".into(),
         }
@@ -45,10 +49,14 @@ pub enum LocationError {
     /// `rclone:` without a remote.
     #[error("rclone: locations name an rclone remote and path: rclone:REMOTE:PATH")]
     Rclone,
+    /// An `s3:` location that is not a usable URL, or missing credentials.
+    #[error(transparent)]
+    S3(#[from] S3UrlError),
     /// A scheme backstock does not support yet.
     #[error(
-        "{scheme}: repositories are not supported yet; use a directory path or \
-         rest:http[s]://[USER:PASS@]HOST:PORT/PATH/ or rclone:REMOTE:PATH (to use a directory whose name starts with \
+        "{scheme}: repositories are not supported yet; use a directory path, \
+         rest:http[s]://[USER:PASS@]HOST:PORT/PATH/, s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX] or \
+         rclone:REMOTE:PATH (to use a directory whose name starts with \
          \"{scheme}:\", write ./{scheme}:...)"
     )]
     Unsupported {
@@ -66,8 +74,14 @@ pub fn open_location(location: &OsStr) -> Result<Arc<dyn Backend>, LocationError
 }
 
 /// The backend for a repository location: a path is a [`LocalBackend`]; `rest:http[s]://...` a
-/// [`RestBackend`] and `rclone:REMOTE:PATH` an [`RcloneBackend`], each wrapped in [`Retrying`]; a
-/// scheme of another tool's remote repositories (`s3:`, `sftp:`, ...) is refused.
+/// [`RestBackend`], `s3:http[s]://...` an [`S3Backend`] and `rclone:REMOTE:PATH` an
+/// [`RcloneBackend`], each wrapped in [`Retrying`]; a scheme of another tool's remote repositories
+/// (`sftp:`, `b2:`, ...) is refused.
+///
+/// An S3 backend takes its credentials and region from `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` and `AWS_REGION` or `AWS_DEFAULT_REGION`
+/// ([`S3Credentials::from_env`]), and `BACKSTOCK_S3_URL_STYLE=virtual-host` selects
+/// virtual-host-style URLs; see [`s3_options_from_env`] for the rest.
 pub fn open_location_with(
     location: &OsStr,
     opts: &RemoteOptions,
@@ -76,6 +90,15 @@ pub fn open_location_with(
         if let Some(url) = s.strip_prefix("rest:") {
             let rest = RestBackend::new(RestUrl::parse(url)?, opts.rest.clone())?;
             return Ok(Arc::new(Retrying::new(rest, opts.retry.clone())));
+        }
+        if let Some(url) = s.strip_prefix("s3:") {
+            let url = S3Url::parse(url)?;
+            let creds = S3Credentials::from_env(&url.shown())?;
+            let s3_opts = s3_options_from_env(&url.shown(), opts.s3.clone(), |name| {
+                std::env::var(name).ok()
+            })?;
+            let s3 = S3Backend::new(url, creds, s3_opts)?;
+            return Ok(Arc::new(Retrying::new(s3, opts.retry.clone())));
         }
         if let Some(remote) = s.strip_prefix("rclone:") {
             if remote.is_empty() {
@@ -93,6 +116,52 @@ pub fn open_location_with(
         }
     }
     Ok(Arc::new(LocalBackend::new(PathBuf::from(location))))
+}
+
+/// `opts` with the settings from the environment (read with `var`): `BACKSTOCK_S3_URL_STYLE`
+/// (`path`, the default, or `virtual-host`) and, to make tests exercise paging and multipart
+/// uploads with little data, `BACKSTOCK_S3_LIST_PAGE_SIZE` (keys per listing page),
+/// `BACKSTOCK_S3_MULTIPART_THRESHOLD` and `BACKSTOCK_S3_PART_SIZE` (bytes). `shown` is the
+/// location, for errors.
+pub fn s3_options_from_env(
+    shown: &str,
+    mut opts: S3Options,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<S3Options, S3UrlError> {
+    let number = |name: &str| -> Result<Option<u64>, S3UrlError> {
+        match var(name) {
+            None => Ok(None),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Ok(Some(n)),
+                _ => Err(S3UrlError::new(
+                    shown,
+                    format!("{name} must be a positive whole number, not {v:?}"),
+                )),
+            },
+        }
+    };
+    if let Some(style) = var("BACKSTOCK_S3_URL_STYLE") {
+        opts.url_style = match style.trim() {
+            "path" => S3UrlStyle::Path,
+            "virtual-host" => S3UrlStyle::VirtualHost,
+            other => {
+                return Err(S3UrlError::new(
+                    shown,
+                    format!("BACKSTOCK_S3_URL_STYLE must be path or virtual-host, not {other:?}"),
+                ))
+            }
+        };
+    }
+    if let Some(n) = number("BACKSTOCK_S3_LIST_PAGE_SIZE")? {
+        opts.list_page_size = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    if let Some(n) = number("BACKSTOCK_S3_MULTIPART_THRESHOLD")? {
+        opts.multipart_threshold = n;
+    }
+    if let Some(n) = number("BACKSTOCK_S3_PART_SIZE")? {
+        opts.part_size = n;
+    }
+    Ok(opts)
 }
 
 #[cfg(test)]
@@ -120,9 +189,60 @@ mod tests {
     }
 
     #[test]
+    fn s3_locations_need_a_valid_url_and_never_show_secrets() {
+        // Credentials in the URL are refused (they belong in the environment), and not shown.
+        let e = open("s3:https://key:secret@host/bucket").err().unwrap();
+        assert!(matches!(e, LocationError::S3(_)), "{e}");
+        assert!(!e.to_string().contains("secret"), "{e}");
+        let e = open("s3:https://host").err().unwrap().to_string();
+        assert!(e.contains("no bucket"), "{e}");
+    }
+
+    #[test]
+    fn s3_options_from_the_environment() {
+        let vars = |pairs: Vec<(&'static str, &'static str)>| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let o = s3_options_from_env("s3:x", S3Options::default(), vars(vec![])).unwrap();
+        assert_eq!(o.url_style, S3UrlStyle::Path);
+        assert_eq!(o.list_page_size, 1000);
+        let o = s3_options_from_env(
+            "s3:x",
+            S3Options::default(),
+            vars(vec![
+                ("BACKSTOCK_S3_URL_STYLE", "virtual-host"),
+                ("BACKSTOCK_S3_LIST_PAGE_SIZE", "3"),
+                ("BACKSTOCK_S3_MULTIPART_THRESHOLD", "1048576"),
+                ("BACKSTOCK_S3_PART_SIZE", "5242880"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(o.url_style, S3UrlStyle::VirtualHost);
+        assert_eq!(
+            (o.list_page_size, o.multipart_threshold, o.part_size),
+            (3, 1 << 20, 5 << 20)
+        );
+        for bad in [
+            ("BACKSTOCK_S3_URL_STYLE", "dns"),
+            ("BACKSTOCK_S3_LIST_PAGE_SIZE", "0"),
+            ("BACKSTOCK_S3_PART_SIZE", "5M"),
+        ] {
+            let e = s3_options_from_env("s3:x", S3Options::default(), vars(vec![bad]))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(bad.0), "{e}");
+        }
+    }
+
+    #[test]
     fn other_schemes_are_not_supported_yet() {
         for (s, scheme) in [
-            ("s3:https://key:secret@host/bucket", "s3"),
+            ("sftp:user@host:/srv", "sftp"),
             ("sftp:user@host:/srv", "sftp"),
         ] {
             let e = open(s).err().unwrap().to_string();

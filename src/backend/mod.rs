@@ -2,7 +2,8 @@
 //!
 //! Encryption and caching are layered above this trait (in `repository`), so a new backend (S3, REST)
 //! only moves bytes. [`open_location`] picks the backend for a repository location: a path is a
-//! [`LocalBackend`], `rest:http[s]://...` a [`RestBackend`] wrapped in [`Retrying`].
+//! [`LocalBackend`], `rest:http[s]://...` a [`RestBackend`] and `s3:http[s]://...` an [`S3Backend`],
+//! each wrapped in [`Retrying`].
 
 mod error;
 #[cfg(test)]
@@ -16,16 +17,20 @@ mod power_cut_tests;
 pub mod rclone;
 pub mod rest;
 pub mod retry;
+pub mod s3;
 #[cfg(test)]
 pub(crate) mod sim;
 mod vfs;
 
 pub use error::{BackendError, BackendErrorKind};
 pub use local::LocalBackend;
-pub use location::{open_location, open_location_with, LocationError, RemoteOptions};
+pub use location::{
+    open_location, open_location_with, s3_options_from_env, LocationError, RemoteOptions,
+};
 pub use rclone::RcloneBackend;
 pub use rest::{RestBackend, RestOptions};
 pub use retry::{RetryPolicy, Retrying};
+pub use s3::{S3Backend, S3Options};
 
 use crate::format::blob_entry::{ENTRY_LEN, SEAL_OVERHEAD};
 use crate::format::envelope::OVERHEAD;

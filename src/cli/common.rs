@@ -12,7 +12,8 @@ use zeroize::Zeroizing;
 #[derive(clap::Args, Debug)]
 pub struct GlobalOpts {
     /// Repository location: a directory, rest:http[s]://[USER:PASS@]HOST:PORT/PATH/ or
-    /// rclone:REMOTE:PATH
+    /// s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX] (credentials from AWS_ACCESS_KEY_ID and
+    /// AWS_SECRET_ACCESS_KEY) or rclone:REMOTE:PATH
     #[arg(
         short = 'r',
         long = "repo",
@@ -99,10 +100,11 @@ impl GlobalOpts {
             .context("no repository given: use -r/--repo PATH or set BACKSTOCK_REPOSITORY")
     }
 
-    /// The backend for `-r/--repo`: a directory, or a remote location (`rest:...`).
+    /// The backend for `-r/--repo`: a directory, or a remote location (`rest:...`, `s3:...`).
     pub fn backend(&self) -> Result<Arc<dyn Backend>> {
         let mut opts = backstock::backend::RemoteOptions::default();
         opts.rest.timeout = self.timeout.max(std::time::Duration::from_secs(1));
+        opts.s3.timeout = opts.rest.timeout;
         if let Some(p) = std::env::var_os("BACKSTOCK_RCLONE_PROGRAM") {
             opts.rclone_program = p.to_string_lossy().into_owned();
         }

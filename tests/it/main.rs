@@ -26,5 +26,6 @@ mod rest;
 mod restore_safety;
 mod restore_select;
 mod roundtrip;
+mod s3;
 mod snapshots_cat;
 mod storage_view;

@@ -12,11 +12,13 @@ mod compare;
 mod crafted;
 pub mod faulty;
 mod gen;
+mod proxy;
 mod raw;
 
 pub use compare::*;
 pub use crafted::*;
 pub use gen::*;
+pub use proxy::*;
 pub use raw::*;
 
 use assert_cmd::Command;

@@ -1,0 +1,481 @@
+//! A repository in an S3 bucket (AWS S3 or an S3-compatible store: moto, s3s-fs, Garage, MinIO,
+//! Backblaze B2, Wasabi, Cloudflare R2, ...), over reqwest's blocking client, with requests
+//! signed (AWS Signature Version 4, as presigned URLs) and answers parsed by the `rusty-s3` crate.
+//!
+//! Objects are named `PREFIX/config`, `PREFIX/keys/NAME`, `PREFIX/snapshots/NAME`,
+//! `PREFIX/index/NAME`, `PREFIX/data/NAME` and `PREFIX/locks/NAME` (without a prefix, no leading
+//! `PREFIX/`): the local layout except that `data/` is flat, as in restic's S3 layout.
+//!
+//! | operation | request |
+//! |---|---|
+//! | `create` | `HEAD config` (a repository must not exist yet), `HEAD` the bucket, `PUT` it if missing |
+//! | `list` | `ListObjectsV2` with `prefix=PREFIX/{type}/`, page after page (continuation tokens) |
+//! | `read` | `GET`, refused before the body if `Content-Length` is too large |
+//! | `read_range` | `GET` with `Range: bytes=a-b`; exactly that many bytes or an error |
+//! | `write` | `PUT` with `Content-MD5`; above [`S3Options::multipart_threshold`] a multipart upload |
+//! | `delete` | `DELETE` (S3 answers 204 for a missing key too) |
+//! | `stat`, `modified` | `HEAD`: `Content-Length`, `Last-Modified` |
+//!
+//! Failures map onto [`BackendErrorKind`]: 404 and `NoSuchKey` are `NotFound`; 408, 429, 5xx,
+//! `SlowDown`, `RequestTimeout`, connection failures, timeouts and cut-off bodies are `Transient`
+//! (with the server's `Retry-After`, if any); 403 `AccessDenied` and other 4xx are `Permanent`,
+//! with the S3 error code and message. This backend does not retry: wrap it in
+//! [`super::retry::Retrying`].
+//!
+//! No request hangs: the timeouts are those of the REST backend ([`S3Options`]).
+//!
+//! Credentials never show: they are not part of the location, and errors from the HTTP client are
+//! stripped of the request URL (a presigned URL holds the signature and, with temporary
+//! credentials, the session token, though never the secret key).
+
+mod errors;
+mod list;
+mod multipart;
+mod url;
+
+pub use url::{S3Credentials, S3Url, S3UrlError, S3UrlStyle};
+
+use super::{Backend, BackendError, BackendErrorKind, FileType, Result};
+use base64::Engine;
+use errors::{content_length, send_error, status_error};
+use md5::Digest;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::header::{self, HeaderMap};
+use reqwest::StatusCode;
+use rusty_s3::S3Action;
+use std::io::Read;
+use std::time::{Duration, SystemTime};
+
+/// How long a signed request stays valid. It is signed right before it is sent; S3 checks the
+/// expiry when a request starts, so a long upload is not cut by it.
+const SIGNED_FOR: Duration = Duration::from_secs(3600);
+
+/// The largest page of a listing read (a page of 1,000 keys is about 300 KiB).
+const LIST_PAGE_MAX: u64 = 64 << 20;
+
+/// The largest answer to a multipart upload request that is read (they are a few hundred bytes).
+const SMALL_ANSWER_MAX: u64 = 1 << 20;
+
+/// Settings of an [`S3Backend`].
+#[derive(Debug, Clone)]
+pub struct S3Options {
+    /// How long to wait for a connection to be made (default 30 s).
+    pub connect_timeout: Duration,
+    /// How long to wait for an answer after a request was sent, and for each read of a body to
+    /// make progress (default 5 minutes).
+    pub timeout: Duration,
+    /// Uploads get [`Self::timeout`] plus the time their size takes at this rate, in bytes per
+    /// second (default 64 KiB/s).
+    pub min_upload_rate: u64,
+    /// Files larger than this are written with a multipart upload (default 64 MiB).
+    pub multipart_threshold: u64,
+    /// The size of each part of a multipart upload but the last (default 16 MiB). S3 refuses
+    /// parts smaller than 5 MiB but the last; a file needing more than 10,000 parts gets larger
+    /// ones.
+    pub part_size: u64,
+    /// Keys asked for per listing page (default 1,000, S3's largest).
+    pub list_page_size: usize,
+    /// Path-style (the default) or virtual-host-style URLs.
+    pub url_style: S3UrlStyle,
+}
+
+impl Default for S3Options {
+    fn default() -> Self {
+        S3Options {
+            connect_timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(300),
+            min_upload_rate: 64 << 10,
+            multipart_threshold: 64 << 20,
+            part_size: 16 << 20,
+            list_page_size: 1000,
+            url_style: S3UrlStyle::Path,
+        }
+    }
+}
+
+/// A repository in an S3 bucket.
+pub struct S3Backend {
+    url: S3Url,
+    bucket: rusty_s3::Bucket,
+    creds: S3Credentials,
+    client: Client,
+    opts: S3Options,
+}
+
+impl S3Backend {
+    /// A backend for the bucket and prefix of `url`; nothing is sent until the first call.
+    pub fn new(url: S3Url, creds: S3Credentials, opts: S3Options) -> Result<Self, S3UrlError> {
+        let style = match opts.url_style {
+            S3UrlStyle::Path => rusty_s3::UrlStyle::Path,
+            S3UrlStyle::VirtualHost => rusty_s3::UrlStyle::VirtualHost,
+        };
+        let bucket = rusty_s3::Bucket::new(
+            url.endpoint.clone(),
+            style,
+            url.bucket.clone(),
+            creds.region.clone(),
+        )
+        .map_err(|e| {
+            S3UrlError::new(
+                url.shown(),
+                format!("cannot address the bucket ({e:?}); virtual-host style needs a host name and a bucket name valid in one"),
+            )
+        })?;
+        let client = Client::builder()
+            .connect_timeout(opts.connect_timeout)
+            .timeout(opts.timeout)
+            .user_agent(concat!("backstock/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                S3UrlError::new(url.shown(), format!("setting up the HTTP client: {e}"))
+            })?;
+        Ok(S3Backend {
+            url,
+            bucket,
+            creds,
+            client,
+            opts,
+        })
+    }
+
+    /// The key of a file (`None` for the name: the type's directory, ending in `/`).
+    fn key(&self, t: FileType, name: Option<&str>) -> Result<String> {
+        let rel = match (t, name) {
+            (FileType::Config, _) => "config".to_string(),
+            (_, None) => format!("{}/", t.dir()),
+            (_, Some(name)) => {
+                let valid = !name.is_empty()
+                    && !name.starts_with('.')
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                if !valid {
+                    return Err(BackendError::new(
+                        BackendErrorKind::InvalidName,
+                        t,
+                        Some(name),
+                        format!("invalid repository file name {name:?}"),
+                    ));
+                }
+                format!("{}/{name}", t.dir())
+            }
+        };
+        Ok(self.url.key(&rel))
+    }
+
+    /// The file as shown in messages.
+    fn show(&self, t: FileType, name: Option<&str>) -> String {
+        let base = self.url.shown();
+        match (t, name) {
+            (FileType::Config, _) => format!("{base}/config"),
+            (_, None) => format!("{base}/{}/", t.dir()),
+            (_, Some(name)) => format!("{base}/{}/{name}", t.dir()),
+        }
+    }
+
+    fn creds(&self) -> Option<&rusty_s3::Credentials> {
+        Some(&self.creds.inner)
+    }
+
+    /// A request for a signed action; its signed headers are sent too.
+    fn request<'a>(&self, action: &impl S3Action<'a>, headers: &[(&str, &str)]) -> RequestBuilder {
+        let method = match action_method(action) {
+            rusty_s3::Method::Head => reqwest::Method::HEAD,
+            rusty_s3::Method::Get => reqwest::Method::GET,
+            rusty_s3::Method::Post => reqwest::Method::POST,
+            rusty_s3::Method::Put => reqwest::Method::PUT,
+            rusty_s3::Method::Delete => reqwest::Method::DELETE,
+        };
+        let mut r = self.client.request(method, action.sign(SIGNED_FOR));
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r
+    }
+
+    /// Sends a request; a status that is not a success becomes an error.
+    fn send(
+        &self,
+        doing: &str,
+        t: FileType,
+        name: Option<&str>,
+        r: RequestBuilder,
+    ) -> Result<Response> {
+        self.exchange(|| format!("{doing} {}", self.show(t, name)), t, name, r)
+    }
+
+    /// Sends a request; a status that is not a success becomes an error saying `what()` was
+    /// being done.
+    fn exchange(
+        &self,
+        what: impl Fn() -> String,
+        t: FileType,
+        name: Option<&str>,
+        r: RequestBuilder,
+    ) -> Result<Response> {
+        let resp = r.send().map_err(|e| send_error(what(), t, name, e))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let headers = resp.headers().clone();
+        let mut body = Vec::new();
+        let _ = resp.take(64 << 10).read_to_end(&mut body);
+        Err(status_error(what(), t, name, status, &headers, &body))
+    }
+
+    /// `HEAD`: the headers of a file, or `None` if it does not exist.
+    fn head(&self, t: FileType, name: &str) -> Result<Option<HeaderMap>> {
+        let key = self.key(t, Some(name))?;
+        let r = self.request(&self.bucket.head_object(self.creds(), &key), &[]);
+        match self.send("stat", t, Some(name), r) {
+            Ok(resp) => Ok(Some(resp.headers().clone())),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads at most `max + 1` bytes of a body into `buf` (replacing its contents), so that the
+    /// caller can tell a body longer than `max`. A failure on the way is `Transient`.
+    fn read_body(
+        &self,
+        doing: &str,
+        t: FileType,
+        name: Option<&str>,
+        resp: Response,
+        max: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
+        buf.clear();
+        buf.reserve(max.min(16 << 20) as usize);
+        resp.take(max.saturating_add(1))
+            .read_to_end(buf)
+            .map_err(|e| {
+                let message = format!("{doing} {}", self.show(t, name));
+                BackendError::new(BackendErrorKind::Transient, t, name, message).with_source(e)
+            })?;
+        Ok(())
+    }
+
+    fn too_large(&self, t: FileType, name: &str, len: u64) -> BackendError {
+        BackendError::new(
+            BackendErrorKind::Refused,
+            t,
+            Some(name),
+            format!(
+                "{} is {len} bytes, larger than any valid {} ({} bytes at most): it was not \
+                 written by backstock; remove it from the repository",
+                self.show(t, Some(name)),
+                t.describe(),
+                t.max_size()
+            ),
+        )
+    }
+
+    /// The timeout of an upload of `len` bytes.
+    fn upload_timeout(&self, len: u64) -> Duration {
+        self.opts.timeout + Duration::from_secs(len / self.opts.min_upload_rate.max(1))
+    }
+}
+
+/// The HTTP method of an action.
+fn action_method<'a, A: S3Action<'a>>(_: &A) -> rusty_s3::Method {
+    A::METHOD
+}
+
+/// `Content-MD5` of a body: its MD5 digest in base64.
+fn content_md5(data: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(data))
+}
+
+impl Backend for S3Backend {
+    fn location(&self) -> String {
+        self.url.shown()
+    }
+
+    fn create(&self) -> Result<()> {
+        if self.stat(FileType::Config, "config")?.is_some() {
+            return Err(BackendError::new(
+                BackendErrorKind::Permanent,
+                FileType::Config,
+                Some("config"),
+                format!("a repository already exists at {}", self.location()),
+            ));
+        }
+        let what = || format!("looking up the bucket of {}", self.location());
+        let head = self.request(&self.bucket.head_bucket(self.creds()), &[]);
+        match self.exchange(what, FileType::Config, None, head) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+        let action = self.bucket.create_bucket(&self.creds.inner);
+        let body = action.body();
+        let r = self
+            .request(&action, &[])
+            .header(header::CONTENT_LENGTH, body.len())
+            .body(body);
+        let what = || format!("creating the bucket of {}", self.location());
+        match self.exchange(what, FileType::Config, None, r) {
+            Ok(_) => Ok(()),
+            // Made in the meantime by this account (another init, or a retried create).
+            Err(e) if e.to_string().contains("BucketAlreadyOwnedByYou") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn list(&self, t: FileType) -> Result<Vec<(String, u64)>> {
+        self.list_files(t)
+    }
+
+    fn read(&self, t: FileType, name: &str) -> Result<Vec<u8>> {
+        let key = self.key(t, Some(name))?;
+        let r = self.request(&self.bucket.get_object(self.creds(), &key), &[]);
+        let resp = self.send("reading", t, Some(name), r)?;
+        let max = t.max_size();
+        let expected = content_length(resp.headers());
+        if let Some(len) = expected.filter(|&len| len > max) {
+            return Err(self.too_large(t, name, len));
+        }
+        let mut buf = Vec::new();
+        self.read_body("reading", t, Some(name), resp, max, &mut buf)?;
+        let got = buf.len() as u64;
+        if got > max {
+            return Err(self.too_large(t, name, got));
+        }
+        if let Some(len) = expected.filter(|&len| len != got) {
+            return Err(BackendError::new(
+                BackendErrorKind::Transient,
+                t,
+                Some(name),
+                format!(
+                    "reading {}: got {got} bytes of {len}",
+                    self.show(t, Some(name))
+                ),
+            ));
+        }
+        Ok(buf)
+    }
+
+    fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        self.read_range_into(t, name, offset, len, &mut buf)?;
+        Ok(buf)
+    }
+
+    fn read_range_into(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
+        let key = self.key(t, Some(name))?;
+        let show = || self.show(t, Some(name));
+        if offset.checked_add(len).is_none_or(|end| end > t.max_size()) {
+            return Err(BackendError::new(
+                BackendErrorKind::Refused,
+                t,
+                Some(name),
+                format!(
+                    "cannot read {len} bytes at offset {offset} of {}: the range ends past the \
+                     end of any valid {} ({} bytes at most); the index or pack header that gave \
+                     it is corrupt",
+                    show(),
+                    t.describe(),
+                    t.max_size()
+                ),
+            ));
+        }
+        if len == 0 {
+            buf.clear();
+            return Ok(());
+        }
+        let doing = format!("reading {len} bytes at offset {offset} of");
+        let range = format!("bytes={offset}-{}", offset + len - 1);
+        let r = self.request(&self.bucket.get_object(self.creds(), &key), &[]);
+        let resp = self.send(&doing, t, Some(name), r.header(header::RANGE, range))?;
+        // A server that ignores the range sends the whole object: skip to the offset.
+        let whole = resp.status() != StatusCode::PARTIAL_CONTENT;
+        let skip = if whole { offset } else { 0 };
+        self.read_body(&doing, t, Some(name), resp, skip + len, buf)?;
+        if whole {
+            buf.truncate((skip + len) as usize);
+            let skipped = (skip as usize).min(buf.len());
+            buf.drain(..skipped);
+        }
+        let got = buf.len() as u64;
+        if got != len {
+            let why = if got < len {
+                "the file is shorter"
+            } else {
+                "the server sent more than was asked for"
+            };
+            return Err(BackendError::new(
+                BackendErrorKind::Permanent,
+                t,
+                Some(name),
+                format!("{doing} {}: got {got} bytes: {why}", show()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {
+        let key = self.key(t, Some(name))?;
+        if data.len() as u64 > self.opts.multipart_threshold {
+            return self.write_multipart(t, name, &key, data);
+        }
+        let md5 = content_md5(data);
+        let mut action = self.bucket.put_object(self.creds(), &key);
+        action.headers_mut().insert("content-md5", md5.as_str());
+        let r = self
+            .request(&action, &[("content-md5", &md5)])
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .header(header::CONTENT_LENGTH, data.len())
+            .timeout(self.upload_timeout(data.len() as u64))
+            .body(data.to_vec());
+        self.send("writing", t, Some(name), r)?;
+        Ok(())
+    }
+
+    fn delete(&self, t: FileType, name: &str) -> Result<()> {
+        let key = self.key(t, Some(name))?;
+        let r = self.request(&self.bucket.delete_object(self.creds(), &key), &[]);
+        match self.send("deleting", t, Some(name), r) {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>> {
+        let Some(headers) = self.head(t, name)? else {
+            return Ok(None);
+        };
+        match content_length(&headers) {
+            Some(len) => Ok(Some(len)),
+            None => Err(BackendError::new(
+                BackendErrorKind::Permanent,
+                t,
+                Some(name),
+                format!(
+                    "stat {}: the server sent no Content-Length",
+                    self.show(t, Some(name))
+                ),
+            )),
+        }
+    }
+
+    fn modified(&self, t: FileType, name: &str) -> Result<Option<SystemTime>> {
+        Ok(self.head(t, name)?.and_then(|h| {
+            let v = h.get(header::LAST_MODIFIED)?.to_str().ok()?;
+            let at = chrono::DateTime::parse_from_rfc2822(v.trim()).ok()?;
+            Some(SystemTime::from(at))
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests;
