@@ -153,13 +153,18 @@ pub(super) fn write_lock(
     key: &SecretKey,
     info: &LockInfo,
 ) -> Result<String> {
-    let payload = serde_json::to_vec(info).context("encoding lock")?;
-    let bytes = envelope::seal(Kind::Lock, key, &payload, false)?;
-    let name = hex::encode(storage_hash(&bytes));
+    let (name, bytes) = seal_lock(key, info)?;
     backend
         .write(FileType::Lock, &name, &bytes)
         .context("writing lock file")?;
     Ok(name)
+}
+
+/// A lock file's name and bytes, not written yet.
+pub(super) fn seal_lock(key: &SecretKey, info: &LockInfo) -> Result<(String, Vec<u8>)> {
+    let payload = serde_json::to_vec(info).context("encoding lock")?;
+    let bytes = envelope::seal(Kind::Lock, key, &payload, false)?;
+    Ok((hex::encode(storage_hash(&bytes)), bytes))
 }
 
 fn read_lock(backend: &dyn Backend, key: &SecretKey, name: &str) -> Result<LockInfo> {

@@ -20,7 +20,7 @@ use crate::crypto::keys::SecretKey;
 use crate::error::bail;
 use crate::error::{Context, Error, ErrorKind, Result};
 use chrono::Utc;
-use files::{listed_stale_reason, write_lock};
+use files::{listed_stale_reason, seal_lock, write_lock};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -300,7 +300,24 @@ impl Repository {
         let info = LockInfo::here(&me, kind);
         let clock = self.lock_clock.clone();
         let started = clock.now();
-        let name = write_lock(self.backend(), &self.keys().enc, &info)?;
+        let (name, bytes) = seal_lock(&self.keys().enc, &info)?;
+        // Known to the signal handler before the file is written: a signal while it is written
+        // or during the conflict check below (several requests on a remote store) must not leave
+        // it behind (deleting a lock file that never got written is harmless).
+        let state = Arc::new(LockState {
+            backend: self.backend_arc(),
+            clock,
+            give_up_after: GIVE_UP_AFTER,
+            name: Mutex::new(name.clone()),
+            last_ok: Mutex::new(started),
+            lost: Mutex::new(None),
+            confirmed: Mutex::new(Some(started)),
+            exclusive,
+        });
+        crate::sync::unpoisoned(&HELD).push(Arc::downgrade(&state));
+        self.backend()
+            .write(FileType::Lock, &name, &bytes)
+            .context("writing lock file")?;
         let reference = self
             .backend()
             .modified(FileType::Lock, &name)
@@ -335,17 +352,6 @@ impl Repository {
                 return Err(e.context("listing locks"));
             }
         }
-        let state = Arc::new(LockState {
-            backend: self.backend_arc(),
-            clock,
-            give_up_after: GIVE_UP_AFTER,
-            name: Mutex::new(name),
-            last_ok: Mutex::new(started),
-            lost: Mutex::new(None),
-            confirmed: Mutex::new(Some(started)),
-            exclusive,
-        });
-        crate::sync::unpoisoned(&HELD).push(Arc::downgrade(&state));
         *crate::sync::unpoisoned(&self.active_lock) = Some(state.clone());
         let (tx, rx) = mpsc::channel::<()>();
         let key = self.keys().enc.clone();
