@@ -224,7 +224,7 @@ impl Repository {
         self.lock_clock = clock;
     }
 
-    /// Fails with [`ErrorKind::Refused`](crate::ErrorKind::Refused), before anything is
+    /// Fails with [`ErrorKind::Refused`], before anything is
     /// changed, when the storage does not let this client delete (a server in append-only mode).
     /// `command` names what needs the deletes, for the message.
     pub fn require_deletes(&self, command: &str) -> Result<()> {
