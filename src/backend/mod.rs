@@ -8,6 +8,7 @@
 mod error;
 #[cfg(test)]
 pub(crate) mod hooked;
+mod http;
 pub mod local;
 #[cfg(test)]
 mod local_tests;

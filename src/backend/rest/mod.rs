@@ -29,6 +29,7 @@ mod url;
 
 pub use url::{RestUrl, RestUrlError};
 
+use super::http::{self, last_modified, RemoteFile};
 use super::{Backend, BackendError, BackendErrorKind, FileType, Result};
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::{self, HeaderMap};
@@ -38,9 +39,6 @@ use std::time::{Duration, SystemTime};
 
 /// The media type that selects version 2 of the protocol (names with sizes in lists).
 const V2: &str = "application/vnd.x.restic.rest.v2";
-
-/// At most this much of a server's error message goes into an error.
-const MESSAGE_MAX: usize = 300;
 
 /// The largest list answer read: about ten million packs.
 const LIST_MAX: u64 = 1 << 30;
@@ -170,42 +168,13 @@ impl RestBackend {
         }
     }
 
-    /// Reads at most `max + 1` bytes of a body into `buf` (replacing its contents), so that the
-    /// caller can tell a body longer than `max`. A failure on the way is `Transient`.
-    fn read_body(
-        &self,
-        doing: &str,
-        t: FileType,
-        name: Option<&str>,
-        resp: Response,
-        max: u64,
-        buf: &mut Vec<u8>,
-    ) -> Result<()> {
-        buf.clear();
-        buf.reserve(max.min(16 << 20) as usize);
-        resp.take(max.saturating_add(1))
-            .read_to_end(buf)
-            .map_err(|e| {
-                // A cut connection, a body shorter than its Content-Length, or no progress.
-                let message = format!("{doing} {}", self.show(t, name));
-                BackendError::new(BackendErrorKind::Transient, t, name, message).with_source(e)
-            })?;
-        Ok(())
-    }
-
-    fn too_large(&self, t: FileType, name: &str, len: u64) -> BackendError {
-        BackendError::new(
-            BackendErrorKind::Refused,
+    /// A file, for the messages of the shared HTTP code.
+    fn file<'a>(&self, t: FileType, name: Option<&'a str>) -> RemoteFile<'a> {
+        RemoteFile {
             t,
-            Some(name),
-            format!(
-                "{} is {len} bytes, larger than any valid {} ({} bytes at most): it was not \
-                 written by backstock; remove it from the repository",
-                self.show(t, Some(name)),
-                t.describe(),
-                t.max_size()
-            ),
-        )
+            name,
+            shown: self.show(t, name),
+        }
     }
 }
 
@@ -213,25 +182,12 @@ impl RestBackend {
 /// (truncated) and, for 408, 429 and 5xx, `Retry-After`.
 fn status_error(what: String, t: FileType, name: Option<&str>, resp: Response) -> BackendError {
     let status = resp.status();
-    let retry_after = resp
-        .headers()
-        .get(header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+    let headers = resp.headers().clone();
     let mut body = Vec::new();
-    let _ = resp.take(MESSAGE_MAX as u64 + 1).read_to_end(&mut body);
-    let text = String::from_utf8_lossy(&body);
-    let mut text: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(MESSAGE_MAX)
-        .collect::<String>()
-        .trim()
-        .to_string();
-    if body.len() > MESSAGE_MAX {
-        text.push_str("...");
-    }
+    let _ = resp
+        .take(http::MESSAGE_MAX as u64 * 4 + 1)
+        .read_to_end(&mut body);
+    let words = http::clean(&String::from_utf8_lossy(&body));
     let kind = match status {
         StatusCode::NOT_FOUND => BackendErrorKind::NotFound,
         StatusCode::FORBIDDEN => BackendErrorKind::Denied,
@@ -250,27 +206,7 @@ fn status_error(what: String, t: FileType, name: Option<&str>, resp: Response) -
         }
         _ => "",
     };
-    let mut message = format!("{what}: the server answered HTTP {status}{hint}");
-    if !text.is_empty() {
-        message.push_str(": ");
-        message.push_str(&text);
-    }
-    let e = BackendError::new(kind, t, name, message);
-    match retry_after {
-        Some(wait) if kind == BackendErrorKind::Transient => e.with_retry_after(wait),
-        _ => e,
-    }
-}
-
-/// `Content-Length` as a number.
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    http::status_error(kind, (what, t, name), status, hint, &words, &headers)
 }
 
 /// One entry of a version 2 list.
@@ -333,7 +269,8 @@ impl Backend for RestBackend {
             ));
         }
         let mut body = Vec::new();
-        self.read_body("listing", t, None, resp, LIST_MAX, &mut body)?;
+        self.file(t, None)
+            .read_body("listing", resp, LIST_MAX, &mut body)?;
         if body.len() as u64 > LIST_MAX {
             return Err(BackendError::new(
                 BackendErrorKind::Refused,
@@ -364,30 +301,7 @@ impl Backend for RestBackend {
     fn read(&self, t: FileType, name: &str) -> Result<Vec<u8>> {
         let url = self.file_url(t, Some(name))?;
         let resp = self.send("reading", t, Some(name), self.request(Method::GET, url))?;
-        let max = t.max_size();
-        let expected = content_length(resp.headers());
-        if let Some(len) = expected.filter(|&len| len > max) {
-            return Err(self.too_large(t, name, len));
-        }
-        let mut buf = Vec::new();
-        self.read_body("reading", t, Some(name), resp, max, &mut buf)?;
-        let got = buf.len() as u64;
-        if got > max {
-            return Err(self.too_large(t, name, got));
-        }
-        if expected.is_some_and(|len| len != got) {
-            return Err(BackendError::new(
-                BackendErrorKind::Transient,
-                t,
-                Some(name),
-                format!(
-                    "reading {}: got {got} bytes of {}",
-                    self.show(t, Some(name)),
-                    expected.unwrap_or_default()
-                ),
-            ));
-        }
-        Ok(buf)
+        self.file(t, Some(name)).read_whole(resp)
     }
 
     fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
@@ -405,22 +319,8 @@ impl Backend for RestBackend {
         buf: &mut Vec<u8>,
     ) -> Result<()> {
         let url = self.file_url(t, Some(name))?;
-        let show = || self.show(t, Some(name));
-        if offset.checked_add(len).is_none_or(|end| end > t.max_size()) {
-            return Err(BackendError::new(
-                BackendErrorKind::Refused,
-                t,
-                Some(name),
-                format!(
-                    "cannot read {len} bytes at offset {offset} of {}: the range ends past the \
-                     end of any valid {} ({} bytes at most); the index or pack header that gave \
-                     it is corrupt",
-                    show(),
-                    t.describe(),
-                    t.max_size()
-                ),
-            ));
-        }
+        let file = self.file(t, Some(name));
+        file.check_range(offset, len)?;
         if len == 0 {
             buf.clear();
             return Ok(());
@@ -431,31 +331,7 @@ impl Backend for RestBackend {
             format!("bytes={offset}-{}", offset + len - 1),
         );
         let resp = self.send(&doing, t, Some(name), r)?;
-        // A server that ignores the range sends the whole file: skip to the offset.
-        let resp_was_whole = resp.status() != StatusCode::PARTIAL_CONTENT;
-        let skip = if resp_was_whole { offset } else { 0 };
-        self.read_body(&doing, t, Some(name), resp, skip + len, buf)?;
-        if resp_was_whole {
-            // The rest of the file is not wanted.
-            buf.truncate((skip + len) as usize);
-            let skipped = (skip as usize).min(buf.len());
-            buf.drain(..skipped);
-        }
-        let got = buf.len() as u64;
-        if got != len {
-            let why = if got < len {
-                "the file is shorter"
-            } else {
-                "the server sent more than was asked for"
-            };
-            return Err(BackendError::new(
-                BackendErrorKind::Permanent,
-                t,
-                Some(name),
-                format!("{doing} {}: got {got} bytes: {why}", show()),
-            ));
-        }
-        Ok(())
+        file.read_range(&doing, resp, offset, len, buf)
     }
 
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {
@@ -492,31 +368,14 @@ impl Backend for RestBackend {
     }
 
     fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>> {
-        let Some(headers) = self.head(t, name)? else {
-            return Ok(None);
-        };
-        match content_length(&headers) {
-            Some(len) => Ok(Some(len)),
-            None => Err(BackendError::new(
-                BackendErrorKind::Permanent,
-                t,
-                Some(name),
-                format!(
-                    "stat {}: the server sent no Content-Length",
-                    self.show(t, Some(name))
-                ),
-            )),
-        }
+        let headers = self.head(t, name)?;
+        self.file(t, Some(name)).size(headers.as_ref())
     }
 
     fn modified(&self, t: FileType, name: &str) -> Result<Option<SystemTime>> {
         // Neither rclone 1.60 nor rest-server sends Last-Modified on HEAD: then lock ages fall
         // back to the times the locks carry.
-        Ok(self.head(t, name)?.and_then(|h| {
-            let v = h.get(header::LAST_MODIFIED)?.to_str().ok()?;
-            let at = chrono::DateTime::parse_from_rfc2822(v.trim()).ok()?;
-            Some(SystemTime::from(at))
-        }))
+        Ok(self.head(t, name)?.as_ref().and_then(last_modified))
     }
 }
 

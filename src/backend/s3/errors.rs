@@ -1,13 +1,10 @@
 //! Turning S3's answers into [`BackendError`]s: the status, the S3 error code and message from an
 //! `<Error>` body, and the kind a caller acts on.
 
+use super::super::http::{self, clean};
 use super::super::{BackendError, BackendErrorKind, FileType};
-use reqwest::header::{self, HeaderMap};
+use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
-use std::time::Duration;
-
-/// At most this much of a server's error message goes into an error.
-pub(super) const MESSAGE_MAX: usize = 300;
 
 /// The `Code` and `Message` of an S3 `<Error>` document, if the body is one.
 pub(super) fn s3_error(body: &[u8]) -> Option<(String, String)> {
@@ -64,21 +61,6 @@ pub(super) fn kind_of(status: StatusCode, code: Option<&str>) -> BackendErrorKin
     BackendErrorKind::Permanent
 }
 
-/// Control characters out, at most [`MESSAGE_MAX`] characters, `...` when cut.
-pub(super) fn clean(text: &str) -> String {
-    let mut out: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(MESSAGE_MAX)
-        .collect::<String>()
-        .trim()
-        .to_string();
-    if text.chars().count() > MESSAGE_MAX {
-        out.push_str("...");
-    }
-    out
-}
-
 /// The error for an answer that is not a success: `what` (what was being done to which
 /// object), the status, the S3 error code and message (truncated) and, for a transient failure,
 /// the server's `Retry-After`.
@@ -113,39 +95,7 @@ pub(super) fn status_error(
         Some((code, message)) => clean(&format!("{code}: {message}")),
         None => clean(&String::from_utf8_lossy(body)),
     };
-    let mut message = format!("{what}: the server answered HTTP {status}{hint}");
-    if !detail.is_empty() {
-        message.push_str(": ");
-        message.push_str(&detail);
-    }
-    let e = BackendError::new(kind, t, name, message);
-    match retry_after(headers) {
-        Some(wait) if kind == BackendErrorKind::Transient => e.with_retry_after(wait),
-        _ => e,
-    }
-}
-
-/// `Retry-After` in seconds.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
-}
-
-/// `Content-Length` as a number.
-pub(super) fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    http::status_error(kind, (what, t, name), status, hint, &detail, headers)
 }
 
 /// The error for a request that got no answer: a refused or cut connection or a timeout are
@@ -168,6 +118,8 @@ pub(super) fn send_error(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::header;
+    use std::time::Duration;
 
     const ERR: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>\
         <Message>Please reduce your request rate &amp; retry.</Message><RequestId>1</RequestId>\
@@ -264,11 +216,5 @@ mod tests {
             e.to_string(),
             "stat s3:http://h/b/keys/ab: the server answered HTTP 400 Bad Request"
         );
-    }
-
-    #[test]
-    fn cleaning() {
-        assert_eq!(clean("a\nb\r\n"), "a b");
-        assert_eq!(clean(&"é".repeat(400)).chars().count(), MESSAGE_MAX + 3);
     }
 }

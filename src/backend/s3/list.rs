@@ -72,7 +72,8 @@ impl S3Backend {
         }
         let resp = self.send("listing", t, None, self.request(&action, &[]))?;
         let mut body = Vec::new();
-        self.read_body("listing", t, None, resp, LIST_PAGE_MAX, &mut body)?;
+        self.file(t, None)
+            .read_body("listing", resp, LIST_PAGE_MAX, &mut body)?;
         let fail = |why: String| {
             let message = format!("listing {}: {why}", self.show(t, None));
             BackendError::new(BackendErrorKind::Permanent, t, None, message)

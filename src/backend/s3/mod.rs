@@ -35,13 +35,13 @@ mod url;
 
 pub use url::{S3Credentials, S3Url, S3UrlError, S3UrlStyle};
 
+use super::http::{last_modified, RemoteFile};
 use super::{Backend, BackendError, BackendErrorKind, FileType, Result};
 use base64::Engine;
-use errors::{content_length, send_error, status_error};
+use errors::{send_error, status_error};
 use md5::Digest;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::{self, HeaderMap};
-use reqwest::StatusCode;
 use rusty_s3::S3Action;
 use std::io::Read;
 use std::time::{Duration, SystemTime};
@@ -235,41 +235,13 @@ impl S3Backend {
         }
     }
 
-    /// Reads at most `max + 1` bytes of a body into `buf` (replacing its contents), so that the
-    /// caller can tell a body longer than `max`. A failure on the way is `Transient`.
-    fn read_body(
-        &self,
-        doing: &str,
-        t: FileType,
-        name: Option<&str>,
-        resp: Response,
-        max: u64,
-        buf: &mut Vec<u8>,
-    ) -> Result<()> {
-        buf.clear();
-        buf.reserve(max.min(16 << 20) as usize);
-        resp.take(max.saturating_add(1))
-            .read_to_end(buf)
-            .map_err(|e| {
-                let message = format!("{doing} {}", self.show(t, name));
-                BackendError::new(BackendErrorKind::Transient, t, name, message).with_source(e)
-            })?;
-        Ok(())
-    }
-
-    fn too_large(&self, t: FileType, name: &str, len: u64) -> BackendError {
-        BackendError::new(
-            BackendErrorKind::Refused,
+    /// A file, for the messages of the shared HTTP code.
+    fn file<'a>(&self, t: FileType, name: Option<&'a str>) -> RemoteFile<'a> {
+        RemoteFile {
             t,
-            Some(name),
-            format!(
-                "{} is {len} bytes, larger than any valid {} ({} bytes at most): it was not \
-                 written by backstock; remove it from the repository",
-                self.show(t, Some(name)),
-                t.describe(),
-                t.max_size()
-            ),
-        )
+            name,
+            shown: self.show(t, name),
+        }
     }
 
     /// The timeout of an upload of `len` bytes.
@@ -332,29 +304,7 @@ impl Backend for S3Backend {
         let key = self.key(t, Some(name))?;
         let r = self.request(&self.bucket.get_object(self.creds(), &key), &[]);
         let resp = self.send("reading", t, Some(name), r)?;
-        let max = t.max_size();
-        let expected = content_length(resp.headers());
-        if let Some(len) = expected.filter(|&len| len > max) {
-            return Err(self.too_large(t, name, len));
-        }
-        let mut buf = Vec::new();
-        self.read_body("reading", t, Some(name), resp, max, &mut buf)?;
-        let got = buf.len() as u64;
-        if got > max {
-            return Err(self.too_large(t, name, got));
-        }
-        if let Some(len) = expected.filter(|&len| len != got) {
-            return Err(BackendError::new(
-                BackendErrorKind::Transient,
-                t,
-                Some(name),
-                format!(
-                    "reading {}: got {got} bytes of {len}",
-                    self.show(t, Some(name))
-                ),
-            ));
-        }
-        Ok(buf)
+        self.file(t, Some(name)).read_whole(resp)
     }
 
     fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
@@ -372,22 +322,8 @@ impl Backend for S3Backend {
         buf: &mut Vec<u8>,
     ) -> Result<()> {
         let key = self.key(t, Some(name))?;
-        let show = || self.show(t, Some(name));
-        if offset.checked_add(len).is_none_or(|end| end > t.max_size()) {
-            return Err(BackendError::new(
-                BackendErrorKind::Refused,
-                t,
-                Some(name),
-                format!(
-                    "cannot read {len} bytes at offset {offset} of {}: the range ends past the \
-                     end of any valid {} ({} bytes at most); the index or pack header that gave \
-                     it is corrupt",
-                    show(),
-                    t.describe(),
-                    t.max_size()
-                ),
-            ));
-        }
+        let file = self.file(t, Some(name));
+        file.check_range(offset, len)?;
         if len == 0 {
             buf.clear();
             return Ok(());
@@ -396,30 +332,7 @@ impl Backend for S3Backend {
         let range = format!("bytes={offset}-{}", offset + len - 1);
         let r = self.request(&self.bucket.get_object(self.creds(), &key), &[]);
         let resp = self.send(&doing, t, Some(name), r.header(header::RANGE, range))?;
-        // A server that ignores the range sends the whole object: skip to the offset.
-        let whole = resp.status() != StatusCode::PARTIAL_CONTENT;
-        let skip = if whole { offset } else { 0 };
-        self.read_body(&doing, t, Some(name), resp, skip + len, buf)?;
-        if whole {
-            buf.truncate((skip + len) as usize);
-            let skipped = (skip as usize).min(buf.len());
-            buf.drain(..skipped);
-        }
-        let got = buf.len() as u64;
-        if got != len {
-            let why = if got < len {
-                "the file is shorter"
-            } else {
-                "the server sent more than was asked for"
-            };
-            return Err(BackendError::new(
-                BackendErrorKind::Permanent,
-                t,
-                Some(name),
-                format!("{doing} {}: got {got} bytes: {why}", show()),
-            ));
-        }
-        Ok(())
+        file.read_range(&doing, resp, offset, len, buf)
     }
 
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {
@@ -451,29 +364,12 @@ impl Backend for S3Backend {
     }
 
     fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>> {
-        let Some(headers) = self.head(t, name)? else {
-            return Ok(None);
-        };
-        match content_length(&headers) {
-            Some(len) => Ok(Some(len)),
-            None => Err(BackendError::new(
-                BackendErrorKind::Permanent,
-                t,
-                Some(name),
-                format!(
-                    "stat {}: the server sent no Content-Length",
-                    self.show(t, Some(name))
-                ),
-            )),
-        }
+        let headers = self.head(t, name)?;
+        self.file(t, Some(name)).size(headers.as_ref())
     }
 
     fn modified(&self, t: FileType, name: &str) -> Result<Option<SystemTime>> {
-        Ok(self.head(t, name)?.and_then(|h| {
-            let v = h.get(header::LAST_MODIFIED)?.to_str().ok()?;
-            let at = chrono::DateTime::parse_from_rfc2822(v.trim()).ok()?;
-            Some(SystemTime::from(at))
-        }))
+        Ok(self.head(t, name)?.as_ref().and_then(last_modified))
     }
 }
 

@@ -38,10 +38,8 @@ impl S3Backend {
             self.request(&create, &[]),
         )?;
         let mut body = Vec::new();
-        self.read_body(
+        self.file(t, Some(name)).read_body(
             "starting a multipart upload of",
-            t,
-            Some(name),
             resp,
             SMALL_ANSWER_MAX,
             &mut body,
@@ -146,7 +144,8 @@ impl S3Backend {
         let status = resp.status();
         let headers = resp.headers().clone();
         let mut body = Vec::new();
-        self.read_body(doing, t, Some(name), resp, SMALL_ANSWER_MAX, &mut body)?;
+        self.file(t, Some(name))
+            .read_body(doing, resp, SMALL_ANSWER_MAX, &mut body)?;
         complete_answer_error(self.show(t, Some(name)), t, name, status, &headers, &body)
     }
 }
