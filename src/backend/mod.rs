@@ -2,9 +2,11 @@
 //!
 //! Encryption and caching are layered above this trait (in `repository`), so a new backend (S3, REST)
 //! only moves bytes. [`open_location`] picks the backend for a repository location: a path is a
-//! [`LocalBackend`], `rest:http[s]://...` a [`RestBackend`] and `s3:http[s]://...` an [`S3Backend`],
-//! each wrapped in [`Retrying`].
+//! [`LocalBackend`], `rest:http[s]://...` a [`RestBackend`], `s3:http[s]://...` an [`S3Backend`] and
+//! `rclone:REMOTE:PATH` an [`RcloneBackend`], each wrapped in [`Retrying`].
 
+#[cfg(test)]
+mod canned;
 mod error;
 #[cfg(test)]
 pub(crate) mod hooked;

@@ -52,72 +52,14 @@ fn ranges_past_any_valid_file_are_refused_unsent() {
 // ---------------------------------------------------------------------------------------------
 // Against a small server that gives canned answers, one connection per request.
 
+use crate::backend::canned::{answer, serve as serve_canned, Reply};
 use crate::backend::retry::{RetryPolicy, Retrying};
-use std::io::Write;
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-
-/// What the fake server does with one request.
-enum Reply {
-    /// Sends these bytes, then closes the connection.
-    Raw(Vec<u8>),
-    /// Reads the request and sends nothing for this long.
-    Stall(Duration),
-}
-
-/// A complete answer with a body.
-fn answer(status: &str, headers: &[&str], body: &[u8]) -> Reply {
-    let mut r = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
-    for h in headers {
-        r.push_str(h);
-        r.push_str("\r\n");
-    }
-    if !headers.iter().any(|h| h.starts_with("Content-Length")) {
-        r.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    r.push_str("\r\n");
-    let mut bytes = r.into_bytes();
-    bytes.extend_from_slice(body);
-    Reply::Raw(bytes)
-}
 
 /// Starts a server answering the requests in order; returns a backend for it (with `timeout`)
 /// and the heads of the requests it got.
 fn serve(replies: Vec<Reply>, timeout: Duration) -> (RestBackend, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let heads = Arc::new(Mutex::new(Vec::new()));
-    let seen = heads.clone();
-    std::thread::spawn(move || {
-        for reply in replies {
-            let Ok((mut conn, _)) = listener.accept() else {
-                return;
-            };
-            let mut req = Vec::new();
-            let mut byte = [0u8; 1];
-            while !req.ends_with(b"\r\n\r\n") && conn.read(&mut byte).is_ok_and(|n| n == 1) {
-                req.push(byte[0]);
-            }
-            let head = String::from_utf8_lossy(&req).into_owned();
-            let len = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                })
-                .unwrap_or(0);
-            let mut body = vec![0u8; len];
-            let _ = conn.read_exact(&mut body);
-            seen.lock().unwrap().push(head);
-            match reply {
-                Reply::Raw(bytes) => {
-                    let _ = conn.write_all(&bytes);
-                }
-                Reply::Stall(d) => std::thread::sleep(d),
-            }
-        }
-    });
+    let (port, heads) = serve_canned(replies, str::to_string);
     let url = RestUrl::parse(&format!("http://u:pw@127.0.0.1:{port}/r/")).unwrap();
     let opts = RestOptions {
         timeout,

@@ -3,9 +3,8 @@
 //! whose completion fails inside a 200; the real-server tests are in tests/it/s3.rs.
 
 use super::*;
+use crate::backend::canned::{self, Reply};
 use crate::backend::retry::{RetryPolicy, Retrying};
-use std::io::Write;
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 const SECRET: &str = "wJalrXUtnFEMI-K7MDENG-SECRET";
@@ -18,17 +17,10 @@ fn backend_at(port: u16, opts: S3Options) -> S3Backend {
 
 /// A complete answer.
 fn answer(status: &str, headers: &[&str], body: &str) -> Vec<u8> {
-    let mut r = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
-    for h in headers {
-        r.push_str(h);
-        r.push_str("\r\n");
+    match canned::answer(status, headers, body.as_bytes()) {
+        Reply::Raw(bytes) => bytes,
+        Reply::Stall(_) => unreachable!("answer() gives bytes"),
     }
-    if !headers.iter().any(|h| h.starts_with("Content-Length")) {
-        r.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    r.push_str("\r\n");
-    r.push_str(body);
-    r.into_bytes()
 }
 
 fn error_doc(code: &str, message: &str) -> String {
@@ -38,36 +30,10 @@ fn error_doc(code: &str, message: &str) -> String {
 /// Starts a server answering the requests in order with `replies`; returns a backend for it
 /// and the request lines it got.
 fn serve(replies: Vec<Vec<u8>>, opts: S3Options) -> (S3Backend, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let seen = lines.clone();
-    std::thread::spawn(move || {
-        for reply in replies {
-            let Ok((mut conn, _)) = listener.accept() else {
-                return;
-            };
-            let mut req = Vec::new();
-            let mut byte = [0u8; 1];
-            while !req.ends_with(b"\r\n\r\n") && conn.read(&mut byte).is_ok_and(|n| n == 1) {
-                req.push(byte[0]);
-            }
-            let head = String::from_utf8_lossy(&req).into_owned();
-            let len = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                })
-                .unwrap_or(0);
-            let mut body = vec![0u8; len];
-            let _ = conn.read_exact(&mut body);
-            seen.lock()
-                .unwrap()
-                .push(head.lines().next().unwrap_or_default().to_string());
-            let _ = conn.write_all(&reply);
-        }
+    let replies = replies.into_iter().map(Reply::Raw).collect();
+    // The tests look at request lines only.
+    let (port, lines) = canned::serve(replies, |head| {
+        head.lines().next().unwrap_or_default().to_string()
     });
     (backend_at(port, opts), lines)
 }
