@@ -6,7 +6,7 @@ use super::rclone::RcloneBackend;
 use super::rest::{RestBackend, RestOptions, RestUrl, RestUrlError};
 use super::retry::{RetryPolicy, Retrying};
 use super::s3::{S3Backend, S3Credentials, S3Options, S3Url, S3UrlError, S3UrlStyle};
-use super::{Backend, BackendError, LocalBackend};
+use super::{Backend, BackendError, Counting, LocalBackend};
 use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -75,7 +75,7 @@ pub fn open_location(location: &OsStr) -> Result<Arc<dyn Backend>, LocationError
 
 /// The backend for a repository location: a path is a [`LocalBackend`]; `rest:http[s]://...` a
 /// [`RestBackend`], `s3:http[s]://...` an [`S3Backend`] and `rclone:REMOTE:PATH` an
-/// [`RcloneBackend`], each wrapped in [`Retrying`]; a scheme of another tool's remote repositories
+/// [`RcloneBackend`], each counted ([`Counting`]) and wrapped in [`Retrying`]; a scheme of another tool's remote repositories
 /// (`sftp:`, `b2:`, ...) is refused.
 ///
 /// An S3 backend takes its credentials and region from `AWS_ACCESS_KEY_ID`,
@@ -89,7 +89,7 @@ pub fn open_location_with(
     if let Some(s) = location.to_str() {
         if let Some(url) = s.strip_prefix("rest:") {
             let rest = RestBackend::new(RestUrl::parse(url)?, opts.rest.clone())?;
-            return Ok(Arc::new(Retrying::new(rest, opts.retry.clone())));
+            return Ok(Arc::new(Retrying::new(Counting(rest), opts.retry.clone())));
         }
         if let Some(url) = s.strip_prefix("s3:") {
             let url = S3Url::parse(url)?;
@@ -98,14 +98,17 @@ pub fn open_location_with(
                 std::env::var(name).ok()
             })?;
             let s3 = S3Backend::new(url, creds, s3_opts)?;
-            return Ok(Arc::new(Retrying::new(s3, opts.retry.clone())));
+            return Ok(Arc::new(Retrying::new(Counting(s3), opts.retry.clone())));
         }
         if let Some(remote) = s.strip_prefix("rclone:") {
             if remote.is_empty() {
                 return Err(LocationError::Rclone);
             }
             let rclone = RcloneBackend::start(&opts.rclone_program, remote, opts.rest.clone())?;
-            return Ok(Arc::new(Retrying::new(rclone, opts.retry.clone())));
+            return Ok(Arc::new(Retrying::new(
+                Counting(rclone),
+                opts.retry.clone(),
+            )));
         }
         if let Some((scheme, _)) = s.split_once(':') {
             if NOT_YET.contains(&scheme) {

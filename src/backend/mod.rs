@@ -7,6 +7,7 @@
 
 #[cfg(test)]
 mod canned;
+mod counting;
 mod error;
 #[cfg(test)]
 pub(crate) mod hooked;
@@ -25,6 +26,7 @@ pub mod s3;
 pub(crate) mod sim;
 mod vfs;
 
+pub use counting::{storage_operations, Counting, StorageOperations};
 pub use error::{BackendError, BackendErrorKind};
 pub use local::LocalBackend;
 pub use location::{

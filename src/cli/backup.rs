@@ -95,6 +95,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         }
     }
     let s = &result.snapshot.summary;
+    // Remote stores only (a local repository counts nothing).
+    let ops = backstock::backend::storage_operations();
     if g.json {
         outln!(
             "{}",
@@ -108,6 +110,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 "files_changed_while_read": result.changed.len(),
                 "changed_while_read": result.changed,
                 "skipped": result.skipped.iter().map(|(p, w)| serde_json::json!({"path": p, "type": w})).collect::<Vec<_>>(),
+                "storage_operations": ops,
             })
         )?;
     } else if !g.quiet {
@@ -148,6 +151,18 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             outln!(
                 "Skipped:     {} sockets, FIFOs or devices (not backed up; named with -v)",
                 result.skipped.len()
+            )?;
+        }
+        if g.verbose > 0 && ops.total() > 0 {
+            outln!(
+                "Storage:     {} operations ({} lists, {} reads, {} pack reads, {} writes, {} deletes, {} stats)",
+                ops.total(),
+                ops.lists,
+                ops.reads,
+                ops.pack_reads,
+                ops.writes,
+                ops.deletes,
+                ops.stats
             )?;
         }
         outln!("snapshot {} saved", result.id.short())?;

@@ -134,3 +134,33 @@ fn an_interrupted_command_stops_its_rclone_server() {
     assert_eq!(servers_of(&served), 0, "an rclone server was left running");
     ok(&env, &["check"]);
 }
+
+/// A daily backup with nothing changed, on a remote repository with a warm cache: it lists, reads
+/// what it needs from the cache, writes a lock and a snapshot, and reads no pack at all. The
+/// counts come from `backup --json` (`storage_operations`).
+#[test]
+fn an_unchanged_backup_reads_no_pack_and_needs_few_operations() {
+    let mut env = Env::new();
+    let served = env.path("served");
+    env.repo = format!("rclone:shop:{}", served.display()).into();
+    make_store(&env.path("store"));
+    ok(&env, &["init"]);
+    let first: serde_json::Value =
+        serde_json::from_str(&ok(&env, &["--json", "backup", "store"])).unwrap();
+    assert!(
+        first["storage_operations"]["writes"].as_u64().unwrap() >= 3,
+        "{first}"
+    );
+    let second: serde_json::Value =
+        serde_json::from_str(&ok(&env, &["--json", "backup", "store"])).unwrap();
+    let ops = &second["storage_operations"];
+    assert_eq!(ops["pack_reads"], 0, "{ops}");
+    // A lock, its removal, the snapshot: nothing else is written.
+    assert_eq!(ops["writes"], 2, "lock and snapshot only: {ops}");
+    let total: u64 = ["lists", "reads", "pack_reads", "writes", "deletes", "stats"]
+        .iter()
+        .map(|k| ops[k].as_u64().unwrap())
+        .sum();
+    assert!(total <= 20, "{total} operations: {ops}");
+    eprintln!("unchanged backup over rclone: {ops}");
+}
