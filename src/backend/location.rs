@@ -6,7 +6,7 @@ use super::rclone::RcloneBackend;
 use super::rest::{RestBackend, RestOptions, RestUrl, RestUrlError};
 use super::retry::{RetryPolicy, Retrying};
 use super::s3::{S3Backend, S3Credentials, S3Options, S3Url, S3UrlError, S3UrlStyle};
-use super::{Backend, BackendError, Counting, LocalBackend};
+use super::{Backend, BackendError, Counting, LocalBackend, Throttled};
 use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,6 +26,10 @@ pub struct RemoteOptions {
     pub retry: RetryPolicy,
     /// The rclone program `rclone:` locations start (default `rclone`, found on `PATH`).
     pub rclone_program: String,
+    /// Uploads at most this many bytes per second (any backend; `None`: no limit).
+    pub limit_upload: Option<u64>,
+    /// Downloads at most this many bytes per second (any backend; `None`: no limit).
+    pub limit_download: Option<u64>,
 }
 
 impl Default for RemoteOptions {
@@ -35,6 +39,8 @@ impl Default for RemoteOptions {
             s3: S3Options::default(),
             retry: RetryPolicy::default(),
             rclone_program: "rclone".into(),
+            limit_upload: None,
+            limit_download: None,
         }
     }
 }
@@ -75,7 +81,8 @@ pub fn open_location(location: &OsStr) -> Result<Arc<dyn Backend>, LocationError
 
 /// The backend for a repository location: a path is a [`LocalBackend`]; `rest:http[s]://...` a
 /// [`RestBackend`], `s3:http[s]://...` an [`S3Backend`] and `rclone:REMOTE:PATH` an
-/// [`RcloneBackend`], each counted ([`Counting`]) and wrapped in [`Retrying`]; a scheme of another tool's remote repositories
+/// [`RcloneBackend`], each rate-limited ([`Throttled`]), counted ([`Counting`]) and wrapped in
+/// [`Retrying`]; a scheme of another tool's remote repositories
 /// (`sftp:`, `b2:`, ...) is refused.
 ///
 /// An S3 backend takes its credentials and region from `AWS_ACCESS_KEY_ID`,
@@ -89,7 +96,7 @@ pub fn open_location_with(
     if let Some(s) = location.to_str() {
         if let Some(url) = s.strip_prefix("rest:") {
             let rest = RestBackend::new(RestUrl::parse(url)?, opts.rest.clone())?;
-            return Ok(Arc::new(Retrying::new(Counting(rest), opts.retry.clone())));
+            return Ok(remote(rest, opts));
         }
         if let Some(url) = s.strip_prefix("s3:") {
             let url = S3Url::parse(url)?;
@@ -98,7 +105,7 @@ pub fn open_location_with(
                 std::env::var(name).ok()
             })?;
             let s3 = S3Backend::new(url, creds, s3_opts)?;
-            return Ok(Arc::new(Retrying::new(Counting(s3), opts.retry.clone())));
+            return Ok(remote(s3, opts));
         }
         if let Some(remote) = s.strip_prefix("rclone:") {
             if remote.is_empty() {
@@ -118,7 +125,22 @@ pub fn open_location_with(
             }
         }
     }
-    Ok(Arc::new(LocalBackend::new(PathBuf::from(location))))
+    let local = LocalBackend::new(PathBuf::from(location));
+    if opts.limit_upload.is_none() && opts.limit_download.is_none() {
+        return Ok(Arc::new(local));
+    }
+    Ok(Arc::new(Throttled::new(
+        local,
+        opts.limit_upload,
+        opts.limit_download,
+    )))
+}
+
+/// A remote backend as every command uses it: held to the rate limits, counted, retried (the
+/// limits and the counts inside the retries: a retried request is sent, and paid for, again).
+fn remote<B: Backend + 'static>(backend: B, opts: &RemoteOptions) -> Arc<dyn Backend> {
+    let limited = Throttled::new(backend, opts.limit_upload, opts.limit_download);
+    Arc::new(Retrying::new(Counting(limited), opts.retry.clone()))
 }
 
 /// `opts` with the settings from the environment (read with `var`): `BACKSTOCK_S3_URL_STYLE`

@@ -24,6 +24,7 @@ pub mod retry;
 pub mod s3;
 #[cfg(test)]
 pub(crate) mod sim;
+pub mod throttle;
 mod vfs;
 
 pub use counting::{storage_operations, Counting, StorageOperations};
@@ -36,6 +37,7 @@ pub use rclone::RcloneBackend;
 pub use rest::{RestBackend, RestOptions};
 pub use retry::{RetryPolicy, Retrying};
 pub use s3::{S3Backend, S3Options};
+pub use throttle::Throttled;
 
 use crate::format::blob_entry::{ENTRY_LEN, SEAL_OVERHEAD};
 use crate::format::envelope::OVERHEAD;

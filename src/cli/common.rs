@@ -27,6 +27,12 @@ pub struct GlobalOpts {
     /// answered, or a download has not moved, for this long (e.g. 30s, 5m)
     #[arg(long, global = true, value_parser = parse_duration, default_value = "5m")]
     pub timeout: std::time::Duration,
+    /// Upload at most this many KiB per second (any repository)
+    #[arg(long, global = true, value_name = "KiB/s", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit_upload: Option<u64>,
+    /// Download at most this many KiB per second (any repository)
+    #[arg(long, global = true, value_name = "KiB/s", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit_download: Option<u64>,
     /// Read the password from this file (its first line; wins over BACKSTOCK_PASSWORD)
     #[arg(long, env = "BACKSTOCK_PASSWORD_FILE", global = true)]
     pub password_file: Option<PathBuf>,
@@ -105,6 +111,8 @@ impl GlobalOpts {
         let mut opts = backstock::backend::RemoteOptions::default();
         opts.rest.timeout = self.timeout.max(std::time::Duration::from_secs(1));
         opts.s3.timeout = opts.rest.timeout;
+        opts.limit_upload = self.limit_upload.map(|k| k.saturating_mul(1024));
+        opts.limit_download = self.limit_download.map(|k| k.saturating_mul(1024));
         if let Some(p) = std::env::var_os("BACKSTOCK_RCLONE_PROGRAM") {
             opts.rclone_program = p.to_string_lossy().into_owned();
         }

@@ -164,3 +164,25 @@ fn an_unchanged_backup_reads_no_pack_and_needs_few_operations() {
     assert!(total <= 20, "{total} operations: {ops}");
     eprintln!("unchanged backup over rclone: {ops}");
 }
+
+/// `--limit-upload` and `--limit-download` (KiB/s) are taken by every command and change nothing
+/// but the pace (the pace itself is measured in benchmarks, not here); 0 is refused.
+#[test]
+fn rate_limited_backup_and_restore_are_identical() {
+    let mut env = Env::new();
+    let served = env.path("served");
+    env.repo = format!("rclone:shop:{}", served.display()).into();
+    let store = env.path("store");
+    make_store(&store);
+    let limits = ["--limit-upload", "100000", "--limit-download", "100000"];
+    ok(&env, &[&limits[..], &["init"]].concat());
+    ok(&env, &[&limits[..], &["backup", "store"]].concat());
+    let target = env.dir("restored");
+    let t = target.to_str().unwrap();
+    ok(&env, &[&limits[..], &["restore", "latest", "--target", t]].concat());
+    assert_same_tree(&store, &target.join("store"));
+    let out = run(&env, &["--limit-upload", "0", "snapshots"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "0 KiB/s was taken: {stderr}");
+    assert!(stderr.contains("--limit-upload"), "{stderr}");
+}
