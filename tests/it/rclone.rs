@@ -179,7 +179,10 @@ fn rate_limited_backup_and_restore_are_identical() {
     ok(&env, &[&limits[..], &["backup", "store"]].concat());
     let target = env.dir("restored");
     let t = target.to_str().unwrap();
-    ok(&env, &[&limits[..], &["restore", "latest", "--target", t]].concat());
+    ok(
+        &env,
+        &[&limits[..], &["restore", "latest", "--target", t]].concat(),
+    );
     assert_same_tree(&store, &target.join("store"));
     let out = run(&env, &["--limit-upload", "0", "snapshots"]);
     let stderr = String::from_utf8_lossy(&out.stderr);

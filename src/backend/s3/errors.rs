@@ -45,10 +45,15 @@ const TRANSIENT_CODES: &[&str] = &[
 ];
 
 /// The kind of a failed answer: 404 and `NoSuchKey` are `NotFound`; 408, 429, 5xx and the codes
-/// of [`TRANSIENT_CODES`] `Transient`; the rest (403 `AccessDenied`, other 4xx) `Permanent`.
+/// of [`TRANSIENT_CODES`] `Transient`; `AccessDenied` (a policy refusing this operation to these
+/// credentials, such as a delete under a no-delete policy or object lock) `Denied`; the rest
+/// (a bad signature or key, other 4xx) `Permanent`.
 pub(super) fn kind_of(status: StatusCode, code: Option<&str>) -> BackendErrorKind {
     if status == StatusCode::NOT_FOUND || code == Some("NoSuchKey") {
         return BackendErrorKind::NotFound;
+    }
+    if code == Some("AccessDenied") {
+        return BackendErrorKind::Denied;
     }
     if matches!(
         status,
@@ -150,13 +155,13 @@ mod tests {
             (408, None, Transient),
             (400, Some("RequestTimeout"), Transient),
             (200, Some("InternalError"), Transient),
-            (403, Some("AccessDenied"), Permanent),
+            (403, Some("AccessDenied"), Denied),
             (403, Some("SignatureDoesNotMatch"), Permanent),
             (403, None, Permanent),
             (400, Some("InvalidDigest"), Permanent),
             (400, Some("BadDigest"), Permanent),
             (409, Some("BucketAlreadyExists"), Permanent),
-            (200, Some("AccessDenied"), Permanent),
+            (200, Some("AccessDenied"), Denied),
         ] {
             assert_eq!(kind_of(s(status), code), kind, "{status} {code:?}");
         }
@@ -194,8 +199,8 @@ mod tests {
             &headers,
             body.as_bytes(),
         );
-        assert_eq!(e.kind(), BackendErrorKind::Permanent);
-        assert_eq!(e.retry_after(), None, "no Retry-After on a permanent error");
+        assert_eq!(e.kind(), BackendErrorKind::Denied);
+        assert_eq!(e.retry_after(), None, "no Retry-After on a refusal");
         let m = e.to_string();
         assert!(
             m.contains("HTTP 403 Forbidden (check AWS_ACCESS_KEY_ID"),

@@ -363,6 +363,17 @@ impl Backend for S3Backend {
         }
     }
 
+    /// Asks to delete a pack no repository holds (its name is 64 zeros, which no content hashes
+    /// to): S3 answers 204 whether or not the key exists, and `AccessDenied` when a policy (a
+    /// no-delete policy, as ransomware protection has it) refuses deletes to these credentials.
+    fn deletes_allowed(&self) -> Result<bool> {
+        match self.delete(FileType::Pack, &"0".repeat(64)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == BackendErrorKind::Denied => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>> {
         let headers = self.head(t, name)?;
         self.file(t, Some(name)).size(headers.as_ref())

@@ -300,3 +300,20 @@ fn virtual_host_style_puts_the_bucket_in_the_host_name() {
     assert!(e.contains("virtual-host style"), "{e}");
     assert!(!e.contains(SECRET), "{e}");
 }
+
+#[test]
+fn a_policy_refusing_deletes_is_seen_before_anything_is_deleted() {
+    let denied = error_doc("AccessDenied", "Access Denied");
+    let (b, lines) = serve(
+        vec![
+            answer("204 No Content", &[], ""),
+            answer("403 Forbidden", &[], &denied),
+        ],
+        S3Options::default(),
+    );
+    assert!(b.deletes_allowed().unwrap());
+    assert!(!b.deletes_allowed().unwrap());
+    let lines = lines.lock().unwrap();
+    let probe = format!("DELETE /bucket/pre/data/{}?", "0".repeat(64));
+    assert!(lines.iter().all(|l| l.starts_with(&probe)), "{lines:?}");
+}
