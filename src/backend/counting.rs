@@ -115,6 +115,9 @@ impl<B: Backend> Backend for Counting<B> {
         count(&STATS);
         self.0.modified(t, name)
     }
+    fn parallel_writes(&self) -> usize {
+        self.0.parallel_writes()
+    }
     fn deletes_allowed(&self) -> Result<bool> {
         count(&DELETES);
         self.0.deletes_allowed()

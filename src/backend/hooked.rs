@@ -21,6 +21,9 @@ impl Backend for Hooked {
     fn create(&self) -> Result<()> {
         self.inner.create()
     }
+    fn parallel_writes(&self) -> usize {
+        self.inner.parallel_writes()
+    }
     fn list(&self, t: FileType) -> Result<Vec<(String, u64)>> {
         self.inner.list(t)
     }

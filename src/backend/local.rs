@@ -24,7 +24,13 @@ use std::sync::Arc;
 pub struct LocalBackend {
     root: PathBuf,
     fs: Arc<dyn Fs>,
+    parallel_writes: usize,
 }
+
+/// Packs written at once to a local directory unless told otherwise. A virtual disk that flushes
+/// for seconds after large writes stalls one writer at a time; more than two bought nothing
+/// measurable on two cores (docs/benchmarks.md) and each holds a pack in memory.
+pub const LOCAL_PARALLEL_WRITES: usize = 2;
 
 const TMP_PREFIX: &str = ".tmp-";
 
@@ -66,7 +72,17 @@ impl LocalBackend {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         let root = root.into();
         let fs = Arc::new(RealFs::new(root.clone()));
-        LocalBackend { root, fs }
+        LocalBackend {
+            root,
+            fs,
+            parallel_writes: LOCAL_PARALLEL_WRITES,
+        }
+    }
+
+    /// The backend writing `n` packs at once (at least one).
+    pub fn with_parallel_writes(mut self, n: usize) -> Self {
+        self.parallel_writes = n.max(1);
+        self
     }
 
     /// A backend over another implementation of the file-system calls (a simulation, in tests).
@@ -75,6 +91,7 @@ impl LocalBackend {
         LocalBackend {
             root: root.into(),
             fs,
+            parallel_writes: 1,
         }
     }
 
@@ -218,6 +235,10 @@ impl LocalBackend {
 impl Backend for LocalBackend {
     fn location(&self) -> String {
         self.root.display().to_string()
+    }
+
+    fn parallel_writes(&self) -> usize {
+        self.parallel_writes
     }
 
     fn create(&self) -> Result<()> {

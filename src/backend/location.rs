@@ -30,6 +30,10 @@ pub struct RemoteOptions {
     pub limit_upload: Option<u64>,
     /// Downloads at most this many bytes per second (any backend; `None`: no limit).
     pub limit_download: Option<u64>,
+    /// Packs written at once (any backend; `None`: the backend's default,
+    /// [`LOCAL_PARALLEL_WRITES`](super::local::LOCAL_PARALLEL_WRITES) or
+    /// [`REMOTE_PARALLEL_WRITES`](super::REMOTE_PARALLEL_WRITES)).
+    pub connections: Option<usize>,
 }
 
 impl Default for RemoteOptions {
@@ -41,6 +45,7 @@ impl Default for RemoteOptions {
             rclone_program: "rclone".into(),
             limit_upload: None,
             limit_download: None,
+            connections: None,
         }
     }
 }
@@ -93,6 +98,12 @@ pub fn open_location_with(
     location: &OsStr,
     opts: &RemoteOptions,
 ) -> Result<Arc<dyn Backend>, LocationError> {
+    let mut opts = opts.clone();
+    if let Some(n) = opts.connections {
+        opts.rest.connections = n;
+        opts.s3.connections = n;
+    }
+    let opts = &opts;
     if let Some(s) = location.to_str() {
         if let Some(url) = s.strip_prefix("rest:") {
             let rest = RestBackend::new(RestUrl::parse(url)?, opts.rest.clone())?;
@@ -112,10 +123,7 @@ pub fn open_location_with(
                 return Err(LocationError::Rclone);
             }
             let rclone = RcloneBackend::start(&opts.rclone_program, remote, opts.rest.clone())?;
-            return Ok(Arc::new(Retrying::new(
-                Counting(rclone),
-                opts.retry.clone(),
-            )));
+            return Ok(self::remote(rclone, opts));
         }
         if let Some((scheme, _)) = s.split_once(':') {
             if NOT_YET.contains(&scheme) {
@@ -125,7 +133,10 @@ pub fn open_location_with(
             }
         }
     }
-    let local = LocalBackend::new(PathBuf::from(location));
+    let mut local = LocalBackend::new(PathBuf::from(location));
+    if let Some(n) = opts.connections {
+        local = local.with_parallel_writes(n);
+    }
     if opts.limit_upload.is_none() && opts.limit_download.is_none() {
         return Ok(Arc::new(local));
     }

@@ -123,6 +123,11 @@ const PACK_MAX: u64 = PACK_DATA_MAX
     + TRAILER_LEN as u64;
 const PACK_DATA_MAX: u64 = 1 << 30;
 
+/// Packs uploaded at once to a remote store unless told otherwise: enough to hide the latency of
+/// each request, few enough that the packs held in memory stay bounded (each is up to the pack
+/// size, 16 MiB by default).
+pub const REMOTE_PARALLEL_WRITES: usize = 4;
+
 /// A partial file this much older than now cannot belong to a writer that still runs (a writer holds a
 /// lock refreshed every few minutes and writes one file in seconds).
 pub const LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -163,6 +168,12 @@ pub trait Backend: Send + Sync {
     fn modified(&self, t: FileType, name: &str) -> Result<Option<std::time::SystemTime>> {
         let _ = (t, name);
         Ok(None)
+    }
+    /// How many whole-file writes this store serves well at once. Packs are written by that many
+    /// threads, each holding one pack in memory, so that one slow write (a disk flush, a stalled
+    /// request) does not hold up the rest.
+    fn parallel_writes(&self) -> usize {
+        1
     }
     /// Whether this client may delete files other than locks. A store in append-only mode (a REST
     /// server started with `--append-only`) says no, and the commands that delete ask before they

@@ -212,6 +212,9 @@ impl Backend for RcloneBackend {
     fn modified(&self, t: FileType, name: &str) -> Result<Option<SystemTime>> {
         self.rest.modified(t, name)
     }
+    fn parallel_writes(&self) -> usize {
+        self.rest.parallel_writes()
+    }
     fn deletes_allowed(&self) -> Result<bool> {
         self.rest.deletes_allowed()
     }

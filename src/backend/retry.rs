@@ -203,6 +203,9 @@ impl<B: Backend> Backend for Retrying<B> {
         self.run(|_| self.inner.modified(t, name))
     }
 
+    fn parallel_writes(&self) -> usize {
+        self.inner.parallel_writes()
+    }
     fn deletes_allowed(&self) -> Result<bool> {
         self.run(|_| self.inner.deletes_allowed())
     }

@@ -115,6 +115,9 @@ impl<B: Backend> Backend for Throttled<B> {
     fn modified(&self, t: FileType, name: &str) -> Result<Option<SystemTime>> {
         self.inner.modified(t, name)
     }
+    fn parallel_writes(&self) -> usize {
+        self.inner.parallel_writes()
+    }
     fn deletes_allowed(&self) -> Result<bool> {
         self.inner.deletes_allowed()
     }

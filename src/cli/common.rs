@@ -33,6 +33,10 @@ pub struct GlobalOpts {
     /// Download at most this many KiB per second (any repository)
     #[arg(long, global = true, value_name = "KiB/s", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit_download: Option<u64>,
+    /// Write this many pack files at once, each held in memory until written (default: 2 for a
+    /// directory, 4 for a remote repository)
+    #[arg(long, global = true, env = "BACKSTOCK_CONNECTIONS", value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub connections: Option<u16>,
     /// Read the password from this file (its first line; wins over BACKSTOCK_PASSWORD)
     #[arg(long, env = "BACKSTOCK_PASSWORD_FILE", global = true)]
     pub password_file: Option<PathBuf>,
@@ -113,6 +117,7 @@ impl GlobalOpts {
         opts.s3.timeout = opts.rest.timeout;
         opts.limit_upload = self.limit_upload.map(|k| k.saturating_mul(1024));
         opts.limit_download = self.limit_download.map(|k| k.saturating_mul(1024));
+        opts.connections = self.connections.map(usize::from);
         if let Some(p) = std::env::var_os("BACKSTOCK_RCLONE_PROGRAM") {
             opts.rclone_program = p.to_string_lossy().into_owned();
         }

@@ -54,6 +54,8 @@ pub struct RestOptions {
     /// Uploads get [`Self::timeout`] plus the time their size takes at this rate, in bytes per
     /// second (default 64 KiB/s: a 16 MiB pack gets 9 minutes 16 s).
     pub min_upload_rate: u64,
+    /// Packs uploaded at once (default [`super::REMOTE_PARALLEL_WRITES`]).
+    pub connections: usize,
 }
 
 impl Default for RestOptions {
@@ -62,6 +64,7 @@ impl Default for RestOptions {
             connect_timeout: Duration::from_secs(30),
             timeout: Duration::from_secs(300),
             min_upload_rate: 64 << 10,
+            connections: super::REMOTE_PARALLEL_WRITES,
         }
     }
 }
@@ -358,6 +361,10 @@ impl Backend for RestBackend {
     /// Asks the server to delete a pack no repository holds (its name is 64 zeros, which no
     /// content hashes to): rest-server and rclone in append-only mode refuse any delete outside
     /// `locks/` with 403 before they look for the file; otherwise the answer is 404 (or 200).
+    fn parallel_writes(&self) -> usize {
+        self.opts.connections
+    }
+
     fn deletes_allowed(&self) -> Result<bool> {
         let name = "0".repeat(64);
         match self.delete(FileType::Pack, &name) {

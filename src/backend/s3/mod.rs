@@ -77,6 +77,8 @@ pub struct S3Options {
     pub list_page_size: usize,
     /// Path-style (the default) or virtual-host-style URLs.
     pub url_style: S3UrlStyle,
+    /// Packs uploaded at once (default [`super::REMOTE_PARALLEL_WRITES`]).
+    pub connections: usize,
 }
 
 impl Default for S3Options {
@@ -89,6 +91,7 @@ impl Default for S3Options {
             part_size: 16 << 20,
             list_page_size: 1000,
             url_style: S3UrlStyle::Path,
+            connections: super::REMOTE_PARALLEL_WRITES,
         }
     }
 }
@@ -366,6 +369,10 @@ impl Backend for S3Backend {
     /// Asks to delete a pack no repository holds (its name is 64 zeros, which no content hashes
     /// to): S3 answers 204 whether or not the key exists, and `AccessDenied` when a policy (a
     /// no-delete policy, as ransomware protection has it) refuses deletes to these credentials.
+    fn parallel_writes(&self) -> usize {
+        self.opts.connections
+    }
+
     fn deletes_allowed(&self) -> Result<bool> {
         match self.delete(FileType::Pack, &"0".repeat(64)) {
             Ok(()) => Ok(true),
