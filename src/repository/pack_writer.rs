@@ -240,12 +240,12 @@ mod tests {
         assert!(w.flush().is_err());
     }
 
+    /// Writes in progress now, and the most seen at once.
+    type Gathered = Arc<(Mutex<(usize, usize)>, Condvar)>;
+
     /// A store whose writes each wait (up to 20 s) until `n` writes are in progress together, and
     /// that records the most it saw at once.
-    fn gathering(
-        dir: &std::path::Path,
-        n: usize,
-    ) -> (Arc<Hooked>, Arc<(Mutex<(usize, usize)>, Condvar)>) {
+    fn gathering(dir: &std::path::Path, n: usize) -> (Arc<Hooked>, Gathered) {
         let seen = Arc::new((Mutex::new((0usize, 0usize)), Condvar::new()));
         let s = seen.clone();
         let backend = Arc::new(Hooked {
