@@ -6,6 +6,7 @@ use anyhow::{bail, Context, Result};
 use backstock::KeepDuration;
 use backstock_bench::generate::StoreParams;
 use backstock_bench::replay::{self, BenchOptions, BenchReport, Figure, ToolFigures, Unit};
+use backstock_bench::via::Via;
 use chrono::NaiveDateTime;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -72,12 +73,25 @@ pub struct Args {
     /// Work directory (created; must be empty), kept at the end; default: a temporary one, removed
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Where the repositories (backstock's and the compared tool's) live
+    #[arg(long, value_enum, default_value = "local")]
+    pub via: ViaArg,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Compare {
     /// restic (must be on PATH)
     Restic,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ViaArg {
+    /// A directory each, under the work directory
+    Local,
+    /// The same directories, each served by its own `rclone serve restic` (REST)
+    Rclone,
+    /// A bucket each on an s3s-fs S3 server the bench starts on loopback (s3s-fs must be on PATH)
+    S3,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -149,6 +163,18 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         Some(Compare::Restic) => Some(replay::find_restic().context("--compare restic")?),
         None => None,
     };
+    let via = match a.via {
+        ViaArg::Local => Via::Local,
+        ViaArg::Rclone => Via::Rclone,
+        ViaArg::S3 => Via::S3 {
+            s3s_fs: replay::find_s3s_fs().context("--via s3")?,
+        },
+    };
+    // Settings of this command that change how backstock writes are passed to every step.
+    let mut backstock_args = Vec::new();
+    if let Some(n) = g.connections {
+        backstock_args.extend(["--connections".to_string(), n.to_string()]);
+    }
     let opts = BenchOptions {
         store: StoreParams {
             products: a.products,
@@ -168,6 +194,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         restic,
         dir: a.dir.clone(),
         start: a.start,
+        via,
+        backstock_args,
     };
     let bar = (!g.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(1);
@@ -244,6 +272,7 @@ fn print_report(r: &BenchReport) -> std::io::Result<()> {
     if let Some(v) = &r.restic_version {
         outln!("compared with: {v}")?;
     }
+    outln!("repositories: {}", r.storage)?;
     outln!()?;
     let tools: Vec<(&str, &ToolFigures)> = std::iter::once(("backstock", &r.backstock))
         .chain(r.restic.as_ref().map(|f| ("restic", f)))

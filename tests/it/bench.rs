@@ -176,3 +176,41 @@ fn which(name: &str) -> Option<std::path::PathBuf> {
         .map(|d| d.join(name))
         .find(|p| p.is_file())
 }
+
+#[test]
+#[ignore = "needs restic and rclone on PATH; CI runs it: .ci/run"]
+fn bench_compares_with_restic_over_rclone() {
+    for tool in ["restic", "rclone"] {
+        assert!(which(tool).is_some(), "{tool} is not on PATH");
+    }
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let work = tmp.path().join("work");
+    let dir = work.to_string_lossy().into_owned();
+    let report = bench(
+        tmp.path(),
+        &[
+            "--days",
+            "1",
+            "--compare",
+            "restic",
+            "--via",
+            "rclone",
+            "--connections",
+            "3",
+            "--dir",
+            dir.as_str(),
+        ],
+    );
+    check_tool(&report, "backstock", 1);
+    check_tool(&report, "restic", 1);
+    assert!(
+        report["storage"]
+            .as_str()
+            .is_some_and(|s| s.contains("rclone")),
+        "{}",
+        report["storage"]
+    );
+    // Both repositories were written through the servers into the work directory.
+    assert!(work.join("backstock/repo/config").is_file());
+    assert!(work.join("restic/repo/config").is_file());
+}

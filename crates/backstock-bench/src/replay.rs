@@ -9,6 +9,7 @@
 
 use crate::generate::{StoreGenerator, StoreParams};
 use crate::measure::{self, compare_trees, run_measured, Step, TreeCheck};
+use crate::via::{Storage, Via};
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Days, NaiveDateTime};
 use serde::Serialize;
@@ -43,6 +44,10 @@ pub struct BenchOptions {
     pub dir: Option<PathBuf>,
     /// Snapshot time of day 0 (local time); day `d` is `start + d days`.
     pub start: NaiveDateTime,
+    /// Where the repositories live.
+    pub via: Via,
+    /// Extra global flags for every backstock command (e.g. `--connections 1`).
+    pub backstock_args: Vec<String>,
 }
 
 /// Size of the export.
@@ -158,6 +163,8 @@ pub struct BenchReport {
     pub restic_version: Option<String>,
     /// backstock / restic for every figure both have (keys as in [`ToolFigures::figures`]).
     pub ratios: Option<BTreeMap<String, f64>>,
+    /// Where the repositories lived.
+    pub storage: String,
     /// The work directory, when it was kept (`--dir`).
     pub work_dir: Option<PathBuf>,
 }
@@ -174,12 +181,25 @@ struct Tool {
     name: &'static str,
     exe: PathBuf,
     dir: PathBuf,
+    /// The repository as `-r` names it.
+    location: std::ffi::OsString,
+    /// The directory that holds the repository's files.
     repo: PathBuf,
     cache: PathBuf,
+    env: Vec<(&'static str, &'static str)>,
+    env_removed: &'static [&'static str],
+    /// Extra global flags for every command.
+    extra: Vec<String>,
 }
 
 impl Tool {
-    fn new(kind: Kind, exe: &Path, work: &Path) -> Result<Tool> {
+    fn new(
+        kind: Kind,
+        exe: &Path,
+        work: &Path,
+        storage: &Storage,
+        extra: &[String],
+    ) -> Result<Tool> {
         let name = match kind {
             Kind::Backstock => "backstock",
             Kind::Restic => "restic",
@@ -187,13 +207,18 @@ impl Tool {
         let dir = work.join(name);
         let cache = dir.join("cache");
         fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
+        let (location, repo) = storage.repository(name, &dir.join("repo"))?;
         Ok(Tool {
             kind,
             name,
             exe: exe.to_path_buf(),
-            repo: dir.join("repo"),
+            location,
+            repo,
             dir,
             cache,
+            env: storage.env(),
+            env_removed: storage.env_removed(),
+            extra: extra.to_vec(),
         })
     }
 
@@ -202,10 +227,11 @@ impl Tool {
         let mut c = Command::new(&self.exe);
         c.current_dir(cwd)
             .arg("-r")
-            .arg(&self.repo)
+            .arg(&self.location)
             .arg("--cache-dir")
             .arg(&self.cache)
-            .arg("-q");
+            .arg("-q")
+            .args(&self.extra);
         match self.kind {
             Kind::Backstock => {
                 c.env("BACKSTOCK_PASSWORD", PASSWORD)
@@ -224,6 +250,10 @@ impl Tool {
                 }
             }
         }
+        for v in self.env_removed {
+            c.env_remove(v);
+        }
+        c.envs(self.env.iter().copied());
         c.args(args);
         c
     }
@@ -338,15 +368,30 @@ pub fn find_restic() -> Result<PathBuf> {
         .context("`restic` was not found on PATH (install it, e.g. `apt-get install restic`)")
 }
 
+/// The `s3s-fs` S3 server for `--via s3`: the first one on `PATH`.
+pub fn find_s3s_fs() -> Result<PathBuf> {
+    which::which("s3s-fs").context(
+        "`s3s-fs` was not found on PATH (install it: cargo install s3s-fs --version 0.14.1 --features binary --locked)",
+    )
+}
+
 /// Runs the benchmark. The work directory is removed at the end (also on error) unless
 /// `opts.dir` was given.
 pub fn run(opts: &BenchOptions, progress: ProgressFn) -> Result<BenchReport> {
     let (work, _guard) = work_dir(&opts.dir)?;
     let parent = work.join("export");
     let export = parent.join(EXPORT_NAME);
-    let mut tools = vec![Tool::new(Kind::Backstock, &opts.backstock, &work)?];
+    // Declared after the work dir's guard, so the server stops before its files are removed.
+    let storage = Storage::start(&opts.via, &work)?;
+    let mut tools = vec![Tool::new(
+        Kind::Backstock,
+        &opts.backstock,
+        &work,
+        &storage,
+        &opts.backstock_args,
+    )?];
     if let Some(r) = &opts.restic {
-        tools.push(Tool::new(Kind::Restic, r, &work)?);
+        tools.push(Tool::new(Kind::Restic, r, &work, &storage, &[])?);
     }
     let restic_version = match &opts.restic {
         Some(r) => {
@@ -459,6 +504,7 @@ pub fn run(opts: &BenchOptions, progress: ProgressFn) -> Result<BenchReport> {
         restic,
         restic_version,
         ratios,
+        storage: storage.describe(),
         work_dir: opts.dir.as_ref().map(|_| work.clone()),
     })
 }
