@@ -313,9 +313,13 @@ fn print_report(r: &BenchReport) -> std::io::Result<()> {
             c.files,
             human(c.bytes),
             c.files_hashed,
-            f.snapshots_after_forget,
+            f.snapshots_after_forget
+                .map_or_else(|| "-".to_string(), |n| n.to_string()),
             r.restored_file
         )?;
+        if let Some(why) = f.skipped {
+            outln!("{name}: {why}")?;
+        }
     }
     if let Some(d) = &r.work_dir {
         outln!("work directory kept: {}", d.display())?;

@@ -98,10 +98,13 @@ pub struct ToolFigures {
     pub restore_latest_check: TreeCheck,
     /// Restoring one product file from the oldest snapshot (its contents are checked).
     pub restore_file: Step,
-    pub forget_prune: Step,
-    pub snapshots_after_forget: usize,
-    pub repo_bytes_after_prune: u64,
-    pub check: Step,
+    /// `None` when the step could not run where the repositories live (see `skipped`).
+    pub forget_prune: Option<Step>,
+    pub snapshots_after_forget: Option<usize>,
+    pub repo_bytes_after_prune: Option<u64>,
+    pub check: Option<Step>,
+    /// Why forget, prune and check were not run, if they were not.
+    pub skipped: Option<&'static str>,
 }
 
 /// How a figure is shown.
@@ -141,11 +144,11 @@ impl ToolFigures {
             f("restore_latest_peak_rss_bytes", "  peak RSS", Bytes, rss(&self.restore_latest)),
             f("restore_file_secs", "restore one file from the oldest", Seconds, Some(self.restore_file.secs)),
             f("restore_file_peak_rss_bytes", "  peak RSS", Bytes, rss(&self.restore_file)),
-            f("forget_prune_secs", "forget + prune", Seconds, Some(self.forget_prune.secs)),
-            f("forget_prune_peak_rss_bytes", "  peak RSS", Bytes, rss(&self.forget_prune)),
-            f("repo_bytes_after_prune", "repository size after prune", Bytes, Some(self.repo_bytes_after_prune as f64)),
-            f("check_secs", "check", Seconds, Some(self.check.secs)),
-            f("check_peak_rss_bytes", "  peak RSS", Bytes, rss(&self.check)),
+            f("forget_prune_secs", "forget + prune", Seconds, self.forget_prune.map(|s| s.secs)),
+            f("forget_prune_peak_rss_bytes", "  peak RSS", Bytes, self.forget_prune.as_ref().and_then(rss)),
+            f("repo_bytes_after_prune", "repository size after prune", Bytes, self.repo_bytes_after_prune.map(|b| b as f64)),
+            f("check_secs", "check", Seconds, self.check.map(|s| s.secs)),
+            f("check_peak_rss_bytes", "  peak RSS", Bytes, self.check.as_ref().and_then(rss)),
         ]
     }
 }
@@ -190,6 +193,8 @@ struct Tool {
     env_removed: &'static [&'static str],
     /// Extra global flags for every command.
     extra: Vec<String>,
+    /// Why forget, prune and check cannot run for this tool where the repositories are.
+    skip_maintenance: Option<&'static str>,
 }
 
 impl Tool {
@@ -219,6 +224,10 @@ impl Tool {
             env: storage.env(),
             env_removed: storage.env_removed(),
             extra: extra.to_vec(),
+            skip_maintenance: match kind {
+                Kind::Restic => storage.restic_cannot_list(),
+                Kind::Backstock => None,
+            },
         })
     }
 
@@ -582,18 +591,25 @@ fn finish_tool(r: &Run, end: &Final, p: &mut Progress) -> Result<ToolFigures> {
     remove_dir(&target)?;
     p.finish();
 
-    p.start(&format!("{}: forget + prune", tool.name));
-    let mut args = vec!["forget"];
-    args.extend(policy.iter().map(String::as_str));
-    args.push("--prune");
-    let forget_prune = tool.run(parent, &args)?.step;
-    let snapshots_after_forget = measure::count_files(&tool.repo.join("snapshots"))?;
-    let repo_bytes_after_prune = measure::dir_size(&tool.repo)?;
-    p.finish();
+    let (mut forget_prune, mut snapshots_after_forget, mut repo_bytes_after_prune) =
+        (None, None, None);
+    let mut check = None;
+    if tool.skip_maintenance.is_none() {
+        p.start(&format!("{}: forget + prune", tool.name));
+        let mut args = vec!["forget"];
+        args.extend(policy.iter().map(String::as_str));
+        args.push("--prune");
+        forget_prune = Some(tool.run(parent, &args)?.step);
+        snapshots_after_forget = Some(measure::count_files(&tool.repo.join("snapshots"))?);
+        repo_bytes_after_prune = Some(measure::dir_size(&tool.repo)?);
+        p.finish();
 
-    p.start(&format!("{}: check", tool.name));
-    let check = tool.run(parent, &["check"])?.step;
-    p.finish();
+        p.start(&format!("{}: check", tool.name));
+        check = Some(tool.run(parent, &["check"])?.step);
+        p.finish();
+    } else {
+        p.done += 2;
+    }
 
     let daily_secs: Vec<f64> = r.daily.iter().map(|s| s.secs).collect();
     let growth: Vec<f64> = r
@@ -618,6 +634,7 @@ fn finish_tool(r: &Run, end: &Final, p: &mut Progress) -> Result<ToolFigures> {
         snapshots_after_forget,
         repo_bytes_after_prune,
         check,
+        skipped: tool.skip_maintenance,
     })
 }
 

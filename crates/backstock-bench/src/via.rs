@@ -127,6 +127,21 @@ impl Storage {
         }
     }
 
+    /// Why restic cannot list its packs here, if it cannot: s3s-fs 0.14.1 takes the empty
+    /// `delimiter=` parameter restic's S3 client sends for a recursive listing as a delimiter, and
+    /// answers with one-character prefixes instead of keys, so restic's check and prune see no
+    /// packs (backstock sends no delimiter).
+    pub fn restic_cannot_list(&self) -> Option<&'static str> {
+        match self.via {
+            Via::S3 { .. } => Some(
+                "restic's forget, prune and check are not run over s3s-fs: it answers the empty \
+                 delimiter of restic's recursive listings with one-character prefixes, so restic \
+                 finds no packs there",
+            ),
+            _ => None,
+        }
+    }
+
     /// A short name for reports.
     pub fn describe(&self) -> String {
         match &self.via {
