@@ -214,3 +214,37 @@ fn bench_compares_with_restic_over_rclone() {
     assert!(work.join("backstock/repo/config").is_file());
     assert!(work.join("restic/repo/config").is_file());
 }
+
+#[test]
+#[ignore = "needs restic and s3s-fs on PATH; CI runs it: .ci/run"]
+fn bench_compares_with_restic_over_s3() {
+    for tool in ["restic", "s3s-fs"] {
+        assert!(which(tool).is_some(), "{tool} is not on PATH");
+    }
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let report = bench(
+        tmp.path(),
+        &["--days", "1", "--compare", "restic", "--via", "s3"],
+    );
+    check_tool(&report, "backstock", 1);
+    assert!(
+        report["storage"].as_str().is_some_and(|s| s.contains("S3")),
+        "{}",
+        report["storage"]
+    );
+    // restic's backups and restores ran and were checked; its maintenance cannot run there, and
+    // the report says why.
+    let restic = &report["restic"];
+    assert!(number(&restic["first_backup"], "secs") > 0.0);
+    assert_eq!(
+        restic["restore_latest_check"]["verified"],
+        Value::Bool(true)
+    );
+    assert!(restic["check"].is_null() && restic["forget_prune"].is_null());
+    assert!(restic["skipped"]
+        .as_str()
+        .is_some_and(|s| s.contains("s3s-fs")));
+    // The server was stopped and the work directory removed.
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).expect("listing").collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

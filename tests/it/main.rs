@@ -27,5 +27,6 @@ mod restore_safety;
 mod restore_select;
 mod roundtrip;
 mod s3;
+mod s3_signed;
 mod snapshots_cat;
 mod storage_view;

@@ -1,0 +1,247 @@
+//! `s3:` repositories against an S3 server that checks every request's SigV4 signature: `s3s-fs`
+//! (crates.io `s3s-fs`, `cargo install s3s-fs --version 0.14.1 --features binary --locked`; `.ci/run`
+//! installs it), one per test, on loopback, keeping each bucket as a directory. moto (tests/it/s3.rs)
+//! accepts any signature; these tests show the requests backstock signs are the ones S3 accepts,
+//! listings, ranges and multipart uploads included, and that a wrong secret fails at once with a
+//! message that says so. Without s3s-fs these tests fail; they do not skip.
+
+use crate::util::*;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const KEY_ID: &str = "AKIDBACKSTOCKSIGNED";
+
+/// A running `s3s-fs`, stopped when dropped.
+struct S3sFs {
+    child: Child,
+    endpoint: String,
+    secret: String,
+    /// Where it keeps the buckets: one directory each.
+    root: PathBuf,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl S3sFs {
+    fn start() -> S3sFs {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("buckets");
+        std::fs::create_dir(&root).unwrap();
+        let log = dir.path().join("s3s-fs.log");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let secret = format!("secret{:032x}", rand::random::<u128>());
+        let log_file = std::fs::File::create(&log).unwrap();
+        let child = match Command::new("s3s-fs")
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", KEY_ID, "--secret-key", &secret])
+            .arg(&root)
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+                "s3s-fs is not installed: the signed S3 tests need it (cargo install s3s-fs \
+                 --version 0.14.1 --features binary --locked; .ci/run installs it)"
+            ),
+            Err(e) => panic!("starting s3s-fs: {e}"),
+        };
+        let mut server = S3sFs {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            secret,
+            root,
+            log,
+            _dir: dir,
+        };
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("s3s-fs exited ({status}):\n{}", server.log_text());
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "s3s-fs did not listen within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    fn location(&self, bucket_and_prefix: &str) -> String {
+        format!("s3:{}/{bucket_and_prefix}", self.endpoint)
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for S3sFs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The binary with this server's credentials (or `secret` instead) and no other AWS settings.
+fn cmd(env: &Env, s: &S3sFs, secret: &str, extra: &[(&str, &str)]) -> Command {
+    let mut c = env.std_cmd();
+    for var in [
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_PROFILE",
+        "BACKSTOCK_S3_URL_STYLE",
+        "BACKSTOCK_S3_LIST_PAGE_SIZE",
+        "BACKSTOCK_S3_MULTIPART_THRESHOLD",
+        "BACKSTOCK_S3_PART_SIZE",
+    ] {
+        c.env_remove(var);
+    }
+    c.env("AWS_ACCESS_KEY_ID", KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", secret);
+    for (k, v) in extra {
+        c.env(k, v);
+    }
+    c
+}
+
+fn run(env: &Env, s: &S3sFs, extra: &[(&str, &str)], args: &[&str]) -> Output {
+    let out = cmd(env, s, &s.secret, extra)
+        .args(args)
+        .output()
+        .expect("running backstock");
+    for (name, o) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let o = String::from_utf8_lossy(o);
+        assert!(!o.contains(&s.secret), "the secret is in {name}:\n{o}");
+    }
+    out
+}
+
+fn ok(env: &Env, s: &S3sFs, extra: &[(&str, &str)], args: &[&str]) -> String {
+    let out = run(env, s, extra, args);
+    expect_code(&out, 0, &args.iter().map(Into::into).collect::<Vec<_>>());
+    String::from_utf8(out.stdout).expect("stdout is UTF-8")
+}
+
+fn restore_and_compare(env: &Env, s: &S3sFs, store: &Path, target: &str) {
+    let target = env.dir(target);
+    let t = target.to_str().unwrap();
+    ok(env, s, &[], &["restore", "latest", "--target", t]);
+    assert_same_tree(store, &target.join("store"));
+}
+
+/// Every kind of request backstock sends, signed and checked: bucket creation, paged listings,
+/// multipart uploads (6 MiB parts of a pack above the 8 MiB threshold), ranged reads, deletes.
+#[test]
+fn a_signature_checking_server_accepts_every_request_of_a_full_cycle() {
+    let s = S3sFs::start();
+    let mut env = Env::new();
+    env.repo = PathBuf::from(s.location("signed/host-a"));
+    let store = env.path("store");
+    write(
+        &store.join("media/big.bin"),
+        pseudo_random("signed big", 20 << 20),
+    );
+    write(
+        &store.join("products/1.json"),
+        product_json("signed 1", 5_000),
+    );
+    write(
+        &store.join("products/2.json"),
+        product_json("signed 2", 400_000),
+    );
+    write(&store.join("empty.txt"), "");
+    let small = [
+        ("BACKSTOCK_S3_LIST_PAGE_SIZE", "2"),
+        ("BACKSTOCK_S3_MULTIPART_THRESHOLD", "8388608"),
+        ("BACKSTOCK_S3_PART_SIZE", "6291456"),
+    ];
+    // A pack size above the threshold, so that packs go up in parts.
+    ok(&env, &s, &small, &["init", "--pack-size", "12M"]);
+    assert!(
+        s.root.join("signed/host-a/config").is_file(),
+        "the config is not in the bucket's directory"
+    );
+    ok(&env, &s, &small, &["backup", "store"]);
+    let packs: Vec<u64> = walk_sizes(&s.root.join("signed/host-a/data"));
+    assert!(
+        packs.iter().any(|&n| n > 8 << 20),
+        "no pack above the multipart threshold: {packs:?}"
+    );
+    restore_and_compare(&env, &s, &store, "restored");
+    ok(&env, &s, &small, &["check", "--read-data"]);
+
+    write(
+        &store.join("products/3.json"),
+        product_json("signed 3", 9_000),
+    );
+    std::fs::remove_file(store.join("media/big.bin")).unwrap();
+    ok(&env, &s, &small, &["backup", "store"]);
+    ok(&env, &s, &small, &["forget", "--keep-last", "1", "--prune"]);
+    env.fresh_cache();
+    restore_and_compare(&env, &s, &store, "restored-again");
+    ok(&env, &s, &small, &["check", "--read-data"]);
+    let out = ok(&env, &s, &[], &["--json", "snapshots"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{out}");
+}
+
+/// A wrong secret: the server refuses the signature, and the command fails at once (without
+/// retrying) with a message that points at the credentials and does not show them.
+#[test]
+fn a_wrong_secret_fails_at_once_and_says_so() {
+    let s = S3sFs::start();
+    let mut env = Env::new();
+    env.repo = PathBuf::from(s.location("wrong"));
+    ok(&env, &s, &[], &["init"]);
+    let wrong = "wrong-secret-0123456789abcdef";
+    let out = cmd(&env, &s, wrong, &[])
+        .args(["-v", "snapshots"])
+        .output()
+        .expect("running backstock");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert_no_panic(&stderr);
+    assert!(!stderr.contains(wrong), "{stderr}");
+    // The first request is a HEAD, whose answer has no body to name SignatureDoesNotMatch.
+    assert!(
+        stderr.contains("403") || stderr.contains("SignatureDoesNotMatch"),
+        "the message does not say the server refused: {stderr}"
+    );
+    assert!(
+        stderr.contains("AWS_SECRET_ACCESS_KEY"),
+        "the message does not say what to check: {stderr}"
+    );
+    // Not retried: one refusal is final (each retry is announced as "trying again").
+    assert!(
+        !stderr.contains("trying again"),
+        "a refused signature was retried: {stderr}"
+    );
+}
+
+/// Sizes of the files under `dir`, at any depth.
+fn walk_sizes(dir: &Path) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(m.len());
+            }
+        }
+    }
+    out
+}
