@@ -91,8 +91,8 @@ impl Drop for S3sFs {
     }
 }
 
-/// The binary with this server's credentials (or `secret` instead) and no other AWS settings.
-fn cmd(env: &Env, s: &S3sFs, secret: &str, extra: &[(&str, &str)]) -> Command {
+/// The binary with the key ID and `secret` as credentials, and no other AWS settings.
+fn cmd(env: &Env, secret: &str, extra: &[(&str, &str)]) -> Command {
     let mut c = env.std_cmd();
     for var in [
         "AWS_SESSION_TOKEN",
@@ -115,7 +115,7 @@ fn cmd(env: &Env, s: &S3sFs, secret: &str, extra: &[(&str, &str)]) -> Command {
 }
 
 fn run(env: &Env, s: &S3sFs, extra: &[(&str, &str)], args: &[&str]) -> Output {
-    let out = cmd(env, s, &s.secret, extra)
+    let out = cmd(env, &s.secret, extra)
         .args(args)
         .output()
         .expect("running backstock");
@@ -204,7 +204,7 @@ fn a_wrong_secret_fails_at_once_and_says_so() {
     env.repo = PathBuf::from(s.location("wrong"));
     ok(&env, &s, &[], &["init"]);
     let wrong = "wrong-secret-0123456789abcdef";
-    let out = cmd(&env, &s, wrong, &[])
+    let out = cmd(&env, wrong, &[])
         .args(["-v", "snapshots"])
         .output()
         .expect("running backstock");
