@@ -159,6 +159,11 @@ pub trait Backend: Send + Sync {
     }
     /// Writes a whole file atomically; an existing file of the same name is replaced.
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()>;
+    /// Writes a whole file the caller hands over, as [`Self::write`] does. A remote store sends
+    /// it as it is, where `write` must copy it first: a pack is 16 MiB and several are in flight.
+    fn write_owned(&self, t: FileType, name: &str, data: bytes::Bytes) -> Result<()> {
+        self.write(t, name, &data)
+    }
     /// Deletes a file.
     fn delete(&self, t: FileType, name: &str) -> Result<()>;
     /// The size of a file, or `None` if it does not exist.

@@ -14,6 +14,7 @@
 //! write counts as done.
 
 use super::{Backend, BackendError, BackendErrorKind, FileType, Result};
+use bytes::Bytes;
 use rand::Rng;
 use std::time::{Duration, SystemTime};
 
@@ -72,6 +73,50 @@ impl<B: Backend> Retrying<B> {
     /// The wrapped backend.
     pub fn inner(&self) -> &B {
         &self.inner
+    }
+
+    /// Sends a write of `len` bytes with `send` until it succeeds, fails for good, or the tries
+    /// run out, counting an earlier try whose answer was lost as done.
+    fn write_retried(
+        &self,
+        t: FileType,
+        name: &str,
+        len: u64,
+        send: impl Fn() -> Result<()>,
+    ) -> Result<()> {
+        // Whether an earlier try got through with its answer lost: the file is there with the
+        // size written (its name is its content's hash, so it holds these bytes).
+        let landed = || {
+            let there = matches!(self.inner.stat(t, name), Ok(Some(size)) if size == len);
+            if there {
+                log::info!(
+                    "{} {name} in {}: an earlier try got through (its answer was lost)",
+                    t.describe(),
+                    self.inner.location()
+                );
+            }
+            there
+        };
+        self.run(|tries| {
+            // Not sent again: a server that does not overwrite refuses it, and may do so before
+            // reading the body, which the client can see as a cut connection.
+            if tries > 1 && landed() {
+                return Ok(());
+            }
+            match send() {
+                Err(e)
+                    if tries > 1
+                        && matches!(
+                            e.kind(),
+                            BackendErrorKind::Permanent | BackendErrorKind::Denied
+                        )
+                        && landed() =>
+                {
+                    Ok(())
+                }
+                r => r,
+            }
+        })
     }
 
     /// Runs `op` (given the number of the try, from 1) until it succeeds, fails with a kind other
@@ -155,39 +200,16 @@ impl<B: Backend> Backend for Retrying<B> {
     }
 
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {
+        self.write_retried(t, name, data.len() as u64, || {
+            self.inner.write(t, name, data)
+        })
+    }
+
+    fn write_owned(&self, t: FileType, name: &str, data: Bytes) -> Result<()> {
         let len = data.len() as u64;
-        // Whether an earlier try got through with its answer lost: the file is there with the
-        // size written (its name is its content's hash, so it holds these bytes).
-        let landed = || {
-            let there = matches!(self.inner.stat(t, name), Ok(Some(size)) if size == len);
-            if there {
-                log::info!(
-                    "{} {name} in {}: an earlier try got through (its answer was lost)",
-                    t.describe(),
-                    self.inner.location()
-                );
-            }
-            there
-        };
-        self.run(|tries| {
-            // Not sent again: a server that does not overwrite refuses it, and may do so before
-            // reading the body, which the client can see as a cut connection.
-            if tries > 1 && landed() {
-                return Ok(());
-            }
-            match self.inner.write(t, name, data) {
-                Err(e)
-                    if tries > 1
-                        && matches!(
-                            e.kind(),
-                            BackendErrorKind::Permanent | BackendErrorKind::Denied
-                        )
-                        && landed() =>
-                {
-                    Ok(())
-                }
-                r => r,
-            }
+        // Each try sends the same buffer: a clone of `Bytes` shares it.
+        self.write_retried(t, name, len, || {
+            self.inner.write_owned(t, name, data.clone())
         })
     }
 
@@ -386,6 +408,21 @@ mod tests {
         let e = r.write(FileType::Pack, "ab", b"other").unwrap_err();
         assert_eq!(e.kind(), BackendErrorKind::Denied);
         assert_eq!(r.inner().calls(), 2);
+    }
+
+    #[test]
+    fn owned_writes_are_retried_and_excused_as_borrowed_ones_are() {
+        let r = Retrying::new(Flaky::new(2, BackendErrorKind::Transient), quick());
+        r.write_owned(FileType::Pack, "cd", Bytes::from_static(b"data"))
+            .unwrap();
+        assert_eq!(r.inner().calls(), 3);
+        assert_eq!(r.read(FileType::Pack, "cd").unwrap(), b"data");
+        let mut flaky = Flaky::new(1, BackendErrorKind::Transient);
+        flaky.lose_answers = true;
+        let r = Retrying::new(flaky, quick());
+        r.write_owned(FileType::Pack, "ab", Bytes::from_static(b"data"))
+            .unwrap();
+        assert_eq!(r.inner().calls(), 1);
     }
 
     #[test]

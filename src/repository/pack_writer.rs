@@ -148,16 +148,18 @@ fn run(rx: Receiver<Job>, backend: &dyn Backend, state: &State) {
 /// Writes one pack unless an earlier one failed, and records the outcome.
 fn handle(Job { id, bytes, entries }: Job, backend: &dyn Backend, state: &State) {
     let failed = unpoisoned(&state.shared).error.is_some();
+    let size = bytes.len() as u32;
+    let bytes = bytes::Bytes::from(bytes);
     let res = if failed {
         Ok(())
     } else {
-        write_pack(backend, id, &bytes)
+        write_pack(backend, id, bytes.clone())
     };
     let mut s = unpoisoned(&state.shared);
     match res {
         Ok(()) if !failed => s.records.push(PackRecord {
             id,
-            size: bytes.len() as u32,
+            size,
             blobs: entries,
         }),
         Ok(()) => {}
@@ -165,11 +167,13 @@ fn handle(Job { id, bytes, entries }: Job, backend: &dyn Backend, state: &State)
             s.error.get_or_insert(Arc::new(e));
         }
     }
-    // One buffer per open pack type is all that is ever reused at once.
+    // One buffer per open pack type is all that is ever reused at once. The buffer comes back
+    // only if the backend kept no handle to it.
     if s.spare.len() < 2 {
-        let mut bytes = bytes;
-        bytes.clear();
-        s.spare.push(bytes);
+        if let Ok(mut buf) = bytes.try_into_mut() {
+            buf.clear();
+            s.spare.push(Vec::from(buf));
+        }
     }
 }
 
@@ -192,8 +196,8 @@ fn stopped() -> Error {
 
 /// Writes one pack. A backend that panics fails this write instead of ending the thread, so the
 /// failure is reported like any other.
-fn write_pack(backend: &dyn Backend, id: PackId, bytes: &[u8]) -> Result<()> {
-    let write = || backend.write(FileType::Pack, &id.to_hex(), bytes);
+fn write_pack(backend: &dyn Backend, id: PackId, bytes: bytes::Bytes) -> Result<()> {
+    let write = || backend.write_owned(FileType::Pack, &id.to_hex(), bytes);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(write)) {
         Ok(r) => r.with_context(|| format!("writing pack {id}")),
         Err(panic) => {
@@ -329,5 +333,25 @@ mod tests {
             RetryPolicy::default(),
         );
         assert_eq!(wrapped.parallel_writes(), 7);
+    }
+
+    #[test]
+    fn a_written_pack_s_buffer_comes_back_for_the_next_pack() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = Arc::new(LocalBackend::new(dir.path().join("r")));
+        backend.create().unwrap();
+        let w = PackWriter::with_threads(backend.clone(), 2).unwrap();
+        let mut buf = Vec::with_capacity(1 << 20);
+        buf.extend_from_slice(&[7u8; 1000]);
+        let id = PackId(crate::ids::storage_hash(&buf));
+        w.write(id, buf, Vec::new()).unwrap();
+        let records = w.flush().unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            backend.read(FileType::Pack, &id.to_hex()).unwrap(),
+            vec![7u8; 1000]
+        );
+        let spare = w.spare_buffer().expect("the buffer came back");
+        assert!(spare.is_empty() && spare.capacity() >= 1 << 20);
     }
 }

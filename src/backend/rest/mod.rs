@@ -338,13 +338,17 @@ impl Backend for RestBackend {
     }
 
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {
+        self.write_owned(t, name, bytes::Bytes::copy_from_slice(data))
+    }
+
+    fn write_owned(&self, t: FileType, name: &str, data: bytes::Bytes) -> Result<()> {
         let url = self.file_url(t, Some(name))?;
         let upload_secs = data.len() as u64 / self.opts.min_upload_rate.max(1);
         let r = self
             .request(Method::POST, url)
             .header(header::CONTENT_TYPE, "application/octet-stream")
             .timeout(self.opts.timeout + Duration::from_secs(upload_secs))
-            .body(data.to_vec());
+            .body(data);
         self.send("writing", t, Some(name), r)?;
         Ok(())
     }
