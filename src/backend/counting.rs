@@ -103,6 +103,10 @@ impl<B: Backend> Backend for Counting<B> {
         count(&WRITES);
         self.0.write(t, name, data)
     }
+    fn create_file(&self, t: FileType, name: &str, data: &[u8]) -> Result<bool> {
+        count(&WRITES);
+        self.0.create_file(t, name, data)
+    }
     fn write_owned(&self, t: FileType, name: &str, data: bytes::Bytes) -> Result<()> {
         count(&WRITES);
         self.0.write_owned(t, name, data)

@@ -201,7 +201,16 @@ impl LocalBackend {
         }
     }
 
-    fn write_file(&self, t: FileType, name: &str, rel: &Path, data: &[u8]) -> Result<()> {
+    /// Writes `data` to a temporary file and renames it to `rel`: over an existing file when
+    /// `replace`, else only if there is none (`Ok(false)` then, and nothing is left behind).
+    fn write_file(
+        &self,
+        t: FileType,
+        name: &str,
+        rel: &Path,
+        data: &[u8],
+        replace: bool,
+    ) -> Result<bool> {
         let dir = rel.parent().unwrap_or(Path::new(""));
         self.ensure_dir(dir)?;
         let mut rnd = [0u8; 8];
@@ -218,17 +227,27 @@ impl LocalBackend {
             let _ = self.fs.remove_file(&tmp);
             return done(Err(self.explain("writing", t, Some(name), &tmp, e)));
         }
-        if let Err(e) = self.fs.rename(&tmp, rel) {
-            let _ = self.fs.remove_file(&tmp);
-            return done(Err(self.explain(
-                "renaming into place",
-                t,
-                Some(name),
-                rel,
-                e,
-            )));
+        let renamed = if replace {
+            self.fs.rename(&tmp, rel)
+        } else {
+            self.fs.rename_new(&tmp, rel)
+        };
+        match renamed {
+            Ok(()) => done(self.sync_dir(dir).map(|()| true)),
+            Err(e) => {
+                let _ = self.fs.remove_file(&tmp);
+                if !replace && e.kind() == ErrorKind::AlreadyExists {
+                    return done(Ok(false));
+                }
+                done(Err(self.explain(
+                    "renaming into place",
+                    t,
+                    Some(name),
+                    rel,
+                    e,
+                )))
+            }
         }
-        done(self.sync_dir(dir))
     }
 }
 
@@ -360,7 +379,12 @@ impl Backend for LocalBackend {
 
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {
         let rel = self.rel(t, name)?;
-        self.write_file(t, name, &rel, data)
+        self.write_file(t, name, &rel, data, true).map(drop)
+    }
+
+    fn create_file(&self, t: FileType, name: &str, data: &[u8]) -> Result<bool> {
+        let rel = self.rel(t, name)?;
+        self.write_file(t, name, &rel, data, false)
     }
 
     fn delete(&self, t: FileType, name: &str) -> Result<()> {

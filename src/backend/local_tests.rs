@@ -247,3 +247,42 @@ fn a_returned_delete_survives_a_power_cut() {
     assert_eq!(b.stat(FileType::Snapshot, &snap).unwrap(), None);
     assert!(b.list(FileType::Snapshot).unwrap().is_empty());
 }
+
+#[test]
+fn create_file_never_replaces_and_leaves_nothing_behind() {
+    let (dir, b) = real();
+    assert!(b.create_file(FileType::Config, "config", b"first").unwrap());
+    assert!(!b
+        .create_file(FileType::Config, "config", b"second")
+        .unwrap());
+    assert_eq!(b.read(FileType::Config, "config").unwrap(), b"first");
+    // No temporary file is left at the top.
+    let names: Vec<String> = fs::read_dir(dir.path().join("repo"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+    // Of many threads creating the same file at once, exactly one does.
+    let b = Arc::new(b);
+    let created: usize = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..8u8)
+            .map(|i| {
+                let b = b.clone();
+                s.spawn(move || b.create_file(FileType::Lock, "race", &[i; 64]).unwrap())
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap() as usize).sum()
+    });
+    assert_eq!(created, 1);
+}
+
+#[test]
+fn create_file_in_the_simulation_refuses_an_existing_name() {
+    let fs = Arc::new(SimFs::new());
+    let b = LocalBackend::with_fs("/sim", fs.clone());
+    b.create().unwrap();
+    assert!(b.create_file(FileType::Key, "k", b"one").unwrap());
+    assert!(!b.create_file(FileType::Key, "k", b"two").unwrap());
+    assert_eq!(b.read(FileType::Key, "k").unwrap(), b"one");
+}

@@ -159,6 +159,16 @@ pub trait Backend: Send + Sync {
     }
     /// Writes a whole file atomically; an existing file of the same name is replaced.
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()>;
+    /// Writes a whole file unless one of that name exists: `Ok(false)`, with nothing written, when
+    /// it does. Atomic where the store can do it (a local directory; S3 with `If-None-Match`); a
+    /// store that cannot looks first, which leaves a moment in which two writers both create.
+    fn create_file(&self, t: FileType, name: &str, data: &[u8]) -> Result<bool> {
+        if self.stat(t, name)?.is_some() {
+            return Ok(false);
+        }
+        self.write(t, name, data)?;
+        Ok(true)
+    }
     /// Writes a whole file the caller hands over, as [`Self::write`] does. A remote store sends
     /// it as it is, where `write` must copy it first: a pack is 16 MiB and several are in flight.
     fn write_owned(&self, t: FileType, name: &str, data: bytes::Bytes) -> Result<()> {

@@ -203,6 +203,9 @@ impl Backend for RcloneBackend {
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {
         self.rest.write(t, name, data)
     }
+    fn create_file(&self, t: FileType, name: &str, data: &[u8]) -> Result<bool> {
+        self.rest.create_file(t, name, data)
+    }
     fn write_owned(&self, t: FileType, name: &str, data: bytes::Bytes) -> Result<()> {
         self.rest.write_owned(t, name, data)
     }

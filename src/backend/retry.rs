@@ -205,6 +205,18 @@ impl<B: Backend> Backend for Retrying<B> {
         })
     }
 
+    fn create_file(&self, t: FileType, name: &str, data: &[u8]) -> Result<bool> {
+        self.run(|tries| match self.inner.create_file(t, name, data) {
+            // A retry that finds the file: if it holds these bytes, it is an earlier try that got
+            // through with its answer lost.
+            Ok(false) if tries > 1 => Ok(matches!(
+                self.inner.read(t, name),
+                Ok(there) if there == data
+            )),
+            r => r,
+        })
+    }
+
     fn write_owned(&self, t: FileType, name: &str, data: Bytes) -> Result<()> {
         let len = data.len() as u64;
         // Each try sends the same buffer: a clone of `Bytes` shares it.
@@ -408,6 +420,17 @@ mod tests {
         let e = r.write(FileType::Pack, "ab", b"other").unwrap_err();
         assert_eq!(e.kind(), BackendErrorKind::Denied);
         assert_eq!(r.inner().calls(), 2);
+    }
+
+    #[test]
+    fn a_create_whose_answer_was_lost_is_done_and_a_foreign_file_is_not() {
+        let mut flaky = Flaky::new(1, BackendErrorKind::Transient);
+        flaky.lose_answers = true;
+        let r = Retrying::new(flaky, quick());
+        assert!(r.create_file(FileType::Config, "config", b"mine").unwrap());
+        // A first try that finds someone else's file creates nothing.
+        assert!(!r.create_file(FileType::Config, "config", b"other").unwrap());
+        assert_eq!(r.read(FileType::Config, "config").unwrap(), b"mine");
     }
 
     #[test]

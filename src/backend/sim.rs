@@ -328,6 +328,31 @@ impl SimFs {
         s.collapse(ROOT, &mut rng, &mut out);
         *s = out;
     }
+
+    /// A rename, refused when the target exists unless `replace`.
+    fn rename_to(&self, from: &Path, to: &Path, replace: bool) -> io::Result<()> {
+        let mut s = self.lock();
+        s.op()?;
+        let (dir, from_name) = s.parent(from)?;
+        let (to_dir, to_name) = s.parent(to)?;
+        if dir != to_dir {
+            return Err(err(ErrorKind::Unsupported, "rename across directories", to));
+        }
+        let (entries, log) = s.dir_mut(dir);
+        if !replace && entries.contains_key(&to_name) {
+            return Err(err(ErrorKind::AlreadyExists, "file exists", to));
+        }
+        let ino = entries
+            .remove(&from_name)
+            .ok_or_else(|| err(ErrorKind::NotFound, "no such file", from))?;
+        entries.insert(to_name.clone(), ino);
+        log.push(DirOp::Rename {
+            from: from_name,
+            to: to_name,
+            ino,
+        });
+        Ok(())
+    }
 }
 
 impl Fs for SimFs {
@@ -361,24 +386,11 @@ impl Fs for SimFs {
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        let mut s = self.lock();
-        s.op()?;
-        let (dir, from_name) = s.parent(from)?;
-        let (to_dir, to_name) = s.parent(to)?;
-        if dir != to_dir {
-            return Err(err(ErrorKind::Unsupported, "rename across directories", to));
-        }
-        let (entries, log) = s.dir_mut(dir);
-        let ino = entries
-            .remove(&from_name)
-            .ok_or_else(|| err(ErrorKind::NotFound, "no such file", from))?;
-        entries.insert(to_name.clone(), ino);
-        log.push(DirOp::Rename {
-            from: from_name,
-            to: to_name,
-            ino,
-        });
-        Ok(())
+        self.rename_to(from, to, true)
+    }
+
+    fn rename_new(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.rename_to(from, to, false)
     }
 
     fn sync_dir(&self, rel: &Path) -> io::Result<()> {

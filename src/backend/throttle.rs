@@ -106,6 +106,12 @@ impl<B: Backend> Backend for Throttled<B> {
         }
         self.inner.write(t, name, data)
     }
+    fn create_file(&self, t: FileType, name: &str, data: &[u8]) -> Result<bool> {
+        if let Some(b) = &self.up {
+            b.spend(data.len() as u64);
+        }
+        self.inner.create_file(t, name, data)
+    }
     fn write_owned(&self, t: FileType, name: &str, data: bytes::Bytes) -> Result<()> {
         if let Some(b) = &self.up {
             b.spend(data.len() as u64);

@@ -8,7 +8,8 @@
 //! `O_NONBLOCK`, so a FIFO or device in place of a file is refused instead of hanging a reader.
 
 use rustix::fs::{
-    mkdirat, openat, renameat, statx, unlinkat, AtFlags, Dir, Mode, OFlags, StatxFlags, CWD,
+    linkat, mkdirat, openat, renameat, renameat_with, statx, unlinkat, AtFlags, Dir, Mode, OFlags,
+    RenameFlags, StatxFlags, CWD,
 };
 use rustix::io::Errno;
 use std::ffi::OsStr;
@@ -85,6 +86,8 @@ pub(crate) trait Fs: Send + Sync {
     fn write_new(&self, rel: &Path, data: &[u8], direct: bool) -> io::Result<()>;
     /// Renames a file, replacing the target.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Renames a file unless the target exists (an `AlreadyExists` error then), atomically.
+    fn rename_new(&self, from: &Path, to: &Path) -> io::Result<()>;
     fn sync_dir(&self, rel: &Path) -> io::Result<()>;
     fn remove_file(&self, rel: &Path) -> io::Result<()>;
     /// A whole regular file of at most `max` bytes ([`Refused`] otherwise), never reading more.
@@ -280,6 +283,26 @@ impl Fs for RealFs {
         let (from_dir, from_name) = self.open_parent(from)?;
         let (to_dir, to_name) = self.open_parent(to)?;
         Ok(renameat(&from_dir, from_name, &to_dir, to_name)?)
+    }
+
+    fn rename_new(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let (from_dir, from_name) = self.open_parent(from)?;
+        let (to_dir, to_name) = self.open_parent(to)?;
+        match renameat_with(
+            &from_dir,
+            from_name,
+            &to_dir,
+            to_name,
+            RenameFlags::NOREPLACE,
+        ) {
+            // A file system without RENAME_NOREPLACE: a hard link is as atomic (it fails if
+            // the target exists), and the temporary name goes after.
+            Err(Errno::INVAL) | Err(Errno::NOSYS) => {
+                linkat(&from_dir, from_name, &to_dir, to_name, AtFlags::empty())?;
+                Ok(unlinkat(&from_dir, from_name, AtFlags::empty())?)
+            }
+            r => Ok(r?),
+        }
     }
 
     fn sync_dir(&self, rel: &Path) -> io::Result<()> {

@@ -130,7 +130,16 @@ impl Repository {
         // The key first: a config without a key would be a repository nobody can open.
         let key_id = keys::write_key_file(backend.as_ref(), &keys, password, kdf)?;
         let cbytes = envelope::seal(Kind::Config, &keys.enc, &config.encode()?, false)?;
-        backend.write(FileType::Config, "config", &cbytes)?;
+        // Create-only: of two inits at the same moment, one config wins and the other init
+        // takes its key file back, instead of leaving a key to master keys nobody uses.
+        if !backend.create_file(FileType::Config, "config", &cbytes)? {
+            let _ = backend.delete(FileType::Key, &key_id.to_hex());
+            bail!(
+                InvalidInput,
+                "a repository was created at {} by another init at the same moment",
+                backend.location()
+            );
+        }
         Ok(Self::assemble(backend, keys, config, key_id))
     }
 

@@ -231,3 +231,42 @@ fn two_concurrent_backups_of_overlapping_trees_check_prune_and_restore() {
         assert_same_tree(&env.path(want_top), &target.join(want_top));
     }
 }
+
+/// Several `init`s of one location at the same moment: one creates the repository, the others
+/// fail with a clear message, and no key file is left for master keys nobody uses (the config is
+/// written create-only).
+#[test]
+fn concurrent_inits_make_one_repository_with_one_key() {
+    for round in 0..3 {
+        let env = Env::new();
+        let children: Vec<Child> = (0..6)
+            .map(|_| {
+                env.std_cmd()
+                    .arg("init")
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outs: Vec<_> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        let won = outs.iter().filter(|o| o.status.success()).count();
+        assert_eq!(won, 1, "round {round}: {won} inits succeeded");
+        for o in outs.iter().filter(|o| !o.status.success()) {
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_no_panic(&err);
+            assert!(
+                err.contains("already exists")
+                    || err.contains("another init")
+                    || err.contains("holds repository files"),
+                "round {round}: {err}"
+            );
+        }
+        let keys = std::fs::read_dir(env.repo.join("keys")).unwrap().count();
+        assert_eq!(keys, 1, "round {round}: key files left");
+        env.ok(["snapshots"]);
+    }
+}
