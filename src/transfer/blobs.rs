@@ -29,7 +29,7 @@ pub(super) struct Segment {
 /// Cuts the wanted blobs into segments: per pack, by offset, a new segment whenever the next
 /// blob would carry the segment past `max` bytes.
 pub(super) fn segments(mut blobs: Vec<BlobLocation>, max: u64) -> Vec<Segment> {
-    blobs.sort_by(|a, b| (a.pack, a.entry.offset).cmp(&(b.pack, b.entry.offset)));
+    blobs.sort_by_key(|a| (a.pack, a.entry.offset));
     let mut out: Vec<Segment> = Vec::new();
     for b in blobs {
         let (offset, len) = (b.entry.offset as u64, b.entry.stored_len as u64);
