@@ -412,3 +412,44 @@ fn the_source_can_be_given_by_environment_variables() {
     );
     assert!(String::from_utf8_lossy(&err.stderr).contains("BACKSTOCK_FROM_REPOSITORY"));
 }
+
+/// The source is read under a shared lock and the destination written under a backup's: an
+/// exclusive lock (a prune) on either stops the copy with exit 11 before anything is written, and
+/// a copy leaves no lock behind in either repository.
+#[test]
+fn a_prune_in_either_repository_stops_the_copy_with_exit_11() {
+    use backstock::repository::lock::LockKind;
+    use backstock::repository::{OpenOptions, Repository};
+    let src = Source::new();
+    src.backup(&[]);
+    let dst = related(&src);
+    let open = |env: &Env, password: &str| {
+        Repository::open(
+            std::sync::Arc::new(backstock::LocalBackend::new(&env.repo)),
+            password.as_bytes(),
+            &OpenOptions {
+                no_cache: true,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    for (locked, password) in [(&src.env, SRC_PASSWORD), (&dst, PASSWORD)] {
+        let repo = open(locked, password);
+        let guard = repo.lock(LockKind::Exclusive).unwrap();
+        let err = dst.fails(11, from(&src, &dst, &["copy"]));
+        assert!(err.contains("locked"), "{err}");
+        drop(guard);
+    }
+    assert!(dst.snapshots(&[]).is_empty());
+    assert!(dst.names_in("data").is_empty());
+    copy(&src, &dst, &[]);
+    assert!(src.env.names_in("locks").is_empty());
+    assert!(dst.names_in("locks").is_empty());
+    // A shared lock on the source (a backup running there) does not stop it.
+    let repo = open(&src.env, SRC_PASSWORD);
+    let _shared = repo.lock(LockKind::Append).unwrap();
+    write(&src.env.path("store/new.json"), product_json("new", 300));
+    src.backup(&[]);
+    assert_eq!(count(&copy(&src, &dst, &[]), "snapshots_copied"), 1);
+}
