@@ -65,8 +65,9 @@ pub struct CopyReport {
     /// Blobs (data and tree) stored in the destination. In a dry run of a related copy: that would
     /// be stored; of an unrelated one, unknown until the blobs are read (0).
     pub blobs_copied: u64,
-    /// Blobs of the copied snapshots the destination already had (a related copy counts them
-    /// without reading them). Not counted in a dry run of an unrelated copy.
+    /// Blobs of the copied snapshots the destination already had: a related copy counts them
+    /// without reading them, an unrelated one counts the data blobs it read and found there once
+    /// named anew. Not counted in a dry run of an unrelated copy.
     pub blobs_present: u64,
     /// Plaintext bytes of the blobs stored (dry run of a related copy: that would be stored).
     pub bytes_copied: u64,
@@ -176,6 +177,14 @@ pub fn copy(src: &mut Repository, dst: &mut Repository, opts: &CopyOptions) -> R
     let saver = BlobSaver::new(dst)?;
     let moved = blobs::transfer(src, &saver, wanted, related)?;
     report.blobs_read = moved.read + source_trees;
+    if !related {
+        // Read, named anew and found in the destination (trees are cut anew, so only data counts).
+        let data_added = saver
+            .stats
+            .blobs_added
+            .load(std::sync::atomic::Ordering::Relaxed);
+        report.blobs_present = moved.read.saturating_sub(data_added);
+    }
     let mut trees = Vec::with_capacity(selection.copy.len());
     if related {
         trees.extend(selection.copy.iter().map(|(_, s)| s.tree));
@@ -196,9 +205,6 @@ pub fn copy(src: &mut Repository, dst: &mut Repository, opts: &CopyOptions) -> R
     report.bytes_copied = stats.raw_bytes_added.into_inner();
     report.bytes_stored = stats.stored_bytes_added.into_inner();
     report.packs_written = stats.packs_written.into_inner();
-    if !related {
-        report.blobs_present = report.blobs_read.saturating_sub(report.blobs_copied);
-    }
     let source_origins = select::origins(&source);
     for ((id, s), tree) in selection.copy.into_iter().zip(trees) {
         let snap = select::copied(id, &s, tree, &dest_origins, &source_origins);

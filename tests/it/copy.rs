@@ -224,9 +224,29 @@ fn an_unrelated_copy_rehashes_rewrites_trees_and_warns() {
     assert_same_tree(&src.env.path("store"), &target.join("store"));
     dst.ok(["check", "--read-data"]);
 
+    assert_eq!(count(&report, "blobs_present"), 0);
+
     let again = copy(&src, &dst, &[]);
     assert_eq!(count(&again, "snapshots_copied"), 0);
     assert_eq!(count(&again, "blobs_read"), 0);
+
+    // A second snapshot sharing most data: all of it is read again, little is stored.
+    write(
+        &src.env.path("store/products/2.json"),
+        product_json("edit", 700),
+    );
+    src.backup(&[]);
+    let next = copy(&src, &dst, &[]);
+    assert_eq!(count(&next, "snapshots_copied"), 1);
+    assert!(count(&next, "blobs_read") >= count(&report, "blobs_read"));
+    assert!(count(&next, "blobs_present") > 0, "{next:#}");
+    assert!(
+        count(&next, "bytes_stored") * 10 < count(&report, "bytes_stored"),
+        "{next:#}"
+    );
+    let target = dst.dir("restored-2");
+    dst.restore("latest", &target, &[]);
+    assert_same_tree(&src.env.path("store"), &target.join("store"));
 }
 
 #[test]
