@@ -116,3 +116,74 @@ fn print_report(r: &CopyReport) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    #[test]
+    fn arguments_parse_into_the_options() {
+        let cli = Cli::try_parse_from([
+            "backstock",
+            "-r",
+            "/dst",
+            "copy",
+            "--from-repo",
+            "/src",
+            "--from-password-file",
+            "/pw",
+            "latest",
+            "abcd",
+            "--host",
+            "shop",
+            "--tag",
+            "daily",
+            "--path",
+            "/srv",
+            "--dry-run",
+        ])
+        .unwrap();
+        let Command::Copy(a) = cli.command else {
+            panic!("not copy: {:?}", cli.command)
+        };
+        assert_eq!(
+            a.from.from_repo.as_deref(),
+            Some(std::path::Path::new("/src"))
+        );
+        assert_eq!(
+            a.from.from_password_file.as_deref(),
+            Some(std::path::Path::new("/pw"))
+        );
+        assert_eq!(a.snapshots, ["latest", "abcd"]);
+        assert_eq!(
+            (a.filter.hosts, a.filter.tags, a.filter.paths),
+            (
+                vec!["shop".into()],
+                vec!["daily".into()],
+                vec!["/srv".into()]
+            )
+        );
+        assert!(a.dry_run);
+    }
+
+    #[test]
+    fn init_takes_the_related_options() {
+        let cli = Cli::try_parse_from([
+            "backstock",
+            "init",
+            "--from-repo",
+            "rest:http://u:p@host:8000/",
+            "--copy-chunker-params",
+            "--pack-size",
+            "4M",
+        ])
+        .unwrap();
+        let Command::Init(a) = cli.command else {
+            panic!("not init")
+        };
+        assert!(a.copy_chunker_params);
+        assert_eq!(a.pack_size, Some(4 << 20));
+        assert!(a.from.from_repo.is_some());
+    }
+}
