@@ -473,3 +473,51 @@ fn a_prune_in_either_repository_stops_the_copy_with_exit_11() {
     src.backup(&[]);
     assert_eq!(count(&copy(&src, &dst, &[]), "snapshots_copied"), 1);
 }
+
+/// Snapshots an older backstock wrote (the committed fixtures, whose snapshots have no `original`)
+/// copy into a related repository (of the fixture's config version) and into an unrelated one,
+/// and restore to their manifests there.
+#[test]
+fn snapshots_of_committed_old_repositories_copy_and_restore() {
+    use crate::compat::{fixtures, hashed_files, manifest};
+    for (name, version) in [("repo-v1", 1), ("repo-v2", 2)] {
+        let holder = Env::new();
+        let src_repo = holder.path("fixture");
+        copy_dir(&fixtures().join(name), &src_repo);
+        let password = fixtures().join(format!("{name}.password"));
+        let from_args = |dst: &Env, args: &[&str]| {
+            let mut c = dst.cmd();
+            c.args(args)
+                .arg("--from-repo")
+                .arg(&src_repo)
+                .arg("--from-password-file")
+                .arg(&password);
+            c
+        };
+        let related = Env::new();
+        exit_with(
+            &mut from_args(&related, &["init", "--copy-chunker-params"]),
+            0,
+        );
+        assert_eq!(
+            related.json(["--json", "cat", "config"])["version"],
+            version
+        );
+        for (dst, is_related) in [(related, true), (Env::init(), false)] {
+            let out = exit_with(&mut from_args(&dst, &["--json", "copy"]), 0);
+            let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(report["related"], is_related, "{name}");
+            assert_eq!(count(&report, "snapshots_copied"), 2, "{name}");
+            let expected = manifest(name);
+            for snap in dst.snapshots(&[]) {
+                let tag = snap["tags"][0].as_str().unwrap();
+                let target = dst.dir(&format!("restore-{tag}"));
+                dst.restore(snap["id"].as_str().unwrap(), &target, &[]);
+                assert_eq!(hashed_files(&target), expected[tag], "{name} {tag}");
+                assert!(is_hex_id(&snap["original"]), "{snap:#}");
+            }
+            let checked = dst.ok(["check", "--read-data"]);
+            assert!(checked.contains("no errors were found"), "{checked}");
+        }
+    }
+}
