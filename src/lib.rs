@@ -74,4 +74,4 @@ pub use repository::lock::LockKind;
 pub use repository::snapshots::SnapshotFilter;
 pub use repository::{OpenOptions, Repository};
 pub use restorer::{restore, RestoreOptions, RestoreProgress, RestoreSummary};
-pub use transfer::{copy, CopiedSnapshot, CopyOptions, CopyReport};
+pub use transfer::{copy, CopiedSnapshot, CopyOptions, CopyProgress, CopyReport};

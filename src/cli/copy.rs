@@ -1,10 +1,11 @@
 //! `copy`: snapshots from another repository (`--from-repo`) into this one.
 
-use super::common::{human, FromRepoOpts, GlobalOpts};
+use super::common::{human, with_progress, FromRepoOpts, GlobalOpts};
 use super::snapshots::{snapshot_json, FilterArgs};
 use anyhow::{Context, Result};
 use backstock::repository::snapshots::SnapshotFilter;
-use backstock::{copy, CopyOptions, CopyReport};
+use backstock::{copy, CopyOptions, CopyProgress, CopyReport};
+use std::sync::atomic::Ordering;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -29,7 +30,18 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         filter: SnapshotFilter::from(a.filter),
         dry_run: a.dry_run,
     };
-    let report = copy(&mut src, &mut dst, &opts).with_context(|| {
+    let progress = CopyProgress::default();
+    let status = || {
+        format!(
+            "{} blobs read, {}",
+            progress.blobs.load(Ordering::Relaxed),
+            human(progress.bytes.load(Ordering::Relaxed))
+        )
+    };
+    let result = with_progress(g.progress(), status, || {
+        copy(&mut src, &mut dst, &opts, &progress)
+    });
+    let report = result.with_context(|| {
         format!(
             "copying from {} to {}",
             src.backend().location(),

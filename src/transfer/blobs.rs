@@ -12,6 +12,7 @@ use crate::repository::saver::BlobSaver;
 use crate::repository::{BlobLocation, Repository};
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
 /// The most bytes of a source pack read at once (a larger blob is read alone).
@@ -66,9 +67,10 @@ pub(super) fn transfer(
     saver: &BlobSaver,
     blobs: Vec<BlobLocation>,
     same_ids: bool,
+    progress: &super::CopyProgress,
 ) -> Result<Moved> {
     let ids = Mutex::new(HashMap::new());
-    let read = std::sync::atomic::AtomicU64::new(0);
+    let before = progress.blobs.load(Ordering::Relaxed);
     segments(blobs, SEGMENT).par_iter().try_for_each(|seg| -> Result<()> {
         let mut bytes = read_segment(src, seg)?;
         for e in &seg.blobs {
@@ -79,7 +81,8 @@ pub(super) fn transfer(
                 .with_context(|| format!("in pack {} of the source repository", seg.pack))?;
             // The source's choice stands: media was stored as is, and stays so.
             let (new, _) = saver.save(e.blob_type, &plain, e.compression == Compression::Zstd)?;
-            read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            progress.blobs.fetch_add(1, Ordering::Relaxed);
+            progress.bytes.fetch_add(plain.len() as u64, Ordering::Relaxed);
             if same_ids {
                 if new != e.id {
                     bail!(
@@ -96,7 +99,7 @@ pub(super) fn transfer(
     })?;
     Ok(Moved {
         ids: ids.into_inner().unwrap_or_else(|p| p.into_inner()),
-        read: read.into_inner(),
+        read: progress.blobs.load(Ordering::Relaxed) - before,
     })
 }
 

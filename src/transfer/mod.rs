@@ -25,6 +25,7 @@ use crate::repository::saver::BlobSaver;
 use crate::repository::snapshots::SnapshotFilter;
 use crate::repository::{BlobLocation, Repository};
 use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Which snapshots to copy, and whether to write anything.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +37,15 @@ pub struct CopyOptions {
     pub filter: SnapshotFilter,
     /// Work out what would be copied; write nothing (the destination gets a read lock only).
     pub dry_run: bool,
+}
+
+/// Live counters for a progress display.
+#[derive(Debug, Default)]
+pub struct CopyProgress {
+    /// Blobs read from the source so far.
+    pub blobs: AtomicU64,
+    /// Their plaintext bytes.
+    pub bytes: AtomicU64,
 }
 
 /// One snapshot copied.
@@ -83,7 +93,12 @@ pub struct CopyReport {
 /// Copies the snapshots `opts` selects from `src` into `dst`. Takes a shared read lock on `src`
 /// and the lock a backup takes on `dst` (a read lock in a dry run), loading both indexes under
 /// them. Refuses to copy a repository into itself.
-pub fn copy(src: &mut Repository, dst: &mut Repository, opts: &CopyOptions) -> Result<CopyReport> {
+pub fn copy(
+    src: &mut Repository,
+    dst: &mut Repository,
+    opts: &CopyOptions,
+    progress: &CopyProgress,
+) -> Result<CopyReport> {
     if src.config().id == dst.config().id {
         bail!(
             InvalidInput,
@@ -175,14 +190,11 @@ pub fn copy(src: &mut Repository, dst: &mut Repository, opts: &CopyOptions) -> R
     }
 
     let saver = BlobSaver::new(dst)?;
-    let moved = blobs::transfer(src, &saver, wanted, related)?;
+    let moved = blobs::transfer(src, &saver, wanted, related, progress)?;
     report.blobs_read = moved.read + source_trees;
     if !related {
         // Read, named anew and found in the destination (trees are cut anew, so only data counts).
-        let data_added = saver
-            .stats
-            .blobs_added
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let data_added = saver.stats.blobs_added.load(Ordering::Relaxed);
         report.blobs_present = moved.read.saturating_sub(data_added);
     }
     let mut trees = Vec::with_capacity(selection.copy.len());
