@@ -217,9 +217,9 @@ pub fn copy(
     report.bytes_copied = stats.raw_bytes_added.into_inner();
     report.bytes_stored = stats.stored_bytes_added.into_inner();
     report.packs_written = stats.packs_written.into_inner();
-    let source_origins = select::origins(&source);
+    let source_origin = select::origin_of(&source);
     for ((id, s), tree) in selection.copy.into_iter().zip(trees) {
-        let snap = select::copied(id, &s, tree, &dest_origins, &source_origins);
+        let snap = select::copied(id, &s, tree, &dest_origins, &source_origin);
         let new = dst
             .save_snapshot(&snap)
             .with_context(|| format!("writing the copy of snapshot {id}"))?;

@@ -53,20 +53,29 @@ pub(super) fn origins(dest: &[(SnapshotId, Snapshot)]) -> HashMap<SnapshotId, Sn
     dest.iter().map(|(id, s)| (s.origin(*id), *id)).collect()
 }
 
+/// Each snapshot's origin: snapshot ID -> origin.
+pub(super) fn origin_of(snapshots: &[(SnapshotId, Snapshot)]) -> HashMap<SnapshotId, SnapshotId> {
+    snapshots
+        .iter()
+        .map(|(id, s)| (*id, s.origin(*id)))
+        .collect()
+}
+
 /// The snapshot to write into the destination for the source snapshot `id`: the same snapshot with
 /// `original` set to its origin and `parent` pointing at the destination's copy of the parent
-/// (none when the destination has no copy of it). Time, host, paths, tags and the backup's summary
+/// (none when the destination has no copy of it; `source_origin` gives the origin of each source
+/// snapshot, [`origin_of`]). Time, host, paths, tags and the backup's summary
 /// stay; `program_version` names this build, which writes it.
 pub(super) fn copied(
     id: SnapshotId,
     s: &Snapshot,
     tree: crate::ids::BlobId,
     dest_origins: &HashMap<SnapshotId, SnapshotId>,
-    source_origins: &HashMap<SnapshotId, SnapshotId>,
+    source_origin: &HashMap<SnapshotId, SnapshotId>,
 ) -> Snapshot {
     let parent = s
         .parent
-        .map(|p| source_origins.get(&p).copied().unwrap_or(p))
+        .map(|p| source_origin.get(&p).copied().unwrap_or(p))
         .and_then(|origin| dest_origins.get(&origin).copied());
     Snapshot {
         tree,
@@ -193,8 +202,10 @@ mod tests {
         let c2 = copied(id(50), &again, again.tree, &HashMap::new(), &HashMap::new());
         assert_eq!((c2.original, c2.parent), (Some(id(2)), None));
         // A parent that is itself a copy in the source is found by its origin.
-        let src_origins: HashMap<_, _> = [(id(7), id(1))].into();
-        let c3 = copied(id(50), &again, again.tree, &dest, &src_origins);
+        let mut parent_copy = snap(5, "a", "daily");
+        parent_copy.original = Some(id(1));
+        let source = vec![(id(7), parent_copy)];
+        let c3 = copied(id(50), &again, again.tree, &dest, &origin_of(&source));
         assert_eq!(c3.parent, Some(id(41)));
     }
 }

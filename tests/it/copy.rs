@@ -187,6 +187,11 @@ fn blobs_of_an_earlier_copy_are_not_stored_again() {
         "first {first:#}\nsecond {second:#}"
     );
     assert!(dst.repo_size() - size_after_first < size_after_first / 2);
+    // The second copy's parent is the destination's copy of the first.
+    let copies: Vec<Value> = dst.snapshots(&[]);
+    assert_eq!(copies.len(), 2);
+    assert_eq!(copies[1]["parent"], copies[0]["id"]);
+    assert_eq!(copies[0]["parent"], Value::Null);
 
     let target = dst.dir("restored");
     dst.restore("latest", &target, &[]);
