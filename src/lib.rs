@@ -7,7 +7,7 @@
 //!
 //! What a user of the engine needs is re-exported at the crate root: [`Repository`] with
 //! [`OpenOptions`], the operations ([`backup`], [`restore`], [`check`], [`prune`], [`forget`],
-//! [`repair_index`], [`repair_snapshots`], [`Finder`], [`diff_nodes`], [`stats`]) with their
+//! [`repair_index`], [`repair_snapshots`], [`Finder`], [`diff_nodes`], [`stats`], [`copy`]) with their
 //! options and reports, the IDs ([`SnapshotId`], [`BlobId`], ...), [`Error`], [`ErrorKind`] and
 //! [`Result`], and the storage extension point ([`Backend`], [`LocalBackend`], [`BackendError`]).
 //!
@@ -26,7 +26,7 @@
 //! * `prune_plan` (re-exported): prune's pure accounting, the subject of a fuzz target.
 //! * `chunker`, `compress`: measured on their own by `benches/components.rs`.
 //!
-//! The engines of the commands (`archiver`, `restorer`, `maintenance`, `inspect`) are private:
+//! The engines of the commands (`archiver`, `restorer`, `maintenance`, `inspect`, `transfer`) are private:
 //! what of them is public is re-exported above. `pathmatch`, `sync` and `direct_io` are private
 //! helpers.
 
@@ -45,6 +45,7 @@ mod pathmatch;
 pub mod repository;
 mod restorer;
 mod sync;
+mod transfer;
 
 pub use archiver::{backup, backup_from, stdin_node_name, BackupOptions, BackupResult, Progress};
 pub use backend::{Backend, BackendError, BackendErrorKind, LocalBackend};
@@ -73,3 +74,4 @@ pub use repository::lock::LockKind;
 pub use repository::snapshots::SnapshotFilter;
 pub use repository::{OpenOptions, Repository};
 pub use restorer::{restore, RestoreOptions, RestoreProgress, RestoreSummary};
+pub use transfer::{copy, CopiedSnapshot, CopyOptions, CopyProgress, CopyReport};

@@ -197,6 +197,7 @@ pub fn backup_from(
         parent: parent.as_ref().map(|(id, _)| *id),
         program_version: format!("backstock {}", env!("CARGO_PKG_VERSION")),
         summary,
+        original: None,
     };
     snapshot.summary.finished = Some(chrono::Local::now().fixed_offset());
     let id = repo.save_snapshot(&snapshot)?;

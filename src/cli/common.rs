@@ -112,6 +112,11 @@ impl GlobalOpts {
 
     /// The backend for `-r/--repo`: a directory, or a remote location (`rest:...`, `s3:...`).
     pub fn backend(&self) -> Result<Arc<dyn Backend>> {
+        self.backend_at(self.repo_path()?.as_os_str())
+    }
+
+    /// The backend for a repository at `location` (any form `-r` takes), with these options.
+    pub fn backend_at(&self, location: &std::ffi::OsStr) -> Result<Arc<dyn Backend>> {
         let mut opts = backstock::backend::RemoteOptions::default();
         opts.rest.timeout = self.timeout.max(std::time::Duration::from_secs(1));
         opts.s3.timeout = opts.rest.timeout;
@@ -121,57 +126,13 @@ impl GlobalOpts {
         if let Some(p) = std::env::var_os("BACKSTOCK_RCLONE_PROGRAM") {
             opts.rclone_program = p.to_string_lossy().into_owned();
         }
-        Ok(backstock::backend::open_location_with(
-            self.repo_path()?.as_os_str(),
-            &opts,
-        )?)
+        Ok(backstock::backend::open_location_with(location, &opts)?)
     }
 
     /// The password: from --password-file / BACKSTOCK_PASSWORD_FILE, else BACKSTOCK_PASSWORD, else a
     /// prompt on a terminal. An empty password is refused from every source.
     pub fn password(&self, confirm: bool) -> Result<Zeroizing<Vec<u8>>> {
-        let env = env_password();
-        if let Some(f) = &self.password_file {
-            let bytes = Zeroizing::new(
-                std::fs::read(f)
-                    .with_context(|| format!("reading password file {}", f.display()))?,
-            );
-            let line = first_line(&bytes);
-            if line.is_empty() {
-                bail!(
-                    "password file {} is empty (its first line is the password)",
-                    f.display()
-                );
-            }
-            return Ok(Zeroizing::new(line.to_vec()));
-        }
-        if let Some(p) = env {
-            if p.is_empty() {
-                bail!("BACKSTOCK_PASSWORD is set but empty: an empty password is not allowed");
-            }
-            return Ok(p.clone());
-        }
-        if !std::io::stdin().is_terminal() {
-            bail!(
-                "no password: set BACKSTOCK_PASSWORD, BACKSTOCK_PASSWORD_FILE or --password-file"
-            );
-        }
-        let p = Zeroizing::new(
-            rpassword::prompt_password("enter password for repository: ")
-                .context("reading password")?,
-        );
-        if confirm {
-            let again = Zeroizing::new(
-                rpassword::prompt_password("enter password again: ").context("reading password")?,
-            );
-            if *p != *again {
-                bail!("the passwords do not match");
-            }
-        }
-        if p.is_empty() {
-            bail!("an empty password is not allowed");
-        }
-        Ok(Zeroizing::new(p.as_bytes().to_vec()))
+        read_password(self.password_file.as_deref(), EnvPassword::Main, confirm)
     }
 
     /// Opens the repository without reading its index: for commands whose library function takes
@@ -188,14 +149,25 @@ impl GlobalOpts {
     fn open_with_cache(&self, cache: bool) -> Result<Repository> {
         let backend = self.backend()?;
         let password = self.password(false)?;
+        self.open_backend(backend, &password, self.key_hint.clone(), cache)
+    }
+
+    /// Opens the repository in `backend` with these options (cache, lock retries, `--no-lock`).
+    fn open_backend(
+        &self,
+        backend: Arc<dyn Backend>,
+        password: &[u8],
+        key_hint: Option<String>,
+        cache: bool,
+    ) -> Result<Repository> {
         let opts = OpenOptions {
             cache_dir: self.cache_dir.clone(),
             no_cache: !cache,
             retry_lock: self.retry_lock,
             no_lock: self.no_lock,
-            key_hint: self.key_hint.clone(),
+            key_hint,
         };
-        Ok(Repository::open(backend, &password, &opts)?)
+        Ok(Repository::open(backend, password, &opts)?)
     }
 
     /// Opens the repository for a command that reads snapshots and data: the library takes the
@@ -212,24 +184,159 @@ impl GlobalOpts {
     }
 }
 
-/// Takes BACKSTOCK_PASSWORD out of the environment; `main` calls it before starting any thread,
-/// since changing the environment while other threads may read it is a race.
-pub fn take_password_from_environment() {
-    env_password();
+/// The source repository of `init --from-repo` and `copy`, and where its password comes from
+/// (as for `-r`: `--from-password-file`, else `BACKSTOCK_FROM_PASSWORD`, else a prompt).
+#[derive(clap::Args, Debug)]
+pub struct FromRepoOpts {
+    /// The source repository, in any form -r/--repo takes
+    #[arg(
+        long = "from-repo",
+        value_name = "LOCATION",
+        env = "BACKSTOCK_FROM_REPOSITORY",
+        // A remote location may hold a password: --help shows the variable's name, not its value.
+        hide_env_values = true
+    )]
+    pub from_repo: Option<PathBuf>,
+    /// Read the source repository's password from this file (its first line; wins over
+    /// BACKSTOCK_FROM_PASSWORD)
+    #[arg(long, value_name = "FILE", env = "BACKSTOCK_FROM_PASSWORD_FILE")]
+    pub from_password_file: Option<PathBuf>,
 }
 
-/// BACKSTOCK_PASSWORD, taken out of the environment the first time it is asked for, so that
+impl FromRepoOpts {
+    /// Opens the source repository with the global options (cache, timeouts, lock retries) but no
+    /// key hint (`--key-hint` is the destination's). Errors say that the source is meant.
+    pub fn open(&self, g: &GlobalOpts) -> Result<Repository> {
+        let location = self.from_repo.as_ref().context(
+            "no source repository given: use --from-repo LOCATION or set BACKSTOCK_FROM_REPOSITORY",
+        )?;
+        let what = || {
+            format!(
+                "opening the source repository (--from-repo {})",
+                location.display()
+            )
+        };
+        let backend = g.backend_at(location.as_os_str()).with_context(what)?;
+        let password = read_password(self.from_password_file.as_deref(), EnvPassword::From, false)?;
+        g.open_backend(backend, &password, None, !g.no_cache)
+            .with_context(what)
+    }
+}
+
+/// A password variable, taken out of the environment the first time it is asked for, so that
 /// programs this process starts (restic in `bench --compare`) do not inherit it.
-fn env_password() -> Option<&'static Zeroizing<Vec<u8>>> {
-    static PASSWORD: std::sync::OnceLock<Option<Zeroizing<Vec<u8>>>> = std::sync::OnceLock::new();
-    PASSWORD
-        .get_or_init(|| {
-            let p = std::env::var_os("BACKSTOCK_PASSWORD")
-                .map(|p| Zeroizing::new(p.into_encoded_bytes()));
-            std::env::remove_var("BACKSTOCK_PASSWORD");
+#[derive(Debug, Clone, Copy)]
+enum EnvPassword {
+    /// BACKSTOCK_PASSWORD, for `-r`.
+    Main,
+    /// BACKSTOCK_FROM_PASSWORD, for `--from-repo`.
+    From,
+}
+
+impl EnvPassword {
+    fn var(self) -> &'static str {
+        match self {
+            EnvPassword::Main => "BACKSTOCK_PASSWORD",
+            EnvPassword::From => "BACKSTOCK_FROM_PASSWORD",
+        }
+    }
+
+    /// The option naming the password file.
+    fn flag(self) -> &'static str {
+        match self {
+            EnvPassword::Main => "--password-file",
+            EnvPassword::From => "--from-password-file",
+        }
+    }
+
+    /// Which repository, for the prompt and messages.
+    fn repository(self) -> &'static str {
+        match self {
+            EnvPassword::Main => "repository",
+            EnvPassword::From => "the source repository (--from-repo)",
+        }
+    }
+
+    fn value(self) -> Option<&'static Zeroizing<Vec<u8>>> {
+        type Taken = std::sync::OnceLock<Option<Zeroizing<Vec<u8>>>>;
+        static MAIN: Taken = Taken::new();
+        static FROM: Taken = Taken::new();
+        let cell = match self {
+            EnvPassword::Main => &MAIN,
+            EnvPassword::From => &FROM,
+        };
+        cell.get_or_init(|| {
+            let p = std::env::var_os(self.var()).map(|p| Zeroizing::new(p.into_encoded_bytes()));
+            std::env::remove_var(self.var());
             p
         })
         .as_ref()
+    }
+}
+
+/// A password: from `file` (its first line), else the variable `env`, else a prompt on a terminal
+/// (twice when `confirm`). An empty password is refused from every source.
+fn read_password(
+    file: Option<&std::path::Path>,
+    env: EnvPassword,
+    confirm: bool,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let from_env = env.value();
+    if let Some(f) = file {
+        let bytes = Zeroizing::new(
+            std::fs::read(f).with_context(|| format!("reading password file {}", f.display()))?,
+        );
+        let line = first_line(&bytes);
+        if line.is_empty() {
+            bail!(
+                "password file {} is empty (its first line is the password)",
+                f.display()
+            );
+        }
+        return Ok(Zeroizing::new(line.to_vec()));
+    }
+    if let Some(p) = from_env {
+        if p.is_empty() {
+            bail!(
+                "{} is set but empty: an empty password is not allowed",
+                env.var()
+            );
+        }
+        return Ok(p.clone());
+    }
+    if !std::io::stdin().is_terminal() {
+        let whose = match env {
+            EnvPassword::Main => String::new(),
+            EnvPassword::From => format!(" for {}", env.repository()),
+        };
+        bail!(
+            "no password{whose}: set {var}, {var}_FILE or {}",
+            env.flag(),
+            var = env.var()
+        );
+    }
+    let prompt = format!("enter password for {}: ", env.repository());
+    let p = Zeroizing::new(rpassword::prompt_password(prompt).context("reading password")?);
+    if confirm {
+        let again = Zeroizing::new(
+            rpassword::prompt_password("enter password again: ").context("reading password")?,
+        );
+        if *p != *again {
+            bail!("the passwords do not match");
+        }
+    }
+    if p.is_empty() {
+        bail!("an empty password is not allowed");
+    }
+    Ok(Zeroizing::new(p.as_bytes().to_vec()))
+}
+
+/// Takes BACKSTOCK_PASSWORD and BACKSTOCK_FROM_PASSWORD out of the environment; `main` calls it
+/// before starting any thread, since changing the environment while other threads may read it is a
+/// race.
+pub fn take_password_from_environment() {
+    EnvPassword::Main.value();
+    EnvPassword::From.value();
 }
 
 /// The first line of a password file, without its line ending (LF or CRLF, as editors on other

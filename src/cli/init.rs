@@ -1,5 +1,5 @@
-use super::common::{human, parse_size, GlobalOpts};
-use anyhow::Result;
+use super::common::{human, parse_size, FromRepoOpts, GlobalOpts};
+use anyhow::{bail, Result};
 use backstock::crypto::kdf::KdfParams;
 use backstock::repository::Repository;
 
@@ -8,6 +8,13 @@ pub struct Args {
     /// Target pack size (default 16M; 1M to 1G)
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub pack_size: Option<u64>,
+    #[command(flatten)]
+    pub from: FromRepoOpts,
+    /// Make the new repository related to --from-repo: the same chunker parameters and blob-ID key
+    /// (and pack size and compression level, unless given), so that `copy` between the two moves
+    /// blobs by ID; encryption key and password stay its own
+    #[arg(long)]
+    pub copy_chunker_params: bool,
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
@@ -19,11 +26,26 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             })
         })
         .transpose()?;
+    let source = match (&a.from.from_repo, a.copy_chunker_params) {
+        (None, false) => None,
+        (Some(_), true) => Some(a.from.open(g)?),
+        (None, true) => {
+            bail!("--copy-chunker-params needs the repository to take them from: give --from-repo LOCATION (or set BACKSTOCK_FROM_REPOSITORY)")
+        }
+        (Some(from), false) => bail!(
+            "--from-repo {} (or BACKSTOCK_FROM_REPOSITORY) is only used with --copy-chunker-params, which makes the new repository related to it; add --copy-chunker-params, or drop --from-repo and unset BACKSTOCK_FROM_REPOSITORY",
+            from.display()
+        ),
+    };
     let backend = g.backend()?;
     // The location as the backend shows it: a remote one without its password.
     let location = backend.location();
     let password = g.password(true)?;
-    let repo = Repository::init_with(backend, &password, KdfParams::default(), pack_size)?;
+    let kdf = KdfParams::default();
+    let repo = match &source {
+        Some(src) => Repository::init_related(backend, &password, kdf, src, pack_size)?,
+        None => Repository::init_with(backend, &password, kdf, pack_size)?,
+    };
     if !g.no_cache {
         // This machine made the key: it is the one to try first here.
         if let Err(e) = repo.remember_key(g.cache_dir.as_deref()) {
@@ -33,7 +55,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     if g.json {
         outln!(
             "{}",
-            serde_json::json!({"id": repo.config().id, "repository": location, "key": repo.key_id()})
+            serde_json::json!({"id": repo.config().id, "repository": location, "key": repo.key_id(),
+                "related_to": source.as_ref().map(|s| s.config().id)})
         )?;
     } else if !g.quiet {
         outln!(
@@ -41,6 +64,13 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             repo.config().id.short(),
             location
         )?;
+        if let Some(src) = &source {
+            outln!(
+                "related to repository {} at {}: same chunker parameters and blob-ID key, so `copy` between them skips what is already there",
+                src.config().id.short(),
+                src.backend().location()
+            )?;
+        }
         outln!("keep the password safe: without it the data cannot be recovered")?;
     }
     Ok(0)

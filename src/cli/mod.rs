@@ -13,6 +13,7 @@ mod bench;
 mod cat;
 mod check;
 mod common;
+mod copy;
 mod diff;
 mod dump;
 pub mod exit;
@@ -68,6 +69,8 @@ pub enum Command {
     Find(find::Args),
     /// Show sizes, blob counts and deduplication
     Stats(stats::Args),
+    /// Copy snapshots from another repository (--from-repo) into this one
+    Copy(copy::Args),
     /// Remove snapshots by policy or ID
     Forget(forget::Args),
     /// Remove unused data and repack partly used packs
@@ -100,6 +103,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Diff(a) => diff::run(g, a),
         Command::Find(a) => find::run(g, a),
         Command::Stats(a) => stats::run(g, a),
+        Command::Copy(a) => copy::run(g, a),
         Command::Forget(a) => forget::run(g, a),
         Command::Prune(a) => prune::run(g, a),
         Command::Check(a) => check::run(g, a),

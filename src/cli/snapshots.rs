@@ -47,6 +47,7 @@ pub fn snapshot_json(id: &SnapshotId, s: &Snapshot) -> serde_json::Value {
         "parent": s.parent,
         "program_version": s.program_version,
         "summary": s.summary,
+        "original": s.original,
     })
 }
 

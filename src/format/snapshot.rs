@@ -71,6 +71,11 @@ pub struct Snapshot {
     /// Counts from the backup.
     #[serde(default)]
     pub summary: Summary,
+    /// For a snapshot written by `copy`: the snapshot it is a copy of (that snapshot's own
+    /// `original` when it was a copy too), so that a copy is recognised in either repository.
+    /// Absent in snapshots that `backup` wrote, and in every snapshot written before `copy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<SnapshotId>,
 }
 
 impl Snapshot {
@@ -78,6 +83,13 @@ impl Snapshot {
     /// error is returned rather than an empty snapshot written.
     pub fn encode(&self) -> Result<Vec<u8>, serde_json::Error> {
         serde_json::to_vec(self)
+    }
+
+    /// The snapshot this one stands for when snapshots are compared across repositories: its
+    /// `original` if it is a copy, else `id`, its own ID. Two snapshots with the same origin are
+    /// the same backup.
+    pub fn origin(&self, id: SnapshotId) -> SnapshotId {
+        self.original.unwrap_or(id)
     }
 
     /// Parses snapshot JSON, rejecting other versions.
@@ -108,7 +120,8 @@ mod tests {
             let time = FixedOffset::east_opt(3600).unwrap().timestamp_opt(secs, nanos).unwrap();
             let s = Snapshot { version: VERSION, time, hostname: host, username: "u".into(), paths, tags,
                 tree: BlobId(tree), parent: None, program_version: "x".into(),
-                summary: Summary { files_new: files, ..Default::default() } };
+                summary: Summary { files_new: files, ..Default::default() },
+                original: (files % 2 == 0).then_some(SnapshotId(tree)) };
             prop_assert_eq!(Snapshot::decode(&s.encode().unwrap()).unwrap(), s);
         }
 
@@ -119,11 +132,37 @@ mod tests {
             let time = FixedOffset::east_opt(3600).unwrap().timestamp_opt(secs, 0).unwrap();
             let s = Snapshot { version: VERSION, time, hostname: host, username: "u".into(),
                 paths: vec!["/data".into()], tags: vec!["t".into()], tree: BlobId(tree), parent: None,
-                program_version: "x".into(), summary: Summary { files_new: files, ..Default::default() } };
+                program_version: "x".into(), summary: Summary { files_new: files, ..Default::default() },
+                original: None };
             let damaged = crate::format::mutation::apply(&s.encode().unwrap(), &ops);
             if let Ok(decoded) = Snapshot::decode(&damaged) {
                 prop_assert_eq!(Snapshot::decode(&decoded.encode().unwrap()).unwrap(), decoded);
             }
         }
+    }
+
+    /// A snapshot without `original` (every snapshot before `copy`) reads as not a copy, and
+    /// encodes without the field, so its bytes do not change; one with it keeps it.
+    #[test]
+    fn original_is_optional_and_round_trips() {
+        let old = br#"{"version":1,"time":"2026-01-01T00:00:00Z","paths":["/x"],"tree":"0000000000000000000000000000000000000000000000000000000000000000"}"#;
+        let s = Snapshot::decode(old).unwrap();
+        assert_eq!(s.original, None);
+        assert!(!String::from_utf8(s.encode().unwrap())
+            .unwrap()
+            .contains("original"));
+        let me = SnapshotId([7; 32]);
+        assert_eq!(s.origin(me), me);
+        let copy = Snapshot {
+            original: Some(SnapshotId([9; 32])),
+            ..s
+        };
+        let json = String::from_utf8(copy.encode().unwrap()).unwrap();
+        assert!(
+            json.contains(&format!("\"original\":\"{}\"", "09".repeat(32))),
+            "{json}"
+        );
+        let back = Snapshot::decode(json.as_bytes()).unwrap();
+        assert_eq!(back.origin(me), SnapshotId([9; 32]));
     }
 }

@@ -17,6 +17,7 @@ fn snap(n: usize, time: &str, host: &str, tags: &[&str]) -> (SnapshotId, Snapsho
         parent: None,
         program_version: String::new(),
         summary: Default::default(),
+        original: None,
     };
     (SnapshotId(id), s)
 }

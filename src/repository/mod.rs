@@ -8,6 +8,7 @@ pub mod keys;
 pub mod lock;
 mod pack_writer;
 mod redb_guard;
+mod related;
 pub mod saver;
 pub mod snapshots;
 pub mod trees;
@@ -88,6 +89,28 @@ impl Repository {
         kdf: KdfParams,
         pack_size: Option<u32>,
     ) -> Result<Repository> {
+        let config = Config::new(RepoId([0; 32]), ChunkerSecret::random());
+        Self::create(
+            backend,
+            password,
+            kdf,
+            config,
+            MasterKeys::generate(),
+            pack_size,
+        )
+    }
+
+    /// Writes a new repository with `config` (its ID is replaced by a random one) and `keys`:
+    /// refuses a location that holds a repository or repository files, then writes the key file
+    /// and the config.
+    fn create(
+        backend: Arc<dyn Backend>,
+        password: &[u8],
+        kdf: KdfParams,
+        mut config: Config,
+        keys: MasterKeys,
+        pack_size: Option<u32>,
+    ) -> Result<Repository> {
         if backend.stat(FileType::Config, "config")?.is_some() {
             bail!(
                 InvalidInput,
@@ -111,7 +134,6 @@ impl Repository {
                 );
             }
         }
-        let mut config = Config::new(RepoId([0; 32]), ChunkerSecret::random());
         if let Some(size) = pack_size {
             config.pack_size = size;
             config.check().map_err(|e| {
@@ -123,7 +145,6 @@ impl Repository {
         backend
             .create()
             .with_context(|| format!("creating repository at {}", backend.location()))?;
-        let keys = MasterKeys::generate();
         let mut rid = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut rid);
         config.id = RepoId(rid);

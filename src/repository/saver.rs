@@ -177,4 +177,11 @@ impl<'r> BlobSaver<'r> {
         let packs = self.flush()?;
         self.repo.write_index_files(packs, INDEX_BLOBS_PER_FILE)
     }
+
+    /// [`Self::finish`], also returning what the saver added (packs written included).
+    pub fn finish_with_stats(self) -> Result<(Vec<IndexId>, SaverStats)> {
+        let packs = self.flush()?;
+        let ids = self.repo.write_index_files(packs, INDEX_BLOBS_PER_FILE)?;
+        Ok((ids, self.stats))
+    }
 }

@@ -8,12 +8,12 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-fn fixtures() -> PathBuf {
+pub(crate) fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 /// The manifest's files of each snapshot, by tag: path in the snapshot -> hex SHA-256.
-fn manifest(name: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+pub(crate) fn manifest(name: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     let text = std::fs::read_to_string(fixtures().join(format!("{name}.manifest"))).unwrap();
     let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut tag = None;
@@ -38,7 +38,7 @@ fn manifest(name: &str) -> BTreeMap<String, BTreeMap<String, String>> {
 }
 
 /// Every regular file under `root`, by relative path, with the hex SHA-256 of its content.
-fn hashed_files(root: &Path) -> BTreeMap<String, String> {
+pub(crate) fn hashed_files(root: &Path) -> BTreeMap<String, String> {
     files_under(root)
         .into_iter()
         .map(|p| {

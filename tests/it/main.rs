@@ -10,6 +10,7 @@ mod bench;
 mod cache_damage;
 mod compat;
 mod concurrent;
+mod copy;
 mod crash;
 mod dedup_privacy;
 mod deep_tree;

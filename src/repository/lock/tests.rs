@@ -60,6 +60,7 @@ fn snapshot() -> crate::format::snapshot::Snapshot {
         parent: None,
         program_version: String::new(),
         summary: Default::default(),
+        original: None,
     }
 }
 

@@ -36,6 +36,7 @@ pub fn write_snapshot(
         parent: None,
         program_version: "test".into(),
         summary: Default::default(),
+        original: None,
     };
     repo.save_snapshot(&snap).unwrap().to_hex()
 }
