@@ -376,3 +376,59 @@ fn copy_tree(from: &Path, to: &Path) {
         .unwrap();
     assert!(st.success(), "cp -a {} {}", from.display(), to.display());
 }
+
+/// The offsite copy: a local repository's snapshots copied into a related S3 repository. The
+/// copy restores identically from S3, checks clean with every byte read, and a second run copies
+/// nothing; the source password reaches `copy` only through `BACKSTOCK_FROM_PASSWORD`.
+#[test]
+fn snapshots_copy_from_a_local_repository_into_a_related_s3_one() {
+    let s = S3sFs::start();
+    let local = Env::new();
+    local.ok(["init"]);
+    let store = local.path("store");
+    write(
+        &store.join("media/a.bin"),
+        pseudo_random("offsite a", 5 << 20),
+    );
+    write(
+        &store.join("products/1.json"),
+        product_json("offsite 1", 30_000),
+    );
+    local.ok(["backup", "store"]);
+    write(
+        &store.join("products/2.json"),
+        product_json("offsite 2", 30_000),
+    );
+    local.ok(["backup", "store"]);
+
+    let mut offsite = Env::new();
+    offsite.repo = PathBuf::from(s.location("offsite/shop"));
+    let src = local.repo.to_str().unwrap().to_string();
+    let from = [("BACKSTOCK_FROM_PASSWORD", PASSWORD)];
+    ok(
+        &offsite,
+        &s,
+        &from,
+        &["init", "--from-repo", &src, "--copy-chunker-params"],
+    );
+    let out = ok(
+        &offsite,
+        &s,
+        &from,
+        &["--json", "copy", "--from-repo", &src],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).expect("copy --json");
+    assert_eq!(v["related"], serde_json::Value::Bool(true), "{out}");
+    assert_eq!(v["copied"].as_array().map(Vec::len), Some(2), "{out}");
+    ok(&offsite, &s, &[], &["check", "--read-data"]);
+    restore_and_compare(&offsite, &s, &store, "restored");
+    let again = ok(
+        &offsite,
+        &s,
+        &from,
+        &["--json", "copy", "--from-repo", &src],
+    );
+    let v: serde_json::Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(v["copied"].as_array().map(Vec::len), Some(0), "{again}");
+    assert_eq!(v["blobs_copied"], 0, "{again}");
+}
