@@ -3,7 +3,9 @@
 //! all its remote repositories together: `backup --json` reports them, and the tests pin how few
 //! operations an unchanged backup needs (no pack read).
 
-use super::{Backend, FileType, Result};
+use super::{
+    Availability, Backend, FileType, Placement, RestoreRequest, RestoreRequested, Result,
+};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -102,6 +104,29 @@ impl<B: Backend> Backend for Counting<B> {
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {
         count(&WRITES);
         self.0.write(t, name, data)
+    }
+    fn write_placed(
+        &self,
+        t: FileType,
+        name: &str,
+        data: &[u8],
+        placement: Placement,
+    ) -> Result<()> {
+        count(&WRITES);
+        self.0.write_placed(t, name, data, placement)
+    }
+    fn availability(&self, t: FileType, name: &str) -> Result<Availability> {
+        count(&STATS);
+        self.0.availability(t, name)
+    }
+    fn request_restore(
+        &self,
+        t: FileType,
+        name: &str,
+        request: &RestoreRequest,
+    ) -> Result<RestoreRequested> {
+        count(&WRITES);
+        self.0.request_restore(t, name, request)
     }
     fn delete(&self, t: FileType, name: &str) -> Result<()> {
         count(&DELETES);

@@ -13,7 +13,10 @@
 //! file is looked up: if it is there with the size written, an earlier try got through and the
 //! write counts as done.
 
-use super::{Backend, BackendError, BackendErrorKind, FileType, Result};
+use super::{
+    Availability, Backend, BackendError, BackendErrorKind, FileType, Placement, RestoreRequest,
+    RestoreRequested, Result,
+};
 use rand::Rng;
 use std::time::{Duration, SystemTime};
 
@@ -155,6 +158,16 @@ impl<B: Backend> Backend for Retrying<B> {
     }
 
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {
+        self.write_placed(t, name, data, Placement::Hot)
+    }
+
+    fn write_placed(
+        &self,
+        t: FileType,
+        name: &str,
+        data: &[u8],
+        placement: Placement,
+    ) -> Result<()> {
         let len = data.len() as u64;
         // Whether an earlier try got through with its answer lost: the file is there with the
         // size written (its name is its content's hash, so it holds these bytes).
@@ -175,7 +188,7 @@ impl<B: Backend> Backend for Retrying<B> {
             if tries > 1 && landed() {
                 return Ok(());
             }
-            match self.inner.write(t, name, data) {
+            match self.inner.write_placed(t, name, data, placement) {
                 Err(e)
                     if tries > 1
                         && matches!(
@@ -209,6 +222,21 @@ impl<B: Backend> Backend for Retrying<B> {
 
     fn remove_leftovers(&self, older_than: Duration) -> Result<(usize, u64)> {
         self.run(|_| self.inner.remove_leftovers(older_than))
+    }
+
+    fn availability(&self, t: FileType, name: &str) -> Result<Availability> {
+        self.run(|_| self.inner.availability(t, name))
+    }
+
+    /// Asking again is harmless (a restore under way or done is answered as such), so a lost
+    /// answer is simply asked again.
+    fn request_restore(
+        &self,
+        t: FileType,
+        name: &str,
+        request: &RestoreRequest,
+    ) -> Result<RestoreRequested> {
+        self.run(|_| self.inner.request_restore(t, name, request))
     }
 }
 

@@ -4,7 +4,9 @@
 //! it, and its caller waits until the budget has paid for it (before an upload, after a download),
 //! so the average rate over any stretch longer than one transfer stays at the limit.
 
-use super::{Backend, FileType, Result};
+use super::{
+    Availability, Backend, FileType, Placement, RestoreRequest, RestoreRequested, Result,
+};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -105,6 +107,29 @@ impl<B: Backend> Backend for Throttled<B> {
             b.spend(data.len() as u64);
         }
         self.inner.write(t, name, data)
+    }
+    fn write_placed(
+        &self,
+        t: FileType,
+        name: &str,
+        data: &[u8],
+        placement: Placement,
+    ) -> Result<()> {
+        if let Some(b) = &self.up {
+            b.spend(data.len() as u64);
+        }
+        self.inner.write_placed(t, name, data, placement)
+    }
+    fn availability(&self, t: FileType, name: &str) -> Result<Availability> {
+        self.inner.availability(t, name)
+    }
+    fn request_restore(
+        &self,
+        t: FileType,
+        name: &str,
+        request: &RestoreRequest,
+    ) -> Result<RestoreRequested> {
+        self.inner.request_restore(t, name, request)
     }
     fn delete(&self, t: FileType, name: &str) -> Result<()> {
         self.inner.delete(t, name)

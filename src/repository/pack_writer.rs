@@ -56,7 +56,7 @@ impl PackWriter {
                             let res = if failed {
                                 Ok(())
                             } else {
-                                write_pack(backend.as_ref(), id, &bytes)
+                                write_pack(backend.as_ref(), id, &bytes, &entries)
                             };
                             let mut s = unpoisoned(&sh);
                             match res {
@@ -145,8 +145,26 @@ fn stopped() -> Error {
 
 /// Writes one pack. A backend that panics fails this write instead of ending the thread, so the
 /// failure is reported like any other.
-fn write_pack(backend: &dyn Backend, id: PackId, bytes: &[u8]) -> Result<()> {
-    let write = || backend.write(FileType::Pack, &id.to_hex(), bytes);
+///
+/// A pack holds blobs of one type (design.md §4), so its entries say what it is: a data pack is
+/// read only to restore or verify file contents and may go to a cold storage class; a tree pack
+/// (or an empty one) is read by every listing command and stays hot.
+fn write_pack(
+    backend: &dyn Backend,
+    id: PackId,
+    bytes: &[u8],
+    entries: &[BlobEntry],
+) -> Result<()> {
+    let data = !entries.is_empty()
+        && entries
+            .iter()
+            .all(|e| e.blob_type == crate::format::blob_entry::BlobType::Data);
+    let placement = if data {
+        crate::backend::Placement::Cold
+    } else {
+        crate::backend::Placement::Hot
+    };
+    let write = || backend.write_placed(FileType::Pack, &id.to_hex(), bytes, placement);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(write)) {
         Ok(r) => r.with_context(|| format!("writing pack {id}")),
         Err(panic) => {

@@ -28,15 +28,22 @@
 //! stripped of the request URL (a presigned URL holds the signature and, with temporary
 //! credentials, the session token, though never the secret key).
 
+mod archive;
 mod errors;
 mod list;
 mod multipart;
 mod url;
 
+pub use archive::valid_class;
 pub use url::{S3Credentials, S3Url, S3UrlError, S3UrlStyle};
 
 use super::http::{last_modified, RemoteFile};
-use super::{Backend, BackendError, BackendErrorKind, FileType, Result};
+use super::{
+    Availability, Backend, BackendError, BackendErrorKind, FileType, Placement, RestoreRequest,
+    RestoreRequested, Result,
+};
+use std::collections::HashMap;
+use std::sync::Mutex;
 use base64::Engine;
 use errors::{send_error, status_error};
 use md5::Digest;
@@ -77,6 +84,13 @@ pub struct S3Options {
     pub list_page_size: usize,
     /// Path-style (the default) or virtual-host-style URLs.
     pub url_style: S3UrlStyle,
+    /// The storage class data packs are written to (`x-amz-storage-class`: `STANDARD_IA`,
+    /// `GLACIER_IR`, `GLACIER`, `DEEP_ARCHIVE` or another provider's name); `None`: the bucket's
+    /// default.
+    pub data_storage_class: Option<String>,
+    /// The storage class of the other files but locks (config, keys, index, snapshots, tree
+    /// packs); `None`: the bucket's default. Locks always go to the bucket's default.
+    pub metadata_storage_class: Option<String>,
 }
 
 impl Default for S3Options {
@@ -89,6 +103,8 @@ impl Default for S3Options {
             part_size: 16 << 20,
             list_page_size: 1000,
             url_style: S3UrlStyle::Path,
+            data_storage_class: None,
+            metadata_storage_class: None,
         }
     }
 }
@@ -100,6 +116,9 @@ pub struct S3Backend {
     creds: S3Credentials,
     client: Client,
     opts: S3Options,
+    /// The class and time of every pack the last listing of `data/` showed, so that asking
+    /// whether a pack can be read needs no request when its class reads at once.
+    listed: Mutex<HashMap<String, archive::Listed>>,
 }
 
 impl S3Backend {
@@ -135,6 +154,7 @@ impl S3Backend {
             creds,
             client,
             opts,
+            listed: Mutex::new(HashMap::new()),
         })
     }
 
@@ -336,21 +356,51 @@ impl Backend for S3Backend {
     }
 
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {
+        self.write_placed(t, name, data, Placement::Hot)
+    }
+
+    /// `PUT` with `x-amz-storage-class` when a class is set for this kind of file.
+    fn write_placed(
+        &self,
+        t: FileType,
+        name: &str,
+        data: &[u8],
+        placement: Placement,
+    ) -> Result<()> {
         let key = self.key(t, Some(name))?;
+        let class = self.class_for(t, placement);
         if data.len() as u64 > self.opts.multipart_threshold {
-            return self.write_multipart(t, name, &key, data);
+            return self.write_multipart(t, name, &key, data, class);
         }
         let md5 = content_md5(data);
         let mut action = self.bucket.put_object(self.creds(), &key);
         action.headers_mut().insert("content-md5", md5.as_str());
+        let mut signed = vec![("content-md5", md5.as_str())];
+        if let Some(class) = class {
+            action.headers_mut().insert("x-amz-storage-class", class);
+            signed.push(("x-amz-storage-class", class));
+        }
         let r = self
-            .request(&action, &[("content-md5", &md5)])
+            .request(&action, &signed)
             .header(header::CONTENT_TYPE, "application/octet-stream")
             .header(header::CONTENT_LENGTH, data.len())
             .timeout(self.upload_timeout(data.len() as u64))
             .body(data.to_vec());
         self.send("writing", t, Some(name), r)?;
         Ok(())
+    }
+
+    fn availability(&self, t: FileType, name: &str) -> Result<Availability> {
+        self.availability_of(t, name)
+    }
+
+    fn request_restore(
+        &self,
+        t: FileType,
+        name: &str,
+        request: &RestoreRequest,
+    ) -> Result<RestoreRequested> {
+        self.restore_object(t, name, request)
     }
 
     fn delete(&self, t: FileType, name: &str) -> Result<()> {

@@ -28,14 +28,20 @@ impl S3Backend {
         name: &str,
         key: &str,
         data: &[u8],
+        class: Option<&str>,
     ) -> Result<()> {
         let show = self.show(t, Some(name));
-        let create = CreateMultipartUpload::new(&self.bucket, self.creds(), key);
+        let mut create = CreateMultipartUpload::new(&self.bucket, self.creds(), key);
+        let mut signed = Vec::new();
+        if let Some(class) = class {
+            create.headers_mut().insert("x-amz-storage-class", class);
+            signed.push(("x-amz-storage-class", class));
+        }
         let resp = self.send(
             "starting a multipart upload of",
             t,
             Some(name),
-            self.request(&create, &[]),
+            self.request(&create, &signed),
         )?;
         let mut body = Vec::new();
         self.file(t, Some(name)).read_body(
