@@ -3,9 +3,7 @@
 //! all its remote repositories together: `backup --json` reports them, and the tests pin how few
 //! operations an unchanged backup needs (no pack read).
 
-use super::{
-    Availability, Backend, FileType, Placement, RestoreRequest, RestoreRequested, Result,
-};
+use super::{Availability, Backend, FileType, Placement, RestoreRequest, RestoreRequested, Result};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};

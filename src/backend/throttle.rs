@@ -4,9 +4,7 @@
 //! it, and its caller waits until the budget has paid for it (before an upload, after a download),
 //! so the average rate over any stretch longer than one transfer stays at the limit.
 
-use super::{
-    Availability, Backend, FileType, Placement, RestoreRequest, RestoreRequested, Result,
-};
+use super::{Availability, Backend, FileType, Placement, RestoreRequest, RestoreRequested, Result};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 

@@ -28,7 +28,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let packs = backstock::repository::archive::packs_of(&repo, &node.content);
     if let Err(e) = backstock::repository::archive::make_readable(&repo, &packs, &a.thaw.options())
     {
-        let e = anyhow::Error::from(e).context(format!("dumping {path} from snapshot {}", id.short()));
+        let e =
+            anyhow::Error::from(e).context(format!("dumping {path} from snapshot {}", id.short()));
         report_pending(g, &e);
         return Err(e);
     }

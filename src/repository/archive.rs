@@ -170,9 +170,7 @@ pub(crate) fn make_readable_with(
             backend
                 .request_restore(FileType::Pack, &id.to_hex(), &request)
                 .map(|r| (*id, r))
-                .map_err(|e| {
-                    Error::from(e).context(format!("requesting the restore of pack {id}"))
-                })
+                .map_err(|e| Error::from(e).context(format!("requesting the restore of pack {id}")))
         })
         .collect::<Result<_>>()?;
     for (id, answer) in answers {
@@ -203,7 +201,10 @@ pub(crate) fn make_readable_with(
             if waited >= wait.limit {
                 break;
             }
-            let pause = wait.poll.min(wait.limit - waited).max(Duration::from_millis(10));
+            let pause = wait
+                .poll
+                .min(wait.limit - waited)
+                .max(Duration::from_millis(10));
             log::info!(
                 "waiting for the restore of {} archived packs; next look in {}s",
                 pending.len(),

@@ -295,7 +295,10 @@ mod tests {
     #[test]
     fn head_answers_say_what_can_be_read() {
         let a = from_headers(&headers(&[]));
-        assert_eq!((a.class, a.state, a.cold), (None, ArchiveState::Online, false));
+        assert_eq!(
+            (a.class, a.state, a.cold),
+            (None, ArchiveState::Online, false)
+        );
         let a = from_headers(&headers(&[("x-amz-storage-class", "STANDARD_IA")]));
         assert_eq!(a.state, ArchiveState::Online);
         assert!(a.cold && a.readable());
@@ -346,7 +349,10 @@ mod tests {
             t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(),
             1796533969
         );
-        assert_eq!(listed(Some("GLACIER".into()), None).class.as_deref(), Some("GLACIER"));
+        assert_eq!(
+            listed(Some("GLACIER".into()), None).class.as_deref(),
+            Some("GLACIER")
+        );
         assert!(restore_body(&RestoreRequest {
             days: 3,
             tier: RestoreTier::Bulk

@@ -2,9 +2,9 @@
 
 use super::archive::{listed, Listed};
 use super::{S3Backend, LIST_PAGE_MAX};
-use std::collections::HashMap;
 use crate::backend::{Backend, BackendError, BackendErrorKind, FileType, Result};
 use rusty_s3::actions::ListObjectsV2;
+use std::collections::HashMap;
 
 /// One page of a listing: keys with their sizes, classes and times, and the token of the next
 /// page (if any).

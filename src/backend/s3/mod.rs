@@ -42,15 +42,15 @@ use super::{
     Availability, Backend, BackendError, BackendErrorKind, FileType, Placement, RestoreRequest,
     RestoreRequested, Result,
 };
-use std::collections::HashMap;
-use std::sync::Mutex;
 use base64::Engine;
 use errors::{send_error, status_error};
 use md5::Digest;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::{self, HeaderMap};
 use rusty_s3::S3Action;
+use std::collections::HashMap;
 use std::io::Read;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 /// How long a signed request stays valid. It is signed right before it is sent; S3 checks the
