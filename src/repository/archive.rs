@@ -191,10 +191,8 @@ pub(crate) fn make_readable_with(
             report.requested
         );
     }
-    // Stores may restore at once (or answer a restore that was quick); look before waiting.
-    if !pending.is_empty() && report.requested > 0 {
-        pending = still_pending(backend, &pending)?;
-    }
+    // Not looked at again before a pause: a restore takes minutes at the least (hours on AWS),
+    // and a command that does not wait stops here, to be run again.
     if let Some(wait) = &opts.wait {
         while !pending.is_empty() {
             let waited = start.elapsed();
