@@ -142,11 +142,7 @@ fn cold_data_packs_go_to_glacier_and_a_restore_is_requested_then_continued() {
         &["forget", "--keep-last", "1", "--dry-run"],
     );
     let log = log_since(&moto, mark);
-    assert_eq!(
-        pack_gets(&log, prefix) > 0,
-        true,
-        "trees come from tree packs"
-    );
+    assert!(pack_gets(&log, prefix) > 0, "trees come from tree packs");
     assert_eq!(restore_posts(&log), 0, "{log}");
     for d in &data {
         assert!(
