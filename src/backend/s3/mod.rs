@@ -15,10 +15,16 @@
 //! | `write` | `PUT` with `Content-MD5`; above [`S3Options::multipart_threshold`] a multipart upload |
 //! | `delete` | `DELETE` (S3 answers 204 for a missing key too) |
 //! | `stat`, `modified` | `HEAD`: `Content-Length`, `Last-Modified` |
+//! | `availability` | the last listing's `StorageClass`, or `HEAD`: `x-amz-storage-class`, `x-amz-restore` |
+//! | `request_restore` | `POST ?restore` (RestoreObject) |
+//!
+//! Data packs (written with [`Placement::Cold`]) go to [`S3Options::data_storage_class`], the
+//! other files but locks to [`S3Options::metadata_storage_class`]; see `archive.rs`.
 //!
 //! Failures map onto [`BackendErrorKind`]: 404 and `NoSuchKey` are `NotFound`; 408, 429, 5xx,
 //! `SlowDown`, `RequestTimeout`, connection failures, timeouts and cut-off bodies are `Transient`
-//! (with the server's `Retry-After`, if any); 403 `AccessDenied` and other 4xx are `Permanent`,
+//! (with the server's `Retry-After`, if any); 403 `InvalidObjectState` (a GET of an archived
+//! object) is `Archived`; 403 `AccessDenied` and other 4xx are `Permanent`,
 //! with the S3 error code and message. This backend does not retry: wrap it in
 //! [`super::retry::Retrying`].
 //!
