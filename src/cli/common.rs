@@ -309,6 +309,8 @@ mod tests {
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
         let max = u64::MAX.to_string();
         assert_eq!(parse_duration(&max), Ok(Duration::from_secs(u64::MAX)));
+        // Days, for how long to wait for an archive restore.
+        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(2 * 86400)));
         for (bad, says) in [
             ("5124095576030432h", "too long"), // * 3600 overflows u64
             ("307445734561825861m", "too long"),
@@ -317,7 +319,7 @@ mod tests {
             ("h", "expected a duration"),
             ("-5s", "expected a duration"),
             ("1.5h", "unknown unit"),
-            ("5d", "unknown unit"),
+            ("5w", "unknown unit"),
             ("5 s", "unknown unit"),
         ] {
             let err = parse_duration(bad).expect_err(bad);
