@@ -41,6 +41,10 @@ pub enum ErrorKind {
     /// The storage refuses this operation to this client: deleting on a server in append-only
     /// mode, a missing permission. Nothing retries it; another place or credentials must run it.
     Refused,
+    /// Data is in an archive storage class (S3 Glacier, Deep Archive) and cannot be read until
+    /// its restore is done; the command can be run again once it is
+    /// ([`crate::repository::archive::ThawPending`] in the chain lists what is pending).
+    Archived,
     /// Anything else.
     Other,
 }
@@ -193,6 +197,7 @@ impl From<crate::backend::BackendError> for Error {
             B::Refused => ErrorKind::Corrupt,
             B::InvalidName => ErrorKind::InvalidInput,
             B::Denied => ErrorKind::Refused,
+            B::Archived => ErrorKind::Archived,
             _ => ErrorKind::Storage,
         };
         Error::wrap(kind, e)

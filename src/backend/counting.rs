@@ -3,7 +3,7 @@
 //! all its remote repositories together: `backup --json` reports them, and the tests pin how few
 //! operations an unchanged backup needs (no pack read).
 
-use super::{Backend, FileType, Result};
+use super::{Availability, Backend, FileType, Placement, RestoreRequest, RestoreRequested, Result};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -107,9 +107,28 @@ impl<B: Backend> Backend for Counting<B> {
         count(&WRITES);
         self.0.create_file(t, name, data)
     }
-    fn write_owned(&self, t: FileType, name: &str, data: bytes::Bytes) -> Result<()> {
+    fn write_owned(
+        &self,
+        t: FileType,
+        name: &str,
+        data: bytes::Bytes,
+        placement: Placement,
+    ) -> Result<()> {
         count(&WRITES);
-        self.0.write_owned(t, name, data)
+        self.0.write_owned(t, name, data, placement)
+    }
+    fn availability(&self, t: FileType, name: &str) -> Result<Availability> {
+        count(&STATS);
+        self.0.availability(t, name)
+    }
+    fn request_restore(
+        &self,
+        t: FileType,
+        name: &str,
+        request: &RestoreRequest,
+    ) -> Result<RestoreRequested> {
+        count(&WRITES);
+        self.0.request_restore(t, name, request)
     }
     fn delete(&self, t: FileType, name: &str) -> Result<()> {
         count(&DELETES);

@@ -25,6 +25,9 @@ pub enum BackendErrorKind {
     /// The store refuses this operation to this client (HTTP 403): a server in append-only mode
     /// refusing a delete or an overwrite, a missing permission. Retrying will not change it.
     Denied,
+    /// The file is in an archive class (S3 Glacier, Deep Archive) and cannot be read until a
+    /// restore of it is requested and done ([`super::Backend::request_restore`]).
+    Archived,
 }
 
 impl BackendErrorKind {

@@ -115,6 +115,7 @@ pub fn open_location_with(
             let s3_opts = s3_options_from_env(&url.shown(), opts.s3.clone(), |name| {
                 std::env::var(name).ok()
             })?;
+            check_storage_classes(&url.shown(), &s3_opts)?;
             let s3 = S3Backend::new(url, creds, s3_opts)?;
             return Ok(remote(s3, opts));
         }
@@ -152,6 +153,42 @@ pub fn open_location_with(
 fn remote<B: Backend + 'static>(backend: B, opts: &RemoteOptions) -> Arc<dyn Backend> {
     let limited = Throttled::new(backend, opts.limit_upload, opts.limit_download);
     Arc::new(Retrying::new(Counting(limited), opts.retry.clone()))
+}
+
+/// Refuses storage class names that are not a class name, and an archive class for the files
+/// every command reads (config, keys, index, snapshots, tree packs).
+fn check_storage_classes(shown: &str, opts: &S3Options) -> Result<(), S3UrlError> {
+    for (what, class) in [
+        ("data", &opts.data_storage_class),
+        ("metadata", &opts.metadata_storage_class),
+    ] {
+        if let Some(c) = class {
+            if !super::s3::valid_class(c) {
+                return Err(S3UrlError::new(
+                    shown,
+                    format!(
+                        "the {what} storage class {c:?} is not a class name (upper-case letters, \
+                         digits and _, such as STANDARD_IA or GLACIER)"
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(c) = opts
+        .metadata_storage_class
+        .as_deref()
+        .filter(|c| matches!(*c, "GLACIER" | "DEEP_ARCHIVE"))
+    {
+        return Err(S3UrlError::new(
+            shown,
+            format!(
+                "the metadata storage class cannot be {c}: config, keys, index, snapshots and tree \
+                 packs are read by every command and must read at once (use it for data packs: \
+                 --s3-storage-class-data)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `opts` with the settings from the environment (read with `var`): `BACKSTOCK_S3_URL_STYLE`
@@ -273,6 +310,26 @@ mod tests {
                 .to_string();
             assert!(e.contains(bad.0), "{e}");
         }
+    }
+
+    #[test]
+    fn storage_classes_are_checked() {
+        let with = |data: Option<&str>, meta: Option<&str>| {
+            let opts = S3Options {
+                data_storage_class: data.map(str::to_string),
+                metadata_storage_class: meta.map(str::to_string),
+                ..S3Options::default()
+            };
+            check_storage_classes("s3:x", &opts).map_err(|e| e.to_string())
+        };
+        assert!(with(Some("DEEP_ARCHIVE"), Some("STANDARD_IA")).is_ok());
+        assert!(with(Some("SOME_PROVIDER_COLD"), None).is_ok());
+        let e = with(None, Some("GLACIER")).unwrap_err();
+        assert!(e.contains("cannot be GLACIER"), "{e}");
+        let e = with(Some("glacier"), None).unwrap_err();
+        assert!(e.contains("not a class name"), "{e}");
+        let e = with(Some("A\r\nX-Evil: 1"), None).unwrap_err();
+        assert!(e.contains("not a class name"), "{e}");
     }
 
     #[test]

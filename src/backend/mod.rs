@@ -132,6 +132,90 @@ pub const REMOTE_PARALLEL_WRITES: usize = 4;
 /// lock refreshed every few minutes and writes one file in seconds).
 pub const LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// Where a file is best kept, for stores that have storage classes of different price and read
+/// speed (S3). Other stores ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Placement {
+    /// Read by every command (config, keys, index, snapshots, locks, tree packs): keep it where
+    /// it reads at once.
+    #[default]
+    Hot,
+    /// Read only to restore file contents or verify them (data packs): may go to a cheaper class
+    /// that is slower or dearer to read.
+    Cold,
+}
+
+/// Whether a file can be read now, on a store with archive classes (S3 Glacier, Deep Archive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ArchiveState {
+    /// Readable (never archived).
+    #[default]
+    Online,
+    /// Archived: a restore must be requested, and done, before it can be read.
+    Archived,
+    /// Archived, and a restore of it was requested and is not done yet.
+    Restoring,
+    /// Archived, with a restored copy that can be read now (until the restore expires).
+    Restored,
+}
+
+/// What a store says about where a file is kept ([`Backend::availability`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Availability {
+    /// The store's name of the class the file is in (S3: `STANDARD_IA`, `GLACIER`, ...); `None`
+    /// for the default class, or a store without classes.
+    pub class: Option<String>,
+    /// Whether it can be read now.
+    pub state: ArchiveState,
+    /// Reading it costs extra, or deleting it before [`Self::min_storage`] is charged as if it
+    /// had stayed: rewriting it to save space (prune's repacking) is not worth it by default.
+    pub cold: bool,
+    /// The store charges for at least this long however early the file is deleted (zero: no
+    /// such charge).
+    pub min_storage: std::time::Duration,
+    /// When the file was stored, by the store's clock, if known.
+    pub stored: Option<std::time::SystemTime>,
+}
+
+impl Availability {
+    /// Whether the file can be read now.
+    pub fn readable(&self) -> bool {
+        matches!(self.state, ArchiveState::Online | ArchiveState::Restored)
+    }
+}
+
+/// How fast, and at what price, an archive restore is done (S3's retrieval tiers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum RestoreTier {
+    /// Minutes (Glacier Flexible Retrieval only; dearest).
+    Expedited,
+    /// Hours (3 to 5 for Glacier, within 12 for Deep Archive).
+    #[default]
+    Standard,
+    /// Cheapest (5 to 12 hours for Glacier, within 48 for Deep Archive).
+    Bulk,
+}
+
+/// What [`Backend::request_restore`] asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RestoreRequest {
+    /// How many days the restored copy stays readable.
+    pub days: u32,
+    /// How fast it is made.
+    pub tier: RestoreTier,
+}
+
+/// The answer to [`Backend::request_restore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RestoreRequested {
+    /// A restore was started now.
+    Started,
+    /// A restore was already under way (asking again changed nothing).
+    InProgress,
+    /// The file can be read already (restored earlier, or never archived).
+    Readable,
+}
+
 /// A repository store. Every write is a whole file, atomically visible.
 pub trait Backend: Send + Sync {
     /// Human-readable location, for messages.
@@ -169,9 +253,17 @@ pub trait Backend: Send + Sync {
         self.write(t, name, data)?;
         Ok(true)
     }
-    /// Writes a whole file the caller hands over, as [`Self::write`] does. A remote store sends
-    /// it as it is, where `write` must copy it first: a pack is 16 MiB and several are in flight.
-    fn write_owned(&self, t: FileType, name: &str, data: bytes::Bytes) -> Result<()> {
+    /// Writes a whole file the caller hands over, as [`Self::write`] does, with a hint where it
+    /// is best kept. A remote store sends it as it is, where `write` must copy it first (a pack
+    /// is 16 MiB and several are in flight); a store without storage classes ignores the hint.
+    fn write_owned(
+        &self,
+        t: FileType,
+        name: &str,
+        data: bytes::Bytes,
+        placement: Placement,
+    ) -> Result<()> {
+        let _ = placement;
         self.write(t, name, &data)
     }
     /// Deletes a file.
@@ -196,6 +288,24 @@ pub trait Backend: Send + Sync {
     /// yes; a refused delete is then an error when it happens.
     fn deletes_allowed(&self) -> Result<bool> {
         Ok(true)
+    }
+    /// Whether a file can be read now, and in which class it is kept. A store without archive
+    /// classes answers "readable, default class" without asking anything (the default).
+    fn availability(&self, t: FileType, name: &str) -> Result<Availability> {
+        let _ = (t, name);
+        Ok(Availability::default())
+    }
+    /// Asks the store to make an archived file readable for a while. Asking again while a
+    /// restore is under way, or once the file is readable, does no harm. A store without archive
+    /// classes answers [`RestoreRequested::Readable`] (the default).
+    fn request_restore(
+        &self,
+        t: FileType,
+        name: &str,
+        request: &RestoreRequest,
+    ) -> Result<RestoreRequested> {
+        let _ = (t, name, request);
+        Ok(RestoreRequested::Readable)
     }
     /// Removes partial files that a killed writer left behind and that were last touched longer than
     /// `older_than` ago. Returns how many files and bytes went. Stores whose writes are single object

@@ -206,8 +206,14 @@ impl Backend for RcloneBackend {
     fn create_file(&self, t: FileType, name: &str, data: &[u8]) -> Result<bool> {
         self.rest.create_file(t, name, data)
     }
-    fn write_owned(&self, t: FileType, name: &str, data: bytes::Bytes) -> Result<()> {
-        self.rest.write_owned(t, name, data)
+    fn write_owned(
+        &self,
+        t: FileType,
+        name: &str,
+        data: bytes::Bytes,
+        placement: super::Placement,
+    ) -> Result<()> {
+        self.rest.write_owned(t, name, data, placement)
     }
     fn delete(&self, t: FileType, name: &str) -> Result<()> {
         self.rest.delete(t, name)

@@ -13,7 +13,10 @@
 //! file is looked up: if it is there with the size written, an earlier try got through and the
 //! write counts as done.
 
-use super::{Backend, BackendError, BackendErrorKind, FileType, Result};
+use super::{
+    Availability, Backend, BackendError, BackendErrorKind, FileType, Placement, RestoreRequest,
+    RestoreRequested, Result,
+};
 use bytes::Bytes;
 use rand::Rng;
 use std::time::{Duration, SystemTime};
@@ -217,11 +220,17 @@ impl<B: Backend> Backend for Retrying<B> {
         })
     }
 
-    fn write_owned(&self, t: FileType, name: &str, data: Bytes) -> Result<()> {
+    fn write_owned(
+        &self,
+        t: FileType,
+        name: &str,
+        data: Bytes,
+        placement: Placement,
+    ) -> Result<()> {
         let len = data.len() as u64;
         // Each try sends the same buffer: a clone of `Bytes` shares it.
         self.write_retried(t, name, len, || {
-            self.inner.write_owned(t, name, data.clone())
+            self.inner.write_owned(t, name, data.clone(), placement)
         })
     }
 
@@ -246,6 +255,21 @@ impl<B: Backend> Backend for Retrying<B> {
 
     fn remove_leftovers(&self, older_than: Duration) -> Result<(usize, u64)> {
         self.run(|_| self.inner.remove_leftovers(older_than))
+    }
+
+    fn availability(&self, t: FileType, name: &str) -> Result<Availability> {
+        self.run(|_| self.inner.availability(t, name))
+    }
+
+    /// Asking again is harmless (a restore under way or done is answered as such), so a lost
+    /// answer is simply asked again.
+    fn request_restore(
+        &self,
+        t: FileType,
+        name: &str,
+        request: &RestoreRequest,
+    ) -> Result<RestoreRequested> {
+        self.run(|_| self.inner.request_restore(t, name, request))
     }
 }
 
@@ -436,15 +460,25 @@ mod tests {
     #[test]
     fn owned_writes_are_retried_and_excused_as_borrowed_ones_are() {
         let r = Retrying::new(Flaky::new(2, BackendErrorKind::Transient), quick());
-        r.write_owned(FileType::Pack, "cd", Bytes::from_static(b"data"))
-            .unwrap();
+        r.write_owned(
+            FileType::Pack,
+            "cd",
+            Bytes::from_static(b"data"),
+            Placement::Cold,
+        )
+        .unwrap();
         assert_eq!(r.inner().calls(), 3);
         assert_eq!(r.read(FileType::Pack, "cd").unwrap(), b"data");
         let mut flaky = Flaky::new(1, BackendErrorKind::Transient);
         flaky.lose_answers = true;
         let r = Retrying::new(flaky, quick());
-        r.write_owned(FileType::Pack, "ab", Bytes::from_static(b"data"))
-            .unwrap();
+        r.write_owned(
+            FileType::Pack,
+            "ab",
+            Bytes::from_static(b"data"),
+            Placement::Cold,
+        )
+        .unwrap();
         assert_eq!(r.inner().calls(), 1);
     }
 

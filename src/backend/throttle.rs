@@ -4,7 +4,7 @@
 //! it, and its caller waits until the budget has paid for it (before an upload, after a download),
 //! so the average rate over any stretch longer than one transfer stays at the limit.
 
-use super::{Backend, FileType, Result};
+use super::{Availability, Backend, FileType, Placement, RestoreRequest, RestoreRequested, Result};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -112,11 +112,28 @@ impl<B: Backend> Backend for Throttled<B> {
         }
         self.inner.create_file(t, name, data)
     }
-    fn write_owned(&self, t: FileType, name: &str, data: bytes::Bytes) -> Result<()> {
+    fn write_owned(
+        &self,
+        t: FileType,
+        name: &str,
+        data: bytes::Bytes,
+        placement: Placement,
+    ) -> Result<()> {
         if let Some(b) = &self.up {
             b.spend(data.len() as u64);
         }
-        self.inner.write_owned(t, name, data)
+        self.inner.write_owned(t, name, data, placement)
+    }
+    fn availability(&self, t: FileType, name: &str) -> Result<Availability> {
+        self.inner.availability(t, name)
+    }
+    fn request_restore(
+        &self,
+        t: FileType,
+        name: &str,
+        request: &RestoreRequest,
+    ) -> Result<RestoreRequested> {
+        self.inner.request_restore(t, name, request)
     }
     fn delete(&self, t: FileType, name: &str) -> Result<()> {
         self.inner.delete(t, name)

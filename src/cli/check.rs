@@ -45,6 +45,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 r.packs_read,
                 human(r.bytes_read)
             )?;
+            if r.packs_archived_skipped > 0 {
+                outln!(
+                    "skipped {} packs in an archive storage class that are not restored (not read)",
+                    r.packs_archived_skipped
+                )?;
+            }
         }
         for e in &r.errors {
             eprintln!("error: {e}");

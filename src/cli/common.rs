@@ -61,6 +61,24 @@ pub struct GlobalOpts {
     /// Directory for the local cache (default: $XDG_CACHE_HOME/backstock)
     #[arg(long, global = true)]
     pub cache_dir: Option<PathBuf>,
+    /// s3: storage class of data packs (STANDARD_IA, GLACIER_IR, GLACIER, DEEP_ARCHIVE or a
+    /// provider's class name); default: the bucket's
+    #[arg(
+        long,
+        global = true,
+        env = "BACKSTOCK_S3_STORAGE_CLASS_DATA",
+        value_name = "CLASS"
+    )]
+    pub s3_storage_class_data: Option<String>,
+    /// s3: storage class of the other files (config, keys, index, snapshots, tree packs; locks
+    /// always use the bucket's default); must read at once, so not GLACIER or DEEP_ARCHIVE
+    #[arg(
+        long,
+        global = true,
+        env = "BACKSTOCK_S3_STORAGE_CLASS_METADATA",
+        value_name = "CLASS"
+    )]
+    pub s3_storage_class_metadata: Option<String>,
     /// Wait up to this long for a locked repository (e.g. 30s, 10m, 1h)
     #[arg(long, global = true, value_parser = parse_duration, default_value = "0s")]
     pub retry_lock: std::time::Duration,
@@ -81,7 +99,8 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         "" | "s" => 1,
         "m" => 60,
         "h" => 3600,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use s, m or h)")),
+        "d" => 24 * 3600,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use s, m, h or d)")),
     };
     let secs = n
         .checked_mul(unit_secs)
@@ -120,6 +139,8 @@ impl GlobalOpts {
         let mut opts = backstock::backend::RemoteOptions::default();
         opts.rest.timeout = self.timeout.max(std::time::Duration::from_secs(1));
         opts.s3.timeout = opts.rest.timeout;
+        opts.s3.data_storage_class = self.s3_storage_class_data.clone();
+        opts.s3.metadata_storage_class = self.s3_storage_class_metadata.clone();
         opts.limit_upload = self.limit_upload.map(|k| k.saturating_mul(1024));
         opts.limit_download = self.limit_download.map(|k| k.saturating_mul(1024));
         opts.connections = self.connections.map(usize::from);
@@ -400,6 +421,8 @@ mod tests {
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
         let max = u64::MAX.to_string();
         assert_eq!(parse_duration(&max), Ok(Duration::from_secs(u64::MAX)));
+        // Days, for how long to wait for an archive restore.
+        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(2 * 86400)));
         for (bad, says) in [
             ("5124095576030432h", "too long"), // * 3600 overflows u64
             ("307445734561825861m", "too long"),
@@ -408,7 +431,7 @@ mod tests {
             ("h", "expected a duration"),
             ("-5s", "expected a duration"),
             ("1.5h", "unknown unit"),
-            ("5d", "unknown unit"),
+            ("5w", "unknown unit"),
             ("5 s", "unknown unit"),
         ] {
             let err = parse_duration(bad).expect_err(bad);
@@ -462,5 +485,87 @@ mod tests {
         assert_eq!(human(1536 << 10), "1.50 MiB");
         assert_eq!(human(5 << 30), "5.00 GiB");
         assert_eq!(human(3 << 40), "3.00 TiB");
+    }
+}
+
+/// What `restore` and `dump` do about data in an archive storage class (S3 Glacier, Deep Archive).
+#[derive(clap::Args, Debug)]
+pub struct ThawArgs {
+    /// When data needed is in an archive storage class: wait until its restore is done (looking
+    /// every --thaw-poll, for at most --thaw-timeout) instead of exiting with code 15 once the
+    /// restore is requested
+    #[arg(long)]
+    pub wait_for_thaw: bool,
+    /// How often to look while waiting (e.g. 10m, 1h)
+    #[arg(long, value_parser = parse_duration, default_value = "10m")]
+    pub thaw_poll: std::time::Duration,
+    /// Stop waiting after this long, with exit code 15 (e.g. 12h, 2d)
+    #[arg(long, value_parser = parse_duration, default_value = "2d")]
+    pub thaw_timeout: std::time::Duration,
+    /// How many days restored copies stay readable
+    #[arg(long, default_value = "7", value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub thaw_days: u32,
+    /// Restore speed and price: expedited (minutes; GLACIER only), standard (hours) or bulk
+    /// (cheapest, up to 12 hours for GLACIER, 48 for DEEP_ARCHIVE)
+    #[arg(long, default_value = "standard", value_parser = parse_tier)]
+    pub thaw_tier: backstock::backend::RestoreTier,
+}
+
+fn parse_tier(s: &str) -> Result<backstock::backend::RestoreTier, String> {
+    use backstock::backend::RestoreTier;
+    match s.to_ascii_lowercase().as_str() {
+        "expedited" => Ok(RestoreTier::Expedited),
+        "standard" => Ok(RestoreTier::Standard),
+        "bulk" => Ok(RestoreTier::Bulk),
+        _ => Err(format!("{s:?}: use expedited, standard or bulk")),
+    }
+}
+
+impl ThawArgs {
+    /// The library's options.
+    pub fn options(&self) -> backstock::repository::archive::ThawOptions {
+        backstock::repository::archive::ThawOptions {
+            days: self.thaw_days,
+            tier: self.thaw_tier,
+            wait: self
+                .wait_for_thaw
+                .then_some(backstock::repository::archive::ThawWait {
+                    poll: self.thaw_poll.max(std::time::Duration::from_secs(1)),
+                    limit: self.thaw_timeout,
+                }),
+        }
+    }
+}
+
+/// When `e` says data is still archived: lists the pending packs (standard error, or JSON on
+/// standard output with --json). The error itself is printed by `main`, with exit code 15.
+pub fn report_pending(g: &GlobalOpts, e: &anyhow::Error) {
+    let Some(p) = e.chain().find_map(|c| {
+        c.downcast_ref::<backstock::Error>()
+            .and_then(|e| e.find::<backstock::repository::archive::ThawPending>())
+    }) else {
+        return;
+    };
+    if g.json {
+        let v = serde_json::json!({
+            "archived_pending": p.pending.iter().map(|id| id.to_hex()).collect::<Vec<_>>(),
+            "requested_now": p.requested_now,
+            "pending_bytes": p.bytes,
+            "packs_needed": p.needed,
+        });
+        let _ = outln!("{v}");
+        return;
+    }
+    if g.quiet {
+        return;
+    }
+    eprintln!(
+        "waiting for the restore of {} archived packs ({}), requested now for {}:",
+        p.pending.len(),
+        human(p.bytes),
+        p.requested_now
+    );
+    for id in &p.pending {
+        eprintln!("  pending: data/{}", id.to_hex());
     }
 }

@@ -1,4 +1,4 @@
-use super::common::GlobalOpts;
+use super::common::{report_pending, GlobalOpts, ThawArgs};
 use anyhow::{bail, Context, Result};
 use backstock::format::tree::NodeKind;
 use backstock::repository::snapshots::SnapshotFilter;
@@ -10,6 +10,8 @@ pub struct Args {
     pub snapshot: String,
     /// Path of the file inside the snapshot
     pub file: String,
+    #[command(flatten)]
+    pub thaw: ThawArgs,
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
@@ -21,6 +23,15 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         .with_context(|| format!("{path:?} does not exist in snapshot {}", id.short()))?;
     if node.kind != NodeKind::File {
         bail!("{path:?} in snapshot {} is not a file", id.short());
+    }
+    // Archived packs are found (and their restore requested) before anything is written out.
+    let packs = backstock::repository::archive::packs_of(&repo, &node.content);
+    if let Err(e) = backstock::repository::archive::make_readable(&repo, &packs, &a.thaw.options())
+    {
+        let e =
+            anyhow::Error::from(e).context(format!("dumping {path} from snapshot {}", id.short()));
+        report_pending(g, &e);
+        return Err(e);
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -15,6 +15,9 @@ pub const DAMAGED: i32 = 13;
 /// The storage refuses the operation: deleting on a server in append-only mode, a missing
 /// permission.
 pub const REFUSED: i32 = 14;
+/// Data the command needs is in an archive storage class (S3 Glacier, Deep Archive): its restore
+/// was requested (or is under way) and is not done; running the command again continues.
+pub const ARCHIVED: i32 = 15;
 /// The command was interrupted by SIGINT or SIGTERM (128 + the signal, as shells report).
 pub const INTERRUPTED_INT: i32 = 130;
 pub const INTERRUPTED_TERM: i32 = 143;
@@ -26,6 +29,7 @@ fn for_kind(kind: ErrorKind) -> Option<i32> {
         ErrorKind::Damaged => Some(DAMAGED),
         ErrorKind::Locked => Some(LOCKED),
         ErrorKind::Refused => Some(REFUSED),
+        ErrorKind::Archived => Some(ARCHIVED),
         _ => None,
     }
 }

@@ -13,6 +13,18 @@ pub struct Args {
     /// Only report what would be done
     #[arg(long)]
     pub dry_run: bool,
+    /// Repack partly used packs in a cold storage class (e.g. S3 STANDARD_IA, GLACIER_IR, or a
+    /// restored GLACIER pack) too; archived packs that are not restored are never read
+    #[arg(long)]
+    pub repack_cold: bool,
+    /// Delete (or repack) packs in a cold storage class before their minimum storage time
+    /// (STANDARD_IA 30 days, GLACIER_IR and GLACIER 90, DEEP_ARCHIVE 180) is over
+    #[arg(long)]
+    pub delete_cold_early: bool,
+    /// The minimum age of packs in any cold storage class before they are deleted or repacked,
+    /// instead of each class's own (e.g. 30d, 0s)
+    #[arg(long, value_parser = super::common::parse_duration)]
+    pub cold_min_age: Option<std::time::Duration>,
 }
 
 fn parse_percent(s: &str) -> Result<f64> {
@@ -35,6 +47,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             .map(|s| parse_size(s).context("invalid --max-repack"))
             .transpose()?,
         dry_run: a.dry_run,
+        repack_cold: a.repack_cold,
+        delete_cold_early: a.delete_cold_early,
+        cold_min_age: a.cold_min_age,
         ..Default::default()
     };
     let mut repo = g.open()?;
@@ -76,6 +91,27 @@ pub fn print_report(g: &GlobalOpts, r: &PruneReport, secs: f64) -> Result<()> {
             r.packs_written,
             r.packs_kept
         )?;
+        if r.packs_archived_kept > 0 {
+            outln!(
+                "kept {} partly used packs in an archive storage class as they are (they cannot \
+                 be read to repack)",
+                r.packs_archived_kept
+            )?;
+        }
+        if r.packs_cold_kept > 0 {
+            outln!(
+                "kept {} partly used packs in a cold storage class as they are (--repack-cold \
+                 repacks them)",
+                r.packs_cold_kept
+            )?;
+        }
+        if r.packs_cold_young_kept > 0 {
+            outln!(
+                "kept {} unused packs in a cold storage class until their minimum storage time \
+                 is over (--delete-cold-early deletes them now)",
+                r.packs_cold_young_kept
+            )?;
+        }
         if r.packs_missing > 0 {
             outln!(
                 "{verb} drop {} packs from the index that are missing from the repository",

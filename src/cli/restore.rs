@@ -1,4 +1,4 @@
-use super::common::{human, split_spec, with_progress, GlobalOpts};
+use super::common::{human, report_pending, split_spec, with_progress, GlobalOpts, ThawArgs};
 use anyhow::Result;
 use backstock::repository::snapshots::SnapshotFilter;
 use backstock::{restore, RestoreOptions, RestoreProgress, RestoreSummary};
@@ -26,6 +26,8 @@ pub struct Args {
     /// fsync every restored file and directory before exiting
     #[arg(long)]
     pub sync: bool,
+    #[command(flatten)]
+    pub thaw: ThawArgs,
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
@@ -38,6 +40,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         excludes: a.excludes,
         delete: a.delete,
         sync: a.sync,
+        thaw: a.thaw.options(),
     };
     let progress = RestoreProgress::default();
     let start = Instant::now();
@@ -52,7 +55,11 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         },
         || restore(&repo, &lock, &snap.tree, sub, &opts, &progress),
     )
-    .map_err(|e| e.context(format!("restoring snapshot {}", id.short())))?;
+    .map_err(|e| {
+        let e = anyhow::Error::from(e).context(format!("restoring snapshot {}", id.short()));
+        report_pending(g, &e);
+        e
+    })?;
     let secs = start.elapsed().as_secs_f64();
     for e in &summary.errors {
         eprintln!("error: {e}");

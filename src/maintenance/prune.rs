@@ -36,6 +36,18 @@ pub struct PruneOptions {
     pub dry_run: bool,
     /// Most blobs one new index file lists (a pack with more gets a file of its own).
     pub index_blobs_per_file: usize,
+    /// Repack partly used packs in a cold storage class (S3 infrequent-access and archive
+    /// classes) when they can be read; by default they are kept as they are, since reading them
+    /// costs extra and deleting them early is charged. Packs in an archive class that are not
+    /// restored are never read.
+    pub repack_cold: bool,
+    /// Delete (or, with `repack_cold`, repack) packs in a cold class before their minimum storage
+    /// time is over (the store charges for the rest of it anyway).
+    pub delete_cold_early: bool,
+    /// The minimum age of a pack in a cold class before prune deletes or repacks it, for every
+    /// class (`None`: each class's minimum storage time, as the store reports it: S3
+    /// `STANDARD_IA` 30 days, `GLACIER_IR` and `GLACIER` 90, `DEEP_ARCHIVE` 180).
+    pub cold_min_age: Option<std::time::Duration>,
 }
 
 impl Default for PruneOptions {
@@ -45,6 +57,9 @@ impl Default for PruneOptions {
             max_repack: None,
             dry_run: false,
             index_blobs_per_file: INDEX_BLOBS_PER_FILE,
+            repack_cold: false,
+            delete_cold_early: false,
+            cold_min_age: None,
         }
     }
 }
@@ -90,6 +105,14 @@ pub struct PruneReport {
     pub index_files_written: usize,
     /// Whether this was a dry run (nothing changed).
     pub dry_run: bool,
+    /// Partly used packs in a cold storage class kept as they are instead of being repacked
+    /// (without `repack_cold`, or younger than their minimum storage time).
+    pub packs_cold_kept: usize,
+    /// Partly used packs kept because they are in an archive class and not restored (they cannot
+    /// be read).
+    pub packs_archived_kept: usize,
+    /// Unused packs in a cold class kept until their minimum storage time is over.
+    pub packs_cold_young_kept: usize,
 }
 
 /// Runs prune under an exclusive lock it takes.
@@ -157,12 +180,78 @@ pub fn plan(repo: &mut Repository, guard: &LockGuard, opts: &PruneOptions) -> Re
         max_unused_percent: opts.max_unused_percent,
         max_repack: opts.max_repack,
     };
-    let plan = Plan::new(&index_files, &used, &stored, &limits)?;
+    let mut plan = Plan::new(&index_files, &used, &stored, &limits)?;
     drop(index_files);
+    let held = cold_holds(repo, &plan, opts)?;
+    plan.hold(&held.no_delete, &held.no_repack, &limits);
     let mut report = plan_report(&plan, repo.config().pack_size as u64);
+    report.packs_cold_kept = held.cold_kept;
+    report.packs_archived_kept = held.archived_kept;
+    report.packs_cold_young_kept = held.young_kept;
     report.snapshots = snapshots.len();
     report.dry_run = true;
     Ok(PrunePlan { plan, used, report })
+}
+
+/// Packs prune must leave as they are because of their storage class.
+#[derive(Default)]
+struct ColdHolds {
+    /// Wholly unused packs not to delete yet.
+    no_delete: HashSet<usize>,
+    /// Partly used packs not to repack.
+    no_repack: HashSet<usize>,
+    cold_kept: usize,
+    archived_kept: usize,
+    young_kept: usize,
+}
+
+/// Asks the store where each pack prune might delete or repack is kept (on S3 the listing prune
+/// made already tells, except for restores of archived packs) and decides which must stay:
+/// packs that cannot be read are never repacked, cold packs are not repacked without
+/// `repack_cold`, and cold packs younger than their minimum storage time are neither deleted nor
+/// repacked without `delete_cold_early`.
+fn cold_holds(repo: &Repository, plan: &Plan, opts: &PruneOptions) -> Result<ColdHolds> {
+    use rayon::prelude::*;
+    let candidates: Vec<usize> = (0..plan.packs.len())
+        .filter(|&i| {
+            let p = &plan.packs[i];
+            p.present && (p.used.is_empty() || p.unused_bytes > 0)
+        })
+        .collect();
+    let found: Vec<(usize, crate::backend::Availability)> = candidates
+        .par_iter()
+        .map(|&i| {
+            let id = plan.packs[i].record.id;
+            repo.backend()
+                .availability(FileType::Pack, &id.to_hex())
+                .map(|a| (i, a))
+                .with_context(|| format!("looking up the storage class of pack {id}"))
+        })
+        .collect::<Result<_>>()?;
+    let now = std::time::SystemTime::now();
+    let mut held = ColdHolds::default();
+    for (i, a) in found {
+        if !a.cold && a.readable() {
+            continue;
+        }
+        let min = opts.cold_min_age.unwrap_or(a.min_storage);
+        let age = a.stored.and_then(|t| now.duration_since(t).ok());
+        // A pack whose age the store does not tell counts as old enough.
+        let young = !opts.delete_cold_early && age.is_some_and(|age| age < min);
+        if plan.packs[i].used.is_empty() {
+            if young {
+                held.no_delete.insert(i);
+                held.young_kept += 1;
+            }
+        } else if !a.readable() {
+            held.no_repack.insert(i);
+            held.archived_kept += 1;
+        } else if !opts.repack_cold || young {
+            held.no_repack.insert(i);
+            held.cold_kept += 1;
+        }
+    }
+    Ok(held)
 }
 
 /// Carries out `planned` under the same exclusive lock `guard` it was made under, then reloads the

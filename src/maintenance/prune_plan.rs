@@ -127,37 +127,7 @@ impl Plan {
 
         // Delete packs with nothing used; repack the emptiest partly used packs until the unused
         // bytes left are within the limit.
-        let bytes_before: u64 = packs.iter().map(|p| p.record.size as u64).sum();
-        let unused_before: u64 = packs.iter().map(|p| p.unused_bytes).sum();
-        let used_bytes = bytes_before.saturating_sub(unused_before);
-        let allowed = (used_bytes as f64 * limits.max_unused_percent / 100.0) as u64;
-        let mut remaining_unused: u64 = packs
-            .iter()
-            .filter(|p| !p.used.is_empty())
-            .map(|p| p.unused_bytes)
-            .sum();
-        let mut partly: Vec<usize> = (0..packs.len())
-            .filter(|&i| !packs[i].used.is_empty() && packs[i].unused_bytes > 0)
-            .collect();
-        partly.sort_by(|&a, &b| {
-            let ra = packs[a].unused_bytes as f64 / packs[a].record.size.max(1) as f64;
-            let rb = packs[b].unused_bytes as f64 / packs[b].record.size.max(1) as f64;
-            rb.total_cmp(&ra)
-        });
-        let mut repack: Vec<usize> = Vec::new();
-        let mut repack_bytes = 0u64;
-        for i in partly {
-            if remaining_unused <= allowed {
-                break;
-            }
-            let size = packs[i].record.size as u64;
-            if limits.max_repack.is_some_and(|m| repack_bytes + size > m) {
-                break;
-            }
-            repack_bytes += size;
-            remaining_unused -= packs[i].unused_bytes;
-            repack.push(i);
-        }
+        let (repack, remaining_unused) = choose_repack(&packs, limits, &HashSet::new());
         let delete: Vec<usize> = (0..packs.len())
             .filter(|&i| packs[i].used.is_empty())
             .collect();
@@ -173,6 +143,25 @@ impl Plan {
             blobs_unused,
             unused_bytes_after: remaining_unused,
         })
+    }
+
+    /// Keeps the packs of `no_delete` (wholly unused packs that must stay for now) and of
+    /// `no_repack` (partly used packs that must not be read or rewritten, such as packs in an
+    /// archive storage class) as they are, and chooses the packs to repack again without them.
+    pub fn hold(
+        &mut self,
+        no_delete: &HashSet<usize>,
+        no_repack: &HashSet<usize>,
+        limits: &Limits,
+    ) {
+        self.delete.retain(|i| !no_delete.contains(i));
+        let (repack, _) = choose_repack(&self.packs, limits, no_repack);
+        self.repack = repack;
+        let gone: HashSet<usize> = self.delete.iter().chain(&self.repack).copied().collect();
+        self.unused_bytes_after = (0..self.packs.len())
+            .filter(|i| !gone.contains(i))
+            .map(|i| self.packs[i].unused_bytes)
+            .sum();
     }
 
     /// Whether the first phase runs: it commits an index without the wholly unused packs, and it
@@ -226,6 +215,49 @@ impl Plan {
         }
         count + open.iter().filter(|&&o| o > 0).count() as u64
     }
+}
+
+/// The partly used packs to repack, emptiest first, until the unused bytes left in used packs are
+/// within the limit (or the most to repack is reached), leaving out `exclude`; and the unused
+/// bytes left in used packs after.
+fn choose_repack(
+    packs: &[PackUse],
+    limits: &Limits,
+    exclude: &HashSet<usize>,
+) -> (Vec<usize>, u64) {
+    let bytes_before: u64 = packs.iter().map(|p| p.record.size as u64).sum();
+    let unused_before: u64 = packs.iter().map(|p| p.unused_bytes).sum();
+    let used_bytes = bytes_before.saturating_sub(unused_before);
+    let allowed = (used_bytes as f64 * limits.max_unused_percent / 100.0) as u64;
+    let mut remaining_unused: u64 = packs
+        .iter()
+        .filter(|p| !p.used.is_empty())
+        .map(|p| p.unused_bytes)
+        .sum();
+    let mut partly: Vec<usize> = (0..packs.len())
+        .filter(|&i| !packs[i].used.is_empty() && packs[i].unused_bytes > 0)
+        .filter(|i| !exclude.contains(i))
+        .collect();
+    partly.sort_by(|&a, &b| {
+        let ra = packs[a].unused_bytes as f64 / packs[a].record.size.max(1) as f64;
+        let rb = packs[b].unused_bytes as f64 / packs[b].record.size.max(1) as f64;
+        rb.total_cmp(&ra)
+    });
+    let mut repack: Vec<usize> = Vec::new();
+    let mut repack_bytes = 0u64;
+    for i in partly {
+        if remaining_unused <= allowed {
+            break;
+        }
+        let size = packs[i].record.size as u64;
+        if limits.max_repack.is_some_and(|m| repack_bytes + size > m) {
+            break;
+        }
+        repack_bytes += size;
+        remaining_unused -= packs[i].unused_bytes;
+        repack.push(i);
+    }
+    (repack, remaining_unused)
 }
 
 #[cfg(test)]
@@ -337,5 +369,45 @@ mod tests {
         // Target 800: each pair of data blobs reaches it exactly.
         assert_eq!(plan.new_pack_count(800), 3);
         assert_eq!(plan.new_pack_count(1 << 20), 2);
+    }
+
+    #[test]
+    fn held_packs_are_neither_deleted_nor_repacked_and_others_take_their_place() {
+        // Pack 10: wholly unused. Packs 11 and 12: half used; 11 is the emptier (repacked first).
+        let p10 = pack(10, vec![entry(BlobType::Data, 1, 1000)]);
+        let p11 = pack(
+            11,
+            vec![entry(BlobType::Data, 2, 100), entry(BlobType::Data, 3, 900)],
+        );
+        let p12 = pack(
+            12,
+            vec![entry(BlobType::Data, 4, 500), entry(BlobType::Data, 5, 500)],
+        );
+        let files = vec![(
+            IndexId([1; 32]),
+            IndexFile {
+                supersedes: vec![],
+                packs: vec![p10.clone(), p11.clone(), p12.clone()],
+            },
+        )];
+        let used: HashSet<BlobId> = [BlobId([2; 32]), BlobId([4; 32])].into();
+        let limits = Limits {
+            max_unused_percent: 0.0,
+            max_repack: Some(1200),
+        };
+        let mut plan = Plan::new(&files, &used, &stored(&[&p10, &p11, &p12]), &limits).unwrap();
+        assert_eq!(
+            (plan.delete.clone(), plan.repack.clone()),
+            (vec![0], vec![1])
+        );
+        plan.hold(&[0].into(), &[1].into(), &limits);
+        assert!(plan.delete.is_empty());
+        assert_eq!(
+            plan.repack,
+            vec![2],
+            "the next partly used pack is repacked instead"
+        );
+        assert_eq!(plan.unused_bytes_after, 1000 + 900);
+        assert!(plan.commits());
     }
 }

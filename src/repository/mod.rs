@@ -1,5 +1,6 @@
 //! The repository: keys, config, blobs in packs, the index, trees and snapshots, over a backend.
 
+pub mod archive;
 pub mod cache;
 mod identity;
 pub mod index;

@@ -153,7 +153,7 @@ fn handle(Job { id, bytes, entries }: Job, backend: &dyn Backend, state: &State)
     let res = if failed {
         Ok(())
     } else {
-        write_pack(backend, id, bytes.clone())
+        write_pack(backend, id, bytes.clone(), &entries)
     };
     let mut s = unpoisoned(&state.shared);
     match res {
@@ -196,8 +196,26 @@ fn stopped() -> Error {
 
 /// Writes one pack. A backend that panics fails this write instead of ending the thread, so the
 /// failure is reported like any other.
-fn write_pack(backend: &dyn Backend, id: PackId, bytes: bytes::Bytes) -> Result<()> {
-    let write = || backend.write_owned(FileType::Pack, &id.to_hex(), bytes);
+///
+/// A pack holds blobs of one type (design.md §4), so its entries say what it is: a data pack is
+/// read only to restore or verify file contents and may go to a cold storage class; a tree pack
+/// (or an empty one) is read by every listing command and stays hot.
+fn write_pack(
+    backend: &dyn Backend,
+    id: PackId,
+    bytes: bytes::Bytes,
+    entries: &[BlobEntry],
+) -> Result<()> {
+    let data = !entries.is_empty()
+        && entries
+            .iter()
+            .all(|e| e.blob_type == crate::format::blob_entry::BlobType::Data);
+    let placement = if data {
+        crate::backend::Placement::Cold
+    } else {
+        crate::backend::Placement::Hot
+    };
+    let write = || backend.write_owned(FileType::Pack, &id.to_hex(), bytes, placement);
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(write)) {
         Ok(r) => r.with_context(|| format!("writing pack {id}")),
         Err(panic) => {

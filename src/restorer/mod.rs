@@ -81,6 +81,14 @@ pub fn restore(
     let includes = PathMatcher::new(&opts.includes)?;
     let excludes = PathMatcher::new(&opts.excludes)?;
     let mut sel = plan::select(repo, node, subpath, &includes, &excludes)?;
+    // Archived packs are found (and their restore requested) before the target is touched.
+    let contents = sel
+        .items
+        .iter()
+        .filter(|i| i.node.kind == NodeKind::File)
+        .flat_map(|i| i.node.content.iter());
+    let needed = crate::repository::archive::packs_of(repo, contents);
+    crate::repository::archive::make_readable(repo, &needed, &opts.thaw)?;
     // A new target that takes the selected directory's metadata stays private until then.
     let mode = if sel.target_node.is_some() {
         0o700

@@ -20,6 +20,10 @@ pub struct RestoreOptions {
     pub delete: bool,
     /// fsync every restored file and directory before returning.
     pub sync: bool,
+    /// What to do when packs needed are in an archive storage class: they are looked up before
+    /// anything is written to the target, their restore is requested, and the restore either
+    /// waits for them or fails with [`crate::ErrorKind::Archived`].
+    pub thaw: crate::repository::archive::ThawOptions,
 }
 
 /// Counters a caller may read from another thread while a restore runs.

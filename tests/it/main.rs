@@ -8,6 +8,7 @@ mod util;
 mod backup_safety;
 mod bench;
 mod cache_damage;
+mod cold;
 mod compat;
 mod concurrent;
 mod copy;

@@ -14,22 +14,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const KEY_ID: &str = "AKIDBACKSTOCKTEST";
+pub(crate) const KEY_ID: &str = "AKIDBACKSTOCKTEST";
 
 /// A running `moto_server`, stopped when dropped; its request log goes to a file.
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
     /// `http://127.0.0.1:PORT`.
-    endpoint: String,
+    pub(crate) endpoint: String,
     /// A random secret access key: no output may show it.
-    secret: String,
+    pub(crate) secret: String,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Moto {
     /// Starts moto on a free port and waits until it answers.
-    fn start() -> Moto {
+    pub(crate) fn start() -> Moto {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("moto.log");
         // A port the system picks; moto binds it again right after (a race a test run can lose
@@ -77,17 +77,17 @@ impl Moto {
     }
 
     /// The repository location of `bucket/prefix`.
-    fn location(&self, bucket_and_prefix: &str) -> String {
+    pub(crate) fn location(&self, bucket_and_prefix: &str) -> String {
         format!("s3:{}/{bucket_and_prefix}", self.endpoint)
     }
 
     /// What moto logged: one line per request.
-    fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// The backend for `bucket/prefix`, straight from the library.
-    fn backend(&self, bucket_and_prefix: &str, opts: S3Options) -> S3Backend {
+    pub(crate) fn backend(&self, bucket_and_prefix: &str, opts: S3Options) -> S3Backend {
         let url = S3Url::parse(&format!("{}/{bucket_and_prefix}", self.endpoint)).unwrap();
         let creds = S3Credentials::new(KEY_ID, &self.secret, None, "us-east-1");
         S3Backend::new(url, creds, opts).unwrap()
@@ -102,7 +102,7 @@ impl Drop for Moto {
 }
 
 /// The binary with the environment of an S3 repository: credentials, no other AWS settings.
-fn cmd(env: &Env, moto: &Moto, extra: &[(&str, &str)]) -> Command {
+pub(crate) fn cmd(env: &Env, moto: &Moto, extra: &[(&str, &str)]) -> Command {
     let mut c = env.std_cmd();
     for var in [
         "AWS_SESSION_TOKEN",
@@ -113,6 +113,8 @@ fn cmd(env: &Env, moto: &Moto, extra: &[(&str, &str)]) -> Command {
         "BACKSTOCK_S3_LIST_PAGE_SIZE",
         "BACKSTOCK_S3_MULTIPART_THRESHOLD",
         "BACKSTOCK_S3_PART_SIZE",
+        "BACKSTOCK_S3_STORAGE_CLASS_DATA",
+        "BACKSTOCK_S3_STORAGE_CLASS_METADATA",
     ] {
         c.env_remove(var);
     }
@@ -125,7 +127,7 @@ fn cmd(env: &Env, moto: &Moto, extra: &[(&str, &str)]) -> Command {
 }
 
 /// Runs a command; asserts the secret is in neither output stream.
-fn run(env: &Env, moto: &Moto, extra: &[(&str, &str)], args: &[&str]) -> Output {
+pub(crate) fn run(env: &Env, moto: &Moto, extra: &[(&str, &str)], args: &[&str]) -> Output {
     let out = cmd(env, moto, extra)
         .args(args)
         .output()
@@ -141,14 +143,14 @@ fn run(env: &Env, moto: &Moto, extra: &[(&str, &str)], args: &[&str]) -> Output 
 }
 
 /// Runs a command, asserts exit 0, returns stdout.
-fn ok(env: &Env, moto: &Moto, extra: &[(&str, &str)], args: &[&str]) -> String {
+pub(crate) fn ok(env: &Env, moto: &Moto, extra: &[(&str, &str)], args: &[&str]) -> String {
     let out = run(env, moto, extra, args);
     expect_code(&out, 0, &args.iter().map(Into::into).collect::<Vec<_>>());
     String::from_utf8(out.stdout).expect("stdout is UTF-8")
 }
 
 /// Runs a command, asserts a non-zero exit without a panic, returns stderr.
-fn fails(env: &Env, moto: &Moto, extra: &[(&str, &str)], args: &[&str]) -> String {
+pub(crate) fn fails(env: &Env, moto: &Moto, extra: &[(&str, &str)], args: &[&str]) -> String {
     let out = run(env, moto, extra, args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_ne!(out.status.code(), Some(0), "{args:?} succeeded:\n{stderr}");
@@ -156,7 +158,7 @@ fn fails(env: &Env, moto: &Moto, extra: &[(&str, &str)], args: &[&str]) -> Strin
     stderr
 }
 
-fn build_tree(d: &Path) {
+pub(crate) fn build_tree(d: &Path) {
     write(&d.join("media/big.bin"), pseudo_random("s3 big", 12 << 20));
     write(&d.join("products/1.json"), product_json("s3 one", 2_000));
     write(&d.join("products/2.json"), product_json("s3 two", 300_000));
@@ -164,7 +166,7 @@ fn build_tree(d: &Path) {
     std::fs::create_dir_all(d.join("empty dir")).unwrap();
 }
 
-fn backup(env: &Env, moto: &Moto, extra: &[(&str, &str)]) -> String {
+pub(crate) fn backup(env: &Env, moto: &Moto, extra: &[(&str, &str)]) -> String {
     let out = ok(env, moto, extra, &["--json", "backup", "store"]);
     let v: serde_json::Value = serde_json::from_str(&out).expect("backup --json");
     v["snapshot_id"].as_str().expect("snapshot_id").to_string()

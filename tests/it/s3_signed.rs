@@ -432,3 +432,71 @@ fn snapshots_copy_from_a_local_repository_into_a_related_s3_one() {
     assert_eq!(v["copied"].as_array().map(Vec::len), Some(0), "{again}");
     assert_eq!(v["blobs_copied"], 0, "{again}");
 }
+
+/// Several `init`s of one S3 location at once: the config is written with `If-None-Match: *`, so
+/// one wins and the others fail and take their key files back.
+#[test]
+fn concurrent_inits_on_s3_make_one_repository() {
+    let s = S3sFs::start();
+    let mut env = Env::new();
+    env.repo = PathBuf::from(s.location("racing/repo"));
+    // The bucket first, so that the inits race on the config rather than on the bucket.
+    let mut first = Env::new();
+    first.repo = PathBuf::from(s.location("racing/other"));
+    ok(&first, &s, &[], &["init"]);
+    let children: Vec<_> = (0..5)
+        .map(|_| {
+            cmd(&env, &s.secret, &[])
+                .arg("init")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let won = outs.iter().filter(|o| o.status.success()).count();
+    let errors: Vec<String> = outs
+        .iter()
+        .filter(|o| !o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .collect();
+    assert_eq!(won, 1, "{errors:?}");
+    for e in &errors {
+        assert_no_panic(e);
+        assert!(
+            e.contains("already exists") || e.contains("another init") || e.contains("holds"),
+            "{e}"
+        );
+    }
+    let keys = std::fs::read_dir(s.root.join("racing/repo/keys"))
+        .unwrap()
+        .count();
+    assert_eq!(keys, 1, "key files left by the inits that lost");
+    ok(&env, &s, &[], &["snapshots"]);
+}
+
+/// The create-only write itself: a second create of a key is refused by the server
+/// (`If-None-Match: *` answered 412) and leaves the first file as it was.
+#[test]
+fn a_create_only_write_never_replaces_a_file() {
+    use backstock::backend::s3::{S3Credentials, S3Url};
+    use backstock::backend::{Backend, FileType, S3Backend, S3Options};
+    let s = S3sFs::start();
+    let url = S3Url::parse(&format!("{}/create-only/repo", s.endpoint)).unwrap();
+    let creds = S3Credentials::new(KEY_ID, &s.secret, None, "us-east-1");
+    let b = S3Backend::new(url, creds, S3Options::default()).unwrap();
+    b.create().unwrap();
+    assert!(b.create_file(FileType::Config, "config", b"first").unwrap());
+    assert!(!b
+        .create_file(FileType::Config, "config", b"second")
+        .unwrap());
+    assert_eq!(b.read(FileType::Config, "config").unwrap(), b"first");
+    assert_eq!(
+        std::fs::read(s.root.join("create-only/repo/config")).unwrap(),
+        b"first"
+    );
+}

@@ -338,10 +338,21 @@ impl Backend for RestBackend {
     }
 
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {
-        self.write_owned(t, name, bytes::Bytes::copy_from_slice(data))
+        self.write_owned(
+            t,
+            name,
+            bytes::Bytes::copy_from_slice(data),
+            super::Placement::Hot,
+        )
     }
 
-    fn write_owned(&self, t: FileType, name: &str, data: bytes::Bytes) -> Result<()> {
+    fn write_owned(
+        &self,
+        t: FileType,
+        name: &str,
+        data: bytes::Bytes,
+        _placement: super::Placement,
+    ) -> Result<()> {
         let url = self.file_url(t, Some(name))?;
         let upload_secs = data.len() as u64 / self.opts.min_upload_rate.max(1);
         let r = self

@@ -55,6 +55,10 @@ pub(super) fn kind_of(status: StatusCode, code: Option<&str>) -> BackendErrorKin
     if code == Some("AccessDenied") {
         return BackendErrorKind::Denied;
     }
+    // A GET of an object in an archive class that has not been restored.
+    if code == Some("InvalidObjectState") {
+        return BackendErrorKind::Archived;
+    }
     if matches!(
         status,
         StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS
@@ -90,6 +94,10 @@ pub(super) fn status_error(
             | "IllegalLocationConstraintException",
         ) => " (is AWS_REGION or AWS_DEFAULT_REGION the bucket's region?)",
         Some("RequestTimeTooSkewed") => " (this computer's clock is wrong)",
+        Some("InvalidObjectState") => {
+            " (the object is in an archive storage class; `backstock restore` and `backstock dump` \
+             request its restore and can wait for it)"
+        }
         _ if status == StatusCode::FORBIDDEN => {
             " (check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and the key's permissions)"
         }
@@ -162,6 +170,7 @@ mod tests {
             (400, Some("BadDigest"), Permanent),
             (409, Some("BucketAlreadyExists"), Permanent),
             (200, Some("AccessDenied"), Denied),
+            (403, Some("InvalidObjectState"), Archived),
         ] {
             assert_eq!(kind_of(s(status), code), kind, "{status} {code:?}");
         }

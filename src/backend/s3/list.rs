@@ -1,11 +1,14 @@
 //! Listing a directory of the repository with `ListObjectsV2`, page after page.
 
+use super::archive::{listed, Listed};
 use super::{S3Backend, LIST_PAGE_MAX};
 use crate::backend::{Backend, BackendError, BackendErrorKind, FileType, Result};
 use rusty_s3::actions::ListObjectsV2;
+use std::collections::HashMap;
 
-/// One page of a listing: keys with their sizes, and the token of the next page (if any).
-type ListPage = (Vec<(String, Option<u64>)>, Option<String>);
+/// One page of a listing: keys with their sizes, classes and times, and the token of the next
+/// page (if any).
+type ListPage = (Vec<(String, Option<u64>, Listed)>, Option<String>);
 
 impl S3Backend {
     /// Names and sizes of the files of a type: every page of `ListObjectsV2` under its
@@ -20,10 +23,11 @@ impl S3Backend {
         }
         let prefix = self.key(t, None)?;
         let mut out = Vec::new();
+        let mut classes = HashMap::new();
         let mut token: Option<String> = None;
         loop {
             let (entries, next) = self.list_page(t, &prefix, token.as_deref())?;
-            for (key, size) in entries {
+            for (key, size, listed) in entries {
                 let Some(name) = key.strip_prefix(&prefix) else {
                     continue;
                 };
@@ -39,6 +43,9 @@ impl S3Backend {
                         format!("listing {}: no size for {key}", self.show(t, None)),
                     ));
                 };
+                if t == FileType::Pack {
+                    classes.insert(name.to_string(), listed);
+                }
                 out.push((name.to_string(), size));
             }
             match next {
@@ -59,6 +66,9 @@ impl S3Backend {
         }
         out.sort();
         out.dedup_by(|a, b| a.0 == b.0);
+        if t == FileType::Pack {
+            *crate::sync::unpoisoned(&self.listed) = classes;
+        }
         Ok(out)
     }
 
@@ -85,7 +95,14 @@ impl S3Backend {
             std::str::from_utf8(&body).map_err(|_| fail("the answer is not UTF-8".into()))?;
         let page = ListObjectsV2::parse_response(text)
             .map_err(|e| fail(format!("the answer is not a ListObjectsV2 result: {e}")))?;
-        let entries = page.contents.into_iter().map(|c| (c.key, c.size)).collect();
+        let entries = page
+            .contents
+            .into_iter()
+            .map(|c| {
+                let l = listed(c.storage_class, c.last_modified.as_deref());
+                (c.key, c.size, l)
+            })
+            .collect();
         Ok((entries, page.next_continuation_token))
     }
 }

@@ -15,10 +15,16 @@
 //! | `write` | `PUT` with `Content-MD5`; above [`S3Options::multipart_threshold`] a multipart upload |
 //! | `delete` | `DELETE` (S3 answers 204 for a missing key too) |
 //! | `stat`, `modified` | `HEAD`: `Content-Length`, `Last-Modified` |
+//! | `availability` | the last listing's `StorageClass`, or `HEAD`: `x-amz-storage-class`, `x-amz-restore` |
+//! | `request_restore` | `POST ?restore` (RestoreObject) |
+//!
+//! Data packs (written with [`Placement::Cold`]) go to [`S3Options::data_storage_class`], the
+//! other files but locks to [`S3Options::metadata_storage_class`]; see `archive.rs`.
 //!
 //! Failures map onto [`BackendErrorKind`]: 404 and `NoSuchKey` are `NotFound`; 408, 429, 5xx,
 //! `SlowDown`, `RequestTimeout`, connection failures, timeouts and cut-off bodies are `Transient`
-//! (with the server's `Retry-After`, if any); 403 `AccessDenied` and other 4xx are `Permanent`,
+//! (with the server's `Retry-After`, if any); 403 `InvalidObjectState` (a GET of an archived
+//! object) is `Archived`; 403 `AccessDenied` and other 4xx are `Permanent`,
 //! with the S3 error code and message. This backend does not retry: wrap it in
 //! [`super::retry::Retrying`].
 //!
@@ -28,22 +34,30 @@
 //! stripped of the request URL (a presigned URL holds the signature and, with temporary
 //! credentials, the session token, though never the secret key).
 
+mod archive;
 mod errors;
 mod list;
 mod multipart;
 mod url;
 
+pub use archive::valid_class;
 pub use url::{S3Credentials, S3Url, S3UrlError, S3UrlStyle};
 
 use super::http::{last_modified, RemoteFile};
-use super::{Backend, BackendError, BackendErrorKind, FileType, Result};
+use super::{
+    Availability, Backend, BackendError, BackendErrorKind, FileType, Placement, RestoreRequest,
+    RestoreRequested, Result,
+};
 use base64::Engine;
+use bytes::Bytes;
 use errors::{send_error, status_error};
 use md5::Digest;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::{self, HeaderMap};
 use rusty_s3::S3Action;
+use std::collections::HashMap;
 use std::io::Read;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 /// How long a signed request stays valid. It is signed right before it is sent; S3 checks the
@@ -79,6 +93,13 @@ pub struct S3Options {
     pub url_style: S3UrlStyle,
     /// Packs uploaded at once (default [`super::REMOTE_PARALLEL_WRITES`]).
     pub connections: usize,
+    /// The storage class data packs are written to (`x-amz-storage-class`: `STANDARD_IA`,
+    /// `GLACIER_IR`, `GLACIER`, `DEEP_ARCHIVE` or another provider's name); `None`: the bucket's
+    /// default.
+    pub data_storage_class: Option<String>,
+    /// The storage class of the other files but locks (config, keys, index, snapshots, tree
+    /// packs); `None`: the bucket's default. Locks always go to the bucket's default.
+    pub metadata_storage_class: Option<String>,
 }
 
 impl Default for S3Options {
@@ -92,6 +113,8 @@ impl Default for S3Options {
             list_page_size: 1000,
             url_style: S3UrlStyle::Path,
             connections: super::REMOTE_PARALLEL_WRITES,
+            data_storage_class: None,
+            metadata_storage_class: None,
         }
     }
 }
@@ -103,6 +126,9 @@ pub struct S3Backend {
     creds: S3Credentials,
     client: Client,
     opts: S3Options,
+    /// The class and time of every pack the last listing of `data/` showed, so that asking
+    /// whether a pack can be read needs no request when its class reads at once.
+    listed: Mutex<HashMap<String, archive::Listed>>,
 }
 
 impl S3Backend {
@@ -138,6 +164,7 @@ impl S3Backend {
             creds,
             client,
             opts,
+            listed: Mutex::new(HashMap::new()),
         })
     }
 
@@ -217,6 +244,16 @@ impl S3Backend {
         r: RequestBuilder,
     ) -> Result<Response> {
         let resp = r.send().map_err(|e| send_error(what(), t, name, e))?;
+        Self::checked(what, t, name, resp)
+    }
+
+    /// The answer if its status is a success; else the error it carries.
+    fn checked(
+        what: impl Fn() -> String,
+        t: FileType,
+        name: Option<&str>,
+        resp: Response,
+    ) -> Result<Response> {
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);
@@ -261,6 +298,51 @@ fn action_method<'a, A: S3Action<'a>>(_: &A) -> rusty_s3::Method {
 /// `Content-MD5` of a body: its MD5 digest in base64.
 fn content_md5(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(data))
+}
+
+impl S3Backend {
+    /// Writes `data` to the file's key: whole, or in parts above the multipart threshold. With
+    /// `only_new`, a single `PUT` with `If-None-Match: *`; `Ok(false)` when the key exists.
+    fn put(
+        &self,
+        t: FileType,
+        name: &str,
+        data: Bytes,
+        placement: Placement,
+        only_new: bool,
+    ) -> Result<bool> {
+        let key = self.key(t, Some(name))?;
+        let class = self.class_for(t, placement);
+        if !only_new && data.len() as u64 > self.opts.multipart_threshold {
+            return self
+                .write_multipart(t, name, &key, data, class)
+                .map(|()| true);
+        }
+        let md5 = content_md5(&data);
+        let mut action = self.bucket.put_object(self.creds(), &key);
+        action.headers_mut().insert("content-md5", md5.as_str());
+        let mut signed = vec![("content-md5", md5.as_str())];
+        if let Some(class) = class {
+            action.headers_mut().insert("x-amz-storage-class", class);
+            signed.push(("x-amz-storage-class", class));
+        }
+        if only_new {
+            action.headers_mut().insert("if-none-match", "*");
+            signed.push(("if-none-match", "*"));
+        }
+        let r = self
+            .request(&action, &signed)
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .header(header::CONTENT_LENGTH, data.len())
+            .timeout(self.upload_timeout(data.len() as u64))
+            .body(data);
+        let what = || format!("writing {}", self.show(t, Some(name)));
+        let resp = r.send().map_err(|e| send_error(what(), t, Some(name), e))?;
+        if only_new && resp.status() == reqwest::StatusCode::PRECONDITION_FAILED {
+            return Ok(false);
+        }
+        Self::checked(what, t, Some(name), resp).map(|_| true)
+    }
 }
 
 impl Backend for S3Backend {
@@ -339,21 +421,37 @@ impl Backend for S3Backend {
     }
 
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {
-        let key = self.key(t, Some(name))?;
-        if data.len() as u64 > self.opts.multipart_threshold {
-            return self.write_multipart(t, name, &key, data);
-        }
-        let md5 = content_md5(data);
-        let mut action = self.bucket.put_object(self.creds(), &key);
-        action.headers_mut().insert("content-md5", md5.as_str());
-        let r = self
-            .request(&action, &[("content-md5", &md5)])
-            .header(header::CONTENT_TYPE, "application/octet-stream")
-            .header(header::CONTENT_LENGTH, data.len())
-            .timeout(self.upload_timeout(data.len() as u64))
-            .body(data.to_vec());
-        self.send("writing", t, Some(name), r)?;
-        Ok(())
+        self.write_owned(t, name, Bytes::copy_from_slice(data), Placement::Hot)
+    }
+
+    /// `PUT` with `x-amz-storage-class` when a class is set for this kind of file; the buffer
+    /// goes out as it is (a multipart upload sends slices of it).
+    fn write_owned(
+        &self,
+        t: FileType,
+        name: &str,
+        data: Bytes,
+        placement: Placement,
+    ) -> Result<()> {
+        self.put(t, name, data, placement, false).map(drop)
+    }
+
+    /// A `PUT` with `If-None-Match: *`: S3 answers 412 when the key exists, and writes nothing.
+    fn create_file(&self, t: FileType, name: &str, data: &[u8]) -> Result<bool> {
+        self.put(t, name, Bytes::copy_from_slice(data), Placement::Hot, true)
+    }
+
+    fn availability(&self, t: FileType, name: &str) -> Result<Availability> {
+        self.availability_of(t, name)
+    }
+
+    fn request_restore(
+        &self,
+        t: FileType,
+        name: &str,
+        request: &RestoreRequest,
+    ) -> Result<RestoreRequested> {
+        self.restore_object(t, name, request)
     }
 
     fn delete(&self, t: FileType, name: &str) -> Result<()> {

@@ -6,6 +6,7 @@
 use super::errors::{kind_of, s3_error, status_error};
 use super::{content_md5, S3Backend, SMALL_ANSWER_MAX};
 use crate::backend::{BackendError, BackendErrorKind, FileType, Result};
+use bytes::Bytes;
 use reqwest::header;
 use reqwest::StatusCode;
 use rusty_s3::actions::{CompleteMultipartUpload, CreateMultipartUpload};
@@ -27,15 +28,21 @@ impl S3Backend {
         t: FileType,
         name: &str,
         key: &str,
-        data: &[u8],
+        data: Bytes,
+        class: Option<&str>,
     ) -> Result<()> {
         let show = self.show(t, Some(name));
-        let create = CreateMultipartUpload::new(&self.bucket, self.creds(), key);
+        let mut create = CreateMultipartUpload::new(&self.bucket, self.creds(), key);
+        let mut signed = Vec::new();
+        if let Some(class) = class {
+            create.headers_mut().insert("x-amz-storage-class", class);
+            signed.push(("x-amz-storage-class", class));
+        }
         let resp = self.send(
             "starting a multipart upload of",
             t,
             Some(name),
-            self.request(&create, &[]),
+            self.request(&create, &signed),
         )?;
         let mut body = Vec::new();
         self.file(t, Some(name)).read_body(
@@ -79,11 +86,15 @@ impl S3Backend {
         name: &str,
         key: &str,
         upload_id: &str,
-        data: &[u8],
+        data: Bytes,
     ) -> Result<()> {
         let size = part_size(data.len() as u64, self.opts.part_size) as usize;
         let mut etags = Vec::new();
-        for (i, part) in data.chunks(size).enumerate() {
+        // Each part is a slice of the one buffer, sent without a copy.
+        let parts = (0..data.len())
+            .step_by(size.max(1))
+            .map(|at| data.slice(at..(at + size).min(data.len())));
+        for (i, part) in parts.enumerate() {
             let number = u16::try_from(i + 1).map_err(|_| {
                 BackendError::new(
                     BackendErrorKind::Permanent,
@@ -96,7 +107,7 @@ impl S3Backend {
                 )
             })?;
             let doing = format!("uploading part {number} of");
-            let md5 = content_md5(part);
+            let md5 = content_md5(&part);
             let mut action = self
                 .bucket
                 .upload_part(self.creds(), key, number, upload_id);
@@ -105,7 +116,7 @@ impl S3Backend {
                 .request(&action, &[("content-md5", &md5)])
                 .header(header::CONTENT_LENGTH, part.len())
                 .timeout(self.upload_timeout(part.len() as u64))
-                .body(part.to_vec());
+                .body(part);
             let resp = self.send(&doing, t, Some(name), r)?;
             let etag = resp
                 .headers()

@@ -5,6 +5,7 @@
 use super::*;
 use crate::backend::canned::{self, Reply};
 use crate::backend::retry::{RetryPolicy, Retrying};
+use crate::backend::ArchiveState;
 use std::sync::{Arc, Mutex};
 
 const SECRET: &str = "wJalrXUtnFEMI-K7MDENG-SECRET";
@@ -316,4 +317,320 @@ fn a_policy_refusing_deletes_is_seen_before_anything_is_deleted() {
     let lines = lines.lock().unwrap();
     let probe = format!("DELETE /bucket/pre/data/{}?", "0".repeat(64));
     assert!(lines.iter().all(|l| l.starts_with(&probe)), "{lines:?}");
+}
+
+/// A pack name (the key check wants hex-like names).
+fn pack_name(n: u8) -> String {
+    crate::ids::PackId([n; 32]).to_hex()
+}
+
+#[test]
+fn storage_classes_go_with_the_placement_and_never_on_locks() {
+    let replies = (0..5)
+        .map(|_| Reply::Raw(answer("200 OK", &[], "")))
+        .collect();
+    // Keep the request line and the class header, if any.
+    let (port, heads) = canned::serve(replies, |head| {
+        let line = head.lines().next().unwrap_or_default();
+        let class = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("x-amz-storage-class:")
+                    .map(|v| v.trim().to_ascii_uppercase())
+            })
+            .unwrap_or_default();
+        format!("{} {class}", line.split('?').next().unwrap_or_default())
+    });
+    let opts = S3Options {
+        data_storage_class: Some("GLACIER".into()),
+        metadata_storage_class: Some("STANDARD_IA".into()),
+        ..S3Options::default()
+    };
+    let b = backend_at(port, opts);
+    let p = pack_name(1);
+    b.write_owned(
+        FileType::Pack,
+        &p,
+        bytes::Bytes::from_static(b"data"),
+        Placement::Cold,
+    )
+    .unwrap();
+    b.write_owned(
+        FileType::Pack,
+        &p,
+        bytes::Bytes::from_static(b"tree"),
+        Placement::Hot,
+    )
+    .unwrap();
+    b.write(FileType::Pack, &p, b"tree").unwrap();
+    b.write(FileType::Index, NAME, b"index").unwrap();
+    b.write_owned(
+        FileType::Lock,
+        NAME,
+        bytes::Bytes::from_static(b"lock"),
+        Placement::Cold,
+    )
+    .unwrap();
+    let heads = heads.lock().unwrap().clone();
+    assert_eq!(
+        heads,
+        vec![
+            format!("PUT /bucket/pre/data/{p} GLACIER"),
+            format!("PUT /bucket/pre/data/{p} STANDARD_IA"),
+            format!("PUT /bucket/pre/data/{p} STANDARD_IA"),
+            format!("PUT /bucket/pre/index/{NAME} STANDARD_IA"),
+            format!("PUT /bucket/pre/locks/{NAME} "),
+        ]
+    );
+}
+
+#[test]
+fn restore_requests_map_every_answer_s3_gives() {
+    let (b, lines) = serve(
+        vec![
+            answer("202 Accepted", &[], ""),
+            answer("200 OK", &[], ""),
+            answer(
+                "409 Conflict",
+                &[],
+                &error_doc(
+                    "RestoreAlreadyInProgress",
+                    "Object restore is already in progress",
+                ),
+            ),
+            answer(
+                "403 Forbidden",
+                &[],
+                &error_doc(
+                    "InvalidObjectState",
+                    "Restore is not allowed for the object's current storage class",
+                ),
+            ),
+            answer("403 Forbidden", &[], &error_doc("AccessDenied", "no")),
+        ],
+        S3Options::default(),
+    );
+    let req = RestoreRequest {
+        days: 2,
+        tier: crate::backend::RestoreTier::Bulk,
+    };
+    let p = pack_name(2);
+    let ask = || b.request_restore(FileType::Pack, &p, &req);
+    assert_eq!(ask().unwrap(), RestoreRequested::Started);
+    assert_eq!(ask().unwrap(), RestoreRequested::Readable);
+    assert_eq!(ask().unwrap(), RestoreRequested::InProgress);
+    assert_eq!(
+        ask().unwrap(),
+        RestoreRequested::Readable,
+        "not archived: readable as it is"
+    );
+    let e = ask().unwrap_err();
+    assert_eq!(e.kind(), BackendErrorKind::Denied);
+    assert!(e.to_string().contains("requesting the restore of"), "{e}");
+    let lines = lines.lock().unwrap();
+    assert!(
+        lines[0].starts_with(&format!("POST /bucket/pre/data/{p}?"))
+            && lines[0].contains("restore="),
+        "{}",
+        lines[0]
+    );
+}
+
+#[test]
+fn head_answers_and_reads_of_archived_objects() {
+    let restored =
+        "x-amz-restore: ongoing-request=\"false\", expiry-date=\"Fri, 21 Dec 2012 00:00:00 GMT\"";
+    let (b, _) = serve(
+        vec![
+            answer(
+                "200 OK",
+                &["x-amz-storage-class: GLACIER", "Content-Length: 5"],
+                "",
+            ),
+            answer(
+                "200 OK",
+                &[
+                    "x-amz-storage-class: DEEP_ARCHIVE",
+                    "x-amz-restore: ongoing-request=\"true\"",
+                    "Content-Length: 5",
+                ],
+                "",
+            ),
+            answer(
+                "200 OK",
+                &[
+                    "x-amz-storage-class: GLACIER",
+                    restored,
+                    "Content-Length: 5",
+                ],
+                "",
+            ),
+            answer("200 OK", &["Content-Length: 5"], ""),
+            answer("404 Not Found", &[], ""),
+            answer(
+                "403 Forbidden",
+                &[],
+                &error_doc(
+                    "InvalidObjectState",
+                    "The operation is not valid for the object's storage class",
+                ),
+            ),
+        ],
+        S3Options::default(),
+    );
+    let p = pack_name(3);
+    let state = || b.availability(FileType::Pack, &p).map(|a| a.state);
+    assert_eq!(state().unwrap(), ArchiveState::Archived);
+    assert_eq!(state().unwrap(), ArchiveState::Restoring);
+    assert_eq!(state().unwrap(), ArchiveState::Restored);
+    assert_eq!(state().unwrap(), ArchiveState::Online);
+    assert_eq!(state().unwrap_err().kind(), BackendErrorKind::NotFound);
+    let e = b.read_range(FileType::Pack, &p, 0, 5).unwrap_err();
+    assert_eq!(e.kind(), BackendErrorKind::Archived);
+    assert!(e.to_string().contains("archive storage class"), "{e}");
+}
+
+#[test]
+fn a_restore_still_in_progress_is_polled_until_ready_or_reported_pending() {
+    use crate::repository::archive::{make_readable_with, ThawOptions, ThawPending, ThawWait};
+    let archived = || {
+        answer(
+            "200 OK",
+            &["x-amz-storage-class: GLACIER", "Content-Length: 9"],
+            "",
+        )
+    };
+    let ongoing = || {
+        answer(
+            "200 OK",
+            &[
+                "x-amz-storage-class: GLACIER",
+                "x-amz-restore: ongoing-request=\"true\"",
+                "Content-Length: 9",
+            ],
+            "",
+        )
+    };
+    let done = answer(
+        "200 OK",
+        &[
+            "x-amz-storage-class: GLACIER",
+            "x-amz-restore: ongoing-request=\"false\"",
+            "Content-Length: 9",
+        ],
+        "",
+    );
+    let id = crate::ids::PackId([4; 32]);
+    // Waiting: HEAD archived, restore requested (202), HEAD ongoing twice, HEAD done.
+    let (b, lines) = serve(
+        vec![
+            archived(),
+            answer("202 Accepted", &[], ""),
+            ongoing(),
+            ongoing(),
+            done,
+        ],
+        S3Options::default(),
+    );
+    let opts = ThawOptions {
+        wait: Some(ThawWait {
+            poll: Duration::from_millis(20),
+            limit: Duration::from_secs(30),
+        }),
+        ..ThawOptions::default()
+    };
+    let r = make_readable_with(&b, &[id], &opts, &|_| 9).unwrap();
+    assert_eq!((r.needed, r.archived, r.requested), (1, 1, 1));
+    let lines = lines.lock().unwrap().clone();
+    let methods: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split(' ').next().unwrap_or_default())
+        .collect();
+    assert_eq!(methods, ["HEAD", "POST", "HEAD", "HEAD", "HEAD"]);
+
+    // Not waiting, run again while the restore is under way: nothing is requested again.
+    let (b, lines) = serve(vec![ongoing()], S3Options::default());
+    let e = make_readable_with(&b, &[id], &ThawOptions::default(), &|_| 9).unwrap_err();
+    assert_eq!(e.kind(), crate::error::ErrorKind::Archived);
+    let p = e.find::<ThawPending>().unwrap();
+    assert_eq!(
+        (p.pending.clone(), p.requested_now, p.bytes),
+        (vec![id], 0, 9)
+    );
+    assert!(e.to_string().contains("run the same command again"), "{e}");
+    assert_eq!(lines.lock().unwrap().len(), 1, "no second restore request");
+
+    // A request that races with another run's (409) counts as pending, not as a failure.
+    let (b, _) = serve(
+        vec![
+            archived(),
+            answer(
+                "409 Conflict",
+                &[],
+                &error_doc("RestoreAlreadyInProgress", "in progress"),
+            ),
+        ],
+        S3Options::default(),
+    );
+    let e = make_readable_with(&b, &[id], &ThawOptions::default(), &|_| 9).unwrap_err();
+    assert_eq!(e.find::<ThawPending>().unwrap().pending, vec![id]);
+
+    // Waiting gives up at the limit, still naming what is pending.
+    let (b, _) = serve(
+        vec![
+            ongoing(),
+            ongoing(),
+            ongoing(),
+            ongoing(),
+            ongoing(),
+            ongoing(),
+        ],
+        S3Options::default(),
+    );
+    let opts = ThawOptions {
+        wait: Some(ThawWait {
+            poll: Duration::from_millis(30),
+            limit: Duration::from_millis(70),
+        }),
+        ..ThawOptions::default()
+    };
+    let e = make_readable_with(&b, &[id], &opts, &|_| 9).unwrap_err();
+    let p = e.find::<ThawPending>().unwrap();
+    assert!(p.waited.is_some() && p.pending == vec![id], "{p:?}");
+}
+
+#[test]
+fn listed_packs_in_classes_that_read_at_once_need_no_head() {
+    let p1 = pack_name(5);
+    let p2 = pack_name(6);
+    let listing = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+         <Name>bucket</Name><Prefix>pre/data/</Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>\
+         <Contents><Key>pre/data/{p1}</Key><LastModified>2026-12-06T05:12:49.000Z</LastModified><Size>5</Size><StorageClass>STANDARD_IA</StorageClass></Contents>\
+         <Contents><Key>pre/data/{p2}</Key><LastModified>2026-12-06T05:12:49.000Z</LastModified><Size>5</Size><StorageClass>DEEP_ARCHIVE</StorageClass></Contents>\
+         </ListBucketResult>"
+    );
+    let (b, lines) = serve(
+        vec![
+            answer("200 OK", &[], &listing),
+            answer(
+                "200 OK",
+                &["x-amz-storage-class: DEEP_ARCHIVE", "Content-Length: 5"],
+                "",
+            ),
+        ],
+        S3Options::default(),
+    );
+    assert_eq!(b.list(FileType::Pack).unwrap().len(), 2);
+    let a = b.availability(FileType::Pack, &p1).unwrap();
+    assert_eq!(
+        (a.class.as_deref(), a.state, a.cold),
+        (Some("STANDARD_IA"), ArchiveState::Online, true)
+    );
+    assert!(a.stored.is_some());
+    // An archived one is looked up: whether a restore is under way is not in listings.
+    let a = b.availability(FileType::Pack, &p2).unwrap();
+    assert_eq!(a.state, ArchiveState::Archived);
+    assert_eq!(lines.lock().unwrap().len(), 2);
 }
