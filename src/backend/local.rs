@@ -34,17 +34,42 @@ pub const LOCAL_PARALLEL_WRITES: usize = 2;
 
 const TMP_PREFIX: &str = ".tmp-";
 
-/// Temporary files being written by this process, so that an interrupted command can remove them.
-static IN_FLIGHT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
-
-fn in_flight() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
-    IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner())
+/// Temporary files this process is writing, so that an interrupted command can remove them.
+struct Partial {
+    paths: Vec<PathBuf>,
+    /// Writers between registering a path and their file being written in full: the file may
+    /// not exist yet, so removing it now would miss it.
+    writing: usize,
+    /// Set by [`remove_partial_files`]: no new temporary file is started after it.
+    closed: bool,
 }
 
-/// Removes the temporary files this process is writing (for a signal handler that then exits).
-/// Returns how many were removed.
+static PARTIAL: std::sync::Mutex<Partial> = std::sync::Mutex::new(Partial {
+    paths: Vec::new(),
+    writing: 0,
+    closed: false,
+});
+/// Signalled when a writer's temporary file is complete.
+static WRITTEN: std::sync::Condvar = std::sync::Condvar::new();
+
+fn partial() -> std::sync::MutexGuard<'static, Partial> {
+    PARTIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// How long [`remove_partial_files`] waits for writes under way to create their files.
+const PARTIAL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Removes the temporary files this process is writing (for a signal handler that then exits),
+/// after waiting up to 5 s for those being written to exist; later writes are refused. Returns
+/// how many were removed.
 pub fn remove_partial_files() -> usize {
-    let paths = std::mem::take(&mut *in_flight());
+    let mut p = partial();
+    p.closed = true;
+    let (mut p, _) = WRITTEN
+        .wait_timeout_while(p, PARTIAL_WAIT, |p| p.writing > 0)
+        .unwrap_or_else(|e| e.into_inner());
+    let paths = std::mem::take(&mut p.paths);
+    drop(p);
     paths
         .iter()
         .filter(|p| std::fs::remove_file(p).is_ok())
@@ -218,12 +243,27 @@ impl LocalBackend {
         let tmp = dir.join(format!("{TMP_PREFIX}{}", hex::encode(rnd)));
         let direct = t == FileType::Pack && data.len() >= crate::direct_io::DIRECT_MIN;
         let abs = self.root.join(&tmp);
-        in_flight().push(abs.clone());
+        {
+            let mut p = partial();
+            if p.closed {
+                return Err(BackendError::new(
+                    BackendErrorKind::Permanent,
+                    t,
+                    Some(name),
+                    "the command is being interrupted: no new file is written".to_string(),
+                ));
+            }
+            p.paths.push(abs.clone());
+            p.writing += 1;
+        }
         let done = |r| {
-            in_flight().retain(|p| *p != abs);
+            partial().paths.retain(|p| *p != abs);
             r
         };
-        if let Err(e) = self.fs.write_new(&tmp, data, direct) {
+        let written = self.fs.write_new(&tmp, data, direct);
+        partial().writing -= 1;
+        WRITTEN.notify_all();
+        if let Err(e) = written {
             let _ = self.fs.remove_file(&tmp);
             return done(Err(self.explain("writing", t, Some(name), &tmp, e)));
         }
