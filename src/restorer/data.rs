@@ -87,7 +87,8 @@ fn restore_segment(w: &Writer<'_>, pack: &PackId, blobs: &[PlannedBlob], bufs: &
         data,
     );
     if let Err(e) = read {
-        let why = format!("reading pack {pack}: {e:#}");
+        // Through the library's error, so that the cause (the system's words) is shown too.
+        let why = format!("reading pack {pack}: {:#}", crate::error::Error::from(e));
         for t in blobs.iter().flat_map(|b| &b.targets) {
             w.states[t.item].fail(why.clone());
         }

@@ -423,3 +423,28 @@ fn restored_entries_are_private_until_their_metadata_is_set() {
         "{modes:?}"
     );
 }
+
+/// A pack gone from the repository: the restore names the files it could not finish, the pack,
+/// and why the read failed (the system's own words), not only what was being read.
+#[test]
+fn a_missing_pack_is_named_with_the_reason_the_read_failed() {
+    let mut env = Env::init();
+    let store = env.path("store");
+    make_store(&store);
+    env.backup(&["store"]);
+    let (pack, _) = nth_blob(&env, "store/products.jsonl", 0);
+    std::fs::remove_file(&pack).unwrap();
+    env.fresh_cache();
+    let target = env.dir("target");
+    let args = restore_args("latest", &target, &[]);
+    let out = env.run(&args);
+    expect_code(&out, 1, &args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let name = pack.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        err.contains("store/products.jsonl: incomplete")
+            && err.contains(&format!("reading pack {name}"))
+            && err.contains("No such file or directory"),
+        "{err}"
+    );
+}
