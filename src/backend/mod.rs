@@ -123,10 +123,11 @@ const PACK_MAX: u64 = PACK_DATA_MAX
     + TRAILER_LEN as u64;
 const PACK_DATA_MAX: u64 = 1 << 30;
 
-/// Packs uploaded at once to a remote store unless told otherwise: enough to hide the latency of
-/// each request, few enough that the packs held in memory stay bounded (each is up to the pack
-/// size, 16 MiB by default).
-pub const REMOTE_PARALLEL_WRITES: usize = 4;
+/// Packs uploaded at once to a remote store unless told otherwise. Two keep an upload going while
+/// the next request starts, which fills a shop's uplink; each holds a pack (16 MiB by default) in
+/// memory, and four cost 1.56x the local backup's peak memory against 1.14x for two, with no gain
+/// on loopback (docs/benchmarks.md). `--connections` raises it for fast links with high latency.
+pub const REMOTE_PARALLEL_WRITES: usize = 2;
 
 /// A partial file this much older than now cannot belong to a writer that still runs (a writer holds a
 /// lock refreshed every few minutes and writes one file in seconds).

@@ -33,8 +33,7 @@ pub struct GlobalOpts {
     /// Download at most this many KiB per second (any repository)
     #[arg(long, global = true, value_name = "KiB/s", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit_download: Option<u64>,
-    /// Write this many pack files at once, each held in memory until written (default: 2 for a
-    /// directory, 4 for a remote repository)
+    /// Write this many pack files at once, each held in memory until written (default 2)
     #[arg(long, global = true, env = "BACKSTOCK_CONNECTIONS", value_parser = clap::value_parser!(u16).range(1..=16))]
     pub connections: Option<u16>,
     /// Read the password from this file (its first line; wins over BACKSTOCK_PASSWORD)
