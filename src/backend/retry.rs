@@ -209,15 +209,17 @@ impl<B: Backend> Backend for Retrying<B> {
     }
 
     fn create_file(&self, t: FileType, name: &str, data: &[u8]) -> Result<bool> {
-        self.run(|tries| match self.inner.create_file(t, name, data) {
-            // A retry that finds the file: if it holds these bytes, it is an earlier try that got
-            // through with its answer lost.
-            Ok(false) if tries > 1 => Ok(matches!(
-                self.inner.read(t, name),
-                Ok(there) if there == data
-            )),
-            r => r,
-        })
+        let mut retried = false;
+        let created = self.run(|tries| {
+            retried = tries > 1;
+            self.inner.create_file(t, name, data)
+        })?;
+        if created || !retried {
+            return Ok(created);
+        }
+        // A retry found the file: if it holds these bytes, an earlier try got through with its
+        // answer lost. The read is retried too; a failed read is an error, not "someone else's".
+        Ok(self.read(t, name)? == data)
     }
 
     fn write_owned(
@@ -455,6 +457,15 @@ mod tests {
         // A first try that finds someone else's file creates nothing.
         assert!(!r.create_file(FileType::Config, "config", b"other").unwrap());
         assert_eq!(r.read(FileType::Config, "config").unwrap(), b"mine");
+    }
+
+    #[test]
+    fn a_failed_read_back_of_a_lost_create_is_retried_not_taken_for_a_foreign_file() {
+        // The create's answer is lost, and the read that checks the file fails once too.
+        let mut flaky = Flaky::new(2, BackendErrorKind::Transient);
+        flaky.lose_answers = true;
+        let r = Retrying::new(flaky, quick());
+        assert!(r.create_file(FileType::Config, "config", b"mine").unwrap());
     }
 
     #[test]
