@@ -37,6 +37,11 @@ pub struct Plan {
     /// No superseded index file is left and no pack is listed by two live files (as after an
     /// interrupted commit); otherwise prune rewrites the index even when it deletes nothing.
     pub tidy: bool,
+    /// Index files read that another file read supersedes (left by an interrupted prune, or
+    /// kept under retention).
+    pub superseded: Vec<IndexId>,
+    /// Some pack is listed by two live index files.
+    pub duplicated: bool,
     /// Blobs the snapshots use.
     pub blobs_used: usize,
     /// Indexed blob entries that are not the chosen copy of a used blob.
@@ -66,7 +71,12 @@ impl Plan {
             .iter()
             .flat_map(|(_, f)| f.supersedes.iter().copied())
             .collect();
-        let mut tidy = !files.iter().any(|(id, _)| superseded.contains(id));
+        let superseded_read: Vec<IndexId> = files
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| superseded.contains(id))
+            .collect();
+        let mut duplicated = false;
         // Each used blob counts once, in the first stored pack that holds it; further copies and
         // copies in packs that are missing or damaged are unused.
         let mut claimed: HashSet<BlobId> = HashSet::new();
@@ -79,7 +89,7 @@ impl Plan {
             }
             for p in &f.packs {
                 if !indexed.insert(p.id) {
-                    tidy = false;
+                    duplicated = true;
                     continue;
                 }
                 let present = stored.get(&p.id.to_hex()) == Some(&(p.size as u64));
@@ -138,7 +148,9 @@ impl Plan {
             unindexed,
             missing,
             old_ids: files.iter().map(|(id, _)| *id).collect(),
-            tidy,
+            tidy: superseded_read.is_empty() && !duplicated,
+            superseded: superseded_read,
+            duplicated,
             blobs_used,
             blobs_unused,
             unused_bytes_after: remaining_unused,
