@@ -164,6 +164,8 @@ pub struct PrunePlan {
     report: PruneReport,
     /// Index files under retention, which are not deleted when superseded.
     held_index: HashSet<IndexId>,
+    /// With object lock and no new index: superseded index files to delete, in this order.
+    removable_index: Vec<IndexId>,
 }
 
 impl PrunePlan {
@@ -240,6 +242,7 @@ pub fn plan(repo: &mut Repository, guard: &LockGuard, opts: &PruneOptions) -> Re
         used,
         report,
         held_index: retained.index,
+        removable_index: retained.removable,
     })
 }
 
@@ -250,6 +253,8 @@ struct Retained {
     /// Index files not to delete.
     index: HashSet<IndexId>,
     latest: Option<SystemTime>,
+    /// Superseded index files to delete without a new index (in this order).
+    removable: Vec<IndexId>,
 }
 
 impl Retained {
@@ -307,8 +312,17 @@ fn hold_retained_files(repo: &Repository, plan: &mut Plan, retained: &mut Retain
             retained.saw(u);
         }
     }
-    if !plan.duplicated && superseded.iter().all(|id| retained.index.contains(id)) {
+    // Superseded files whose retention is over go without a new index, when that is safe;
+    // rewriting the index for them would put the live files, under retention, in their place.
+    let removable = plan.removable_superseded(&retained.index);
+    let gone: HashSet<&IndexId> = removable.iter().collect();
+    if !plan.duplicated
+        && superseded
+            .iter()
+            .all(|id| retained.index.contains(id) || gone.contains(id))
+    {
         plan.tidy = true;
+        retained.removable = removable;
     }
     Ok(())
 }
@@ -419,6 +433,7 @@ pub fn execute(
         used,
         mut report,
         mut held_index,
+        removable_index,
     } = planned;
     report.dry_run = false;
     let (files, bytes) = repo
@@ -432,6 +447,7 @@ pub fn execute(
         &plan,
         opts.index_blobs_per_file,
         &mut held_index,
+        &removable_index,
         &mut report,
     )?;
     uncache_unused_trees(repo, &used);
@@ -602,6 +618,7 @@ fn carry_out(
     plan: &Plan,
     per_file: usize,
     held: &mut HashSet<IndexId>,
+    removable: &[IndexId],
     report: &mut PruneReport,
 ) -> Result<Vec<IndexId>> {
     let locked = repo.config().object_lock.is_some();
@@ -635,6 +652,8 @@ fn carry_out(
     if !committed {
         let superseded: HashSet<&IndexId> = plan.superseded.iter().collect();
         live.retain(|id| !superseded.contains(id));
+        // Only with object lock (otherwise an untidy index is rewritten, which deletes them).
+        index_commit::delete_superseded(repo, removable)?;
     }
     Ok(live)
 }

@@ -42,6 +42,8 @@ pub struct Plan {
     pub superseded: Vec<IndexId>,
     /// Some pack is listed by two live index files.
     pub duplicated: bool,
+    /// What each index file read supersedes.
+    pub supersedes: HashMap<IndexId, Vec<IndexId>>,
     /// Blobs the snapshots use.
     pub blobs_used: usize,
     /// Indexed blob entries that are not the chosen copy of a used blob.
@@ -151,6 +153,10 @@ impl Plan {
             tidy: superseded_read.is_empty() && !duplicated,
             superseded: superseded_read,
             duplicated,
+            supersedes: files
+                .iter()
+                .map(|(id, f)| (*id, f.supersedes.clone()))
+                .collect(),
             blobs_used,
             blobs_unused,
             unused_bytes_after: remaining_unused,
@@ -174,6 +180,42 @@ impl Plan {
             .filter(|i| !gone.contains(i))
             .map(|i| self.packs[i].unused_bytes)
             .sum();
+    }
+
+    /// The superseded index files, other than those in `keep`, that can be deleted without a
+    /// new index, in an order in which deleting them never brings a superseded file back into
+    /// force: after each delete, every superseded file left is still superseded by a file left.
+    pub fn removable_superseded(&self, keep: &HashSet<IndexId>) -> Vec<IndexId> {
+        let mut left: HashSet<IndexId> = self.supersedes.keys().copied().collect();
+        let superseded: HashSet<IndexId> = self.superseded.iter().copied().collect();
+        let mut candidates: Vec<IndexId> = self
+            .superseded
+            .iter()
+            .filter(|id| !keep.contains(id))
+            .copied()
+            .collect();
+        candidates.sort();
+        let mut order = Vec::new();
+        loop {
+            let before = order.len();
+            candidates.retain(|y| {
+                left.remove(y);
+                let still = superseded.iter().filter(|x| left.contains(x)).all(|x| {
+                    left.iter()
+                        .any(|r| self.supersedes.get(r).is_some_and(|s| s.contains(x)))
+                });
+                if still {
+                    order.push(*y);
+                    false
+                } else {
+                    left.insert(*y);
+                    true
+                }
+            });
+            if order.len() == before {
+                return order;
+            }
+        }
     }
 
     /// Whether the first phase runs: it commits an index without the wholly unused packs, and it
