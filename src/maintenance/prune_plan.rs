@@ -464,4 +464,38 @@ mod tests {
         assert_eq!(plan.unused_bytes_after, 1000 + 900);
         assert!(plan.commits());
     }
+
+    #[test]
+    fn superseded_files_go_in_an_order_that_never_revives_one() {
+        let id = |n: u8| IndexId([n; 32]);
+        let file = |sup: &[u8], packs: Vec<PackRecord>| IndexFile {
+            supersedes: sup.iter().map(|n| id(*n)).collect(),
+            packs,
+        };
+        let p = pack(1, vec![entry(BlobType::Data, 1, 100)]);
+        // 1 and 2: old data files; 3: a commit superseding them; 4: data; 5: a commit
+        // superseding 3 and 4 only (as prune's second phase writes); 6: the live data file.
+        let files = vec![
+            (id(1), file(&[], vec![p.clone()])),
+            (id(2), file(&[], vec![p.clone()])),
+            (id(3), file(&[1, 2], vec![])),
+            (id(4), file(&[], vec![p.clone()])),
+            (id(5), file(&[3, 4], vec![])),
+            (id(6), file(&[], vec![p.clone()])),
+        ];
+        let used: HashSet<BlobId> = [BlobId([1; 32])].into();
+        let plan = Plan::new(&files, &used, &stored(&[&p]), &ALL).unwrap();
+        assert!(!plan.tidy && !plan.duplicated);
+        // Everything superseded can go, 3 only after 1 and 2.
+        let order = plan.removable_superseded(&HashSet::new());
+        assert_eq!(order.len(), 4, "{order:?}");
+        let pos = |n: u8| order.iter().position(|x| *x == id(n)).unwrap();
+        assert!(pos(3) > pos(1) && pos(3) > pos(2), "{order:?}");
+        // 1 kept (under retention): 3, which alone supersedes it, must stay too.
+        let order = plan.removable_superseded(&[id(1)].into());
+        assert_eq!(order, vec![id(2), id(4)]);
+        // 3 kept: 1 and 2 go.
+        let order = plan.removable_superseded(&[id(3)].into());
+        assert_eq!(order, vec![id(1), id(2), id(4)]);
+    }
 }
