@@ -469,8 +469,16 @@ fn extend_retention(
 ) -> Result<usize> {
     use rayon::prelude::*;
     let mut files: Vec<(FileType, String)> = vec![(FileType::Config, "config".to_string())];
+    // Files named like no repository file were not written by backstock: left alone.
+    let named_like_ours = |n: &str| n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit());
     for t in [FileType::Key, FileType::Snapshot] {
-        files.extend(repo.backend().list(t)?.into_iter().map(|(n, _)| (t, n)));
+        files.extend(
+            repo.backend()
+                .list(t)?
+                .into_iter()
+                .filter(|(n, _)| named_like_ours(n))
+                .map(|(n, _)| (t, n)),
+        );
     }
     files.extend(live.iter().map(|id| (FileType::Index, id.to_hex())));
     let repacked: HashSet<usize> = plan.repack.iter().copied().collect();
