@@ -45,6 +45,9 @@ pub enum ErrorKind {
     /// its restore is done; the command can be run again once it is
     /// ([`crate::repository::archive::ThawPending`] in the chain lists what is pending).
     Archived,
+    /// The storage cannot do what the repository asks of it: keep files under retention
+    /// (object lock) on a store without it, or in an S3 bucket without object lock enabled.
+    Unsupported,
     /// Anything else.
     Other,
 }
@@ -198,6 +201,7 @@ impl From<crate::backend::BackendError> for Error {
             B::InvalidName => ErrorKind::InvalidInput,
             B::Denied => ErrorKind::Refused,
             B::Archived => ErrorKind::Archived,
+            B::Unsupported => ErrorKind::Unsupported,
             _ => ErrorKind::Storage,
         };
         Error::wrap(kind, e)

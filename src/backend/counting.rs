@@ -3,7 +3,10 @@
 //! all its remote repositories together: `backup --json` reports them, and the tests pin how few
 //! operations an unchanged backup needs (no pack read).
 
-use super::{Availability, Backend, FileType, Placement, RestoreRequest, RestoreRequested, Result};
+use super::{
+    Availability, Backend, FileType, ObjectLock, Placement, RestoreRequest, RestoreRequested,
+    Result,
+};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -129,6 +132,17 @@ impl<B: Backend> Backend for Counting<B> {
     ) -> Result<RestoreRequested> {
         count(&WRITES);
         self.0.request_restore(t, name, request)
+    }
+    fn set_object_lock(&self, lock: Option<ObjectLock>) -> Result<()> {
+        self.0.set_object_lock(lock)
+    }
+    fn retained_until(&self, t: FileType, name: &str) -> Result<Option<SystemTime>> {
+        count(&STATS);
+        self.0.retained_until(t, name)
+    }
+    fn extend_retention(&self, t: FileType, name: &str, until: SystemTime) -> Result<()> {
+        count(&WRITES);
+        self.0.extend_retention(t, name, until)
     }
     fn delete(&self, t: FileType, name: &str) -> Result<()> {
         count(&DELETES);

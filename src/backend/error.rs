@@ -28,6 +28,9 @@ pub enum BackendErrorKind {
     /// The file is in an archive class (S3 Glacier, Deep Archive) and cannot be read until a
     /// restore of it is requested and done ([`super::Backend::request_restore`]).
     Archived,
+    /// The store cannot do what the repository asks of it: keep files under retention (object
+    /// lock) on a store without it, or in an S3 bucket without object lock enabled.
+    Unsupported,
 }
 
 impl BackendErrorKind {

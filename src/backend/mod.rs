@@ -217,6 +217,47 @@ pub enum RestoreRequested {
     Readable,
 }
 
+/// How strictly a store keeps objects under retention ([`ObjectLock`]).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum RetentionMode {
+    /// Nobody without a special permission (S3: `s3:BypassGovernanceRetention`) can delete the
+    /// object or shorten its retention before it ends.
+    #[default]
+    Governance,
+    /// Nobody at all, the account's owner included, can delete it or shorten its retention.
+    Compliance,
+}
+
+impl RetentionMode {
+    /// The name in messages and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            RetentionMode::Governance => "governance",
+            RetentionMode::Compliance => "compliance",
+        }
+    }
+}
+
+/// Writes under retention (S3 object lock, design.md §8): every file but lock files is written
+/// so that the store keeps it, undeletable and unchanged, for `days` days from its write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct ObjectLock {
+    /// How long each file is kept from its write (at least 1).
+    pub days: u32,
+    /// How strictly.
+    pub mode: RetentionMode,
+}
+
+impl ObjectLock {
+    /// How long each file is kept from its write.
+    pub fn period(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.days) * 24 * 3600)
+    }
+}
+
 /// A repository store. Every write is a whole file, atomically visible.
 pub trait Backend: Send + Sync {
     /// Human-readable location, for messages.
@@ -307,6 +348,46 @@ pub trait Backend: Send + Sync {
     ) -> Result<RestoreRequested> {
         let _ = (t, name, request);
         Ok(RestoreRequested::Readable)
+    }
+    /// Writes every later file but lock files under retention (`Some`), or without (`None`,
+    /// the default state). A store that cannot keep files under retention refuses `Some` with
+    /// [`BackendErrorKind::Unsupported`] (the default) and accepts `None`.
+    fn set_object_lock(&self, lock: Option<ObjectLock>) -> Result<()> {
+        match lock {
+            None => Ok(()),
+            Some(_) => Err(BackendError::new(
+                BackendErrorKind::Unsupported,
+                FileType::Config,
+                None,
+                format!(
+                    "{} cannot keep files under retention (object lock needs an s3: repository \
+                     in a bucket with object lock enabled)",
+                    self.location()
+                ),
+            )),
+        }
+    }
+    /// Until when the store keeps a file under retention: `None` when it is under none (or
+    /// the store has no retention, the default, which asks nothing). An error if it is gone.
+    fn retained_until(&self, t: FileType, name: &str) -> Result<Option<std::time::SystemTime>> {
+        let _ = (t, name);
+        Ok(None)
+    }
+    /// Keeps a file under retention until `until`, in the mode set with
+    /// [`Self::set_object_lock`] (a store without retention: [`BackendErrorKind::Unsupported`]).
+    fn extend_retention(
+        &self,
+        t: FileType,
+        name: &str,
+        until: std::time::SystemTime,
+    ) -> Result<()> {
+        let _ = until;
+        Err(BackendError::new(
+            BackendErrorKind::Unsupported,
+            t,
+            Some(name),
+            format!("{} cannot keep files under retention", self.location()),
+        ))
     }
     /// Removes partial files that a killed writer left behind and that were last touched longer than
     /// `older_than` ago. Returns how many files and bytes went. Stores whose writes are single object

@@ -14,8 +14,8 @@
 //! write counts as done.
 
 use super::{
-    Availability, Backend, BackendError, BackendErrorKind, FileType, Placement, RestoreRequest,
-    RestoreRequested, Result,
+    Availability, Backend, BackendError, BackendErrorKind, FileType, ObjectLock, Placement,
+    RestoreRequest, RestoreRequested, Result,
 };
 use bytes::Bytes;
 use rand::Rng;
@@ -261,6 +261,19 @@ impl<B: Backend> Backend for Retrying<B> {
 
     fn availability(&self, t: FileType, name: &str) -> Result<Availability> {
         self.run(|_| self.inner.availability(t, name))
+    }
+
+    fn set_object_lock(&self, lock: Option<ObjectLock>) -> Result<()> {
+        self.inner.set_object_lock(lock)
+    }
+
+    fn retained_until(&self, t: FileType, name: &str) -> Result<Option<SystemTime>> {
+        self.run(|_| self.inner.retained_until(t, name))
+    }
+
+    /// Setting the same date again does no harm, so a lost answer is simply sent again.
+    fn extend_retention(&self, t: FileType, name: &str, until: SystemTime) -> Result<()> {
+        self.run(|_| self.inner.extend_retention(t, name, until))
     }
 
     /// Asking again is harmless (a restore under way or done is answered as such), so a lost

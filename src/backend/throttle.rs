@@ -4,7 +4,10 @@
 //! it, and its caller waits until the budget has paid for it (before an upload, after a download),
 //! so the average rate over any stretch longer than one transfer stays at the limit.
 
-use super::{Availability, Backend, FileType, Placement, RestoreRequest, RestoreRequested, Result};
+use super::{
+    Availability, Backend, FileType, ObjectLock, Placement, RestoreRequest, RestoreRequested,
+    Result,
+};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -134,6 +137,15 @@ impl<B: Backend> Backend for Throttled<B> {
         request: &RestoreRequest,
     ) -> Result<RestoreRequested> {
         self.inner.request_restore(t, name, request)
+    }
+    fn set_object_lock(&self, lock: Option<ObjectLock>) -> Result<()> {
+        self.inner.set_object_lock(lock)
+    }
+    fn retained_until(&self, t: FileType, name: &str) -> Result<Option<SystemTime>> {
+        self.inner.retained_until(t, name)
+    }
+    fn extend_retention(&self, t: FileType, name: &str, until: SystemTime) -> Result<()> {
+        self.inner.extend_retention(t, name, until)
     }
     fn delete(&self, t: FileType, name: &str) -> Result<()> {
         self.inner.delete(t, name)

@@ -18,6 +18,9 @@ pub const REFUSED: i32 = 14;
 /// Data the command needs is in an archive storage class (S3 Glacier, Deep Archive): its restore
 /// was requested (or is under way) and is not done; running the command again continues.
 pub const ARCHIVED: i32 = 15;
+/// The storage cannot do what the repository asks of it (object lock on a store or bucket
+/// without it).
+pub const UNSUPPORTED: i32 = 16;
 /// The command was interrupted by SIGINT or SIGTERM (128 + the signal, as shells report).
 pub const INTERRUPTED_INT: i32 = 130;
 pub const INTERRUPTED_TERM: i32 = 143;
@@ -30,6 +33,7 @@ fn for_kind(kind: ErrorKind) -> Option<i32> {
         ErrorKind::Locked => Some(LOCKED),
         ErrorKind::Refused => Some(REFUSED),
         ErrorKind::Archived => Some(ARCHIVED),
+        ErrorKind::Unsupported => Some(UNSUPPORTED),
         _ => None,
     }
 }

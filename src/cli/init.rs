@@ -1,5 +1,6 @@
 use super::common::{human, parse_size, FromRepoOpts, GlobalOpts};
 use anyhow::{bail, Result};
+use backstock::backend::{ObjectLock, RetentionMode};
 use backstock::crypto::kdf::KdfParams;
 use backstock::repository::Repository;
 
@@ -15,6 +16,27 @@ pub struct Args {
     /// blobs by ID; encryption key and password stay its own
     #[arg(long)]
     pub copy_chunker_params: bool,
+    /// Write every file but lock files under retention for DAYS days from its write (S3 object
+    /// lock; the bucket must have object lock enabled, or not exist yet); prune keeps what is
+    /// under retention and extends the retention of what snapshots use
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub object_lock: Option<u32>,
+    /// How strictly files are kept: governance (accounts with s3:BypassGovernanceRetention can
+    /// still delete them) or compliance (nobody can, not even the account's root)
+    #[arg(
+        long,
+        value_name = "MODE",
+        requires = "object_lock",
+        default_value = "governance"
+    )]
+    pub object_lock_mode: LockMode,
+}
+
+/// `--object-lock-mode`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum LockMode {
+    Governance,
+    Compliance,
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
@@ -42,9 +64,18 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let location = backend.location();
     let password = g.password(true)?;
     let kdf = KdfParams::default();
+    let lock = a.object_lock.map(|days| ObjectLock {
+        days,
+        mode: match a.object_lock_mode {
+            LockMode::Governance => RetentionMode::Governance,
+            LockMode::Compliance => RetentionMode::Compliance,
+        },
+    });
     let repo = match &source {
-        Some(src) => Repository::init_related(backend, &password, kdf, src, pack_size)?,
-        None => Repository::init_with(backend, &password, kdf, pack_size)?,
+        Some(src) => {
+            Repository::init_related_locked(backend, &password, kdf, src, pack_size, lock)?
+        }
+        None => Repository::init_locked(backend, &password, kdf, pack_size, lock)?,
     };
     if !g.no_cache {
         // This machine made the key: it is the one to try first here.
@@ -56,7 +87,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         outln!(
             "{}",
             serde_json::json!({"id": repo.config().id, "repository": location, "key": repo.key_id(),
-                "related_to": source.as_ref().map(|s| s.config().id)})
+                "related_to": source.as_ref().map(|s| s.config().id),
+                "object_lock": repo.config().object_lock})
         )?;
     } else if !g.quiet {
         outln!(
@@ -69,6 +101,13 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 "related to repository {} at {}: same chunker parameters and blob-ID key, so `copy` between them skips what is already there",
                 src.config().id.short(),
                 src.backend().location()
+            )?;
+        }
+        if let Some(lock) = repo.config().object_lock {
+            outln!(
+                "every file but lock files is kept under retention for {} days from its write ({} mode)",
+                lock.days,
+                lock.mode.name()
             )?;
         }
         outln!("keep the password safe: without it the data cannot be recovered")?;

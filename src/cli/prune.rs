@@ -25,6 +25,11 @@ pub struct Args {
     /// instead of each class's own (e.g. 30d, 0s)
     #[arg(long, value_parser = super::common::parse_duration)]
     pub cold_min_age: Option<std::time::Duration>,
+    /// In a repository with object lock: do not extend the retention of the files the
+    /// snapshots use (by default prune extends it to the lock's days from now once less than
+    /// half is left)
+    #[arg(long)]
+    pub no_extend_retention: bool,
 }
 
 fn parse_percent(s: &str) -> Result<f64> {
@@ -50,6 +55,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         repack_cold: a.repack_cold,
         delete_cold_early: a.delete_cold_early,
         cold_min_age: a.cold_min_age,
+        extend_retention: !a.no_extend_retention,
         ..Default::default()
     };
     let mut repo = g.open()?;
@@ -110,6 +116,21 @@ pub fn print_report(g: &GlobalOpts, r: &PruneReport, secs: f64) -> Result<()> {
                 "kept {} unused packs in a cold storage class until their minimum storage time \
                  is over (--delete-cold-early deletes them now)",
                 r.packs_cold_young_kept
+            )?;
+        }
+        if r.packs_retained_kept + r.index_files_retained_kept > 0 {
+            outln!(
+                "kept {} packs and {} index files that are under retention (object lock) until \
+                 {}; a later prune deletes or repacks them",
+                r.packs_retained_kept,
+                r.index_files_retained_kept,
+                r.retained_until.as_deref().unwrap_or("-")
+            )?;
+        }
+        if r.retention_extended > 0 {
+            outln!(
+                "extended the retention of {} files the snapshots use",
+                r.retention_extended
             )?;
         }
         if r.packs_missing > 0 {

@@ -28,7 +28,17 @@ pub struct Config {
     pub pack_size: u32,
     /// zstd level for compressible blobs, within 1..=19.
     pub compression_level: i32,
+    /// Whether every file but lock files is written under retention, and for how long (S3
+    /// object lock; design.md §8). Absent when not (and then left out of the JSON, so configs
+    /// without it read and write as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_lock: Option<ObjectLock>,
 }
+
+pub use crate::backend::{ObjectLock, RetentionMode};
+
+/// The longest retention `init --object-lock` takes: 100 years, S3's own limit.
+pub const OBJECT_LOCK_MAX_DAYS: u32 = 36_500;
 
 /// The pack size `init` writes: 16 MiB.
 pub const DEFAULT_PACK_SIZE: u32 = 16 << 20;
@@ -86,6 +96,7 @@ impl Config {
             },
             pack_size: DEFAULT_PACK_SIZE,
             compression_level: 3,
+            object_lock: None,
         }
     }
 
@@ -143,6 +154,14 @@ impl Config {
                 )));
             }
         }
+        if let Some(lock) = self.object_lock {
+            if !(1..=OBJECT_LOCK_MAX_DAYS).contains(&lock.days) {
+                return Err(FormatError::Invalid(format!(
+                    "config: object lock of {} days (1 to {OBJECT_LOCK_MAX_DAYS})",
+                    lock.days
+                )));
+            }
+        }
         if !((1 << 20)..=(1 << 30)).contains(&self.pack_size) {
             return Err(FormatError::Invalid(format!(
                 "config: pack size {}",
@@ -189,6 +208,35 @@ mod tests {
                 prop_assert_eq!(Config::decode(&decoded.encode().unwrap()).unwrap(), decoded);
             }
         }
+    }
+
+    #[test]
+    fn object_lock_is_optional_and_checked() {
+        let c = Config::new(RepoId([7; 32]), ChunkerSecret::from_bytes([9; 32]));
+        let plain = c.encode().unwrap();
+        assert!(!String::from_utf8_lossy(&plain).contains("object_lock"));
+        assert_eq!(Config::decode(&plain).unwrap().object_lock, None);
+        let mut locked = c.clone();
+        locked.object_lock = Some(ObjectLock {
+            days: 30,
+            mode: RetentionMode::Compliance,
+        });
+        let bytes = locked.encode().unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            text.contains("\"object_lock\": {\n    \"days\": 30,\n    \"mode\": \"compliance\""),
+            "{text}"
+        );
+        assert_eq!(Config::decode(&bytes).unwrap(), locked);
+        for days in [0, OBJECT_LOCK_MAX_DAYS + 1] {
+            locked.object_lock = Some(ObjectLock {
+                days,
+                mode: RetentionMode::Governance,
+            });
+            assert!(Config::decode(&locked.encode().unwrap()).is_err(), "{days}");
+        }
+        let odd = text.replace("compliance", "forever");
+        assert!(Config::decode(odd.as_bytes()).is_err());
     }
 
     #[test]

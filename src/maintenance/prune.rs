@@ -24,6 +24,7 @@ use crate::repository::Repository;
 use crate::repository::INDEX_BLOBS_PER_FILE;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
+use std::time::SystemTime;
 
 /// How far prune goes.
 #[derive(Debug, Clone)]
@@ -48,6 +49,10 @@ pub struct PruneOptions {
     /// class (`None`: each class's minimum storage time, as the store reports it: S3
     /// `STANDARD_IA` 30 days, `GLACIER_IR` and `GLACIER` 90, `DEEP_ARCHIVE` 180).
     pub cold_min_age: Option<std::time::Duration>,
+    /// In a repository with object lock: extend the retention of every file the snapshots use
+    /// (their snapshot files, the live index files, the packs they use, key files and config)
+    /// to the lock's days from now once less than half of them is left (default on).
+    pub extend_retention: bool,
 }
 
 impl Default for PruneOptions {
@@ -60,6 +65,7 @@ impl Default for PruneOptions {
             repack_cold: false,
             delete_cold_early: false,
             cold_min_age: None,
+            extend_retention: true,
         }
     }
 }
@@ -113,6 +119,16 @@ pub struct PruneReport {
     pub packs_archived_kept: usize,
     /// Unused packs in a cold class kept until their minimum storage time is over.
     pub packs_cold_young_kept: usize,
+    /// Packs (unused, partly used or unindexed) kept because they are under retention (object
+    /// lock): the store would not free their space before it ends.
+    pub packs_retained_kept: usize,
+    /// Index files no longer needed (superseded) kept because they are under retention; readers
+    /// ignore them, a later prune deletes them.
+    pub index_files_retained_kept: usize,
+    /// The latest end of retention of what was kept for it (RFC 3339).
+    pub retained_until: Option<String>,
+    /// Files whose retention was extended (object lock).
+    pub retention_extended: usize,
 }
 
 /// Runs prune under an exclusive lock it takes.
@@ -146,6 +162,10 @@ pub struct PrunePlan {
     /// Every blob the snapshots reference.
     used: HashSet<BlobId>,
     report: PruneReport,
+    /// Index files under retention, which are not deleted when superseded.
+    held_index: HashSet<IndexId>,
+    /// With object lock and no new index: superseded index files to delete, in this order.
+    removable_index: Vec<IndexId>,
 }
 
 impl PrunePlan {
@@ -182,15 +202,129 @@ pub fn plan(repo: &mut Repository, guard: &LockGuard, opts: &PruneOptions) -> Re
     };
     let mut plan = Plan::new(&index_files, &used, &stored, &limits)?;
     drop(index_files);
-    let held = cold_holds(repo, &plan, opts)?;
+    let locked = repo.config().object_lock.is_some();
+    let held = cold_holds(repo, &plan, opts, locked)?;
     plan.hold(&held.no_delete, &held.no_repack, &limits);
+    let mut retained = Retained {
+        packs: held.retained_kept,
+        latest: held.retained_latest,
+        ..Retained::default()
+    };
+    if locked {
+        hold_retained_files(repo, &mut plan, &mut retained)?;
+    }
     let mut report = plan_report(&plan, repo.config().pack_size as u64);
     report.packs_cold_kept = held.cold_kept;
     report.packs_archived_kept = held.archived_kept;
     report.packs_cold_young_kept = held.young_kept;
+    report.packs_retained_kept = retained.packs;
+    // Once prune commits a new index every old file is superseded; otherwise only those that
+    // were already.
+    report.index_files_retained_kept = if plan.commits() {
+        retained.index.len()
+    } else {
+        plan.superseded
+            .iter()
+            .filter(|id| retained.index.contains(id))
+            .count()
+    };
+    report.retained_until = retained
+        .latest
+        .and_then(|t| jiff::Timestamp::try_from(t).ok())
+        .map(|t| {
+            t.round(jiff::Unit::Second)
+                .map_or_else(|_| t.to_string(), |r| r.to_string())
+        });
     report.snapshots = snapshots.len();
     report.dry_run = true;
-    Ok(PrunePlan { plan, used, report })
+    Ok(PrunePlan {
+        plan,
+        used,
+        report,
+        held_index: retained.index,
+        removable_index: retained.removable,
+    })
+}
+
+/// What prune keeps because it is under retention (object lock).
+#[derive(Default)]
+struct Retained {
+    packs: usize,
+    /// Index files not to delete.
+    index: HashSet<IndexId>,
+    latest: Option<SystemTime>,
+    /// Superseded index files to delete without a new index (in this order).
+    removable: Vec<IndexId>,
+}
+
+impl Retained {
+    fn saw(&mut self, until: SystemTime) {
+        self.latest = Some(self.latest.map_or(until, |l| l.max(until)));
+    }
+}
+
+/// Until when each of `names` is under retention, if it still is (`None`: free to delete).
+fn retention_of(
+    repo: &Repository,
+    t: FileType,
+    names: &[String],
+) -> Result<Vec<Option<SystemTime>>> {
+    use rayon::prelude::*;
+    let now = SystemTime::now();
+    names
+        .par_iter()
+        .map(|name| {
+            match repo.backend().retained_until(t, name) {
+                Ok(until) => Ok(until.filter(|u| *u > now)),
+                // Gone in the meantime: nothing to keep.
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e),
+            }
+            .with_context(|| format!("reading the retention of {}/{name}", t.dir()))
+        })
+        .collect()
+}
+
+/// In a repository with object lock: keeps unindexed packs and index files that are under
+/// retention (deleting them would only hide them, freeing nothing), and counts an index whose
+/// only untidiness is superseded files kept so as tidy (rewriting it would add files under
+/// retention at every run).
+fn hold_retained_files(repo: &Repository, plan: &mut Plan, retained: &mut Retained) -> Result<()> {
+    let names: Vec<String> = plan.unindexed.iter().map(|(n, _)| n.clone()).collect();
+    let until = retention_of(repo, FileType::Pack, &names)?;
+    let mut keep = Vec::new();
+    for (entry, u) in plan.unindexed.drain(..).zip(until) {
+        match u {
+            Some(u) => {
+                retained.packs += 1;
+                retained.saw(u);
+            }
+            None => keep.push(entry),
+        }
+    }
+    plan.unindexed = keep;
+    let names: Vec<String> = plan.old_ids.iter().map(|id| id.to_hex()).collect();
+    let until = retention_of(repo, FileType::Index, &names)?;
+    let superseded: HashSet<IndexId> = plan.superseded.iter().copied().collect();
+    for (id, u) in plan.old_ids.iter().zip(until) {
+        if let Some(u) = u {
+            retained.index.insert(*id);
+            retained.saw(u);
+        }
+    }
+    // Superseded files whose retention is over go without a new index, when that is safe;
+    // rewriting the index for them would put the live files, under retention, in their place.
+    let removable = plan.removable_superseded(&retained.index);
+    let gone: HashSet<&IndexId> = removable.iter().collect();
+    if !plan.duplicated
+        && superseded
+            .iter()
+            .all(|id| retained.index.contains(id) || gone.contains(id))
+    {
+        plan.tidy = true;
+        retained.removable = removable;
+    }
+    Ok(())
 }
 
 /// Packs prune must leave as they are because of their storage class.
@@ -203,6 +337,9 @@ struct ColdHolds {
     cold_kept: usize,
     archived_kept: usize,
     young_kept: usize,
+    /// Packs held because they are under retention.
+    retained_kept: usize,
+    retained_latest: Option<SystemTime>,
 }
 
 /// Asks the store where each pack prune might delete or repack is kept (on S3 the listing prune
@@ -210,7 +347,15 @@ struct ColdHolds {
 /// packs that cannot be read are never repacked, cold packs are not repacked without
 /// `repack_cold`, and cold packs younger than their minimum storage time are neither deleted nor
 /// repacked without `delete_cold_early`.
-fn cold_holds(repo: &Repository, plan: &Plan, opts: &PruneOptions) -> Result<ColdHolds> {
+///
+/// With object lock (`locked`), packs under retention are neither deleted nor repacked either:
+/// S3 would keep a locked version whatever prune does.
+fn cold_holds(
+    repo: &Repository,
+    plan: &Plan,
+    opts: &PruneOptions,
+    locked: bool,
+) -> Result<ColdHolds> {
     use rayon::prelude::*;
     let candidates: Vec<usize> = (0..plan.packs.len())
         .filter(|&i| {
@@ -228,9 +373,28 @@ fn cold_holds(repo: &Repository, plan: &Plan, opts: &PruneOptions) -> Result<Col
                 .with_context(|| format!("looking up the storage class of pack {id}"))
         })
         .collect::<Result<_>>()?;
+    let retained = if locked {
+        let names: Vec<String> = found
+            .iter()
+            .map(|(i, _)| plan.packs[*i].record.id.to_hex())
+            .collect();
+        retention_of(repo, FileType::Pack, &names)?
+    } else {
+        vec![None; found.len()]
+    };
     let now = std::time::SystemTime::now();
     let mut held = ColdHolds::default();
-    for (i, a) in found {
+    for ((i, a), until) in found.into_iter().zip(retained) {
+        if let Some(until) = until {
+            if plan.packs[i].used.is_empty() {
+                held.no_delete.insert(i);
+            } else {
+                held.no_repack.insert(i);
+            }
+            held.retained_kept += 1;
+            held.retained_latest = Some(held.retained_latest.map_or(until, |l| l.max(until)));
+            continue;
+        }
         if !a.cold && a.readable() {
             continue;
         }
@@ -268,6 +432,8 @@ pub fn execute(
         plan,
         used,
         mut report,
+        mut held_index,
+        removable_index,
     } = planned;
     report.dry_run = false;
     let (files, bytes) = repo
@@ -276,10 +442,76 @@ pub fn execute(
         .context("removing partial files left by interrupted writers")?;
     report.leftovers_deleted = files;
     report.bytes_deleted += bytes;
-    carry_out(repo, &plan, opts.index_blobs_per_file, &mut report)?;
+    let live = carry_out(
+        repo,
+        &plan,
+        opts.index_blobs_per_file,
+        &mut held_index,
+        &removable_index,
+        &mut report,
+    )?;
     uncache_unused_trees(repo, &used);
+    if let (Some(lock), true) = (repo.config().object_lock, opts.extend_retention) {
+        report.retention_extended = extend_retention(repo, &plan, &live, lock)?;
+    }
     repo.load_index(guard)?;
     Ok(report)
+}
+
+/// Moves the retention of every file the snapshots use to `lock.days` from now, where less than
+/// half of that is left: the config, key files, snapshot files, the live index files `live`
+/// and the packs with used blobs that prune kept. Returns how many were extended.
+fn extend_retention(
+    repo: &Repository,
+    plan: &Plan,
+    live: &[IndexId],
+    lock: crate::backend::ObjectLock,
+) -> Result<usize> {
+    use rayon::prelude::*;
+    let mut files: Vec<(FileType, String)> = vec![(FileType::Config, "config".to_string())];
+    // Files named like no repository file were not written by backstock: left alone.
+    let named_like_ours = |n: &str| n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit());
+    for t in [FileType::Key, FileType::Snapshot] {
+        files.extend(
+            repo.backend()
+                .list(t)?
+                .into_iter()
+                .filter(|(n, _)| named_like_ours(n))
+                .map(|(n, _)| (t, n)),
+        );
+    }
+    files.extend(live.iter().map(|id| (FileType::Index, id.to_hex())));
+    let repacked: HashSet<usize> = plan.repack.iter().copied().collect();
+    files.extend(
+        (0..plan.packs.len())
+            .filter(|i| {
+                let p = &plan.packs[*i];
+                p.present && !p.used.is_empty() && !repacked.contains(i)
+            })
+            .map(|i| (FileType::Pack, plan.packs[i].record.id.to_hex())),
+    );
+    let now = SystemTime::now();
+    let until = now + lock.period();
+    let soon = now + lock.period() / 2;
+    let extended: Vec<bool> = files
+        .par_iter()
+        .map(|(t, name)| {
+            let current = match repo.backend().retained_until(*t, name) {
+                Ok(u) => u,
+                // Deleted in the meantime (a snapshot file forgotten by a host without the
+                // exclusive lock cannot be; a key removed can).
+                Err(e) if e.is_not_found() => return Ok(false),
+                Err(e) => return Err(e),
+            };
+            if current.is_some_and(|c| c >= soon) {
+                return Ok(false);
+            }
+            repo.backend().extend_retention(*t, name, until)?;
+            Ok(true)
+        })
+        .collect::<std::result::Result<_, crate::backend::BackendError>>()
+        .context("extending the retention of the files the snapshots use (nothing was lost; prune again to finish)")?;
+    Ok(extended.into_iter().filter(|e| *e).count())
 }
 
 /// Drops cached tree blobs no snapshot uses any more (`used` holds every blob the snapshots
@@ -386,23 +618,33 @@ fn plan_report(plan: &Plan, pack_size: u64) -> PruneReport {
     }
 }
 
-/// Carries out the plan; each phase commits its index before it deletes anything.
+/// Carries out the plan; each phase commits its index before it deletes anything. Index files
+/// in `held` (under retention) are not deleted, and with object lock the files a phase writes
+/// join them. Returns the live index files after.
 fn carry_out(
     repo: &Repository,
     plan: &Plan,
     per_file: usize,
+    held: &mut HashSet<IndexId>,
+    removable: &[IndexId],
     report: &mut PruneReport,
-) -> Result<()> {
+) -> Result<Vec<IndexId>> {
+    let locked = repo.config().object_lock.is_some();
     // (0) Packs that no index file lists need no new index to go, and free space first.
     for (name, _) in &plan.unindexed {
         repo.delete(FileType::Pack, name)
             .with_context(|| format!("deleting unindexed pack {name}"))?;
     }
     let mut live = plan.old_ids.clone();
+    let mut committed = false;
     // (1) Wholly unused packs.
     if plan.drops_unused() {
         let keep = plan.records_without(&plan.delete, &[]);
-        live = replace_index(repo, keep, &live, per_file, report)?;
+        live = replace_index(repo, keep, &live, per_file, held, report)?;
+        committed = true;
+        if locked {
+            held.extend(live.iter().copied());
+        }
         delete_packs(repo, plan, &plan.delete)?;
     }
     // (2) Repack.
@@ -411,10 +653,17 @@ fn carry_out(
         report.packs_written = new_packs.len() as u64;
         let mut keep = plan.records_without(&plan.delete, &plan.repack);
         keep.extend(new_packs);
-        replace_index(repo, keep, &live, per_file, report)?;
+        live = replace_index(repo, keep, &live, per_file, held, report)?;
+        committed = true;
         delete_packs(repo, plan, &plan.repack)?;
     }
-    Ok(())
+    if !committed {
+        let superseded: HashSet<&IndexId> = plan.superseded.iter().collect();
+        live.retain(|id| !superseded.contains(id));
+        // Only with object lock (otherwise an untidy index is rewritten, which deletes them).
+        index_commit::delete_superseded(repo, removable)?;
+    }
+    Ok(live)
 }
 
 /// Commits a new index of `packs` superseding `old`, then deletes `old`. Returns the new files.
@@ -423,11 +672,17 @@ fn replace_index(
     packs: Vec<PackRecord>,
     old: &[IndexId],
     per_file: usize,
+    held: &HashSet<IndexId>,
     report: &mut PruneReport,
 ) -> Result<Vec<IndexId>> {
     let written = index_commit::commit(repo, packs, old, per_file)?;
     report.index_files_written += written.len();
-    index_commit::delete_superseded(repo, old)?;
+    let go: Vec<IndexId> = old
+        .iter()
+        .filter(|id| !held.contains(id))
+        .copied()
+        .collect();
+    index_commit::delete_superseded(repo, &go)?;
     Ok(written)
 }
 

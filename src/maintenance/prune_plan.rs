@@ -37,6 +37,13 @@ pub struct Plan {
     /// No superseded index file is left and no pack is listed by two live files (as after an
     /// interrupted commit); otherwise prune rewrites the index even when it deletes nothing.
     pub tidy: bool,
+    /// Index files read that another file read supersedes (left by an interrupted prune, or
+    /// kept under retention).
+    pub superseded: Vec<IndexId>,
+    /// Some pack is listed by two live index files.
+    pub duplicated: bool,
+    /// What each index file read supersedes.
+    pub supersedes: HashMap<IndexId, Vec<IndexId>>,
     /// Blobs the snapshots use.
     pub blobs_used: usize,
     /// Indexed blob entries that are not the chosen copy of a used blob.
@@ -66,7 +73,12 @@ impl Plan {
             .iter()
             .flat_map(|(_, f)| f.supersedes.iter().copied())
             .collect();
-        let mut tidy = !files.iter().any(|(id, _)| superseded.contains(id));
+        let superseded_read: Vec<IndexId> = files
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| superseded.contains(id))
+            .collect();
+        let mut duplicated = false;
         // Each used blob counts once, in the first stored pack that holds it; further copies and
         // copies in packs that are missing or damaged are unused.
         let mut claimed: HashSet<BlobId> = HashSet::new();
@@ -79,7 +91,7 @@ impl Plan {
             }
             for p in &f.packs {
                 if !indexed.insert(p.id) {
-                    tidy = false;
+                    duplicated = true;
                     continue;
                 }
                 let present = stored.get(&p.id.to_hex()) == Some(&(p.size as u64));
@@ -138,7 +150,13 @@ impl Plan {
             unindexed,
             missing,
             old_ids: files.iter().map(|(id, _)| *id).collect(),
-            tidy,
+            tidy: superseded_read.is_empty() && !duplicated,
+            superseded: superseded_read,
+            duplicated,
+            supersedes: files
+                .iter()
+                .map(|(id, f)| (*id, f.supersedes.clone()))
+                .collect(),
             blobs_used,
             blobs_unused,
             unused_bytes_after: remaining_unused,
@@ -162,6 +180,42 @@ impl Plan {
             .filter(|i| !gone.contains(i))
             .map(|i| self.packs[i].unused_bytes)
             .sum();
+    }
+
+    /// The superseded index files, other than those in `keep`, that can be deleted without a
+    /// new index, in an order in which deleting them never brings a superseded file back into
+    /// force: after each delete, every superseded file left is still superseded by a file left.
+    pub fn removable_superseded(&self, keep: &HashSet<IndexId>) -> Vec<IndexId> {
+        let mut left: HashSet<IndexId> = self.supersedes.keys().copied().collect();
+        let superseded: HashSet<IndexId> = self.superseded.iter().copied().collect();
+        let mut candidates: Vec<IndexId> = self
+            .superseded
+            .iter()
+            .filter(|id| !keep.contains(id))
+            .copied()
+            .collect();
+        candidates.sort();
+        let mut order = Vec::new();
+        loop {
+            let before = order.len();
+            candidates.retain(|y| {
+                left.remove(y);
+                let still = superseded.iter().filter(|x| left.contains(x)).all(|x| {
+                    left.iter()
+                        .any(|r| self.supersedes.get(r).is_some_and(|s| s.contains(x)))
+                });
+                if still {
+                    order.push(*y);
+                    false
+                } else {
+                    left.insert(*y);
+                    true
+                }
+            });
+            if order.len() == before {
+                return order;
+            }
+        }
     }
 
     /// Whether the first phase runs: it commits an index without the wholly unused packs, and it
@@ -409,5 +463,39 @@ mod tests {
         );
         assert_eq!(plan.unused_bytes_after, 1000 + 900);
         assert!(plan.commits());
+    }
+
+    #[test]
+    fn superseded_files_go_in_an_order_that_never_revives_one() {
+        let id = |n: u8| IndexId([n; 32]);
+        let file = |sup: &[u8], packs: Vec<PackRecord>| IndexFile {
+            supersedes: sup.iter().map(|n| id(*n)).collect(),
+            packs,
+        };
+        let p = pack(1, vec![entry(BlobType::Data, 1, 100)]);
+        // 1 and 2: old data files; 3: a commit superseding them; 4: data; 5: a commit
+        // superseding 3 and 4 only (as prune's second phase writes); 6: the live data file.
+        let files = vec![
+            (id(1), file(&[], vec![p.clone()])),
+            (id(2), file(&[], vec![p.clone()])),
+            (id(3), file(&[1, 2], vec![])),
+            (id(4), file(&[], vec![p.clone()])),
+            (id(5), file(&[3, 4], vec![])),
+            (id(6), file(&[], vec![p.clone()])),
+        ];
+        let used: HashSet<BlobId> = [BlobId([1; 32])].into();
+        let plan = Plan::new(&files, &used, &stored(&[&p]), &ALL).unwrap();
+        assert!(!plan.tidy && !plan.duplicated);
+        // Everything superseded can go, 3 only after 1 and 2.
+        let order = plan.removable_superseded(&HashSet::new());
+        assert_eq!(order.len(), 4, "{order:?}");
+        let pos = |n: u8| order.iter().position(|x| *x == id(n)).unwrap();
+        assert!(pos(3) > pos(1) && pos(3) > pos(2), "{order:?}");
+        // 1 kept (under retention): 3, which alone supersedes it, must stay too.
+        let order = plan.removable_superseded(&[id(1)].into());
+        assert_eq!(order, vec![id(2), id(4)]);
+        // 3 kept: 1 and 2 go.
+        let order = plan.removable_superseded(&[id(3)].into());
+        assert_eq!(order, vec![id(1), id(2), id(4)]);
     }
 }

@@ -15,7 +15,7 @@ pub mod snapshots;
 pub mod trees;
 pub mod walk;
 
-use crate::backend::{Backend, FileType};
+use crate::backend::{Backend, FileType, ObjectLock};
 use crate::chunker::{Chunker, Class, GearTable};
 use crate::compress;
 use crate::crypto::kdf::KdfParams;
@@ -90,7 +90,21 @@ impl Repository {
         kdf: KdfParams,
         pack_size: Option<u32>,
     ) -> Result<Repository> {
-        let config = Config::new(RepoId([0; 32]), ChunkerSecret::random());
+        Self::init_locked(backend, password, kdf, pack_size, None)
+    }
+
+    /// `init_with`, and with `object_lock` every file but lock files is written under retention
+    /// (the store must be able to: otherwise an [`ErrorKind::Unsupported`] error, before anything
+    /// is written).
+    pub fn init_locked(
+        backend: Arc<dyn Backend>,
+        password: &[u8],
+        kdf: KdfParams,
+        pack_size: Option<u32>,
+        object_lock: Option<ObjectLock>,
+    ) -> Result<Repository> {
+        let mut config = Config::new(RepoId([0; 32]), ChunkerSecret::random());
+        config.object_lock = object_lock;
         Self::create(
             backend,
             password,
@@ -143,6 +157,17 @@ impl Repository {
                     .with_kind(ErrorKind::InvalidInput)
             })?;
         }
+        if config.object_lock.is_some() {
+            config.check().map_err(|e| {
+                Error::from(e)
+                    .context("the object lock must last 1 to 36500 days")
+                    .with_kind(ErrorKind::InvalidInput)
+            })?;
+        }
+        // Before `create`, which makes an S3 bucket with object lock enabled, or checks it has.
+        backend
+            .set_object_lock(config.object_lock)
+            .with_context(|| format!("creating repository at {}", backend.location()))?;
         backend
             .create()
             .with_context(|| format!("creating repository at {}", backend.location()))?;
@@ -226,6 +251,16 @@ impl Repository {
         let plain = envelope::open(Kind::Config, &keys.enc, &cbytes)
             .with_context(|| format!("reading {loc}/config"))?;
         let config = Config::decode(&plain).with_context(|| format!("decoding {loc}/config"))?;
+        if let Some(lock) = config.object_lock {
+            backend.set_object_lock(Some(lock)).with_context(|| {
+                format!(
+                    "opening {loc}: this repository keeps its files under retention ({} days, \
+                     {} mode; set at init)",
+                    lock.days,
+                    lock.mode.name()
+                )
+            })?;
+        }
         let mut repo = Self::assemble(backend, keys, config, key_id);
         repo.retry_lock = opts.retry_lock;
         repo.no_lock = opts.no_lock;

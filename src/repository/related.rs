@@ -29,11 +29,24 @@ impl Repository {
         source: &Repository,
         pack_size: Option<u32>,
     ) -> Result<Repository> {
+        Self::init_related_locked(backend, password, kdf, source, pack_size, None)
+    }
+
+    /// `init_related` with the new repository's own object lock (`source`'s is not copied).
+    pub fn init_related_locked(
+        backend: Arc<dyn Backend>,
+        password: &[u8],
+        kdf: KdfParams,
+        source: &Repository,
+        pack_size: Option<u32>,
+        object_lock: Option<crate::backend::ObjectLock>,
+    ) -> Result<Repository> {
         let mut keys = MasterKeys::generate();
         // The generated ID key is dropped here, and zeroized with it.
         keys.id = source.keys().id.clone();
         let config = Config {
             id: RepoId([0; 32]),
+            object_lock,
             ..source.config().clone()
         };
         Self::create(backend, password, kdf, config, keys, pack_size)

@@ -21,6 +21,7 @@ mod inspect;
 mod locking;
 mod maintenance;
 mod maintenance_faults;
+mod object_lock;
 mod rclone;
 mod repo_files;
 mod repo_open;

@@ -17,6 +17,7 @@
 //! | `stat`, `modified` | `HEAD`: `Content-Length`, `Last-Modified` |
 //! | `availability` | the last listing's `StorageClass`, or `HEAD`: `x-amz-storage-class`, `x-amz-restore` |
 //! | `request_restore` | `POST ?restore` (RestoreObject) |
+//! | `retained_until`, `extend_retention` | `HEAD`; `PUT ?retention` (object lock, see `lock.rs`) |
 //!
 //! Data packs (written with [`Placement::Cold`]) go to [`S3Options::data_storage_class`], the
 //! other files but locks to [`S3Options::metadata_storage_class`]; see `archive.rs`.
@@ -37,6 +38,7 @@
 mod archive;
 mod errors;
 mod list;
+mod lock;
 mod multipart;
 mod url;
 
@@ -45,8 +47,8 @@ pub use url::{S3Credentials, S3Url, S3UrlError, S3UrlStyle};
 
 use super::http::{last_modified, RemoteFile};
 use super::{
-    Availability, Backend, BackendError, BackendErrorKind, FileType, Placement, RestoreRequest,
-    RestoreRequested, Result,
+    Availability, Backend, BackendError, BackendErrorKind, FileType, ObjectLock, Placement,
+    RestoreRequest, RestoreRequested, Result,
 };
 use base64::Engine;
 use bytes::Bytes;
@@ -129,6 +131,8 @@ pub struct S3Backend {
     /// The class and time of every pack the last listing of `data/` showed, so that asking
     /// whether a pack can be read needs no request when its class reads at once.
     listed: Mutex<HashMap<String, archive::Listed>>,
+    /// The retention every write but lock files gets ([`Backend::set_object_lock`]).
+    lock: Mutex<Option<ObjectLock>>,
 }
 
 impl S3Backend {
@@ -165,6 +169,7 @@ impl S3Backend {
             client,
             opts,
             listed: Mutex::new(HashMap::new()),
+            lock: Mutex::new(None),
         })
     }
 
@@ -313,9 +318,10 @@ impl S3Backend {
     ) -> Result<bool> {
         let key = self.key(t, Some(name))?;
         let class = self.class_for(t, placement);
+        let lock = self.lock_headers(t);
         if !only_new && data.len() as u64 > self.opts.multipart_threshold {
             return self
-                .write_multipart(t, name, &key, data, class)
+                .write_multipart(t, name, &key, data, class, &lock)
                 .map(|()| true);
         }
         let md5 = content_md5(&data);
@@ -325,6 +331,10 @@ impl S3Backend {
         if let Some(class) = class {
             action.headers_mut().insert("x-amz-storage-class", class);
             signed.push(("x-amz-storage-class", class));
+        }
+        for (k, v) in &lock {
+            action.headers_mut().insert(*k, v.as_str());
+            signed.push((k, v.as_str()));
         }
         if only_new {
             action.headers_mut().insert("if-none-match", "*");
@@ -361,21 +371,33 @@ impl Backend for S3Backend {
         }
         let what = || format!("looking up the bucket of {}", self.location());
         let head = self.request(&self.bucket.head_bucket(self.creds()), &[]);
+        let locked = self.object_lock().is_some();
         match self.exchange(what, FileType::Config, None, head) {
+            Ok(_) if locked => return self.check_bucket_lock(),
             Ok(_) => return Ok(()),
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e),
         }
-        let action = self.bucket.create_bucket(&self.creds.inner);
+        let mut action = self.bucket.create_bucket(&self.creds.inner);
+        let mut signed = Vec::new();
+        if locked {
+            action
+                .headers_mut()
+                .insert("x-amz-bucket-object-lock-enabled", "true");
+            signed.push(("x-amz-bucket-object-lock-enabled", "true"));
+        }
         let body = action.body();
         let r = self
-            .request(&action, &[])
+            .request(&action, &signed)
             .header(header::CONTENT_LENGTH, body.len())
             .body(body);
         let what = || format!("creating the bucket of {}", self.location());
         match self.exchange(what, FileType::Config, None, r) {
             Ok(_) => Ok(()),
             // Made in the meantime by this account (another init, or a retried create).
+            Err(e) if e.to_string().contains("BucketAlreadyOwnedByYou") && locked => {
+                self.check_bucket_lock()
+            }
             Err(e) if e.to_string().contains("BucketAlreadyOwnedByYou") => Ok(()),
             Err(e) => Err(e),
         }
@@ -452,6 +474,19 @@ impl Backend for S3Backend {
         request: &RestoreRequest,
     ) -> Result<RestoreRequested> {
         self.restore_object(t, name, request)
+    }
+
+    fn set_object_lock(&self, lock: Option<ObjectLock>) -> Result<()> {
+        *crate::sync::unpoisoned(&self.lock) = lock;
+        Ok(())
+    }
+
+    fn retained_until(&self, t: FileType, name: &str) -> Result<Option<SystemTime>> {
+        self.retained_until_of(t, name)
+    }
+
+    fn extend_retention(&self, t: FileType, name: &str, until: SystemTime) -> Result<()> {
+        self.put_retention(t, name, until)
     }
 
     fn delete(&self, t: FileType, name: &str) -> Result<()> {

@@ -30,6 +30,7 @@ impl S3Backend {
         key: &str,
         data: Bytes,
         class: Option<&str>,
+        lock: &[(&'static str, String)],
     ) -> Result<()> {
         let show = self.show(t, Some(name));
         let mut create = CreateMultipartUpload::new(&self.bucket, self.creds(), key);
@@ -37,6 +38,10 @@ impl S3Backend {
         if let Some(class) = class {
             create.headers_mut().insert("x-amz-storage-class", class);
             signed.push(("x-amz-storage-class", class));
+        }
+        for (k, v) in lock {
+            create.headers_mut().insert(*k, v.as_str());
+            signed.push((k, v.as_str()));
         }
         let resp = self.send(
             "starting a multipart upload of",

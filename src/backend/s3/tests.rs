@@ -634,3 +634,225 @@ fn listed_packs_in_classes_that_read_at_once_need_no_head() {
     assert_eq!(a.state, ArchiveState::Archived);
     assert_eq!(lines.lock().unwrap().len(), 2);
 }
+
+/// A request's line (up to `?`), its object lock headers, whether they are signed, and its
+/// body-describing headers, for the object lock tests.
+fn lock_view(head: &str) -> String {
+    let line = head.lines().next().unwrap_or_default();
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| {
+                let lower = l.to_ascii_lowercase();
+                lower
+                    .strip_prefix(name)
+                    .and_then(|v| v.strip_prefix(':'))
+                    .map(|_| l[name.len() + 1..].trim().to_string())
+            })
+            .unwrap_or_default()
+    };
+    let signed = line.contains("x-amz-object-lock-mode%3Bx-amz-object-lock-retain-until-date")
+        || line.contains("x-amz-object-lock-mode;x-amz-object-lock-retain-until-date");
+    let until = header("x-amz-object-lock-retain-until-date");
+    format!(
+        "{} mode={} until={} signed={signed} md5={}",
+        line.split('?').next().unwrap_or_default(),
+        header("x-amz-object-lock-mode"),
+        if until.is_empty() { "" } else { &until[..10] },
+        !header("content-md5").is_empty(),
+    )
+}
+
+#[test]
+fn object_lock_headers_go_on_every_write_but_locks_and_on_multipart_starts() {
+    let created = "<?xml version=\"1.0\"?><InitiateMultipartUploadResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Bucket>bucket</Bucket><Key>pre/data/00ab</Key><UploadId>U1</UploadId></InitiateMultipartUploadResult>";
+    let complete =
+        "<CompleteMultipartUploadResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><ETag>\"x\"</ETag></CompleteMultipartUploadResult>";
+    let replies = vec![
+        Reply::Raw(answer("200 OK", &[], "")),
+        Reply::Raw(answer("200 OK", &[], "")),
+        Reply::Raw(answer("200 OK", &[], "")),
+        Reply::Raw(answer("200 OK", &[], created)),
+        Reply::Raw(answer("200 OK", &["ETag: \"e1\""], "")),
+        Reply::Raw(answer("200 OK", &[], complete)),
+    ];
+    let (port, heads) = canned::serve(replies, lock_view);
+    let b = backend_at(
+        port,
+        S3Options {
+            multipart_threshold: 10,
+            part_size: 64,
+            ..S3Options::default()
+        },
+    );
+    b.set_object_lock(Some(ObjectLock {
+        days: 2,
+        mode: crate::backend::RetentionMode::Compliance,
+    }))
+    .unwrap();
+    let day = super::lock::iso_time(SystemTime::now() + Duration::from_secs(2 * 24 * 3600));
+    let day = &day[..10];
+    assert!(b.create_file(FileType::Config, "config", b"c").unwrap());
+    b.write(FileType::Lock, NAME, b"lock").unwrap();
+    b.write(FileType::Snapshot, NAME, b"snap").unwrap();
+    b.write(FileType::Pack, NAME, &[1u8; 20]).unwrap();
+    let heads = heads.lock().unwrap().clone();
+    assert_eq!(
+        heads,
+        vec![
+            format!("PUT /bucket/pre/config mode=COMPLIANCE until={day} signed=true md5=true"),
+            "PUT /bucket/pre/locks/00ab mode= until= signed=false md5=true".to_string(),
+            format!(
+                "PUT /bucket/pre/snapshots/00ab mode=COMPLIANCE until={day} signed=true md5=true"
+            ),
+            format!("POST /bucket/pre/data/00ab mode=COMPLIANCE until={day} signed=true md5=false"),
+            "PUT /bucket/pre/data/00ab mode= until= signed=false md5=true".to_string(),
+            "POST /bucket/pre/data/00ab mode= until= signed=false md5=false".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn retention_is_read_extended_and_the_bucket_checked() {
+    let enabled = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>";
+    let replies = vec![
+        // retained_until: HEAD with a date, HEAD without, HEAD of a missing file.
+        Reply::Raw(answer(
+            "200 OK",
+            &[
+                "Content-Length: 4",
+                "x-amz-object-lock-retain-until-date: 2026-12-08T06:14:33.342232Z",
+            ],
+            "",
+        )),
+        Reply::Raw(answer("200 OK", &["Content-Length: 4"], "")),
+        Reply::Raw(answer("404 Not Found", &[], "")),
+        // extend_retention: accepted, then refused (shortening in compliance mode).
+        Reply::Raw(answer("200 OK", &[], "")),
+        Reply::Raw(answer(
+            "403 Forbidden",
+            &[],
+            &error_doc("AccessDenied", "Access Denied"),
+        )),
+        // create: no config, the bucket is there, with object lock.
+        Reply::Raw(answer("404 Not Found", &[], "")),
+        Reply::Raw(answer("200 OK", &[], "")),
+        Reply::Raw(answer("200 OK", &[], enabled)),
+        // create: no config, the bucket is there, without object lock.
+        Reply::Raw(answer("404 Not Found", &[], "")),
+        Reply::Raw(answer("200 OK", &[], "")),
+        Reply::Raw(answer(
+            "404 Not Found",
+            &[],
+            &error_doc(
+                "ObjectLockConfigurationNotFoundError",
+                "Object Lock configuration does not exist for this bucket",
+            ),
+        )),
+        // create: no config, no bucket: made with object lock.
+        Reply::Raw(answer("404 Not Found", &[], "")),
+        Reply::Raw(answer("404 Not Found", &[], "")),
+        Reply::Raw(answer("200 OK", &[], "")),
+    ];
+    let (port, heads) = canned::serve(replies, |head| {
+        let line = head.lines().next().unwrap_or_default();
+        let mut v = line.split('?').next().unwrap_or_default().to_string();
+        for q in ["retention", "object-lock"] {
+            if line.contains(&format!("?{q}")) || line.contains(&format!("&{q}")) {
+                v.push_str(&format!(" ?{q}"));
+            }
+        }
+        for h in head.lines().skip(1) {
+            let lower = h.to_ascii_lowercase();
+            if lower.starts_with("content-md5:") {
+                v.push_str(" md5");
+            }
+            if lower.starts_with("x-amz-bucket-object-lock-enabled:") {
+                v.push_str(&format!(" {}", lower.trim()));
+            }
+        }
+        v
+    });
+    let b = backend_at(port, S3Options::default());
+    // Without object lock set, nothing is sent for an extension.
+    let e = b
+        .extend_retention(FileType::Pack, NAME, SystemTime::now())
+        .unwrap_err();
+    assert_eq!(e.kind(), BackendErrorKind::Unsupported);
+    b.set_object_lock(Some(ObjectLock {
+        days: 1,
+        mode: crate::backend::RetentionMode::Governance,
+    }))
+    .unwrap();
+    let until = b.retained_until(FileType::Pack, NAME).unwrap().unwrap();
+    assert_eq!(
+        until
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+        1796710473
+    );
+    assert_eq!(b.retained_until(FileType::Pack, NAME).unwrap(), None);
+    let e = b.retained_until(FileType::Pack, NAME).unwrap_err();
+    assert!(e.is_not_found(), "{e}");
+    b.extend_retention(FileType::Pack, NAME, until).unwrap();
+    let e = b.extend_retention(FileType::Pack, NAME, until).unwrap_err();
+    assert_eq!(e.kind(), BackendErrorKind::Denied, "{e}");
+    assert!(e.to_string().contains("extending the retention of"), "{e}");
+    b.create().unwrap();
+    let e = b.create().unwrap_err();
+    assert_eq!(e.kind(), BackendErrorKind::Unsupported, "{e}");
+    assert!(
+        e.to_string().contains("does not have object lock enabled"),
+        "{e}"
+    );
+    b.create().unwrap();
+    let heads = heads.lock().unwrap().clone();
+    assert_eq!(
+        heads,
+        vec![
+            "HEAD /bucket/pre/data/00ab".to_string(),
+            "HEAD /bucket/pre/data/00ab".to_string(),
+            "HEAD /bucket/pre/data/00ab".to_string(),
+            "PUT /bucket/pre/data/00ab ?retention md5".to_string(),
+            "PUT /bucket/pre/data/00ab ?retention md5".to_string(),
+            "HEAD /bucket/pre/config".to_string(),
+            "HEAD /bucket/".to_string(),
+            "GET /bucket/ ?object-lock".to_string(),
+            "HEAD /bucket/pre/config".to_string(),
+            "HEAD /bucket/".to_string(),
+            "GET /bucket/ ?object-lock".to_string(),
+            "HEAD /bucket/pre/config".to_string(),
+            "HEAD /bucket/".to_string(),
+            "PUT /bucket/ x-amz-bucket-object-lock-enabled: true".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn other_stores_refuse_object_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = crate::backend::LocalBackend::new(dir.path());
+    local.set_object_lock(None).unwrap();
+    let e = local
+        .set_object_lock(Some(ObjectLock {
+            days: 1,
+            mode: crate::backend::RetentionMode::Governance,
+        }))
+        .unwrap_err();
+    assert_eq!(e.kind(), BackendErrorKind::Unsupported);
+    assert!(
+        e.to_string().contains("cannot keep files under retention"),
+        "{e}"
+    );
+    let wrapped = Retrying::new(local, RetryPolicy::default());
+    assert!(wrapped
+        .set_object_lock(Some(ObjectLock {
+            days: 1,
+            mode: crate::backend::RetentionMode::Governance,
+        }))
+        .is_err());
+    assert_eq!(
+        wrapped.retained_until(FileType::Config, "config").unwrap(),
+        None
+    );
+}
