@@ -3,8 +3,8 @@
 //! (`.ci/run` installs it): without it these tests fail, they do not skip.
 //!
 //! moto does not check signatures (it accepted a wrong secret in the research for the offsite
-//! issue), so a wrong secret is tested here only for how its error reads, against canned answers
-//! in the backend's unit tests; a SigV4-checking server (s3s-fs) is a later step.
+//! issue), so here a wrong secret is tested only for not being shown; tests/it/s3_signed.rs runs
+//! against s3s-fs, which checks every signature.
 
 use crate::util::*;
 use backstock::backend::s3::{S3Credentials, S3Url};

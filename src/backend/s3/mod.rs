@@ -25,8 +25,8 @@
 //! Failures map onto [`BackendErrorKind`]: 404 and `NoSuchKey` are `NotFound`; 408, 429, 5xx,
 //! `SlowDown`, `RequestTimeout`, connection failures, timeouts and cut-off bodies are `Transient`
 //! (with the server's `Retry-After`, if any); 403 `InvalidObjectState` (a GET of an archived
-//! object) is `Archived`; 403 `AccessDenied` and other 4xx are `Permanent`,
-//! with the S3 error code and message. This backend does not retry: wrap it in
+//! object) is `Archived`; `AccessDenied` (a policy refusing the operation) is `Denied`; other
+//! 4xx, a bad signature among them, are `Permanent`, with the S3 error code and message. This backend does not retry: wrap it in
 //! [`super::retry::Retrying`].
 //!
 //! No request hangs: the timeouts are those of the REST backend ([`S3Options`]).
