@@ -11,7 +11,7 @@
 //! tested against canned answers in the backend's unit tests. RestoreObject of a STANDARD_IA
 //! object is 403 InvalidObjectState.
 
-use crate::s3::{backup, build_tree, fails, ok, run, Moto};
+use crate::s3::{backup, build_tree, fails, ok, run};
 use crate::util::*;
 use backstock::backend::{ArchiveState, Availability, Backend, FileType, S3Options};
 use serde_json::Value;
@@ -21,7 +21,7 @@ use std::path::PathBuf;
 const GLACIER: (&str, &str) = ("BACKSTOCK_S3_STORAGE_CLASS_DATA", "GLACIER");
 
 /// Where moto says each pack is, by name.
-fn pack_classes(moto: &Moto, prefix: &str) -> HashMap<String, Availability> {
+fn pack_classes(moto: &S3Server, prefix: &str) -> HashMap<String, Availability> {
     let b = moto.backend(prefix, S3Options::default());
     b.list(FileType::Pack)
         .unwrap()
@@ -34,7 +34,7 @@ fn pack_classes(moto: &Moto, prefix: &str) -> HashMap<String, Availability> {
 }
 
 /// The blob type of every indexed pack ("data" or "tree"), from `cat index`.
-fn pack_types(env: &Env, moto: &Moto, prefix: &str) -> HashMap<String, String> {
+fn pack_types(env: &Env, moto: &S3Server, prefix: &str) -> HashMap<String, String> {
     let b = moto.backend(prefix, S3Options::default());
     let mut types = HashMap::new();
     for (name, _) in b.list(FileType::Index).unwrap() {
@@ -50,7 +50,7 @@ fn pack_types(env: &Env, moto: &Moto, prefix: &str) -> HashMap<String, String> {
 }
 
 /// moto's request log lines from `from` on (a byte offset of the log).
-fn log_since(moto: &Moto, from: usize) -> String {
+fn log_since(moto: &S3Server, from: usize) -> String {
     moto.log_text().get(from..).unwrap_or_default().to_string()
 }
 
@@ -80,7 +80,7 @@ fn data_packs(types: &HashMap<String, String>) -> Vec<String> {
 
 #[test]
 fn cold_data_packs_go_to_glacier_and_a_restore_is_requested_then_continued() {
-    let moto = Moto::start();
+    let moto = S3Server::moto();
     let mut env = Env::new();
     let prefix = "cold/a";
     env.repo = PathBuf::from(moto.location(prefix));
@@ -201,7 +201,7 @@ fn cold_data_packs_go_to_glacier_and_a_restore_is_requested_then_continued() {
 }
 
 /// Runs a command that must succeed; its standard output as bytes.
-fn cmd_stdout(env: &Env, moto: &Moto, args: &[&str]) -> Vec<u8> {
+fn cmd_stdout(env: &Env, moto: &S3Server, args: &[&str]) -> Vec<u8> {
     let out = run(env, moto, &[], args);
     expect_code(&out, 0, &args.iter().map(Into::into).collect::<Vec<_>>());
     out.stdout
@@ -209,7 +209,7 @@ fn cmd_stdout(env: &Env, moto: &Moto, args: &[&str]) -> Vec<u8> {
 
 #[test]
 fn cold_dump_and_restore_wait_for_the_thaw_and_check_reads_what_was_restored() {
-    let moto = Moto::start();
+    let moto = S3Server::moto();
     let mut env = Env::new();
     let prefix = "cold/b";
     env.repo = PathBuf::from(moto.location(prefix));
@@ -291,7 +291,7 @@ fn cold_dump_and_restore_wait_for_the_thaw_and_check_reads_what_was_restored() {
 
 #[test]
 fn cold_prune_keeps_archived_and_young_packs_and_never_reads_them() {
-    let moto = Moto::start();
+    let moto = S3Server::moto();
     let mut env = Env::new();
     let prefix = "cold/c";
     env.repo = PathBuf::from(moto.location(prefix));

@@ -16,7 +16,7 @@
 //! headers of CreateMultipartUpload (the object has no retention), so these tests keep every
 //! file below the multipart threshold.
 
-use crate::s3::{backup, ok, run, Moto};
+use crate::s3::{backup, ok, run};
 use crate::util::*;
 use backstock::backend::{Backend, FileType, ObjectLock, RetentionMode, S3Options};
 use serde_json::Value;
@@ -41,7 +41,7 @@ fn small_tree(d: &Path, tag: &str) {
 }
 
 /// The library's view of the repository, with the lock of the repository's config.
-fn lib_backend(moto: &Moto, prefix: &str, days: u32) -> impl Backend {
+fn lib_backend(moto: &S3Server, prefix: &str, days: u32) -> impl Backend {
     let b = moto.backend(prefix, S3Options::default());
     b.set_object_lock(Some(ObjectLock {
         days,
@@ -76,7 +76,7 @@ fn json(out: &str) -> Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
-fn restore_same(env: &Env, moto: &Moto, store: &Path, target: &str) {
+fn restore_same(env: &Env, moto: &S3Server, store: &Path, target: &str) {
     let target = env.dir(target);
     let t = target.to_str().unwrap();
     ok(env, moto, &[], &["restore", "latest", "--target", t]);
@@ -85,7 +85,7 @@ fn restore_same(env: &Env, moto: &Moto, store: &Path, target: &str) {
 
 #[test]
 fn locked_repository_keeps_files_under_retention_and_prune_holds_then_extends() {
-    let moto = Moto::start();
+    let moto = S3Server::moto();
     let prefix = "locked/repo";
     let mut env = Env::new();
     env.repo = PathBuf::from(moto.location(prefix));
@@ -266,7 +266,7 @@ fn retention_is_refused_where_it_cannot_be_kept() {
     let err = env.fails(1, ["init", "--object-lock", "0"]);
     assert!(err.contains("object-lock"), "{err}");
 
-    let moto = Moto::start();
+    let moto = S3Server::moto();
     let mut env = Env::new();
     // A bucket made without object lock (by a plain init) is refused with the lock.
     env.repo = PathBuf::from(moto.location("plain/a"));

@@ -7,102 +7,13 @@
 //! against s3s-fs, which checks every signature.
 
 use crate::util::*;
-use backstock::backend::s3::{S3Credentials, S3Url};
-use backstock::backend::{Backend, FileType, S3Backend, S3Options};
-use std::net::{TcpListener, TcpStream};
+use backstock::backend::{Backend, FileType, S3Options};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-pub(crate) const KEY_ID: &str = "AKIDBACKSTOCKTEST";
-
-/// A running `moto_server`, stopped when dropped; its request log goes to a file.
-pub(crate) struct Moto {
-    child: Child,
-    /// `http://127.0.0.1:PORT`.
-    pub(crate) endpoint: String,
-    /// A random secret access key: no output may show it.
-    pub(crate) secret: String,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Moto {
-    /// Starts moto on a free port and waits until it answers.
-    pub(crate) fn start() -> Moto {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("moto.log");
-        // A port the system picks; moto binds it again right after (a race a test run can lose
-        // only to another process taking the same port in between).
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log_file = std::fs::File::create(&log).unwrap();
-        let child = match Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().unwrap())
-            .stderr(log_file)
-            .spawn()
-        {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-                "moto_server is not installed: the S3 backend tests need it \
-                 (pip install 'moto[s3]' flask flask-cors; .ci/run installs it)"
-            ),
-            Err(e) => panic!("starting moto_server: {e}"),
-        };
-        let mut moto = Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            secret: format!("secret{:032x}", rand::random::<u128>()),
-            log,
-            _dir: dir,
-        };
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = moto.child.try_wait() {
-                panic!("moto_server exited ({status}):\n{}", moto.log_text());
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "moto_server did not listen within 60 s:\n{}",
-                moto.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        moto
-    }
-
-    /// The repository location of `bucket/prefix`.
-    pub(crate) fn location(&self, bucket_and_prefix: &str) -> String {
-        format!("s3:{}/{bucket_and_prefix}", self.endpoint)
-    }
-
-    /// What moto logged: one line per request.
-    pub(crate) fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// The backend for `bucket/prefix`, straight from the library.
-    pub(crate) fn backend(&self, bucket_and_prefix: &str, opts: S3Options) -> S3Backend {
-        let url = S3Url::parse(&format!("{}/{bucket_and_prefix}", self.endpoint)).unwrap();
-        let creds = S3Credentials::new(KEY_ID, &self.secret, None, "us-east-1");
-        S3Backend::new(url, creds, opts).unwrap()
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use std::process::{Command, Output};
+use std::time::Duration;
 
 /// The binary with the environment of an S3 repository: credentials, no other AWS settings.
-pub(crate) fn cmd(env: &Env, moto: &Moto, extra: &[(&str, &str)]) -> Command {
+pub(crate) fn cmd(env: &Env, moto: &S3Server, extra: &[(&str, &str)]) -> Command {
     let mut c = env.std_cmd();
     for var in [
         "AWS_SESSION_TOKEN",
@@ -118,7 +29,7 @@ pub(crate) fn cmd(env: &Env, moto: &Moto, extra: &[(&str, &str)]) -> Command {
     ] {
         c.env_remove(var);
     }
-    c.env("AWS_ACCESS_KEY_ID", KEY_ID)
+    c.env("AWS_ACCESS_KEY_ID", moto.key_id)
         .env("AWS_SECRET_ACCESS_KEY", &moto.secret);
     for (k, v) in extra {
         c.env(k, v);
@@ -127,7 +38,7 @@ pub(crate) fn cmd(env: &Env, moto: &Moto, extra: &[(&str, &str)]) -> Command {
 }
 
 /// Runs a command; asserts the secret is in neither output stream.
-pub(crate) fn run(env: &Env, moto: &Moto, extra: &[(&str, &str)], args: &[&str]) -> Output {
+pub(crate) fn run(env: &Env, moto: &S3Server, extra: &[(&str, &str)], args: &[&str]) -> Output {
     let out = cmd(env, moto, extra)
         .args(args)
         .output()
@@ -143,14 +54,14 @@ pub(crate) fn run(env: &Env, moto: &Moto, extra: &[(&str, &str)], args: &[&str])
 }
 
 /// Runs a command, asserts exit 0, returns stdout.
-pub(crate) fn ok(env: &Env, moto: &Moto, extra: &[(&str, &str)], args: &[&str]) -> String {
+pub(crate) fn ok(env: &Env, moto: &S3Server, extra: &[(&str, &str)], args: &[&str]) -> String {
     let out = run(env, moto, extra, args);
     expect_code(&out, 0, &args.iter().map(Into::into).collect::<Vec<_>>());
     String::from_utf8(out.stdout).expect("stdout is UTF-8")
 }
 
 /// Runs a command, asserts a non-zero exit without a panic, returns stderr.
-pub(crate) fn fails(env: &Env, moto: &Moto, extra: &[(&str, &str)], args: &[&str]) -> String {
+pub(crate) fn fails(env: &Env, moto: &S3Server, extra: &[(&str, &str)], args: &[&str]) -> String {
     let out = run(env, moto, extra, args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_ne!(out.status.code(), Some(0), "{args:?} succeeded:\n{stderr}");
@@ -166,20 +77,20 @@ pub(crate) fn build_tree(d: &Path) {
     std::fs::create_dir_all(d.join("empty dir")).unwrap();
 }
 
-pub(crate) fn backup(env: &Env, moto: &Moto, extra: &[(&str, &str)]) -> String {
+pub(crate) fn backup(env: &Env, moto: &S3Server, extra: &[(&str, &str)]) -> String {
     let out = ok(env, moto, extra, &["--json", "backup", "store"]);
     let v: serde_json::Value = serde_json::from_str(&out).expect("backup --json");
     v["snapshot_id"].as_str().expect("snapshot_id").to_string()
 }
 
-fn restore_and_compare(env: &Env, moto: &Moto, store: &Path, target: &str) {
+pub(crate) fn restore_and_compare(env: &Env, moto: &S3Server, store: &Path, target: &str) {
     let target = env.dir(target);
     let t = target.to_str().unwrap();
     ok(env, moto, &[], &["restore", "latest", "--target", t]);
     assert_same_tree(store, &target.join("store"));
 }
 
-fn snapshot_count(env: &Env, moto: &Moto) -> usize {
+fn snapshot_count(env: &Env, moto: &S3Server) -> usize {
     let out = ok(env, moto, &[], &["--json", "snapshots"]);
     let v: serde_json::Value = serde_json::from_str(&out).expect("snapshots --json");
     v.as_array().expect("an array").len()
@@ -187,7 +98,7 @@ fn snapshot_count(env: &Env, moto: &Moto) -> usize {
 
 #[test]
 fn s3_repository_end_to_end() {
-    let moto = Moto::start();
+    let moto = S3Server::moto();
     let mut env = Env::new();
     env.repo = PathBuf::from(moto.location("backups/host-a/repo"));
     let store = env.path("store");
@@ -247,7 +158,7 @@ fn s3_repository_end_to_end() {
 /// directory, packs uploaded in parts, and everything reads back.
 #[test]
 fn s3_paged_listings_and_multipart_uploads_through_the_binary() {
-    let moto = Moto::start();
+    let moto = S3Server::moto();
     let mut env = Env::new();
     env.repo = PathBuf::from(moto.location("paged"));
     let store = env.path("store");
@@ -288,7 +199,7 @@ fn s3_paged_listings_and_multipart_uploads_through_the_binary() {
 /// and in ranges across part boundaries, stat and modified, deletes.
 #[test]
 fn s3_backend_pages_listings_and_uploads_in_parts() {
-    let moto = Moto::start();
+    let moto = S3Server::moto();
     let opts = S3Options {
         list_page_size: 3,
         multipart_threshold: 1 << 20,
@@ -383,7 +294,7 @@ fn s3_backend_pages_listings_and_uploads_in_parts() {
 
 #[test]
 fn s3_secret_is_never_shown_and_missing_credentials_are_explained() {
-    let moto = Moto::start();
+    let moto = S3Server::moto();
     let mut env = Env::new();
     env.repo = PathBuf::from(moto.location("secret"));
     write(&env.path("store/a.txt"), "a");
@@ -444,7 +355,7 @@ fn s3_secret_is_never_shown_and_missing_credentials_are_explained() {
 /// in half, the first answer to each upload lost): everything gets through, byte-identical.
 #[test]
 fn s3_backups_and_restores_get_through_a_faulty_network() {
-    let moto = Moto::start();
+    let moto = S3Server::moto();
     let upstream = moto.endpoint.trim_start_matches("http://").to_string();
     let (port, faults) = fault_proxy(&upstream);
     let mut env = Env::new();

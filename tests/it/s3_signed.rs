@@ -5,145 +5,16 @@
 //! listings, ranges and multipart uploads included, and that a wrong secret fails at once with a
 //! message that says so. Without s3s-fs these tests fail; they do not skip.
 
+use crate::s3::{cmd, ok, restore_and_compare};
 use crate::util::*;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-const KEY_ID: &str = "AKIDBACKSTOCKSIGNED";
-
-/// A running `s3s-fs`, stopped when dropped.
-struct S3sFs {
-    child: Child,
-    endpoint: String,
-    secret: String,
-    /// Where it keeps the buckets: one directory each.
-    root: PathBuf,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl S3sFs {
-    fn start() -> S3sFs {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("buckets");
-        std::fs::create_dir(&root).unwrap();
-        let log = dir.path().join("s3s-fs.log");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let secret = format!("secret{:032x}", rand::random::<u128>());
-        let log_file = std::fs::File::create(&log).unwrap();
-        let child = match Command::new("s3s-fs")
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", KEY_ID, "--secret-key", &secret])
-            .arg(&root)
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().unwrap())
-            .stderr(log_file)
-            .spawn()
-        {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-                "s3s-fs is not installed: the signed S3 tests need it (cargo install s3s-fs \
-                 --version 0.14.1 --features binary --locked; .ci/run installs it)"
-            ),
-            Err(e) => panic!("starting s3s-fs: {e}"),
-        };
-        let mut server = S3sFs {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            secret,
-            root,
-            log,
-            _dir: dir,
-        };
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("s3s-fs exited ({status}):\n{}", server.log_text());
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "s3s-fs did not listen within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
-    }
-
-    fn location(&self, bucket_and_prefix: &str) -> String {
-        format!("s3:{}/{bucket_and_prefix}", self.endpoint)
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for S3sFs {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The binary with the key ID and `secret` as credentials, and no other AWS settings.
-fn cmd(env: &Env, secret: &str, extra: &[(&str, &str)]) -> Command {
-    let mut c = env.std_cmd();
-    for var in [
-        "AWS_SESSION_TOKEN",
-        "AWS_REGION",
-        "AWS_DEFAULT_REGION",
-        "AWS_PROFILE",
-        "BACKSTOCK_S3_URL_STYLE",
-        "BACKSTOCK_S3_LIST_PAGE_SIZE",
-        "BACKSTOCK_S3_MULTIPART_THRESHOLD",
-        "BACKSTOCK_S3_PART_SIZE",
-    ] {
-        c.env_remove(var);
-    }
-    c.env("AWS_ACCESS_KEY_ID", KEY_ID)
-        .env("AWS_SECRET_ACCESS_KEY", secret);
-    for (k, v) in extra {
-        c.env(k, v);
-    }
-    c
-}
-
-fn run(env: &Env, s: &S3sFs, extra: &[(&str, &str)], args: &[&str]) -> Output {
-    let out = cmd(env, &s.secret, extra)
-        .args(args)
-        .output()
-        .expect("running backstock");
-    for (name, o) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
-        let o = String::from_utf8_lossy(o);
-        assert!(!o.contains(&s.secret), "the secret is in {name}:\n{o}");
-    }
-    out
-}
-
-fn ok(env: &Env, s: &S3sFs, extra: &[(&str, &str)], args: &[&str]) -> String {
-    let out = run(env, s, extra, args);
-    expect_code(&out, 0, &args.iter().map(Into::into).collect::<Vec<_>>());
-    String::from_utf8(out.stdout).expect("stdout is UTF-8")
-}
-
-fn restore_and_compare(env: &Env, s: &S3sFs, store: &Path, target: &str) {
-    let target = env.dir(target);
-    let t = target.to_str().unwrap();
-    ok(env, s, &[], &["restore", "latest", "--target", t]);
-    assert_same_tree(store, &target.join("store"));
-}
+use std::process::{Command, Stdio};
 
 /// Every kind of request backstock sends, signed and checked: bucket creation, paged listings,
 /// multipart uploads (6 MiB parts of a pack above the 8 MiB threshold), ranged reads, deletes.
 #[test]
 fn a_signature_checking_server_accepts_every_request_of_a_full_cycle() {
-    let s = S3sFs::start();
+    let s = S3Server::s3s_fs();
     let mut env = Env::new();
     env.repo = PathBuf::from(s.location("signed/host-a"));
     let store = env.path("store");
@@ -199,12 +70,12 @@ fn a_signature_checking_server_accepts_every_request_of_a_full_cycle() {
 /// retrying) with a message that points at the credentials and does not show them.
 #[test]
 fn a_wrong_secret_fails_at_once_and_says_so() {
-    let s = S3sFs::start();
+    let s = S3Server::s3s_fs();
     let mut env = Env::new();
     env.repo = PathBuf::from(s.location("wrong"));
     ok(&env, &s, &[], &["init"]);
     let wrong = "wrong-secret-0123456789abcdef";
-    let out = cmd(&env, wrong, &[])
+    let out = cmd(&env, &s, &[("AWS_SECRET_ACCESS_KEY", wrong)])
         .args(["-v", "snapshots"])
         .output()
         .expect("running backstock");
@@ -252,7 +123,7 @@ fn walk_sizes(dir: &Path) -> Vec<u64> {
 /// lock is an object like any other.
 #[test]
 fn several_hosts_back_up_into_one_repository_while_a_prune_waits() {
-    let s = S3sFs::start();
+    let s = S3Server::s3s_fs();
     let mut env = Env::new();
     env.repo = PathBuf::from(s.location("shared/repo"));
     ok(&env, &s, &[], &["init"]);
@@ -284,7 +155,7 @@ fn several_hosts_back_up_into_one_repository_while_a_prune_waits() {
                 &d.join(format!("round-{round}.json")),
                 product_json(&format!("{h} {round}"), 4_000),
             );
-            let child = cmd(he, &s.secret, &[])
+            let child = cmd(he, &s, &[])
                 .args([
                     "--retry-lock",
                     "5m",
@@ -301,7 +172,7 @@ fn several_hosts_back_up_into_one_repository_while_a_prune_waits() {
             children.push((*h, d, child));
         }
         // The prune comes while the backups run, and must wait for them.
-        let prune = cmd(&env, &s.secret, &[])
+        let prune = cmd(&env, &s, &[])
             .args([
                 "--retry-lock",
                 "5m",
@@ -382,7 +253,7 @@ fn copy_tree(from: &Path, to: &Path) {
 /// nothing; the source password reaches `copy` only through `BACKSTOCK_FROM_PASSWORD`.
 #[test]
 fn snapshots_copy_from_a_local_repository_into_a_related_s3_one() {
-    let s = S3sFs::start();
+    let s = S3Server::s3s_fs();
     let local = Env::new();
     local.ok(["init"]);
     let store = local.path("store");
@@ -433,62 +304,15 @@ fn snapshots_copy_from_a_local_repository_into_a_related_s3_one() {
     assert_eq!(v["blobs_copied"], 0, "{again}");
 }
 
-/// Several `init`s of one S3 location at once: the config is written with `If-None-Match: *`, so
-/// one wins and the others fail and take their key files back.
-#[test]
-fn concurrent_inits_on_s3_make_one_repository() {
-    let s = S3sFs::start();
-    let mut env = Env::new();
-    env.repo = PathBuf::from(s.location("racing/repo"));
-    // The bucket first, so that the inits race on the config rather than on the bucket.
-    let mut first = Env::new();
-    first.repo = PathBuf::from(s.location("racing/other"));
-    ok(&first, &s, &[], &["init"]);
-    let children: Vec<_> = (0..5)
-        .map(|_| {
-            cmd(&env, &s.secret, &[])
-                .arg("init")
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let outs: Vec<_> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
-    let won = outs.iter().filter(|o| o.status.success()).count();
-    let errors: Vec<String> = outs
-        .iter()
-        .filter(|o| !o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
-        .collect();
-    assert_eq!(won, 1, "{errors:?}");
-    for e in &errors {
-        assert_no_panic(e);
-        assert!(
-            e.contains("already exists") || e.contains("another init") || e.contains("holds"),
-            "{e}"
-        );
-    }
-    let keys = std::fs::read_dir(s.root.join("racing/repo/keys"))
-        .unwrap()
-        .count();
-    assert_eq!(keys, 1, "key files left by the inits that lost");
-    ok(&env, &s, &[], &["snapshots"]);
-}
-
 /// The create-only write itself: a second create of a key is refused by the server
-/// (`If-None-Match: *` answered 412) and leaves the first file as it was.
+/// (`If-None-Match: *` answered 412) and leaves the first file as it was. (Racing creates are
+/// tested on a local directory, it::concurrent: s3s-fs 0.14.1 checks the condition before it
+/// writes, not atomically as S3 does, so a race there would test the server.)
 #[test]
 fn a_create_only_write_never_replaces_a_file() {
-    use backstock::backend::s3::{S3Credentials, S3Url};
-    use backstock::backend::{Backend, FileType, S3Backend, S3Options};
-    let s = S3sFs::start();
-    let url = S3Url::parse(&format!("{}/create-only/repo", s.endpoint)).unwrap();
-    let creds = S3Credentials::new(KEY_ID, &s.secret, None, "us-east-1");
-    let b = S3Backend::new(url, creds, S3Options::default()).unwrap();
+    use backstock::backend::{Backend, FileType, S3Options};
+    let s = S3Server::s3s_fs();
+    let b = s.backend("create-only/repo", S3Options::default());
     b.create().unwrap();
     assert!(b.create_file(FileType::Config, "config", b"first").unwrap());
     assert!(!b

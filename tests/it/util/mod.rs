@@ -14,12 +14,14 @@ pub mod faulty;
 mod gen;
 mod proxy;
 mod raw;
+mod s3_server;
 
 pub use compare::*;
 pub use crafted::*;
 pub use gen::*;
 pub use proxy::*;
 pub use raw::*;
+pub use s3_server::S3Server;
 
 use assert_cmd::Command;
 use serde_json::Value;
