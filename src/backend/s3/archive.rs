@@ -12,6 +12,7 @@
 //! | any other name (another provider's) | at once | unknown (0) | cold |
 
 use super::errors::{s3_error, status_error};
+use super::subresource::{Post, Subresource};
 use super::{content_md5, S3Backend, SMALL_ANSWER_MAX};
 use crate::backend::http::last_modified;
 use crate::backend::{
@@ -19,8 +20,8 @@ use crate::backend::{
     RestoreRequest, RestoreRequested, RestoreTier, Result,
 };
 use reqwest::header::{self, HeaderMap};
-use reqwest::{StatusCode, Url};
-use rusty_s3::{Bucket, Credentials, Map, Method, S3Action};
+use reqwest::StatusCode;
+use rusty_s3::S3Action;
 use std::io::Read;
 use std::time::{Duration, SystemTime};
 
@@ -144,52 +145,6 @@ pub(super) fn restore_body(request: &RestoreRequest) -> String {
     )
 }
 
-/// `POST KEY?restore`: RestoreObject, which rusty-s3 does not have.
-struct RestoreObject<'a> {
-    bucket: &'a Bucket,
-    credentials: Option<&'a Credentials>,
-    object: &'a str,
-    query: Map<'a>,
-    headers: Map<'a>,
-}
-
-impl<'a> S3Action<'a> for RestoreObject<'a> {
-    const METHOD: Method = Method::Post;
-
-    fn query_mut(&mut self) -> &mut Map<'a> {
-        &mut self.query
-    }
-
-    fn headers_mut(&mut self) -> &mut Map<'a> {
-        &mut self.headers
-    }
-
-    fn sign_with_time(&self, expires_in: Duration, time: &jiff::Timestamp) -> Url {
-        let url = self.bucket.object_url(self.object);
-        let mut query = self.query.clone();
-        query.insert("restore", "");
-        match self.credentials {
-            Some(c) => rusty_s3::signing::sign(
-                time,
-                Self::METHOD,
-                url,
-                c.key(),
-                c.secret(),
-                c.token(),
-                self.bucket.region(),
-                expires_in.as_secs(),
-                query.iter(),
-                self.headers.iter(),
-            ),
-            None => {
-                let mut url = url;
-                url.query_pairs_mut().extend_pairs(query.iter());
-                url
-            }
-        }
-    }
-}
-
 impl S3Backend {
     /// The storage class a file is written to: data packs get the data class, locks (written
     /// and deleted every few minutes, where a minimum storage charge would add up) the bucket's
@@ -237,13 +192,9 @@ impl S3Backend {
         let key = self.key(t, Some(name))?;
         let body = restore_body(request);
         let md5 = content_md5(body.as_bytes());
-        let mut action = RestoreObject {
-            bucket: &self.bucket,
-            credentials: self.creds(),
-            object: &key,
-            query: Map::new(),
-            headers: Map::new(),
-        };
+        // `POST KEY?restore`: RestoreObject.
+        let mut action =
+            Subresource::<Post>::new(&self.bucket, self.creds(), Some(&key), "restore");
         action.headers_mut().insert("content-md5", md5.as_str());
         let r = self
             .request(&action, &[("content-md5", &md5)])

@@ -10,13 +10,13 @@
 //! | `extend_retention` | `PUT ?retention` (PutObjectRetention) with a `Retention` document and `Content-MD5` |
 
 use super::errors::{s3_error, status_error};
+use super::subresource::{Get, Put, Subresource};
 use super::{content_md5, S3Backend, SMALL_ANSWER_MAX};
 use crate::backend::{BackendError, BackendErrorKind, FileType, ObjectLock, Result, RetentionMode};
 use reqwest::header::{self, HeaderMap};
-use reqwest::Url;
-use rusty_s3::{Bucket, Credentials, Map, Method, S3Action};
+use rusty_s3::S3Action;
 use std::io::Read;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// S3's name of a mode.
 pub(super) fn mode_name(mode: RetentionMode) -> &'static str {
@@ -66,58 +66,6 @@ pub(super) fn lock_enabled(body: &str) -> bool {
     squeezed.contains("<ObjectLockEnabled>Enabled</ObjectLockEnabled>")
 }
 
-/// A request on a sub-resource (`?retention` of an object, `?object-lock` of the bucket), which
-/// rusty-s3 does not have: `PUT` when `PUT`, else `GET`.
-struct Subresource<'a, const PUT: bool> {
-    bucket: &'a Bucket,
-    credentials: Option<&'a Credentials>,
-    /// The object's key; `None`: the bucket itself.
-    object: Option<&'a str>,
-    sub: &'static str,
-    query: Map<'a>,
-    headers: Map<'a>,
-}
-
-impl<'a, const PUT: bool> S3Action<'a> for Subresource<'a, PUT> {
-    const METHOD: Method = if PUT { Method::Put } else { Method::Get };
-
-    fn query_mut(&mut self) -> &mut Map<'a> {
-        &mut self.query
-    }
-
-    fn headers_mut(&mut self) -> &mut Map<'a> {
-        &mut self.headers
-    }
-
-    fn sign_with_time(&self, expires_in: Duration, time: &jiff::Timestamp) -> Url {
-        let url = match self.object {
-            Some(o) => self.bucket.object_url(o),
-            None => self.bucket.base_url().clone(),
-        };
-        let mut query = self.query.clone();
-        query.insert(self.sub, "");
-        match self.credentials {
-            Some(c) => rusty_s3::signing::sign(
-                time,
-                Self::METHOD,
-                url,
-                c.key(),
-                c.secret(),
-                c.token(),
-                self.bucket.region(),
-                expires_in.as_secs(),
-                query.iter(),
-                self.headers.iter(),
-            ),
-            None => {
-                let mut url = url;
-                url.query_pairs_mut().extend_pairs(query.iter());
-                url
-            }
-        }
-    }
-}
-
 impl S3Backend {
     /// The object lock in force for writes.
     pub(super) fn object_lock(&self) -> Option<ObjectLock> {
@@ -142,14 +90,7 @@ impl S3Backend {
     /// For `create` with object lock: the bucket exists; refuses it unless object lock is
     /// enabled on it (`GET ?object-lock`).
     pub(super) fn check_bucket_lock(&self) -> Result<()> {
-        let action = Subresource::<false> {
-            bucket: &self.bucket,
-            credentials: self.creds(),
-            object: None,
-            sub: "object-lock",
-            query: Map::new(),
-            headers: Map::new(),
-        };
+        let action = Subresource::<Get>::new(&self.bucket, self.creds(), None, "object-lock");
         let what = || {
             format!(
                 "reading the object lock configuration of the bucket of {}",
@@ -225,14 +166,8 @@ impl S3Backend {
         let key = self.key(t, Some(name))?;
         let body = retention_body(lock.mode, until);
         let md5 = content_md5(body.as_bytes());
-        let mut action = Subresource::<true> {
-            bucket: &self.bucket,
-            credentials: self.creds(),
-            object: Some(&key),
-            sub: "retention",
-            query: Map::new(),
-            headers: Map::new(),
-        };
+        let mut action =
+            Subresource::<Put>::new(&self.bucket, self.creds(), Some(&key), "retention");
         action.headers_mut().insert("content-md5", md5.as_str());
         let r = self
             .request(&action, &[("content-md5", &md5)])
@@ -247,6 +182,7 @@ impl S3Backend {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn times_headers_and_documents() {

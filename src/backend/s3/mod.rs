@@ -40,6 +40,7 @@ mod errors;
 mod list;
 mod lock;
 mod multipart;
+mod subresource;
 mod url;
 
 pub use archive::valid_class;
