@@ -159,6 +159,9 @@ impl<B: Backend> Backend for Counting<B> {
     fn parallel_writes(&self) -> usize {
         self.0.parallel_writes()
     }
+    fn read_span(&self) -> u64 {
+        self.0.read_span()
+    }
     fn deletes_allowed(&self) -> Result<bool> {
         count(&DELETES);
         self.0.deletes_allowed()

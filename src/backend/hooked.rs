@@ -24,6 +24,9 @@ impl Backend for Hooked {
     fn parallel_writes(&self) -> usize {
         self.inner.parallel_writes()
     }
+    fn read_span(&self) -> u64 {
+        self.inner.read_span()
+    }
     fn list(&self, t: FileType) -> Result<Vec<(String, u64)>> {
         self.inner.list(t)
     }

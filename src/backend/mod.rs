@@ -40,6 +40,8 @@ pub use s3::{S3Backend, S3Options};
 pub use throttle::Throttled;
 
 use crate::format::blob_entry::{ENTRY_LEN, SEAL_OVERHEAD};
+/// The retention settings a repository's config holds, which a store applies to its writes.
+pub use crate::format::config::{ObjectLock, RetentionMode};
 use crate::format::envelope::OVERHEAD;
 use crate::format::pack::TRAILER_LEN;
 
@@ -129,6 +131,16 @@ const PACK_DATA_MAX: u64 = 1 << 30;
 /// on loopback (docs/benchmarks.md). `--connections` raises it for fast links with high latency.
 pub const REMOTE_PARALLEL_WRITES: usize = 2;
 
+/// The most bytes of a pack a reader asks a directory for at once: reads from a disk cost little
+/// each, and small ones keep each reading thread's buffer small.
+pub const LOCAL_READ_SPAN: u64 = 4 << 20;
+
+/// The most bytes of a pack a reader asks a remote store for at once: more than a default pack
+/// (16 MiB), so that a restore reads each pack in one request. Every request costs a round trip
+/// (tens of milliseconds on object storage), is billed, and some servers do work per request in
+/// proportion to the whole object, not the range (s3s-fs hashes the whole file for each GET).
+pub const REMOTE_READ_SPAN: u64 = 32 << 20;
+
 /// A partial file this much older than now cannot belong to a writer that still runs (a writer holds a
 /// lock refreshed every few minutes and writes one file in seconds).
 pub const LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -217,47 +229,6 @@ pub enum RestoreRequested {
     Readable,
 }
 
-/// How strictly a store keeps objects under retention ([`ObjectLock`]).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum RetentionMode {
-    /// Nobody without a special permission (S3: `s3:BypassGovernanceRetention`) can delete the
-    /// object or shorten its retention before it ends.
-    #[default]
-    Governance,
-    /// Nobody at all, the account's owner included, can delete it or shorten its retention.
-    Compliance,
-}
-
-impl RetentionMode {
-    /// The name in messages and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            RetentionMode::Governance => "governance",
-            RetentionMode::Compliance => "compliance",
-        }
-    }
-}
-
-/// Writes under retention (S3 object lock, design.md §8): every file but lock files is written
-/// so that the store keeps it, undeletable and unchanged, for `days` days from its write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub struct ObjectLock {
-    /// How long each file is kept from its write (at least 1).
-    pub days: u32,
-    /// How strictly.
-    pub mode: RetentionMode,
-}
-
-impl ObjectLock {
-    /// How long each file is kept from its write.
-    pub fn period(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(u64::from(self.days) * 24 * 3600)
-    }
-}
-
 /// A repository store. Every write is a whole file, atomically visible.
 pub trait Backend: Send + Sync {
     /// Human-readable location, for messages.
@@ -323,6 +294,12 @@ pub trait Backend: Send + Sync {
     /// request) does not hold up the rest.
     fn parallel_writes(&self) -> usize {
         1
+    }
+    /// The most bytes of one file worth asking for in one read: readers of packs (restore, copy)
+    /// join the blobs they want from a pack into reads of up to this many bytes, from the first
+    /// wanted blob to the last. Each reading thread holds one such read in memory.
+    fn read_span(&self) -> u64 {
+        LOCAL_READ_SPAN
     }
     /// Whether this client may delete files other than locks. A store in append-only mode (a REST
     /// server started with `--append-only`) says no, and the commands that delete ask before they

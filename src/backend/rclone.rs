@@ -227,6 +227,9 @@ impl Backend for RcloneBackend {
     fn parallel_writes(&self) -> usize {
         self.rest.parallel_writes()
     }
+    fn read_span(&self) -> u64 {
+        self.rest.read_span()
+    }
     fn deletes_allowed(&self) -> Result<bool> {
         self.rest.deletes_allowed()
     }

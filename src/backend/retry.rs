@@ -251,6 +251,9 @@ impl<B: Backend> Backend for Retrying<B> {
     fn parallel_writes(&self) -> usize {
         self.inner.parallel_writes()
     }
+    fn read_span(&self) -> u64 {
+        self.inner.read_span()
+    }
     fn deletes_allowed(&self) -> Result<bool> {
         self.run(|_| self.inner.deletes_allowed())
     }

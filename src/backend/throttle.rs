@@ -159,6 +159,9 @@ impl<B: Backend> Backend for Throttled<B> {
     fn parallel_writes(&self) -> usize {
         self.inner.parallel_writes()
     }
+    fn read_span(&self) -> u64 {
+        self.inner.read_span()
+    }
     fn deletes_allowed(&self) -> Result<bool> {
         self.inner.deletes_allowed()
     }

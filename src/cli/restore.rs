@@ -71,7 +71,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             serde_json::json!({"snapshot_id": id, "files": s.files, "dirs": s.dirs,
                 "symlinks": s.symlinks, "bytes": s.bytes, "files_failed": s.files_failed,
                 "dirs_failed": s.dirs_failed, "symlinks_failed": s.symlinks_failed,
-                "deleted": s.deleted, "errors": s.errors.iter().map(ToString::to_string).collect::<Vec<_>>(), "duration_seconds": secs})
+                "deleted": s.deleted, "errors": s.errors.iter().map(ToString::to_string).collect::<Vec<_>>(), "duration_seconds": secs,
+                // Remote stores only (a local repository counts nothing).
+                "storage_operations": backstock::backend::storage_operations()})
         )?;
     } else if !g.quiet {
         let deleted = if opts.delete {

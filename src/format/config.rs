@@ -35,7 +35,46 @@ pub struct Config {
     pub object_lock: Option<ObjectLock>,
 }
 
-pub use crate::backend::{ObjectLock, RetentionMode};
+/// How strictly a store keeps objects under retention ([`ObjectLock`]).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum RetentionMode {
+    /// Nobody without a special permission (S3: `s3:BypassGovernanceRetention`) can delete the
+    /// object or shorten its retention before it ends.
+    #[default]
+    Governance,
+    /// Nobody at all, the account's owner included, can delete it or shorten its retention.
+    Compliance,
+}
+
+impl RetentionMode {
+    /// The name in messages and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            RetentionMode::Governance => "governance",
+            RetentionMode::Compliance => "compliance",
+        }
+    }
+}
+
+/// Writes under retention (S3 object lock, design.md §8): every file but lock files is written
+/// so that the store keeps it, undeletable and unchanged, for `days` days from its write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct ObjectLock {
+    /// How long each file is kept from its write (at least 1).
+    pub days: u32,
+    /// How strictly.
+    pub mode: RetentionMode,
+}
+
+impl ObjectLock {
+    /// How long each file is kept from its write.
+    pub fn period(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.days) * 24 * 3600)
+    }
+}
 
 /// The longest retention `init --object-lock` takes: 100 years, S3's own limit.
 pub const OBJECT_LOCK_MAX_DAYS: u32 = 36_500;

@@ -5,8 +5,8 @@
 //! A [`Visitor`] says how to read a directory, which entries to walk into, what a directory comes to
 //! once everything below it is done (its matches, its sizes, its rewritten tree), which directories
 //! are already known (so shared subtrees are read once), and whether an unreadable directory stops
-//! the walk or is noted and skipped. `ls`, `find`, `stats`, `check`, `repair snapshots` and the
-//! restore planner are visitors. `diff` walks two trees side by side and prune's reachability
+//! the walk or is noted and skipped. `ls`, `find`, `stats`, `check`, `repair snapshots`, the
+//! restore planner and copy's tree rewriter are visitors. `diff` walks two trees side by side and prune's reachability
 //! reads whole levels in parallel; both need a different shape of walk and keep their own.
 
 use crate::error::{err, Error, Result};

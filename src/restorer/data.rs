@@ -30,9 +30,6 @@ impl Buffers {
     }
 }
 
-/// The most bytes of a pack read at once (unless one blob is larger).
-const SEGMENT: u64 = 4 << 20;
-
 /// Blobs at least this large are written with direct I/O where the file system allows: it skips
 /// the copy into the page cache, the largest CPU cost of a restore (see docs/benchmarks.md).
 const DIRECT_WRITE_MIN: usize = 64 << 10;
@@ -49,13 +46,15 @@ pub(super) struct Writer<'a> {
 /// Writes the content of every file the plan holds blobs for. Failures are recorded in the
 /// files' states.
 pub(super) fn write_all(w: &Writer<'_>, packs: &[(PackId, Vec<PlannedBlob>)]) {
-    // Packs are read in segments of a few MiB by twice as many threads as cores, so that while one
-    // thread waits for its read or write another has work for the core; each thread reuses its
-    // buffers for every segment (fresh buffers per segment fragment the heap and grow the RSS).
+    // Packs are read in segments of at most the store's read span (a few MiB from a directory, a
+    // whole pack from a remote store; a larger blob is a segment of its own) by twice as many
+    // threads as cores, so that while one thread waits for its read or write another has work for
+    // the core; each thread reuses its buffers for every segment (fresh buffers per segment
+    // fragment the heap and grow the RSS).
     thread_local! {
         static BUFS: std::cell::RefCell<Buffers> = const { std::cell::RefCell::new(Buffers::new()) };
     }
-    let segments = plan::segments(packs, SEGMENT);
+    let segments = plan::segments(packs, w.repo.backend().read_span());
     let work = || {
         use rayon::prelude::*;
         segments.par_iter().for_each(|(pack, blobs)| {

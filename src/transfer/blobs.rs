@@ -1,8 +1,9 @@
 //! Moves blobs from one repository into another: the blobs are grouped by source pack and read in
-//! segments of at most [`SEGMENT`] bytes (from the first to the last blob wanted, as restore reads),
-//! each opened and verified with the source's keys and handed to the destination's
-//! [`BlobSaver`], which names it with the destination's ID key, deduplicates, compresses, seals
-//! it with the destination's key and packs it. Segments are read and sealed on all cores.
+//! segments of at most the source store's read span (`Backend::read_span`), from the first to the
+//! last blob wanted, as restore reads. Each blob is opened and verified with the source's keys and
+//! handed to the destination's [`BlobSaver`], which names it with the destination's ID key,
+//! deduplicates, compresses, seals it with the destination's key and packs it. Segments are read
+//! and sealed on all cores.
 
 use crate::backend::FileType;
 use crate::error::{bail, err, Context, Result};
@@ -14,9 +15,6 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
-
-/// The most bytes of a source pack read at once (a larger blob is read alone).
-pub(super) const SEGMENT: u64 = 4 << 20;
 
 /// One read: a run of a pack's bytes and the wanted blobs in it, by offset.
 #[derive(Debug, PartialEq)]
@@ -71,7 +69,7 @@ pub(super) fn transfer(
 ) -> Result<Moved> {
     let ids = Mutex::new(HashMap::new());
     let before = progress.blobs.load(Ordering::Relaxed);
-    segments(blobs, SEGMENT).par_iter().try_for_each(|seg| -> Result<()> {
+    segments(blobs, src.backend().read_span()).par_iter().try_for_each(|seg| -> Result<()> {
         let mut bytes = read_segment(src, seg)?;
         for e in &seg.blobs {
             let at = (e.offset as u64 - seg.start) as usize;

@@ -44,6 +44,26 @@ fn a_very_deep_tree_crashes_no_command() {
             );
         }
     }
+    // Copy into an unrelated repository rewrites every tree through the walk: the deep snapshot
+    // stops at the limit with an error naming it, and nothing crashes.
+    let dst = Env::init();
+    let pw = dst.path("from-password");
+    std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
+    let out = dst.run([
+        "copy".as_ref(),
+        "--from-repo".as_ref(),
+        env.repo.as_os_str(),
+        "--from-password-file".as_ref(),
+        pw.as_os_str(),
+        std::ffi::OsStr::new(deep.as_str()),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "copy: {err}");
+    assert_no_panic(&err);
+    assert!(
+        err.contains("deeper") || err.contains("nested"),
+        "copy: {err}"
+    );
     // Restore gives up below a depth limit, naming it, and restores the levels above.
     let target = env.dir("target");
     let err = env.fails(

@@ -189,3 +189,33 @@ fn rate_limited_backup_and_restore_are_identical() {
     assert_eq!(out.status.code(), Some(1), "0 KiB/s was taken: {stderr}");
     assert!(stderr.contains("--limit-upload"), "{stderr}");
 }
+
+/// A restore from a remote store reads each pack it needs in one request (the store's read span
+/// is larger than a pack), not in the few-MiB segments a directory is read in: 20 MiB of
+/// incompressible data fill two data packs, which 4 MiB segments would read in six requests.
+#[test]
+fn a_remote_restore_reads_each_pack_once() {
+    let mut env = Env::new();
+    let served = env.path("served");
+    env.repo = format!("rclone:shop:{}", served.display()).into();
+    let store = env.path("store");
+    write(
+        &store.join("media/video.bin"),
+        pseudo_random("video", 20 << 20),
+    );
+    write(&store.join("products/1.json"), product_json("p1", 2_000));
+    ok(&env, &["init"]);
+    ok(&env, &["backup", "store"]);
+    let packs = files_under(&served.join("data")).len() as u64;
+    let target = env.dir("restored");
+    let t = target.to_str().unwrap();
+    let out: serde_json::Value =
+        serde_json::from_str(&ok(&env, &["--json", "restore", "latest", "--target", t])).unwrap();
+    assert_same_tree(&store, &target.join("store"));
+    let reads = out["storage_operations"]["pack_reads"].as_u64().unwrap();
+    assert!(packs >= 2, "{packs} packs");
+    assert!(
+        reads >= 1 && reads <= packs,
+        "{reads} pack reads for {packs} packs: {out}"
+    );
+}

@@ -380,6 +380,10 @@ impl Backend for RestBackend {
         self.opts.connections
     }
 
+    fn read_span(&self) -> u64 {
+        super::REMOTE_READ_SPAN
+    }
+
     fn deletes_allowed(&self) -> Result<bool> {
         let name = "0".repeat(64);
         match self.delete(FileType::Pack, &name) {

@@ -507,6 +507,10 @@ impl Backend for S3Backend {
         self.opts.connections
     }
 
+    fn read_span(&self) -> u64 {
+        crate::backend::REMOTE_READ_SPAN
+    }
+
     fn deletes_allowed(&self) -> Result<bool> {
         match self.delete(FileType::Pack, &"0".repeat(64)) {
             Ok(()) => Ok(true),
