@@ -34,6 +34,9 @@ pub struct RemoteOptions {
     /// [`LOCAL_PARALLEL_WRITES`](super::local::LOCAL_PARALLEL_WRITES) or
     /// [`REMOTE_PARALLEL_WRITES`](super::REMOTE_PARALLEL_WRITES)).
     pub connections: Option<usize>,
+    /// PEM files of certificate authorities the HTTPS backends trust beside the system's (a
+    /// REST server or S3 store whose certificate is signed by an authority of its own).
+    pub ca_files: Vec<PathBuf>,
 }
 
 impl Default for RemoteOptions {
@@ -46,6 +49,7 @@ impl Default for RemoteOptions {
             limit_upload: None,
             limit_download: None,
             connections: None,
+            ca_files: Vec::new(),
         }
     }
 }
@@ -63,6 +67,9 @@ pub enum LocationError {
     /// An `s3:` location that is not a usable URL, or missing credentials.
     #[error(transparent)]
     S3(#[from] S3UrlError),
+    /// A certificate file (`ca_files`) that could not be read or holds no certificate.
+    #[error("certificate authority file: {0}")]
+    Certificate(String),
     /// A scheme backstock does not support yet.
     #[error(
         "{scheme}: repositories are not supported yet; use a directory path, \
@@ -102,6 +109,11 @@ pub fn open_location_with(
     if let Some(n) = opts.connections {
         opts.rest.connections = n;
         opts.s3.connections = n;
+    }
+    for f in &opts.ca_files {
+        let certs = super::tls::load_ca_file(f).map_err(LocationError::Certificate)?;
+        opts.rest.root_certificates.extend(certs.iter().cloned());
+        opts.s3.root_certificates.extend(certs);
     }
     let opts = &opts;
     if let Some(s) = location.to_str() {

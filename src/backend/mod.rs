@@ -25,6 +25,7 @@ pub mod s3;
 #[cfg(test)]
 pub(crate) mod sim;
 pub mod throttle;
+mod tls;
 mod vfs;
 
 pub use counting::{storage_operations, Counting, StorageOperations};

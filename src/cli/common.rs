@@ -78,6 +78,10 @@ pub struct GlobalOpts {
         value_name = "CLASS"
     )]
     pub s3_storage_class_metadata: Option<String>,
+    /// For https:// repositories: also trust the certificate authorities in this PEM file (a REST
+    /// server or S3 store with a certificate of its own); may be given more than once
+    #[arg(long, global = true, env = "BACKSTOCK_CACERT", value_name = "FILE")]
+    pub cacert: Vec<PathBuf>,
     /// Wait up to this long for a locked repository (e.g. 30s, 10m, 1h)
     #[arg(long, global = true, value_parser = parse_duration, default_value = "0s")]
     pub retry_lock: std::time::Duration,
@@ -143,6 +147,7 @@ impl GlobalOpts {
         opts.limit_upload = self.limit_upload.map(|k| k.saturating_mul(1024));
         opts.limit_download = self.limit_download.map(|k| k.saturating_mul(1024));
         opts.connections = self.connections.map(usize::from);
+        opts.ca_files = self.cacert.clone();
         if let Some(p) = std::env::var_os("BACKSTOCK_RCLONE_PROGRAM") {
             opts.rclone_program = p.to_string_lossy().into_owned();
         }

@@ -56,6 +56,8 @@ pub struct RestOptions {
     pub min_upload_rate: u64,
     /// Packs uploaded at once (default [`super::REMOTE_PARALLEL_WRITES`]).
     pub connections: usize,
+    /// Certificate authorities trusted beside the system's (a server with its own).
+    pub root_certificates: Vec<reqwest::Certificate>,
 }
 
 impl Default for RestOptions {
@@ -65,6 +67,7 @@ impl Default for RestOptions {
             timeout: Duration::from_secs(300),
             min_upload_rate: 64 << 10,
             connections: super::REMOTE_PARALLEL_WRITES,
+            root_certificates: Vec::new(),
         }
     }
 }
@@ -79,16 +82,18 @@ pub struct RestBackend {
 impl RestBackend {
     /// A backend for the server at `url`; nothing is sent until the first call.
     pub fn new(url: RestUrl, opts: RestOptions) -> Result<Self> {
-        let client = Client::builder()
+        let mut builder = Client::builder()
             .connect_timeout(opts.connect_timeout)
             .timeout(opts.timeout)
-            .user_agent(concat!("backstock/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                let message = format!("setting up the HTTP client for {}", url.shown());
-                BackendError::new(BackendErrorKind::Permanent, FileType::Config, None, message)
-                    .with_source(e)
-            })?;
+            .user_agent(concat!("backstock/", env!("CARGO_PKG_VERSION")));
+        for cert in &opts.root_certificates {
+            builder = builder.add_root_certificate(cert.clone());
+        }
+        let client = builder.build().map_err(|e| {
+            let message = format!("setting up the HTTP client for {}", url.shown());
+            BackendError::new(BackendErrorKind::Permanent, FileType::Config, None, message)
+                .with_source(e)
+        })?;
         Ok(RestBackend { url, client, opts })
     }
 
@@ -147,6 +152,11 @@ impl RestBackend {
     ) -> Result<Response> {
         let what = || format!("{doing} {}", self.show(t, name));
         let resp = r.send().map_err(|e| {
+            if let Some(tls) = super::tls::handshake_failure(&e) {
+                let message = format!("{}: {tls}", what());
+                return BackendError::new(BackendErrorKind::Permanent, t, name, message)
+                    .with_source(e);
+            }
             let kind = if e.is_builder() {
                 BackendErrorKind::Permanent
             } else {

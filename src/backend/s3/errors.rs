@@ -120,12 +120,17 @@ pub(super) fn send_error(
     name: Option<&str>,
     e: reqwest::Error,
 ) -> BackendError {
+    let e = e.without_url();
+    if let Some(tls) = crate::backend::tls::handshake_failure(&e) {
+        let message = format!("{what}: {tls}");
+        return BackendError::new(BackendErrorKind::Permanent, t, name, message).with_source(e);
+    }
     let kind = if e.is_builder() {
         BackendErrorKind::Permanent
     } else {
         BackendErrorKind::Transient
     };
-    BackendError::new(kind, t, name, what).with_source(e.without_url())
+    BackendError::new(kind, t, name, what).with_source(e)
 }
 
 #[cfg(test)]

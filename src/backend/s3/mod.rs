@@ -103,6 +103,8 @@ pub struct S3Options {
     /// The storage class of the other files but locks (config, keys, index, snapshots, tree
     /// packs); `None`: the bucket's default. Locks always go to the bucket's default.
     pub metadata_storage_class: Option<String>,
+    /// Certificate authorities trusted beside the system's (a server with its own).
+    pub root_certificates: Vec<reqwest::Certificate>,
 }
 
 impl Default for S3Options {
@@ -118,6 +120,7 @@ impl Default for S3Options {
             connections: super::REMOTE_PARALLEL_WRITES,
             data_storage_class: None,
             metadata_storage_class: None,
+            root_certificates: Vec::new(),
         }
     }
 }
@@ -155,14 +158,16 @@ impl S3Backend {
                 format!("cannot address the bucket ({e:?}); virtual-host style needs a host name and a bucket name valid in one"),
             )
         })?;
-        let client = Client::builder()
+        let mut builder = Client::builder()
             .connect_timeout(opts.connect_timeout)
             .timeout(opts.timeout)
-            .user_agent(concat!("backstock/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                S3UrlError::new(url.shown(), format!("setting up the HTTP client: {e}"))
-            })?;
+            .user_agent(concat!("backstock/", env!("CARGO_PKG_VERSION")));
+        for cert in &opts.root_certificates {
+            builder = builder.add_root_certificate(cert.clone());
+        }
+        let client = builder.build().map_err(|e| {
+            S3UrlError::new(url.shown(), format!("setting up the HTTP client: {e}"))
+        })?;
         Ok(S3Backend {
             url,
             bucket,
