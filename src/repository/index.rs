@@ -241,6 +241,12 @@ impl MasterIndex {
         &self.packs
     }
 
+    /// The size in bytes of a pack the index lists.
+    pub fn pack_size(&self, id: &PackId) -> Option<u32> {
+        let pos = *self.pack_pos.get(id)?;
+        self.packs.get(pos as usize).map(|(_, size)| *size)
+    }
+
     /// Whether the index lists the pack.
     pub fn has_pack(&self, id: &PackId) -> bool {
         self.pack_pos.contains_key(id)

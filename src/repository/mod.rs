@@ -12,6 +12,7 @@ mod redb_guard;
 mod related;
 pub mod saver;
 pub mod snapshots;
+mod tree_packs;
 pub mod trees;
 pub mod walk;
 
@@ -67,6 +68,8 @@ pub struct Repository {
     key_id: KeyId,
     index: MasterIndex,
     cache: Option<cache::Cache>,
+    /// Tree blobs read with their pack when there is no cache (`tree_packs.rs`).
+    tree_memory: tree_packs::TreeMemory,
     retry_lock: std::time::Duration,
     no_lock: bool,
     /// The lock this repository's commands hold now, checked by every write path.
@@ -207,6 +210,7 @@ impl Repository {
             key_id,
             index: MasterIndex::default(),
             cache: None,
+            tree_memory: tree_packs::TreeMemory::default(),
             retry_lock: std::time::Duration::ZERO,
             no_lock: false,
             active_lock: Arc::default(),
@@ -433,6 +437,20 @@ impl Repository {
                         let _ = c.remove_tree(id);
                     }
                 }
+            }
+        }
+        if is_tree {
+            if self.cache.is_none() {
+                if let Some(plain) = self
+                    .tree_memory
+                    .get(id)
+                    .and_then(|sealed| self.open_blob(&loc.entry, &sealed).ok())
+                {
+                    return Ok(plain);
+                }
+            }
+            if let Some(plain) = self.read_tree_with_its_pack(&loc) {
+                return Ok(plain);
             }
         }
         let sealed = self

@@ -219,3 +219,43 @@ fn a_remote_restore_reads_each_pack_once() {
         "{reads} pack reads for {packs} packs: {out}"
     );
 }
+
+/// Tree blobs come a pack at a time from a remote store: with no cache (or a new one), restoring
+/// 300 directories reads each tree pack once, not each of the 300-odd tree blobs by itself, and a
+/// restore with a new cache leaves the trees in it for the next command.
+#[test]
+fn trees_are_read_a_pack_at_a_time_from_a_remote_store() {
+    let mut env = Env::new();
+    let served = env.path("served");
+    env.repo = format!("rclone:shop:{}", served.display()).into();
+    let store = env.path("store");
+    for i in 0..300 {
+        write(
+            &store.join(format!("products/{i:03}/product.json")),
+            product_json(&format!("p{i}"), 200),
+        );
+    }
+    ok(&env, &["init"]);
+    ok(&env, &["backup", "store"]);
+    let packs = files_under(&served.join("data")).len() as u64;
+    let pack_reads = |env: &Env, args: &[&str], target: &str| {
+        let target = env.dir(target);
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        a.extend(["restore", "latest", "--target", target.to_str().unwrap()]);
+        let out: serde_json::Value = serde_json::from_str(&ok(env, &a)).unwrap();
+        assert_same_tree(&store, &target.join("store"));
+        out["storage_operations"]["pack_reads"].as_u64().unwrap()
+    };
+    let reads = pack_reads(&env, &["--no-cache"], "uncached");
+    assert!(reads <= packs, "{reads} pack reads for {packs} packs");
+    env.fresh_cache();
+    let reads = pack_reads(&env, &[], "new-cache");
+    assert!(reads <= packs, "{reads} pack reads for {packs} packs");
+    // The trees are in the cache now: only data packs are read.
+    let again = pack_reads(&env, &[], "warm-cache");
+    assert!(
+        again < reads,
+        "{again} pack reads with a warm cache, {reads} with a new one"
+    );
+}
