@@ -128,8 +128,9 @@ cache=$work/cache
 echo "== through node 1"
 step "init" -r "$(via 1)" init
 step "first backup" -r "$(via 1)" backup export
+# The same export a simulated day later (the generator is seeded: day 0 comes out the same).
 rm -rf "$work/export" && "$gen" "$work/export" "$products" 1 >/dev/null
-step "backup a day later (rewritten)" -r "$(via 1)" backup export
+step "backup after one simulated day" -r "$(via 1)" backup export
 
 echo "== node 3 killed (kill -9)"
 kill -9 "${pids[2]}"
