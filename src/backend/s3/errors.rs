@@ -17,7 +17,7 @@ pub(super) fn s3_error(body: &[u8]) -> Option<(String, String)> {
 }
 
 /// The text of the first `<name>...</name>` in `text`, with the five XML entities decoded.
-fn element(text: &str, name: &str) -> Option<String> {
+pub(super) fn element(text: &str, name: &str) -> Option<String> {
     let open = format!("<{name}>");
     let close = format!("</{name}>");
     let start = text.find(&open)? + open.len();
@@ -45,7 +45,7 @@ const TRANSIENT_CODES: &[&str] = &[
 ];
 
 /// The kind of a failed answer: 404 and `NoSuchKey` are `NotFound`; 408, 429, 5xx and the codes
-/// of [`TRANSIENT_CODES`] `Transient`; `AccessDenied` (a policy refusing this operation to these
+/// of [`TRANSIENT_CODES`] `Transient`, but 501 and `NotImplemented` `Unsupported`; `AccessDenied` (a policy refusing this operation to these
 /// credentials, such as a delete under a no-delete policy or object lock) `Denied`; the rest
 /// (a bad signature or key, other 4xx) `Permanent`.
 pub(super) fn kind_of(status: StatusCode, code: Option<&str>) -> BackendErrorKind {
@@ -58,6 +58,10 @@ pub(super) fn kind_of(status: StatusCode, code: Option<&str>) -> BackendErrorKin
     // A GET of an object in an archive class that has not been restored.
     if code == Some("InvalidObjectState") {
         return BackendErrorKind::Archived;
+    }
+    // A server without this request (s3s-fs has no ListMultipartUploads): asking again cannot help.
+    if status == StatusCode::NOT_IMPLEMENTED || code == Some("NotImplemented") {
+        return BackendErrorKind::Unsupported;
     }
     if matches!(
         status,
@@ -176,6 +180,8 @@ mod tests {
             (409, Some("BucketAlreadyExists"), Permanent),
             (200, Some("AccessDenied"), Denied),
             (403, Some("InvalidObjectState"), Archived),
+            (501, Some("NotImplemented"), Unsupported),
+            (501, None, Unsupported),
         ] {
             assert_eq!(kind_of(s(status), code), kind, "{status} {code:?}");
         }

@@ -37,6 +37,7 @@
 
 mod archive;
 mod errors;
+mod leftovers;
 mod list;
 mod lock;
 mod multipart;
@@ -514,6 +515,10 @@ impl Backend for S3Backend {
 
     fn read_span(&self) -> u64 {
         crate::backend::REMOTE_READ_SPAN
+    }
+
+    fn remove_leftovers(&self, older_than: Duration) -> Result<(usize, u64)> {
+        self.abort_old_uploads(older_than)
     }
 
     fn deletes_allowed(&self) -> Result<bool> {
