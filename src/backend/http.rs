@@ -155,6 +155,37 @@ impl RemoteFile<'_> {
 }
 
 /// `Content-Length` as a number.
+/// The HTTP client of a remote backend: its timeouts, its name, and the certificate authorities
+/// it trusts beside the system's.
+pub(super) fn client(
+    connect_timeout: Duration,
+    timeout: Duration,
+    roots: &[reqwest::Certificate],
+) -> reqwest::Result<reqwest::blocking::Client> {
+    let mut builder = reqwest::blocking::Client::builder()
+        .connect_timeout(connect_timeout)
+        .timeout(timeout)
+        .user_agent(concat!("backstock/", env!("CARGO_PKG_VERSION")));
+    for cert in roots {
+        builder = builder.add_root_certificate(cert.clone());
+    }
+    builder.build()
+}
+
+/// The kind of a request that got no answer, and the message to give: a failed TLS handshake
+/// fails the same way every time (`Permanent`, saying why and what to do), as does a request that
+/// could not be built; a refused or cut connection or a timeout is `Transient`.
+pub(super) fn send_failure(e: &reqwest::Error, what: String) -> (BackendErrorKind, String) {
+    if let Some(tls) = super::tls::handshake_failure(e) {
+        return (BackendErrorKind::Permanent, format!("{what}: {tls}"));
+    }
+    if e.is_builder() {
+        (BackendErrorKind::Permanent, what)
+    } else {
+        (BackendErrorKind::Transient, what)
+    }
+}
+
 pub(super) fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(header::CONTENT_LENGTH)?

@@ -82,18 +82,12 @@ pub struct RestBackend {
 impl RestBackend {
     /// A backend for the server at `url`; nothing is sent until the first call.
     pub fn new(url: RestUrl, opts: RestOptions) -> Result<Self> {
-        let mut builder = Client::builder()
-            .connect_timeout(opts.connect_timeout)
-            .timeout(opts.timeout)
-            .user_agent(concat!("backstock/", env!("CARGO_PKG_VERSION")));
-        for cert in &opts.root_certificates {
-            builder = builder.add_root_certificate(cert.clone());
-        }
-        let client = builder.build().map_err(|e| {
-            let message = format!("setting up the HTTP client for {}", url.shown());
-            BackendError::new(BackendErrorKind::Permanent, FileType::Config, None, message)
-                .with_source(e)
-        })?;
+        let client = http::client(opts.connect_timeout, opts.timeout, &opts.root_certificates)
+            .map_err(|e| {
+                let message = format!("setting up the HTTP client for {}", url.shown());
+                BackendError::new(BackendErrorKind::Permanent, FileType::Config, None, message)
+                    .with_source(e)
+            })?;
         Ok(RestBackend { url, client, opts })
     }
 
@@ -152,17 +146,8 @@ impl RestBackend {
     ) -> Result<Response> {
         let what = || format!("{doing} {}", self.show(t, name));
         let resp = r.send().map_err(|e| {
-            if let Some(tls) = super::tls::handshake_failure(&e) {
-                let message = format!("{}: {tls}", what());
-                return BackendError::new(BackendErrorKind::Permanent, t, name, message)
-                    .with_source(e);
-            }
-            let kind = if e.is_builder() {
-                BackendErrorKind::Permanent
-            } else {
-                BackendErrorKind::Transient
-            };
-            BackendError::new(kind, t, name, what()).with_source(e)
+            let (kind, message) = http::send_failure(&e, what());
+            BackendError::new(kind, t, name, message).with_source(e)
         })?;
         let status = resp.status();
         if status.is_success() {

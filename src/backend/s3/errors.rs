@@ -45,9 +45,9 @@ const TRANSIENT_CODES: &[&str] = &[
 ];
 
 /// The kind of a failed answer: 404 and `NoSuchKey` are `NotFound`; 408, 429, 5xx and the codes
-/// of [`TRANSIENT_CODES`] `Transient`, but 501 and `NotImplemented` `Unsupported`; `AccessDenied` (a policy refusing this operation to these
-/// credentials, such as a delete under a no-delete policy or object lock) `Denied`; the rest
-/// (a bad signature or key, other 4xx) `Permanent`.
+/// of [`TRANSIENT_CODES`] `Transient`, but 501 and `NotImplemented` `Unsupported`; `AccessDenied`
+/// (a policy refusing this operation to these credentials, such as a delete under a no-delete
+/// policy or object lock) `Denied`; the rest (a bad signature or key, other 4xx) `Permanent`.
 pub(super) fn kind_of(status: StatusCode, code: Option<&str>) -> BackendErrorKind {
     if status == StatusCode::NOT_FOUND || code == Some("NoSuchKey") {
         return BackendErrorKind::NotFound;
@@ -115,8 +115,7 @@ pub(super) fn status_error(
     http::status_error(kind, (what, t, name), status, hint, &detail, headers)
 }
 
-/// The error for a request that got no answer: a refused or cut connection or a timeout are
-/// `Transient`; a request that could not be built is `Permanent`. The URL (which carries the
+/// The error for a request that got no answer ([`http::send_failure`] says of which kind). The URL (which carries the
 /// signature and, with temporary credentials, the session token) is taken out of the cause.
 pub(super) fn send_error(
     what: String,
@@ -125,16 +124,8 @@ pub(super) fn send_error(
     e: reqwest::Error,
 ) -> BackendError {
     let e = e.without_url();
-    if let Some(tls) = crate::backend::tls::handshake_failure(&e) {
-        let message = format!("{what}: {tls}");
-        return BackendError::new(BackendErrorKind::Permanent, t, name, message).with_source(e);
-    }
-    let kind = if e.is_builder() {
-        BackendErrorKind::Permanent
-    } else {
-        BackendErrorKind::Transient
-    };
-    BackendError::new(kind, t, name, what).with_source(e)
+    let (kind, message) = http::send_failure(&e, what);
+    BackendError::new(kind, t, name, message).with_source(e)
 }
 
 #[cfg(test)]

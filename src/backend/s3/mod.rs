@@ -159,16 +159,11 @@ impl S3Backend {
                 format!("cannot address the bucket ({e:?}); virtual-host style needs a host name and a bucket name valid in one"),
             )
         })?;
-        let mut builder = Client::builder()
-            .connect_timeout(opts.connect_timeout)
-            .timeout(opts.timeout)
-            .user_agent(concat!("backstock/", env!("CARGO_PKG_VERSION")));
-        for cert in &opts.root_certificates {
-            builder = builder.add_root_certificate(cert.clone());
-        }
-        let client = builder.build().map_err(|e| {
-            S3UrlError::new(url.shown(), format!("setting up the HTTP client: {e}"))
-        })?;
+        let client =
+            super::http::client(opts.connect_timeout, opts.timeout, &opts.root_certificates)
+                .map_err(|e| {
+                    S3UrlError::new(url.shown(), format!("setting up the HTTP client: {e}"))
+                })?;
         Ok(S3Backend {
             url,
             bucket,
