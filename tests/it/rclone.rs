@@ -4,7 +4,7 @@
 //! rclone must be installed (`.ci/run` installs it).
 
 use crate::util::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 fn run(env: &Env, args: &[&str]) -> Output {
@@ -21,6 +21,14 @@ fn ok(env: &Env, args: &[&str]) -> String {
     assert!(out.status.success(), "{args:?} failed:\n{stderr}");
     assert_no_panic(&stderr);
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// An environment whose repository is `rclone:shop:<tmp>/served`, and that directory.
+fn rclone_env() -> (Env, PathBuf) {
+    let mut env = Env::new();
+    let served = env.path("served");
+    env.repo = format!("rclone:shop:{}", served.display()).into();
+    (env, served)
 }
 
 /// rclone processes serving `served`.
@@ -41,9 +49,7 @@ fn rclone_remote_end_to_end_and_no_server_left_running() {
             .is_ok_and(|o| o.status.success()),
         "rclone is not installed: apt-get install rclone (these tests need it)"
     );
-    let mut env = Env::new();
-    let served = env.path("served");
-    env.repo = format!("rclone:shop:{}", served.display()).into();
+    let (mut env, served) = rclone_env();
     let store = env.path("store");
     make_store(&store);
 
@@ -90,9 +96,7 @@ fn a_remote_rclone_does_not_know_is_a_clear_error() {
 /// the server; nothing of rclone's is left running and the repository has no lock.
 #[test]
 fn an_interrupted_command_stops_its_rclone_server() {
-    let mut env = Env::new();
-    let served = env.path("served");
-    env.repo = format!("rclone:shop:{}", served.display()).into();
+    let (env, served) = rclone_env();
     ok(&env, &["init"]);
     for i in 0..8 {
         write(
@@ -140,9 +144,7 @@ fn an_interrupted_command_stops_its_rclone_server() {
 /// counts come from `backup --json` (`storage_operations`).
 #[test]
 fn an_unchanged_backup_reads_no_pack_and_needs_few_operations() {
-    let mut env = Env::new();
-    let served = env.path("served");
-    env.repo = format!("rclone:shop:{}", served.display()).into();
+    let (env, _) = rclone_env();
     make_store(&env.path("store"));
     ok(&env, &["init"]);
     let first: serde_json::Value =
@@ -169,9 +171,7 @@ fn an_unchanged_backup_reads_no_pack_and_needs_few_operations() {
 /// but the pace (the pace itself is measured in benchmarks, not here); 0 is refused.
 #[test]
 fn rate_limited_backup_and_restore_are_identical() {
-    let mut env = Env::new();
-    let served = env.path("served");
-    env.repo = format!("rclone:shop:{}", served.display()).into();
+    let (env, _) = rclone_env();
     let store = env.path("store");
     make_store(&store);
     let limits = ["--limit-upload", "100000", "--limit-download", "100000"];
@@ -195,9 +195,7 @@ fn rate_limited_backup_and_restore_are_identical() {
 /// incompressible data fill two data packs, which 4 MiB segments would read in six requests.
 #[test]
 fn a_remote_restore_reads_each_pack_once() {
-    let mut env = Env::new();
-    let served = env.path("served");
-    env.repo = format!("rclone:shop:{}", served.display()).into();
+    let (env, served) = rclone_env();
     let store = env.path("store");
     write(
         &store.join("media/video.bin"),
@@ -225,9 +223,7 @@ fn a_remote_restore_reads_each_pack_once() {
 /// restore with a new cache leaves the trees in it for the next command.
 #[test]
 fn trees_are_read_a_pack_at_a_time_from_a_remote_store() {
-    let mut env = Env::new();
-    let served = env.path("served");
-    env.repo = format!("rclone:shop:{}", served.display()).into();
+    let (mut env, served) = rclone_env();
     let store = env.path("store");
     for i in 0..300 {
         write(

@@ -137,6 +137,9 @@ impl S3Backend {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::canned;
+    use crate::backend::s3::{S3Credentials, S3Options, S3Url};
+    use std::sync::{Arc, Mutex};
 
     const PAGE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <ListMultipartUploadsResult><Bucket>b</Bucket><IsTruncated>true</IsTruncated>
@@ -146,10 +149,22 @@ mod tests {
 <Upload><Key>pre/data/cc</Key></Upload>
 </ListMultipartUploadsResult>"#;
 
+    /// A backend of `bucket/pre` on a server answering `replies` in order; the request lines
+    /// it got.
+    fn serve(replies: Vec<canned::Reply>) -> (S3Backend, Arc<Mutex<Vec<String>>>) {
+        let (port, lines) = canned::serve(replies, |head| {
+            head.lines().next().unwrap_or_default().to_string()
+        });
+        let url = S3Url::parse(&format!("http://127.0.0.1:{port}/bucket/pre")).unwrap();
+        let creds = S3Credentials::new("AKID", "SECRET", None, "us-east-1");
+        (
+            S3Backend::new(url, creds, S3Options::default()).unwrap(),
+            lines,
+        )
+    }
+
     #[test]
     fn only_uploads_of_packs_older_than_the_limit_are_aborted() {
-        use crate::backend::canned;
-        use crate::backend::s3::{S3Credentials, S3Options, S3Url};
         let old = "2020-01-01T00:00:00.000Z";
         let young = jiff::Timestamp::now().to_string();
         let list = format!(
@@ -163,12 +178,7 @@ mod tests {
             canned::answer("200 OK", &[], list.as_bytes()),
             canned::answer("204 No Content", &[], b""),
         ];
-        let (port, lines) = canned::serve(replies, |head| {
-            head.lines().next().unwrap_or_default().to_string()
-        });
-        let url = S3Url::parse(&format!("http://127.0.0.1:{port}/bucket/pre")).unwrap();
-        let creds = S3Credentials::new("AKID", "SECRET", None, "us-east-1");
-        let b = S3Backend::new(url, creds, S3Options::default()).unwrap();
+        let (b, lines) = serve(replies);
         assert_eq!(
             b.abort_old_uploads(Duration::from_secs(3600)).unwrap(),
             (1, 0)
@@ -192,16 +202,12 @@ mod tests {
 
     #[test]
     fn a_store_refusing_the_listing_is_not_an_error() {
-        use crate::backend::canned;
-        use crate::backend::s3::{S3Credentials, S3Options, S3Url};
         let denied = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
-        let (port, _) = canned::serve(
-            vec![canned::answer("403 Forbidden", &[], denied.as_bytes())],
-            |head| head.to_string(),
-        );
-        let url = S3Url::parse(&format!("http://127.0.0.1:{port}/bucket/pre")).unwrap();
-        let creds = S3Credentials::new("AKID", "SECRET", None, "us-east-1");
-        let b = S3Backend::new(url, creds, S3Options::default()).unwrap();
+        let (b, _) = serve(vec![canned::answer(
+            "403 Forbidden",
+            &[],
+            denied.as_bytes(),
+        )]);
         assert_eq!(
             b.abort_old_uploads(Duration::from_secs(3600)).unwrap(),
             (0, 0)
