@@ -5,7 +5,9 @@
 use super::rclone::RcloneBackend;
 use super::rest::{RestBackend, RestOptions, RestUrl, RestUrlError};
 use super::retry::{RetryPolicy, Retrying};
-use super::s3::{S3Backend, S3Credentials, S3Options, S3Url, S3UrlError, S3UrlStyle};
+use super::s3::{
+    S3Backend, S3Credentials, S3Options, S3Url, S3UrlError, S3UrlStyle, UploadChecksum,
+};
 use super::{Backend, BackendError, Counting, LocalBackend, Throttled};
 use std::ffi::OsStr;
 use std::path::PathBuf;
@@ -204,7 +206,8 @@ fn check_storage_classes(shown: &str, opts: &S3Options) -> Result<(), S3UrlError
 }
 
 /// `opts` with the settings from the environment (read with `var`): `BACKSTOCK_S3_URL_STYLE`
-/// (`path`, the default, or `virtual-host`) and, to make tests exercise paging and multipart
+/// (`path`, the default, or `virtual-host`), `BACKSTOCK_S3_CHECKSUM` (`crc32`, the default, or
+/// `md5`, for stores that ignore CRC32 headers: see [`super::s3::UploadChecksum`]) and, to make tests exercise paging and multipart
 /// uploads with little data, `BACKSTOCK_S3_LIST_PAGE_SIZE` (keys per listing page),
 /// `BACKSTOCK_S3_MULTIPART_THRESHOLD` and `BACKSTOCK_S3_PART_SIZE` (bytes). `shown` is the
 /// location, for errors.
@@ -233,6 +236,18 @@ pub fn s3_options_from_env(
                 return Err(S3UrlError::new(
                     shown,
                     format!("BACKSTOCK_S3_URL_STYLE must be path or virtual-host, not {other:?}"),
+                ))
+            }
+        };
+    }
+    if let Some(sum) = var("BACKSTOCK_S3_CHECKSUM") {
+        opts.checksum = match sum.trim() {
+            "crc32" => UploadChecksum::Crc32,
+            "md5" => UploadChecksum::Md5,
+            other => {
+                return Err(S3UrlError::new(
+                    shown,
+                    format!("BACKSTOCK_S3_CHECKSUM must be crc32 or md5, not {other:?}"),
                 ))
             }
         };
@@ -296,6 +311,7 @@ mod tests {
         let o = s3_options_from_env("s3:x", S3Options::default(), vars(vec![])).unwrap();
         assert_eq!(o.url_style, S3UrlStyle::Path);
         assert_eq!(o.list_page_size, 1000);
+        assert_eq!(o.checksum, UploadChecksum::Crc32);
         let o = s3_options_from_env(
             "s3:x",
             S3Options::default(),
@@ -304,10 +320,12 @@ mod tests {
                 ("BACKSTOCK_S3_LIST_PAGE_SIZE", "3"),
                 ("BACKSTOCK_S3_MULTIPART_THRESHOLD", "1048576"),
                 ("BACKSTOCK_S3_PART_SIZE", "5242880"),
+                ("BACKSTOCK_S3_CHECKSUM", "md5"),
             ]),
         )
         .unwrap();
         assert_eq!(o.url_style, S3UrlStyle::VirtualHost);
+        assert_eq!(o.checksum, UploadChecksum::Md5);
         assert_eq!(
             (o.list_page_size, o.multipart_threshold, o.part_size),
             (3, 1 << 20, 5 << 20)
@@ -316,6 +334,7 @@ mod tests {
             ("BACKSTOCK_S3_URL_STYLE", "dns"),
             ("BACKSTOCK_S3_LIST_PAGE_SIZE", "0"),
             ("BACKSTOCK_S3_PART_SIZE", "5M"),
+            ("BACKSTOCK_S3_CHECKSUM", "sha256"),
         ] {
             let e = s3_options_from_env("s3:x", S3Options::default(), vars(vec![bad]))
                 .unwrap_err()

@@ -29,8 +29,10 @@ struct Shared {
     /// Packs handed to a writer and not yet written (or failed).
     in_flight: usize,
     /// Buffers of written packs, for the next packs (a fresh pack-sized buffer for every pack fragments
-    /// the heap and grows the resident set well past the packs in flight).
-    spare: Vec<Vec<u8>>,
+    /// the heap and grows the resident set well past the packs in flight). A buffer an HTTP
+    /// client still holds a handle to when the write returns (it lets go of a request body a
+    /// moment after the answer) waits here until it is ours alone.
+    spare: Vec<bytes::Bytes>,
     /// The first write that failed (or panicked); every later call reports it.
     error: Option<Arc<Error>>,
 }
@@ -105,7 +107,23 @@ impl PackWriter {
 
     /// A buffer from a written pack, if one is free.
     pub fn spare_buffer(&self) -> Option<Vec<u8>> {
-        unpoisoned(&self.state.shared).spare.pop()
+        let mut s = unpoisoned(&self.state.shared);
+        let spare = std::mem::take(&mut s.spare);
+        let mut found = None;
+        for b in spare {
+            if found.is_some() {
+                s.spare.push(b);
+                continue;
+            }
+            match b.try_into_mut() {
+                Ok(mut buf) => {
+                    buf.clear();
+                    found = Some(Vec::from(buf));
+                }
+                Err(b) => s.spare.push(b),
+            }
+        }
+        found
     }
 
     /// Waits until every queued pack is written; returns their records (emptying the list).
@@ -125,6 +143,9 @@ impl PackWriter {
 
 /// The most writer threads a backend gets, whatever it asks for: each holds a pack in memory.
 const MAX_THREADS: usize = 16;
+
+/// Buffers of written packs kept for the next packs.
+const SPARE_MAX: usize = 2;
 
 /// One writer thread: writes packs until the queue closes. A panic while handling a pack is
 /// recorded as that pack's failure, so the count of packs in flight stays right and a flush
@@ -167,13 +188,10 @@ fn handle(Job { id, bytes, entries }: Job, backend: &dyn Backend, state: &State)
             s.error.get_or_insert(Arc::new(e));
         }
     }
-    // One buffer per open pack type is all that is ever reused at once. The buffer comes back
-    // only if the backend kept no handle to it.
-    if s.spare.len() < 2 {
-        if let Ok(mut buf) = bytes.try_into_mut() {
-            buf.clear();
-            s.spare.push(Vec::from(buf));
-        }
+    // One buffer per open pack type is all that is ever reused at once, and one per writer may
+    // still be held by the backend for a moment.
+    if s.spare.len() < SPARE_MAX {
+        s.spare.push(bytes);
     }
 }
 

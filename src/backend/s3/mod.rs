@@ -12,7 +12,7 @@
 //! | `list` | `ListObjectsV2` with `prefix=PREFIX/{type}/`, page after page (continuation tokens) |
 //! | `read` | `GET`, refused before the body if `Content-Length` is too large |
 //! | `read_range` | `GET` with `Range: bytes=a-b`; exactly that many bytes or an error |
-//! | `write` | `PUT` with `Content-MD5`; above [`S3Options::multipart_threshold`] a multipart upload |
+//! | `write` | `PUT` with `x-amz-checksum-crc32` or `Content-MD5` (`checksum.rs`); above [`S3Options::multipart_threshold`] a multipart upload |
 //! | `delete` | `DELETE` (S3 answers 204 for a missing key too) |
 //! | `stat`, `modified` | `HEAD`: `Content-Length`, `Last-Modified` |
 //! | `availability` | the last listing's `StorageClass`, or `HEAD`: `x-amz-storage-class`, `x-amz-restore` |
@@ -36,6 +36,7 @@
 //! credentials, the session token, though never the secret key).
 
 mod archive;
+mod checksum;
 mod errors;
 mod leftovers;
 mod list;
@@ -45,6 +46,7 @@ mod subresource;
 mod url;
 
 pub use archive::valid_class;
+pub use checksum::UploadChecksum;
 pub use url::{S3Credentials, S3Url, S3UrlError, S3UrlStyle};
 
 use super::http::{last_modified, RemoteFile};
@@ -52,10 +54,9 @@ use super::{
     Availability, Backend, BackendError, BackendErrorKind, FileType, ObjectLock, Placement,
     RestoreRequest, RestoreRequested, Result,
 };
-use base64::Engine;
 use bytes::Bytes;
+use checksum::{content_md5, Checksums};
 use errors::{send_error, status_error};
-use md5::Digest;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::{self, HeaderMap};
 use rusty_s3::S3Action;
@@ -106,6 +107,8 @@ pub struct S3Options {
     pub metadata_storage_class: Option<String>,
     /// Certificate authorities trusted beside the system's (a server with its own).
     pub root_certificates: Vec<reqwest::Certificate>,
+    /// The digest each `PUT` carries for the store to check (default CRC32, see `checksum.rs`).
+    pub checksum: UploadChecksum,
 }
 
 impl Default for S3Options {
@@ -122,6 +125,7 @@ impl Default for S3Options {
             data_storage_class: None,
             metadata_storage_class: None,
             root_certificates: Vec::new(),
+            checksum: UploadChecksum::default(),
         }
     }
 }
@@ -138,6 +142,8 @@ pub struct S3Backend {
     listed: Mutex<HashMap<String, archive::Listed>>,
     /// The retention every write but lock files gets ([`Backend::set_object_lock`]).
     lock: Mutex<Option<ObjectLock>>,
+    /// The digest writes carry now.
+    checksums: Checksums,
 }
 
 impl S3Backend {
@@ -169,6 +175,7 @@ impl S3Backend {
             bucket,
             creds,
             client,
+            checksums: Checksums::new(opts.checksum),
             opts,
             listed: Mutex::new(HashMap::new()),
             lock: Mutex::new(None),
@@ -302,11 +309,6 @@ fn action_method<'a, A: S3Action<'a>>(_: &A) -> rusty_s3::Method {
     A::METHOD
 }
 
-/// `Content-MD5` of a body: its MD5 digest in base64.
-fn content_md5(data: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(data))
-}
-
 impl S3Backend {
     /// Writes `data` to the file's key: whole, or in parts above the multipart threshold. With
     /// `only_new`, a single `PUT` with `If-None-Match: *`; `Ok(false)` when the key exists.
@@ -326,34 +328,46 @@ impl S3Backend {
                 .write_multipart(t, name, &key, data, class, &lock)
                 .map(|()| true);
         }
-        let md5 = content_md5(&data);
-        let mut action = self.bucket.put_object(self.creds(), &key);
-        action.headers_mut().insert("content-md5", md5.as_str());
-        let mut signed = vec![("content-md5", md5.as_str())];
-        if let Some(class) = class {
-            action.headers_mut().insert("x-amz-storage-class", class);
-            signed.push(("x-amz-storage-class", class));
-        }
-        for (k, v) in &lock {
-            action.headers_mut().insert(*k, v.as_str());
-            signed.push((k, v.as_str()));
-        }
-        if only_new {
-            action.headers_mut().insert("if-none-match", "*");
-            signed.push(("if-none-match", "*"));
-        }
-        let r = self
-            .request(&action, &signed)
-            .header(header::CONTENT_TYPE, "application/octet-stream")
-            .header(header::CONTENT_LENGTH, data.len())
-            .timeout(self.upload_timeout(data.len() as u64))
-            .body(data);
         let what = || format!("writing {}", self.show(t, Some(name)));
-        let resp = r.send().map_err(|e| send_error(what(), t, Some(name), e))?;
-        if only_new && resp.status() == reqwest::StatusCode::PRECONDITION_FAILED {
-            return Ok(false);
+        loop {
+            let crc32 = self.checksums.crc32();
+            let digest = self.checksums.headers(&data);
+            let mut action = self.bucket.put_object(self.creds(), &key);
+            let mut signed: Vec<(&str, &str)> = digest.iter().collect();
+            if let Some(class) = class {
+                signed.push(("x-amz-storage-class", class));
+            }
+            signed.extend(lock.iter().map(|(k, v)| (*k, v.as_str())));
+            if only_new {
+                signed.push(("if-none-match", "*"));
+            }
+            for (k, v) in &signed {
+                action.headers_mut().insert(*k, *v);
+            }
+            let r = self
+                .request(&action, &signed)
+                .header(header::CONTENT_TYPE, "application/octet-stream")
+                .header(header::CONTENT_LENGTH, data.len())
+                .timeout(self.upload_timeout(data.len() as u64))
+                .body(data.clone());
+            let resp = r.send().map_err(|e| send_error(what(), t, Some(name), e))?;
+            let status = resp.status();
+            if only_new && status == reqwest::StatusCode::PRECONDITION_FAILED {
+                return Ok(false);
+            }
+            if status.is_success() || !crc32 {
+                return Self::checked(what, t, Some(name), resp).map(|_| true);
+            }
+            let headers = resp.headers().clone();
+            let mut body = Vec::new();
+            let _ = resp.take(64 << 10).read_to_end(&mut body);
+            if !self
+                .checksums
+                .refused(status, errors::s3_error(&body).as_ref())
+            {
+                return Err(status_error(what(), t, Some(name), status, &headers, &body));
+            }
         }
-        Self::checked(what, t, Some(name), resp).map(|_| true)
     }
 }
 

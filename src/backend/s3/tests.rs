@@ -654,12 +654,30 @@ fn lock_view(head: &str) -> String {
         || line.contains("x-amz-object-lock-mode;x-amz-object-lock-retain-until-date");
     let until = header("x-amz-object-lock-retain-until-date");
     format!(
-        "{} mode={} until={} signed={signed} md5={}",
+        "{} mode={} until={} signed={signed} sum={}",
         line.split('?').next().unwrap_or_default(),
         header("x-amz-object-lock-mode"),
         if until.is_empty() { "" } else { &until[..10] },
-        !header("content-md5").is_empty(),
+        digest_of(head),
     )
+}
+
+/// The digest headers of a request: `md5`, `crc32` (the value with the algorithm named, as
+/// object lock wants it), or `none`.
+fn digest_of(head: &str) -> &'static str {
+    let has = |name: &str| {
+        head.lines()
+            .any(|l| l.to_ascii_lowercase().starts_with(&format!("{name}:")))
+    };
+    let named = head
+        .lines()
+        .any(|l| l.eq_ignore_ascii_case("x-amz-sdk-checksum-algorithm: CRC32"));
+    match (has("content-md5"), named && has("x-amz-checksum-crc32")) {
+        (true, false) => "md5",
+        (false, true) => "crc32",
+        (false, false) => "none",
+        (true, true) => "both",
+    }
 }
 
 #[test]
@@ -699,14 +717,14 @@ fn object_lock_headers_go_on_every_write_but_locks_and_on_multipart_starts() {
     assert_eq!(
         heads,
         vec![
-            format!("PUT /bucket/pre/config mode=COMPLIANCE until={day} signed=true md5=true"),
-            "PUT /bucket/pre/locks/00ab mode= until= signed=false md5=true".to_string(),
+            format!("PUT /bucket/pre/config mode=COMPLIANCE until={day} signed=true sum=crc32"),
+            "PUT /bucket/pre/locks/00ab mode= until= signed=false sum=crc32".to_string(),
             format!(
-                "PUT /bucket/pre/snapshots/00ab mode=COMPLIANCE until={day} signed=true md5=true"
+                "PUT /bucket/pre/snapshots/00ab mode=COMPLIANCE until={day} signed=true sum=crc32"
             ),
-            format!("POST /bucket/pre/data/00ab mode=COMPLIANCE until={day} signed=true md5=false"),
-            "PUT /bucket/pre/data/00ab mode= until= signed=false md5=true".to_string(),
-            "POST /bucket/pre/data/00ab mode= until= signed=false md5=false".to_string(),
+            format!("POST /bucket/pre/data/00ab mode=COMPLIANCE until={day} signed=true sum=none"),
+            "PUT /bucket/pre/data/00ab mode= until= signed=false sum=md5".to_string(),
+            "POST /bucket/pre/data/00ab mode= until= signed=false sum=none".to_string(),
         ]
     );
 }
@@ -855,4 +873,47 @@ fn other_stores_refuse_object_lock() {
         wrapped.retained_until(FileType::Config, "config").unwrap(),
         None
     );
+}
+
+#[test]
+fn a_store_refusing_crc32_gets_the_write_again_with_content_md5() {
+    let b2 = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidArgument</Code>\
+              <Message>Unsupported header 'x-amz-checksum-crc32' received for this API call.</Message></Error>";
+    let replies = vec![
+        Reply::Raw(answer("400 Bad Request", &[], b2)),
+        Reply::Raw(answer("200 OK", &[], "")),
+        Reply::Raw(answer("200 OK", &[], "")),
+    ];
+    let view = |head: &str| {
+        let line = head.lines().next().unwrap_or_default();
+        format!(
+            "{} {}",
+            line.split('?').next().unwrap_or_default(),
+            digest_of(head)
+        )
+    };
+    let (port, heads) = canned::serve(replies, view);
+    let b = backend_at(port, S3Options::default());
+    b.write(FileType::Snapshot, NAME, b"snap").unwrap();
+    b.write(FileType::Index, NAME, b"index").unwrap();
+    assert_eq!(
+        heads.lock().unwrap().clone(),
+        vec![
+            "PUT /bucket/pre/snapshots/00ab crc32",
+            "PUT /bucket/pre/snapshots/00ab md5",
+            "PUT /bucket/pre/index/00ab md5",
+        ]
+    );
+}
+
+#[test]
+fn a_body_that_does_not_match_its_crc32_is_not_sent_again_with_md5() {
+    let bad = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>BadDigest</Code>\
+               <Message>The CRC32 you specified did not match the calculated checksum.</Message></Error>";
+    let replies = vec![Reply::Raw(answer("400 Bad Request", &[], bad))];
+    let (port, heads) = canned::serve(replies, |head: &str| digest_of(head).to_string());
+    let b = backend_at(port, S3Options::default());
+    let e = b.write(FileType::Snapshot, NAME, b"snap").unwrap_err();
+    assert!(e.to_string().contains("BadDigest"), "{e}");
+    assert_eq!(heads.lock().unwrap().clone(), vec!["crc32"]);
 }
