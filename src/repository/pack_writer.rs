@@ -390,4 +390,76 @@ mod tests {
         let spare = w.spare_buffer().expect("the buffer came back");
         assert!(spare.is_empty() && spare.capacity() >= 1 << 20);
     }
+
+    /// A store that keeps a handle to each body it was given, as an HTTP client does for a
+    /// moment after the answer, until the test lets go.
+    struct Holding {
+        inner: LocalBackend,
+        held: std::sync::Mutex<Vec<bytes::Bytes>>,
+    }
+
+    impl Backend for Holding {
+        fn location(&self) -> String {
+            self.inner.location()
+        }
+        fn create(&self) -> crate::backend::Result<()> {
+            self.inner.create()
+        }
+        fn list(&self, t: FileType) -> crate::backend::Result<Vec<(String, u64)>> {
+            self.inner.list(t)
+        }
+        fn read(&self, t: FileType, name: &str) -> crate::backend::Result<Vec<u8>> {
+            self.inner.read(t, name)
+        }
+        fn read_range(
+            &self,
+            t: FileType,
+            name: &str,
+            offset: u64,
+            len: u64,
+        ) -> crate::backend::Result<Vec<u8>> {
+            self.inner.read_range(t, name, offset, len)
+        }
+        fn write(&self, t: FileType, name: &str, data: &[u8]) -> crate::backend::Result<()> {
+            self.inner.write(t, name, data)
+        }
+        fn write_owned(
+            &self,
+            t: FileType,
+            name: &str,
+            data: bytes::Bytes,
+            _: crate::backend::Placement,
+        ) -> crate::backend::Result<()> {
+            self.inner.write(t, name, &data)?;
+            self.held.lock().unwrap().push(data);
+            Ok(())
+        }
+        fn delete(&self, t: FileType, name: &str) -> crate::backend::Result<()> {
+            self.inner.delete(t, name)
+        }
+        fn stat(&self, t: FileType, name: &str) -> crate::backend::Result<Option<u64>> {
+            self.inner.stat(t, name)
+        }
+    }
+
+    #[test]
+    fn a_buffer_the_store_still_holds_comes_back_once_it_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = Arc::new(Holding {
+            inner: LocalBackend::new(dir.path().join("r")),
+            held: std::sync::Mutex::new(Vec::new()),
+        });
+        backend.create().unwrap();
+        let w = PackWriter::with_threads(backend.clone(), 1).unwrap();
+        let mut buf = Vec::with_capacity(1 << 20);
+        buf.extend_from_slice(&[9u8; 100]);
+        let id = PackId(crate::ids::storage_hash(&buf));
+        w.write(id, buf, Vec::new()).unwrap();
+        w.flush().unwrap();
+        assert!(w.spare_buffer().is_none(), "the store still holds it");
+        backend.held.lock().unwrap().clear();
+        let spare = w.spare_buffer().expect("the buffer came back");
+        assert!(spare.is_empty() && spare.capacity() >= 1 << 20);
+        assert!(w.spare_buffer().is_none());
+    }
 }
