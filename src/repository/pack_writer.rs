@@ -108,22 +108,10 @@ impl PackWriter {
     /// A buffer from a written pack, if one is free.
     pub fn spare_buffer(&self) -> Option<Vec<u8>> {
         let mut s = unpoisoned(&self.state.shared);
-        let spare = std::mem::take(&mut s.spare);
-        let mut found = None;
-        for b in spare {
-            if found.is_some() {
-                s.spare.push(b);
-                continue;
-            }
-            match b.try_into_mut() {
-                Ok(mut buf) => {
-                    buf.clear();
-                    found = Some(Vec::from(buf));
-                }
-                Err(b) => s.spare.push(b),
-            }
-        }
-        found
+        let free = s.spare.iter().position(bytes::Bytes::is_unique)?;
+        let mut buf = s.spare.swap_remove(free).try_into_mut().ok()?;
+        buf.clear();
+        Some(Vec::from(buf))
     }
 
     /// Waits until every queued pack is written; returns their records (emptying the list).

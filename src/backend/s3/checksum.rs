@@ -84,7 +84,7 @@ impl Checksums {
         if !self.md5.swap(true, Ordering::Relaxed) {
             log::info!(
                 "the S3 store does not take CRC32 checksums on uploads; sending Content-MD5 \
-                 instead (--s3-checksum md5 says so at the start)"
+                 instead (BACKSTOCK_S3_CHECKSUM=md5 says so at the start)"
             );
         }
         true
