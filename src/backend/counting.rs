@@ -162,6 +162,19 @@ impl<B: Backend> Backend for Counting<B> {
     fn read_span(&self) -> u64 {
         self.0.read_span()
     }
+    fn read_range_stream(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<super::RangeReader<'_>> {
+        count_read(t);
+        self.0.read_range_stream(t, name, offset, len)
+    }
+    fn read_streams(&self) -> usize {
+        self.0.read_streams()
+    }
     fn deletes_allowed(&self) -> Result<bool> {
         count(&DELETES);
         self.0.deletes_allowed()

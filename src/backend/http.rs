@@ -132,6 +132,20 @@ impl RemoteFile<'_> {
         Ok(buf)
     }
 
+    /// The answer to a ranged `GET` for `len` bytes at `offset`, as a reader of exactly those
+    /// bytes (see [`RangeBody`]).
+    pub fn range_body(&self, resp: Response, offset: u64, len: u64) -> RangeBody {
+        let whole = resp.status() != StatusCode::PARTIAL_CONTENT;
+        RangeBody {
+            resp,
+            skip: if whole { offset } else { 0 },
+            left: len,
+            t: self.t,
+            name: self.name.map(str::to_string),
+            shown: self.shown.clone(),
+        }
+    }
+
     /// Exactly `len` bytes at `offset` from the answer to a ranged `GET` into `buf`. A server
     /// that ignores `Range` sends the whole file: the range is cut out of it.
     pub fn read_range(
@@ -163,6 +177,62 @@ impl RemoteFile<'_> {
             ));
         }
         Ok(())
+    }
+}
+
+/// The body of an answer to a ranged `GET` as a reader of exactly the range: a server that
+/// ignored `Range` sends the file from its start, and what comes before the range is dropped; a
+/// body that ends early is a `Transient` [`BackendError`] (inside the `io::Error`), and nothing past
+/// the range is read.
+pub(super) struct RangeBody {
+    resp: Response,
+    skip: u64,
+    left: u64,
+    t: FileType,
+    name: Option<String>,
+    shown: String,
+}
+
+impl RangeBody {
+    fn cut_short(&self) -> std::io::Error {
+        std::io::Error::other(BackendError::new(
+            BackendErrorKind::Transient,
+            self.t,
+            self.name.as_deref(),
+            format!(
+                "reading {}: the answer ended {} bytes early",
+                self.shown,
+                self.left + self.skip
+            ),
+        ))
+    }
+}
+
+impl Read for RangeBody {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut scratch = [0u8; 8192];
+        while self.skip > 0 {
+            let n = scratch
+                .len()
+                .min(usize::try_from(self.skip).unwrap_or(usize::MAX));
+            let got = self.resp.read(&mut scratch[..n])?;
+            if got == 0 {
+                return Err(self.cut_short());
+            }
+            self.skip -= got as u64;
+        }
+        if self.left == 0 || buf.is_empty() {
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let got = self.resp.read(&mut buf[..want])?;
+        if got == 0 {
+            return Err(self.cut_short());
+        }
+        self.left -= got as u64;
+        Ok(got)
     }
 }
 

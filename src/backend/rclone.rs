@@ -230,6 +230,18 @@ impl Backend for RcloneBackend {
     fn read_span(&self) -> u64 {
         self.rest.read_span()
     }
+    fn read_range_stream(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<super::RangeReader<'_>> {
+        self.rest.read_range_stream(t, name, offset, len)
+    }
+    fn read_streams(&self) -> usize {
+        self.rest.read_streams()
+    }
     fn deletes_allowed(&self) -> Result<bool> {
         self.rest.deletes_allowed()
     }

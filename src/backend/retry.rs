@@ -15,7 +15,7 @@
 
 use super::{
     Availability, Backend, BackendError, BackendErrorKind, FileType, ObjectLock, Placement,
-    RestoreRequest, RestoreRequested, Result,
+    RangeReader, RestoreRequest, RestoreRequested, Result,
 };
 use bytes::Bytes;
 use rand::Rng;
@@ -46,7 +46,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The pause after `previous`: random between the base and three times `previous`, at most
     /// the cap, and at least the store's hint (itself at most the cap).
-    fn next_pause(&self, previous: Duration, hint: Option<Duration>) -> Duration {
+    pub(super) fn next_pause(&self, previous: Duration, hint: Option<Duration>) -> Duration {
         let high = previous.saturating_mul(3).max(self.base);
         let pause = if high > self.base {
             rand::thread_rng().gen_range(self.base..=high)
@@ -253,6 +253,25 @@ impl<B: Backend> Backend for Retrying<B> {
     }
     fn read_span(&self) -> u64 {
         self.inner.read_span()
+    }
+    fn read_range_stream(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<RangeReader<'_>> {
+        let first = self.run(|_| self.inner.read_range_stream(t, name, offset, len))?;
+        Ok(Box::new(super::resume::Resuming::new(
+            &self.inner,
+            &self.policy,
+            (t, name),
+            (offset, len),
+            first,
+        )))
+    }
+    fn read_streams(&self) -> usize {
+        self.inner.read_streams()
     }
     fn deletes_allowed(&self) -> Result<bool> {
         self.run(|_| self.inner.deletes_allowed())

@@ -71,6 +71,20 @@ impl<B> Throttled<B> {
     }
 }
 
+/// A stream of a [`Throttled`] store: each read is charged to the download limit.
+struct ThrottledReader<'a, B> {
+    inner: super::RangeReader<'a>,
+    by: &'a Throttled<B>,
+}
+
+impl<B: Backend> std::io::Read for ThrottledReader<'_, B> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.by.downloaded(n);
+        Ok(n)
+    }
+}
+
 impl<B: Backend> Backend for Throttled<B> {
     fn location(&self) -> String {
         self.inner.location()
@@ -161,6 +175,19 @@ impl<B: Backend> Backend for Throttled<B> {
     }
     fn read_span(&self) -> u64 {
         self.inner.read_span()
+    }
+    fn read_range_stream(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<super::RangeReader<'_>> {
+        let inner = self.inner.read_range_stream(t, name, offset, len)?;
+        Ok(Box::new(ThrottledReader { inner, by: self }))
+    }
+    fn read_streams(&self) -> usize {
+        self.inner.read_streams()
     }
     fn deletes_allowed(&self) -> Result<bool> {
         self.inner.deletes_allowed()

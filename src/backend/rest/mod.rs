@@ -174,6 +174,28 @@ impl RestBackend {
             shown: self.show(t, name),
         }
     }
+
+    /// `GET` with `Range` for `len` bytes at `offset`, answered (`None` for no bytes: nothing is
+    /// asked).
+    fn ranged_get(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Option<Response>> {
+        let url = self.file_url(t, Some(name))?;
+        self.file(t, Some(name)).check_range(offset, len)?;
+        if len == 0 {
+            return Ok(None);
+        }
+        let doing = format!("reading {len} bytes at offset {offset} of");
+        let r = self.request(Method::GET, url).header(
+            header::RANGE,
+            format!("bytes={offset}-{}", offset + len - 1),
+        );
+        self.send(&doing, t, Some(name), r).map(Some)
+    }
 }
 
 /// The error for an answer that is not a success, with the status, the server's message
@@ -316,20 +338,32 @@ impl Backend for RestBackend {
         len: u64,
         buf: &mut Vec<u8>,
     ) -> Result<()> {
-        let url = self.file_url(t, Some(name))?;
-        let file = self.file(t, Some(name));
-        file.check_range(offset, len)?;
-        if len == 0 {
-            buf.clear();
-            return Ok(());
+        buf.clear();
+        match self.ranged_get(t, name, offset, len)? {
+            Some(resp) => {
+                let doing = format!("reading {len} bytes at offset {offset} of");
+                self.file(t, Some(name))
+                    .read_range(&doing, resp, offset, len, buf)
+            }
+            None => Ok(()),
         }
-        let doing = format!("reading {len} bytes at offset {offset} of");
-        let r = self.request(Method::GET, url).header(
-            header::RANGE,
-            format!("bytes={offset}-{}", offset + len - 1),
-        );
-        let resp = self.send(&doing, t, Some(name), r)?;
-        file.read_range(&doing, resp, offset, len, buf)
+    }
+
+    fn read_range_stream(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<super::RangeReader<'_>> {
+        Ok(match self.ranged_get(t, name, offset, len)? {
+            Some(resp) => Box::new(self.file(t, Some(name)).range_body(resp, offset, len)),
+            None => Box::new(std::io::empty()),
+        })
+    }
+
+    fn read_streams(&self) -> usize {
+        super::REMOTE_READ_STREAMS
     }
 
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {

@@ -52,7 +52,7 @@ pub use url::{S3Credentials, S3Url, S3UrlError, S3UrlStyle};
 use super::http::{last_modified, RemoteFile};
 use super::{
     Availability, Backend, BackendError, BackendErrorKind, FileType, ObjectLock, Placement,
-    RestoreRequest, RestoreRequested, Result,
+    RangeReader, RestoreRequest, RestoreRequested, Result,
 };
 use bytes::Bytes;
 use checksum::{content_md5, Checksums};
@@ -298,6 +298,27 @@ impl S3Backend {
         }
     }
 
+    /// `GET` with `Range` for `len` bytes at `offset`, answered (`None` for no bytes: nothing is
+    /// asked).
+    fn ranged_get(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Option<Response>> {
+        let key = self.key(t, Some(name))?;
+        self.file(t, Some(name)).check_range(offset, len)?;
+        if len == 0 {
+            return Ok(None);
+        }
+        let doing = format!("reading {len} bytes at offset {offset} of");
+        let range = format!("bytes={offset}-{}", offset + len - 1);
+        let r = self.request(&self.bucket.get_object(self.creds(), &key), &[]);
+        self.send(&doing, t, Some(name), r.header(header::RANGE, range))
+            .map(Some)
+    }
+
     /// The timeout of an upload of `len` bytes.
     fn upload_timeout(&self, len: u64) -> Duration {
         self.opts.timeout + Duration::from_secs(len / self.opts.min_upload_rate.max(1))
@@ -444,18 +465,32 @@ impl Backend for S3Backend {
         len: u64,
         buf: &mut Vec<u8>,
     ) -> Result<()> {
-        let key = self.key(t, Some(name))?;
-        let file = self.file(t, Some(name));
-        file.check_range(offset, len)?;
-        if len == 0 {
-            buf.clear();
-            return Ok(());
+        buf.clear();
+        match self.ranged_get(t, name, offset, len)? {
+            Some(resp) => {
+                let doing = format!("reading {len} bytes at offset {offset} of");
+                self.file(t, Some(name))
+                    .read_range(&doing, resp, offset, len, buf)
+            }
+            None => Ok(()),
         }
-        let doing = format!("reading {len} bytes at offset {offset} of");
-        let range = format!("bytes={offset}-{}", offset + len - 1);
-        let r = self.request(&self.bucket.get_object(self.creds(), &key), &[]);
-        let resp = self.send(&doing, t, Some(name), r.header(header::RANGE, range))?;
-        file.read_range(&doing, resp, offset, len, buf)
+    }
+
+    fn read_range_stream(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<RangeReader<'_>> {
+        Ok(match self.ranged_get(t, name, offset, len)? {
+            Some(resp) => Box::new(self.file(t, Some(name)).range_body(resp, offset, len)),
+            None => Box::new(std::io::empty()),
+        })
+    }
+
+    fn read_streams(&self) -> usize {
+        super::REMOTE_READ_STREAMS
     }
 
     fn write(&self, t: FileType, name: &str, data: &[u8]) -> Result<()> {

@@ -195,6 +195,37 @@ fn a_server_ignoring_the_range_is_cut_to_it() {
 }
 
 #[test]
+fn a_streamed_range_is_cut_from_a_whole_answer_and_a_short_one_is_transient() {
+    use std::io::Read;
+    let (b, _) = serve(
+        vec![
+            answer("200 OK", &[], "0123456789"),
+            answer("206 Partial Content", &[], "34"),
+            answer("206 Partial Content", &[], "3"),
+        ],
+        S3Options::default(),
+    );
+    let mut got = Vec::new();
+    let mut r = b.read_range_stream(FileType::Pack, NAME, 3, 4).unwrap();
+    r.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"3456");
+    got.clear();
+    let mut r = b.read_range_stream(FileType::Pack, NAME, 3, 2).unwrap();
+    r.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"34");
+    got.clear();
+    let mut r = b.read_range_stream(FileType::Pack, NAME, 3, 2).unwrap();
+    let e = r.read_to_end(&mut got).unwrap_err();
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<BackendError>());
+    assert_eq!(
+        inner.map(BackendError::kind),
+        Some(BackendErrorKind::Transient),
+        "{e}"
+    );
+    assert!(e.to_string().contains("ended 1 bytes early"), "{e}");
+}
+
+#[test]
 fn create_accepts_a_bucket_already_owned_and_refuses_an_existing_repository() {
     let (b, lines) = serve(
         vec![
