@@ -16,6 +16,7 @@ pub mod local;
 #[cfg(test)]
 mod local_tests;
 mod location;
+mod policy;
 #[cfg(test)]
 mod power_cut_tests;
 pub mod rclone;

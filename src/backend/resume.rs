@@ -3,7 +3,7 @@
 //! stopped, pausing as the retry policy says. A restore that streams packs then gets through the
 //! same faults as one that reads them whole, and never receives a byte twice or out of order.
 
-use super::retry::RetryPolicy;
+use super::policy::RetryPolicy;
 use super::{Backend, BackendError, BackendErrorKind, FileType, RangeReader};
 use std::io::{self, Read};
 use std::time::Duration;
