@@ -5,6 +5,7 @@ use backstock::backend::Backend;
 use backstock::repository::lock::LockGuard;
 use backstock::repository::{OpenOptions, Repository};
 use std::io::IsTerminal;
+use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use zeroize::Zeroizing;
@@ -23,6 +24,16 @@ pub struct GlobalOpts {
         global = true
     )]
     pub repo: Option<PathBuf>,
+    /// Read the repository location from the first line of this file (as restic's
+    /// --repository-file; not with -r)
+    #[arg(
+        long,
+        env = "BACKSTOCK_REPOSITORY_FILE",
+        global = true,
+        conflicts_with = "repo",
+        value_name = "FILE"
+    )]
+    pub repository_file: Option<PathBuf>,
     /// For remote repositories: give up on a request (and retry it) when the server has not
     /// answered, or a download has not moved, for this long (e.g. 30s, 5m)
     #[arg(long, global = true, value_parser = parse_duration, default_value = "5m")]
@@ -39,6 +50,17 @@ pub struct GlobalOpts {
     /// Read the password from this file (its first line; wins over BACKSTOCK_PASSWORD)
     #[arg(long, env = "BACKSTOCK_PASSWORD_FILE", global = true)]
     pub password_file: Option<PathBuf>,
+    /// Run this command and take the first line it prints as the password (as restic's
+    /// --password-command: split into words as a shell would, not run by one; not with
+    /// --password-file)
+    #[arg(
+        long,
+        env = "BACKSTOCK_PASSWORD_COMMAND",
+        global = true,
+        conflicts_with = "password_file",
+        value_name = "COMMAND"
+    )]
+    pub password_command: Option<String>,
     /// Try the key file whose ID starts with this first
     #[arg(long, global = true)]
     pub key_hint: Option<String>,
@@ -127,9 +149,22 @@ pub fn parse_size(s: &str) -> Result<u64> {
 
 impl GlobalOpts {
     pub fn repo_path(&self) -> Result<PathBuf> {
-        self.repo
-            .clone()
-            .context("no repository given: use -r/--repo PATH or set BACKSTOCK_REPOSITORY")
+        if let Some(f) = &self.repository_file {
+            let bytes = std::fs::read(f)
+                .with_context(|| format!("reading repository file {}", f.display()))?;
+            let line = first_line(&bytes).trim_ascii();
+            if line.is_empty() {
+                bail!(
+                    "repository file {} is empty (its first line is the repository location)",
+                    f.display()
+                );
+            }
+            return Ok(PathBuf::from(std::ffi::OsString::from_vec(line.to_vec())));
+        }
+        self.repo.clone().context(
+            "no repository given: use -r/--repo PATH, --repository-file FILE or set \
+             BACKSTOCK_REPOSITORY",
+        )
     }
 
     /// The backend for `-r/--repo`: a directory, or a remote location (`rest:...`, `s3:...`).
@@ -154,9 +189,13 @@ impl GlobalOpts {
         Ok(backstock::backend::open_location_with(location, &opts)?)
     }
 
-    /// The password: from --password-file / BACKSTOCK_PASSWORD_FILE, else BACKSTOCK_PASSWORD, else a
-    /// prompt on a terminal. An empty password is refused from every source.
+    /// The password: from --password-file / BACKSTOCK_PASSWORD_FILE, else --password-command /
+    /// BACKSTOCK_PASSWORD_COMMAND, else BACKSTOCK_PASSWORD, else a prompt on a terminal. An empty
+    /// password is refused from every source.
     pub fn password(&self, confirm: bool) -> Result<Zeroizing<Vec<u8>>> {
+        if let (None, Some(command)) = (&self.password_file, &self.password_command) {
+            return password_from_command(command);
+        }
         read_password(self.password_file.as_deref(), EnvPassword::Main, confirm)
     }
 
@@ -354,6 +393,34 @@ fn read_password(
         bail!("an empty password is not allowed");
     }
     Ok(Zeroizing::new(p.as_bytes().to_vec()))
+}
+
+/// The first line a password command prints. The command is split into words (quotes and
+/// backslashes as in a shell) and run directly; its standard error goes to ours, and a failure or
+/// an empty first line is an error naming the program only (its arguments may hold secrets).
+fn password_from_command(command: &str) -> Result<Zeroizing<Vec<u8>>> {
+    let words = shlex::split(command)
+        .with_context(|| "--password-command: unbalanced quotes or a trailing backslash")?;
+    let Some((program, args)) = words.split_first() else {
+        bail!("--password-command is empty");
+    };
+    let out = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running the password command {program}"))?;
+    let printed = Zeroizing::new(out.stdout);
+    if !out.status.success() {
+        bail!("the password command {program} failed ({})", out.status);
+    }
+    let line = first_line(&printed);
+    if line.is_empty() {
+        bail!(
+            "the password command {program} printed no password (its first line is the password)"
+        );
+    }
+    Ok(Zeroizing::new(line.to_vec()))
 }
 
 /// Takes BACKSTOCK_PASSWORD and BACKSTOCK_FROM_PASSWORD out of the environment; `main` calls it

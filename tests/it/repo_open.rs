@@ -95,6 +95,90 @@ fn passwords_from_every_source() {
     assert_eq!(out.status.code(), Some(12));
 }
 
+/// restic's --password-command and --repository-file: the command's first line is the password
+/// (it wins over BACKSTOCK_PASSWORD; quotes split as in a shell), a failing or silent command is
+/// an error naming the program but not its arguments, and each conflicts with its sibling (a
+/// usage error, exit 1 as in restic).
+#[test]
+fn password_command_and_repository_file_as_in_restic() {
+    let env = Env::init();
+    let file = env.path("pass word");
+    write(&file, format!("{PASSWORD}\nsecond line ignored\n"));
+    let command = format!("cat '{}'", file.display());
+    let run = |args: &[&str], setup: &dyn Fn(&mut assert_cmd::Command)| {
+        let mut c = env.cmd();
+        setup(&mut c);
+        let out = c.args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&["--password-command", &command, "snapshots"], &|c| {
+        c.env("BACKSTOCK_PASSWORD", "wrong");
+    });
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = run(&["snapshots"], &|c| {
+        c.env("BACKSTOCK_PASSWORD", "wrong")
+            .env("BACKSTOCK_PASSWORD_COMMAND", &command);
+    });
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = run(
+        &[
+            "--password-command",
+            "sh -c 'exit 3' secretword",
+            "snapshots",
+        ],
+        &|_| {},
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("the password command sh failed"), "{err}");
+    assert!(!err.contains("secretword"), "{err}");
+    let (code, err) = run(&["--password-command", "true", "snapshots"], &|_| {});
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("printed no password"), "{err}");
+    let pw_file = file.to_str().unwrap();
+    let (code, err) = run(
+        &[
+            "--password-file",
+            pw_file,
+            "--password-command",
+            "true",
+            "snapshots",
+        ],
+        &|_| {},
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("cannot be used with"), "{err}");
+
+    let location = env.path("location");
+    write(&location, format!("{}\n", env.repo.display()));
+    let location = location.to_str().unwrap();
+    let (code, err) = run(&["--repository-file", location, "snapshots"], &|c| {
+        c.env_remove("BACKSTOCK_REPOSITORY");
+    });
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = run(&["snapshots"], &|c| {
+        c.env_remove("BACKSTOCK_REPOSITORY")
+            .env("BACKSTOCK_REPOSITORY_FILE", location);
+    });
+    assert_eq!(code, Some(0), "{err}");
+    // -r, here through BACKSTOCK_REPOSITORY, and --repository-file conflict.
+    let (code, err) = run(&["--repository-file", location, "snapshots"], &|_| {});
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("cannot be used with"), "{err}");
+    let empty = env.path("empty-location");
+    write(&empty, b"\n");
+    let (code, err) = run(
+        &["--repository-file", empty.to_str().unwrap(), "snapshots"],
+        &|c| {
+            c.env_remove("BACKSTOCK_REPOSITORY");
+        },
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("is empty"), "{err}");
+}
+
 /// Issue 8, point 17: a damaged key file is reported as damaged, not as a wrong password.
 #[test]
 fn a_corrupt_key_file_is_not_a_wrong_password() {

@@ -99,6 +99,8 @@ impl Env {
         let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("backstock"));
         c.current_dir(&self.root)
             .env_remove("BACKSTOCK_PASSWORD_FILE")
+            .env_remove("BACKSTOCK_PASSWORD_COMMAND")
+            .env_remove("BACKSTOCK_REPOSITORY_FILE")
             .env("BACKSTOCK_PASSWORD", PASSWORD)
             .env("BACKSTOCK_REPOSITORY", &self.repo)
             .env("XDG_CACHE_HOME", self.root.join("xdg-cache"))
