@@ -56,6 +56,8 @@ pub struct GlobalOpts {
     #[arg(
         long,
         env = "BACKSTOCK_PASSWORD_COMMAND",
+        // Its arguments may hold a secret: --help shows the variable's name, not its value.
+        hide_env_values = true,
         global = true,
         conflicts_with = "password_file",
         value_name = "COMMAND"

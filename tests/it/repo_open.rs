@@ -134,6 +134,17 @@ fn password_command_and_repository_file_as_in_restic() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("the password command sh failed"), "{err}");
     assert!(!err.contains("secretword"), "{err}");
+    let help = env
+        .cmd()
+        .env("BACKSTOCK_PASSWORD_COMMAND", "pass show secretword")
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("--password-command") && !help.contains("secretword"),
+        "{help}"
+    );
     let (code, err) = run(&["--password-command", "true", "snapshots"], &|_| {});
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("printed no password"), "{err}");
