@@ -174,18 +174,10 @@ fn stream_segment(w: &Writer<'_>, pack: &PackId, blobs: &[PlannedBlob], bufs: &m
 /// The message for a stream of `pack` that failed: the store's error with its causes where it
 /// was one.
 fn stream_failure(pack: &PackId, e: std::io::Error) -> String {
-    if e.get_ref()
-        .is_some_and(|i| i.is::<crate::backend::BackendError>())
-    {
-        if let Some(Ok(b)) = e
-            .into_inner()
-            .map(|i| i.downcast::<crate::backend::BackendError>())
-        {
-            return format!("reading pack {pack}: {:#}", crate::error::Error::from(*b));
-        }
-        return format!("reading pack {pack}");
+    match e.downcast::<crate::backend::BackendError>() {
+        Ok(b) => format!("reading pack {pack}: {:#}", crate::error::Error::from(b)),
+        Err(e) => format!("reading pack {pack}: {e}"),
     }
-    format!("reading pack {pack}: {e}")
 }
 
 /// Opens one blob in place and writes it to every file that holds it; `open` is the file last
