@@ -233,9 +233,12 @@ fn tree_encoding(c: &mut Criterion) {
             size: 2000,
             content: vec![BlobId([i as u8; 32])],
             link_target: vec![],
+            rdev: 0,
+            links: 0,
+            xattrs: vec![],
         })
         .collect();
-    let (stream, ends) = tree::encode_stream(&nodes);
+    let (stream, ends) = tree::encode_stream(&nodes, tree::VERSION_PLAIN);
     let cfg = Config::new(RepoId([1; 32]), ChunkerSecret::from_bytes([7; 32]));
     let ch = Chunker::new(
         Arc::new(GearTable::for_config(&cfg.chunker)),
@@ -246,14 +249,14 @@ fn tree_encoding(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("encode_and_cut", |b| {
         b.iter(|| {
-            let (s, e) = tree::encode_stream(&nodes);
+            let (s, e) = tree::encode_stream(&nodes, tree::VERSION_PLAIN);
             black_box(ch.chunks_at_boundaries(&s, &e).len())
         })
     });
     let blobs: Vec<Vec<u8>> = ch
         .chunks_at_boundaries(&stream, &ends)
         .into_iter()
-        .map(|r| tree::blob_from_stream_part(&stream[r]))
+        .map(|r| tree::blob_from_stream_part(tree::VERSION_PLAIN, &stream[r]))
         .collect();
     g.bench_function("decode", |b| {
         b.iter_batched(

@@ -3,10 +3,11 @@
 //! it was read.
 
 use super::meta::{self, Meta};
+use super::xattrs;
 use super::Archiver;
 use crate::chunker::{classify, Class, StreamChunker};
 use crate::error::Result;
-use crate::format::tree::{Node, NodeKind};
+use crate::format::tree::{Node, NodeKind, Xattr};
 use crate::ids::BlobId;
 use rayon::prelude::*;
 use std::fs::File;
@@ -63,6 +64,9 @@ struct Stored {
     size: u64,
     /// Size, mtime or ctime differed after the read from the listing, or the file grew or shrank.
     changed: bool,
+    xattrs: Vec<Xattr>,
+    /// Attributes that could not be read.
+    xattr_problems: Vec<String>,
 }
 
 impl Archiver<'_> {
@@ -88,8 +92,21 @@ impl Archiver<'_> {
                     .fetch_add(meta.size, Ordering::Relaxed);
                 self.progress.files.fetch_add(1, Ordering::Relaxed);
                 self.progress.bytes.fetch_add(meta.size, Ordering::Relaxed);
+                // A change to the attributes changes the ctime, so the parent's are current when
+                // it has any. Without, they are looked up (one call), as a parent written before
+                // attributes were stored has none.
+                let xattrs = if p.xattrs.is_empty() {
+                    let (x, problems) = xattrs::read(xattrs::Via::At(dir, &name));
+                    for e in problems {
+                        self.fail(path, e);
+                    }
+                    x
+                } else {
+                    p.xattrs.clone()
+                };
                 let mut n = meta.node(name, NodeKind::File, p.content.clone(), vec![]);
                 n.size = p.size;
+                n.xattrs = xattrs;
                 return Ok(Some(n));
             }
         }
@@ -104,6 +121,9 @@ impl Archiver<'_> {
         if stored.changed {
             self.changed_while_read(path);
         }
+        for p in &stored.xattr_problems {
+            self.fail(path, p);
+        }
         let counter = match parent {
             None => &self.counters.files_new,
             Some(p) if p.kind == NodeKind::File && p.content == stored.ids => {
@@ -117,6 +137,7 @@ impl Archiver<'_> {
         // sees a difference and reads it again.
         let mut n = meta.node(name, NodeKind::File, stored.ids, vec![]);
         n.size = stored.size;
+        n.xattrs = stored.xattrs;
         Ok(Some(n))
     }
 
@@ -154,7 +175,14 @@ impl Archiver<'_> {
             Err(e) => return Ok(Err(e.into())),
         };
         let changed = reader.grew || size != meta.size || !after.same_content_stamp(meta);
-        Ok(Ok(Stored { ids, size, changed }))
+        let (xattrs, xattr_problems) = xattrs::read(xattrs::Via::Fd(file.as_fd()));
+        Ok(Ok(Stored {
+            ids,
+            size,
+            changed,
+            xattrs,
+            xattr_problems,
+        }))
     }
 
     /// Classifies a large file by its first bytes and saves it batch by batch.

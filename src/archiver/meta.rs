@@ -22,6 +22,10 @@ pub(super) struct Meta {
     pub ino: u64,
     pub dev: u64,
     pub size: u64,
+    /// Hard link count.
+    pub nlink: u64,
+    /// The device number of a device node.
+    pub rdev: u64,
 }
 
 impl Meta {
@@ -43,6 +47,8 @@ impl Meta {
             ino: st.st_ino as u64,
             dev: st.st_dev as u64,
             size: (st.st_size as i64).max(0) as u64,
+            nlink: st.st_nlink as u64,
+            rdev: st.st_rdev as u64,
         }
     }
 
@@ -57,7 +63,8 @@ impl Meta {
         self.size == other.size && self.mtime == other.mtime && self.ctime == other.ctime
     }
 
-    /// A node with this metadata; `size` is set for files only.
+    /// A node with this metadata; `size` and the link count are set for files only, the device
+    /// number for devices only. No extended attributes (the caller reads them).
     pub fn node(
         &self,
         name: Vec<u8>,
@@ -78,6 +85,12 @@ impl Meta {
             size: if kind == NodeKind::File { self.size } else { 0 },
             content,
             link_target,
+            rdev: if kind.is_device() { self.rdev } else { 0 },
+            links: match kind {
+                NodeKind::File if self.nlink > 1 => self.nlink.min(u32::MAX as u64) as u32,
+                _ => 0,
+            },
+            xattrs: Vec::new(),
         }
     }
 }
@@ -142,6 +155,26 @@ pub(super) fn open_listed(
         )));
     }
     Ok((fd, opened))
+}
+
+/// Opens `name` inside `dir` with `O_PATH | O_NOFOLLOW` (no permission needed, nothing acted on:
+/// the way to reach a symlink's or special file's attributes), checked to be the object `listed`
+/// describes.
+pub(super) fn open_path_listed(
+    dir: BorrowedFd<'_>,
+    name: &[u8],
+    listed: &Meta,
+) -> io::Result<OwnedFd> {
+    let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(dir, name, flags, Mode::empty())?;
+    let opened = Meta::from_stat(&rustix::fs::fstat(fd.as_fd())?);
+    if !opened.same_object(listed) {
+        return Err(replaced(&format!(
+            "now a different {}",
+            type_name(opened.file_type)
+        )));
+    }
+    Ok(fd)
 }
 
 /// The entry's name now leads to another object than the one listed.

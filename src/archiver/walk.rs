@@ -5,6 +5,7 @@
 //! after it was listed cannot lead the walk outside the backed-up tree.
 
 use super::meta::{self, Meta};
+use super::xattrs;
 use super::Archiver;
 use crate::error::Result;
 use crate::format::tree::MAX_DEPTH;
@@ -77,25 +78,58 @@ impl Archiver<'_> {
                         self.fail(path, "symlink target too long");
                         return Ok(None);
                     }
-                    Ok(Some(meta.node(name, NodeKind::Symlink, vec![], target)))
+                    let node = meta.node(name, NodeKind::Symlink, vec![], target);
+                    Ok(self.with_xattrs(dir, path, &meta, node))
                 }
                 Err(e) => {
                     self.fail(path, std::io::Error::from(e));
                     Ok(None)
                 }
             },
-            // Sockets, FIFOs and device nodes are not backed up (and never opened); the backup
-            // reports each.
-            other => {
-                let what = match other {
-                    FileType::Socket => "socket",
-                    FileType::Fifo => "FIFO",
-                    FileType::CharacterDevice => "character device",
-                    FileType::BlockDevice => "block device",
-                    _ => "file of an unknown type",
+            // Recorded, never opened: reading a FIFO would block, and opening a device can act
+            // on it.
+            FileType::Fifo
+            | FileType::Socket
+            | FileType::CharacterDevice
+            | FileType::BlockDevice => {
+                let kind = match meta.file_type {
+                    FileType::Fifo => NodeKind::Fifo,
+                    FileType::Socket => NodeKind::Socket,
+                    FileType::CharacterDevice => NodeKind::CharDevice,
+                    _ => NodeKind::BlockDevice,
                 };
-                self.skip_special(path, what);
+                let node = meta.node(name, kind, vec![], vec![]);
+                Ok(self.with_xattrs(dir, path, &meta, node))
+            }
+            FileType::Unknown => {
+                self.skip_special(path, "file of an unknown type");
                 Ok(None)
+            }
+        }
+    }
+
+    /// Adds the extended attributes of a symlink or special file, reached through an `O_PATH`
+    /// descriptor checked to be the object listed. `None` when the name now leads elsewhere.
+    fn with_xattrs(
+        &self,
+        dir: BorrowedFd<'_>,
+        path: &Path,
+        meta: &Meta,
+        mut node: Node,
+    ) -> Option<Node> {
+        match meta::open_path_listed(dir, &node.name, meta) {
+            Ok(fd) => {
+                let (xattrs, problems) = xattrs::read(xattrs::Via::PathFd(fd.as_fd()));
+                node.xattrs = xattrs;
+                for p in problems {
+                    self.fail(path, p);
+                }
+                Some(node)
+            }
+            Err(e) => {
+                let replaced = meta::is_replaced(&e);
+                self.fail(path, e);
+                (!replaced).then_some(node)
             }
         }
     }
@@ -135,13 +169,23 @@ impl Archiver<'_> {
             },
             _ => None,
         };
-        let children = match fd {
-            Some(fd) => self.dir_entries(fd.as_fd(), path, rel_path, parent_nodes.as_deref())?,
-            None => Vec::new(),
+        let (children, xattrs) = match fd {
+            Some(fd) => {
+                let (xattrs, problems) = xattrs::read(xattrs::Via::Fd(fd.as_fd()));
+                for p in problems {
+                    self.fail(path, p);
+                }
+                let nodes =
+                    self.dir_entries(fd.as_fd(), path, rel_path, parent_nodes.as_deref())?;
+                (nodes, xattrs)
+            }
+            None => (Vec::new(), Vec::new()),
         };
         let content = self.saver.save_tree(&children, false)?;
         self.count_dir(parent, &content);
-        Ok(Some(meta.node(name, NodeKind::Dir, content, vec![])))
+        let mut node = meta.node(name, NodeKind::Dir, content, vec![]);
+        node.xattrs = xattrs;
+        Ok(Some(node))
     }
 
     /// Counts a saved directory as new, changed or unchanged against its parent node.

@@ -149,7 +149,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         }
         if !result.skipped.is_empty() {
             outln!(
-                "Skipped:     {} sockets, FIFOs or devices (not backed up; named with -v)",
+                "Skipped:     {} files of an unknown type (not backed up; named with -v)",
                 result.skipped.len()
             )?;
         }

@@ -64,9 +64,10 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         )?;
         for m in &matches {
             let kind = match m.kind {
-                NodeKind::File => "file",
                 NodeKind::Dir => "dir",
-                NodeKind::Symlink => "symlink",
+                NodeKind::CharDevice => "chardev",
+                NodeKind::BlockDevice => "blockdev",
+                other => other.describe(),
             };
             outln!(
                 "  {kind:<8} {:>12}  {}  {}",

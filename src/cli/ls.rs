@@ -17,15 +17,35 @@ fn mode_string(n: &Node) -> String {
         NodeKind::Dir => 'd',
         NodeKind::Symlink => 'l',
         NodeKind::File => '-',
+        NodeKind::Fifo => 'p',
+        NodeKind::Socket => 's',
+        NodeKind::CharDevice => 'c',
+        NodeKind::BlockDevice => 'b',
     };
     let mut s = String::from(t);
-    for shift in [6, 3, 0] {
+    // Each triple's execute slot also shows setuid, setgid and sticky, as ls(1) does.
+    for (shift, special, set) in [(6, 0o4000, 's'), (3, 0o2000, 's'), (0, 0o1000, 't')] {
         let bits = (n.mode >> shift) & 7;
         s.push(if bits & 4 != 0 { 'r' } else { '-' });
         s.push(if bits & 2 != 0 { 'w' } else { '-' });
-        s.push(if bits & 1 != 0 { 'x' } else { '-' });
+        s.push(match (bits & 1 != 0, n.mode & special != 0) {
+            (true, true) => set,
+            (false, true) => set.to_ascii_uppercase(),
+            (true, false) => 'x',
+            (false, false) => '-',
+        });
     }
     s
+}
+
+/// A device's number as "major, minor"; a file's size.
+fn size_column(n: &Node) -> String {
+    if n.kind.is_device() {
+        let (major, minor) = (rustix::fs::major(n.rdev), rustix::fs::minor(n.rdev));
+        format!("{major}, {minor}")
+    } else {
+        n.size.to_string()
+    }
 }
 
 fn print_node(g: &GlobalOpts, long: bool, path: &str, n: &Node) -> std::io::Result<()> {
@@ -40,7 +60,9 @@ fn print_node(g: &GlobalOpts, long: bool, path: &str, n: &Node) -> std::io::Resu
         outln!(
             "{}",
             serde_json::json!({"path": path, "type": n.kind, "mode": n.mode, "uid": n.uid, "gid": n.gid,
-                "size": n.size, "mtime": mtime, "link_target": String::from_utf8_lossy(&n.link_target)})
+                "size": n.size, "mtime": mtime, "link_target": String::from_utf8_lossy(&n.link_target),
+                "inode": n.inode, "links": n.links, "device_number": n.rdev,
+                "xattrs": n.xattrs.iter().map(|x| String::from_utf8_lossy(&x.name).into_owned()).collect::<Vec<_>>()})
         )?;
     } else if long {
         let link = if n.kind == NodeKind::Symlink {
@@ -53,7 +75,7 @@ fn print_node(g: &GlobalOpts, long: bool, path: &str, n: &Node) -> std::io::Resu
             mode_string(n),
             n.uid,
             n.gid,
-            n.size,
+            size_column(n),
             mtime
         )?;
     } else {

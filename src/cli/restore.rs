@@ -26,6 +26,9 @@ pub struct Args {
     /// fsync every restored file and directory before exiting
     #[arg(long)]
     pub sync: bool,
+    /// Restore files sparse: ranges of zeros become holes and take no disk space (restic's flag)
+    #[arg(long)]
+    pub sparse: bool,
     #[command(flatten)]
     pub thaw: ThawArgs,
 }
@@ -40,6 +43,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         excludes: a.excludes,
         delete: a.delete,
         sync: a.sync,
+        sparse: a.sparse,
         thaw: a.thaw.options(),
     };
     let progress = RestoreProgress::default();
@@ -61,6 +65,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         e
     })?;
     let secs = start.elapsed().as_secs_f64();
+    for w in &summary.warnings {
+        eprintln!("warning: {w}");
+    }
     for e in &summary.errors {
         eprintln!("error: {e}");
     }
@@ -69,9 +76,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         outln!(
             "{}",
             serde_json::json!({"snapshot_id": id, "files": s.files, "dirs": s.dirs,
-                "symlinks": s.symlinks, "bytes": s.bytes, "files_failed": s.files_failed,
+                "symlinks": s.symlinks, "specials": s.specials, "hardlinks": s.hardlinks,
+                "bytes": s.bytes, "files_failed": s.files_failed,
                 "dirs_failed": s.dirs_failed, "symlinks_failed": s.symlinks_failed,
-                "deleted": s.deleted, "errors": s.errors.iter().map(ToString::to_string).collect::<Vec<_>>(), "duration_seconds": secs,
+                "specials_failed": s.specials_failed, "specials_skipped": s.specials_skipped,
+                "deleted": s.deleted, "errors": s.errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "warnings": s.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(), "duration_seconds": secs,
                 // Remote stores only (a local repository counts nothing).
                 "storage_operations": backstock::backend::storage_operations()})
         )?;
@@ -81,8 +91,21 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         } else {
             String::new()
         };
+        let mut special = String::new();
+        if s.specials + s.specials_failed > 0 {
+            special = format!(
+                ", {}",
+                counted(s.specials, s.specials_failed, "special files")
+            );
+        }
+        if s.specials_skipped > 0 {
+            special += &format!(" ({} skipped)", s.specials_skipped);
+        }
+        if s.hardlinks > 0 {
+            special += &format!(", {} hard links", s.hardlinks);
+        }
         outln!(
-            "restored {}, {}, {}, {} from snapshot {} to {}{deleted} in {secs:.2}s",
+            "restored {}, {}, {}{special}, {} from snapshot {} to {}{deleted} in {secs:.2}s",
             counted(s.files, s.files_failed, "files"),
             counted(s.dirs, s.dirs_failed, "dirs"),
             counted(s.symlinks, s.symlinks_failed, "symlinks"),
@@ -95,10 +118,11 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         eprintln!(
             "error: restore finished with {} problems{}",
             s.errors.len().max(1),
-            if s.files_failed + s.dirs_failed + s.symlinks_failed > 0 {
+            if s.files_failed + s.dirs_failed + s.symlinks_failed + s.specials_failed > 0 {
                 format!(
-                    "; not restored or incomplete: {} files, {} dirs, {} symlinks",
-                    s.files_failed, s.dirs_failed, s.symlinks_failed
+                    "; not restored or incomplete: {} files, {} dirs, {} symlinks, {} special \
+                     files",
+                    s.files_failed, s.dirs_failed, s.symlinks_failed, s.specials_failed
                 )
             } else {
                 String::new()
@@ -119,5 +143,6 @@ fn counted(ok: u64, failed: u64, what: &str) -> String {
 }
 
 fn failed(s: &RestoreSummary) -> bool {
-    !s.errors.is_empty() || s.files_failed + s.dirs_failed + s.symlinks_failed > 0
+    !s.errors.is_empty()
+        || s.files_failed + s.dirs_failed + s.symlinks_failed + s.specials_failed > 0
 }

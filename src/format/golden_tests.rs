@@ -131,6 +131,9 @@ fn tree_blob() {
         size: 5,
         content: vec![BlobId([0xcc; 32])],
         link_target: vec![],
+        rdev: 0,
+        links: 0,
+        xattrs: vec![],
     };
     let link = Node {
         name: b"b".to_vec(),
@@ -148,6 +151,9 @@ fn tree_blob() {
         size: 0,
         content: vec![],
         link_target: b"a.txt".to_vec(),
+        rdev: 0,
+        links: 0,
+        xattrs: vec![],
     };
     let golden = bytes(&[
         "01", // tree version
@@ -194,10 +200,113 @@ fn tree_blob() {
         "612e747874",
     ]);
     let nodes = vec![file, link];
-    let (stream, ends) = tree::encode_stream(&nodes);
+    assert_eq!(tree::version_for(&nodes), tree::VERSION_PLAIN);
+    let (stream, ends) = tree::encode_stream(&nodes, tree::VERSION_PLAIN);
     assert_eq!(ends, [110, 189]);
     assert_eq!(
-        hex::encode(tree::blob_from_stream_part(&stream)),
+        hex::encode(tree::blob_from_stream_part(tree::VERSION_PLAIN, &stream)),
+        hex::encode(&golden)
+    );
+    assert_eq!(tree::decode_blob(&golden).unwrap(), nodes);
+}
+
+/// Tree version 2: a FIFO with an extended attribute, and a character device.
+#[test]
+fn tree_blob_version_2() {
+    let fifo = Node {
+        name: b"p".to_vec(),
+        kind: NodeKind::Fifo,
+        mode: 0o640,
+        uid: 0,
+        gid: 0,
+        mtime: Timestamp { sec: 1, nsec: 0 },
+        ctime: Timestamp::default(),
+        inode: 9,
+        device: 7,
+        size: 0,
+        content: vec![],
+        link_target: vec![],
+        rdev: 0,
+        links: 0,
+        xattrs: vec![tree::Xattr {
+            name: b"user.a".to_vec(),
+            value: b"xy".to_vec(),
+        }],
+    };
+    let dev = Node {
+        name: b"tty".to_vec(),
+        kind: NodeKind::CharDevice,
+        mode: 0o620,
+        uid: 0,
+        gid: 5,
+        mtime: Timestamp::default(),
+        ctime: Timestamp::default(),
+        inode: 0,
+        device: 0,
+        size: 0,
+        content: vec![],
+        link_target: vec![],
+        rdev: 0x0500,
+        links: 0,
+        xattrs: vec![],
+    };
+    let golden = bytes(&[
+        "02", // tree version 2
+        // "p": node length 100, kind FIFO, mode 0o640, uid 0, gid 0
+        "64000000",
+        "04",
+        "a0010000",
+        "00000000",
+        "00000000",
+        // mtime 1 s, ctime 0
+        "0100000000000000",
+        "00000000",
+        "0000000000000000",
+        "00000000",
+        // inode 9, device 7, size 0
+        "0900000000000000",
+        "0700000000000000",
+        "0000000000000000",
+        // name "p", no content, no link target
+        "0100",
+        "70",
+        "00000000",
+        "0000",
+        // version 2: rdev 0, links 0, one attribute "user.a" = "xy"
+        "0000000000000000",
+        "00000000",
+        "01000000",
+        "0600",
+        "757365722e61",
+        "02000000",
+        "7879",
+        // "tty": node length 88, kind character device, mode 0o620, uid 0, gid 5
+        "58000000",
+        "06",
+        "90010000",
+        "00000000",
+        "05000000",
+        "0000000000000000",
+        "00000000",
+        "0000000000000000",
+        "00000000",
+        "0000000000000000",
+        "0000000000000000",
+        "0000000000000000",
+        "0300",
+        "747479",
+        "00000000",
+        "0000",
+        // rdev 0x500 (major 5, minor 0), links 0, no attributes
+        "0005000000000000",
+        "00000000",
+        "00000000",
+    ]);
+    let nodes = vec![fifo, dev];
+    assert_eq!(tree::version_for(&nodes), tree::VERSION_EXTENDED);
+    let (stream, _) = tree::encode_stream(&nodes, tree::VERSION_EXTENDED);
+    assert_eq!(
+        hex::encode(tree::blob_from_stream_part(tree::VERSION_EXTENDED, &stream)),
         hex::encode(&golden)
     );
     assert_eq!(tree::decode_blob(&golden).unwrap(), nodes);

@@ -4,8 +4,16 @@ use super::reader::Reader;
 use super::{FormatError, FormatResult};
 use crate::ids::{BlobId, ID_LEN};
 
-/// The tree blob encoding version (its first byte).
-pub const VERSION: u8 = 1;
+/// The tree blob version (its first byte) of a directory whose nodes need none of version 2's fields.
+pub const VERSION_PLAIN: u8 = 1;
+/// The tree blob version of a directory with a node of a special type, a hard link count or
+/// extended attributes (see [`Node::is_extended`]); every node of such a directory carries the
+/// extra fields. Plain directories keep version 1, so their tree blobs (and IDs) stay the same.
+pub const VERSION_EXTENDED: u8 = 2;
+/// Longest extended attribute name accepted, in bytes (Linux's `XATTR_NAME_MAX`).
+pub const MAX_XATTR_NAME: usize = 255;
+/// Largest extended attribute value accepted, in bytes (Linux's `XATTR_SIZE_MAX`).
+pub const MAX_XATTR_VALUE: usize = 65536;
 /// Longest entry name accepted, in bytes.
 pub const MAX_NAME: usize = 4096;
 /// Most blob IDs one node may list.
@@ -17,7 +25,7 @@ pub const MAX_DEPTH: usize = 1000;
 /// Bytes of a node before its variable parts.
 const FIXED_LEN: usize = 1 + 4 * 3 + 12 + 12 + 8 + 8 + 8;
 
-/// What a node is; the number is its encoding.
+/// What a node is; the number is its encoding. In JSON, restic's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NodeKind {
@@ -27,6 +35,59 @@ pub enum NodeKind {
     Dir = 2,
     /// A symbolic link; `link_target` holds the target.
     Symlink = 3,
+    /// A named pipe (tree version 2).
+    Fifo = 4,
+    /// A Unix domain socket: recorded, not recreated by a restore (tree version 2).
+    Socket = 5,
+    /// A character device; `rdev` holds its device number (tree version 2).
+    #[serde(rename = "chardev")]
+    CharDevice = 6,
+    /// A block device; `rdev` holds its device number (tree version 2).
+    #[serde(rename = "dev")]
+    BlockDevice = 7,
+}
+
+impl NodeKind {
+    fn from_u8(k: u8, version: u8) -> FormatResult<Self> {
+        Ok(match (k, version) {
+            (1, _) => NodeKind::File,
+            (2, _) => NodeKind::Dir,
+            (3, _) => NodeKind::Symlink,
+            (4, VERSION_EXTENDED) => NodeKind::Fifo,
+            (5, VERSION_EXTENDED) => NodeKind::Socket,
+            (6, VERSION_EXTENDED) => NodeKind::CharDevice,
+            (7, VERSION_EXTENDED) => NodeKind::BlockDevice,
+            _ => return Err(FormatError::Invalid(format!("node type {k}"))),
+        })
+    }
+
+    /// A device node, which records a device number.
+    pub fn is_device(self) -> bool {
+        matches!(self, NodeKind::CharDevice | NodeKind::BlockDevice)
+    }
+
+    /// What it is, in words ("file", "directory", "FIFO", ...).
+    pub fn describe(self) -> &'static str {
+        match self {
+            NodeKind::File => "file",
+            NodeKind::Dir => "directory",
+            NodeKind::Symlink => "symlink",
+            NodeKind::Fifo => "FIFO",
+            NodeKind::Socket => "socket",
+            NodeKind::CharDevice => "character device",
+            NodeKind::BlockDevice => "block device",
+        }
+    }
+}
+
+/// One extended attribute: its full name with the namespace (`user.comment`,
+/// `security.capability`, `system.posix_acl_access`) and its value, both raw bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Xattr {
+    /// 1 to 255 bytes, no NUL.
+    pub name: Vec<u8>,
+    /// At most 64 KiB.
+    pub value: Vec<u8>,
 }
 
 /// A file time as stored: seconds and nanoseconds since the Unix epoch.
@@ -65,6 +126,13 @@ pub struct Node {
     pub content: Vec<BlobId>,
     /// Symlink target as raw bytes (empty for other kinds).
     pub link_target: Vec<u8>,
+    /// Device number of a character or block device (`st_rdev`); 0 for other kinds.
+    pub rdev: u64,
+    /// For a regular file with more than one name, how many it had (`st_nlink`); 0 otherwise. A
+    /// restore links the files of one snapshot that share `device` and `inode` and have links.
+    pub links: u32,
+    /// Extended attributes, sorted by name, names unique.
+    pub xattrs: Vec<Xattr>,
 }
 
 impl Node {
@@ -73,20 +141,41 @@ impl Node {
         String::from_utf8_lossy(&self.name).into_owned()
     }
 
-    /// Bytes `encode` appends for this node, its 4-byte length prefix included.
-    pub fn encoded_len(&self) -> usize {
-        4 + FIXED_LEN
+    /// Whether the node needs tree version 2: a special type, a device number, a link count or
+    /// extended attributes.
+    pub fn is_extended(&self) -> bool {
+        (self.kind as u8) > NodeKind::Symlink as u8
+            || self.rdev != 0
+            || self.links != 0
+            || !self.xattrs.is_empty()
+    }
+
+    /// Bytes `encode` appends for this node in tree `version`, its 4-byte length prefix included.
+    pub fn encoded_len(&self, version: u8) -> usize {
+        let plain = 4
+            + FIXED_LEN
             + 2
             + self.name.len()
             + 4
             + self.content.len() * ID_LEN
             + 2
-            + self.link_target.len()
+            + self.link_target.len();
+        if version == VERSION_PLAIN {
+            return plain;
+        }
+        let xattrs: usize = self
+            .xattrs
+            .iter()
+            .map(|x| 2 + x.name.len() + 4 + x.value.len())
+            .sum();
+        plain + 8 + 4 + 4 + xattrs
     }
 
-    /// Appends the node's length-prefixed encoding to `out`.
-    pub fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&((self.encoded_len() - 4) as u32).to_le_bytes());
+    /// Appends the node's length-prefixed encoding in tree `version` to `out`. A version 1
+    /// encoding leaves out the version 2 fields: the caller picks version 2 for a directory with
+    /// any extended node.
+    pub fn encode(&self, out: &mut Vec<u8>, version: u8) {
+        out.extend_from_slice(&((self.encoded_len(version) - 4) as u32).to_le_bytes());
         out.push(self.kind as u8);
         for v in [self.mode, self.uid, self.gid] {
             out.extend_from_slice(&v.to_le_bytes());
@@ -106,19 +195,26 @@ impl Node {
         }
         out.extend_from_slice(&(self.link_target.len() as u16).to_le_bytes());
         out.extend_from_slice(&self.link_target);
+        if version == VERSION_PLAIN {
+            return;
+        }
+        out.extend_from_slice(&self.rdev.to_le_bytes());
+        out.extend_from_slice(&self.links.to_le_bytes());
+        out.extend_from_slice(&(self.xattrs.len() as u32).to_le_bytes());
+        for x in &self.xattrs {
+            out.extend_from_slice(&(x.name.len() as u16).to_le_bytes());
+            out.extend_from_slice(&x.name);
+            out.extend_from_slice(&(x.value.len() as u32).to_le_bytes());
+            out.extend_from_slice(&x.value);
+        }
     }
 
-    /// Reads one length-prefixed node and checks its name, times and ID count.
-    pub fn decode(r: &mut Reader<'_>) -> FormatResult<Self> {
+    /// Reads one length-prefixed node of tree `version` and checks it as [`Node::check`] does.
+    pub fn decode(r: &mut Reader<'_>, version: u8) -> FormatResult<Self> {
         let len = r.u32()? as usize;
         let body = r.bytes(len)?;
         let mut r = Reader::new(body, "tree node");
-        let kind = match r.u8()? {
-            1 => NodeKind::File,
-            2 => NodeKind::Dir,
-            3 => NodeKind::Symlink,
-            k => return Err(FormatError::Invalid(format!("node type {k}"))),
-        };
+        let kind = NodeKind::from_u8(r.u8()?, version)?;
         let mode = r.u32()?;
         let uid = r.u32()?;
         let gid = r.u32()?;
@@ -140,6 +236,21 @@ impl Node {
         }
         let t = r.u16()? as usize;
         let link_target = r.bytes(t)?.to_vec();
+        let (mut rdev, mut links, mut xattrs) = (0, 0, Vec::new());
+        if version == VERSION_EXTENDED {
+            rdev = r.u64()?;
+            links = r.u32()?;
+            // Each attribute takes at least 7 bytes, so a hostile count cannot drive the allocation.
+            let x = r.count(7)?;
+            xattrs.reserve(x);
+            for _ in 0..x {
+                let n = r.u16()? as usize;
+                let name = r.bytes(n)?.to_vec();
+                let v = r.u32()? as usize;
+                let value = r.bytes(v)?.to_vec();
+                xattrs.push(Xattr { name, value });
+            }
+        }
         r.expect_end()?;
         let node = Node {
             name,
@@ -154,6 +265,9 @@ impl Node {
             size,
             content,
             link_target,
+            rdev,
+            links,
+            xattrs,
         };
         node.check()?;
         Ok(node)
@@ -186,6 +300,29 @@ impl Node {
         }
         if self.kind != NodeKind::File && self.size != 0 {
             return invalid("size on a non-file node");
+        }
+        if !matches!(self.kind, NodeKind::File | NodeKind::Dir) && !self.content.is_empty() {
+            return invalid("content on a node that is not a file or directory");
+        }
+        if !self.kind.is_device() && self.rdev != 0 {
+            return invalid("device number on a node that is not a device");
+        }
+        if self.kind != NodeKind::File && self.links != 0 {
+            return invalid("link count on a node that is not a file");
+        }
+        for x in &self.xattrs {
+            if x.name.is_empty() || x.name.len() > MAX_XATTR_NAME || x.name.contains(&0) {
+                return invalid(&format!(
+                    "extended attribute name {:?}",
+                    String::from_utf8_lossy(&x.name)
+                ));
+            }
+            if x.value.len() > MAX_XATTR_VALUE {
+                return invalid("extended attribute value longer than 64 KiB");
+            }
+        }
+        if self.xattrs.windows(2).any(|w| w[0].name >= w[1].name) {
+            return invalid("extended attributes out of order or repeated");
         }
         Ok(())
     }
@@ -225,21 +362,31 @@ pub fn check_for_write(nodes: &[Node]) -> FormatResult<()> {
     check_sorted(nodes)
 }
 
-/// Serializes sorted nodes as one stream (no version byte); returns the stream and each node's end offset.
-pub fn encode_stream(nodes: &[Node]) -> (Vec<u8>, Vec<usize>) {
-    let mut out = Vec::with_capacity(nodes.iter().map(Node::encoded_len).sum());
+/// The tree version a directory of these nodes is written in: 2 when any node needs it.
+pub fn version_for(nodes: &[Node]) -> u8 {
+    if nodes.iter().any(Node::is_extended) {
+        VERSION_EXTENDED
+    } else {
+        VERSION_PLAIN
+    }
+}
+
+/// A directory's sorted nodes as one stream in tree `version` (no version byte); returns the
+/// stream and each node's end offset.
+pub fn encode_stream(nodes: &[Node], version: u8) -> (Vec<u8>, Vec<usize>) {
+    let mut out = Vec::with_capacity(nodes.iter().map(|n| n.encoded_len(version)).sum());
     let mut ends = Vec::with_capacity(nodes.len());
     for n in nodes {
-        n.encode(&mut out);
+        n.encode(&mut out, version);
         ends.push(out.len());
     }
     (out, ends)
 }
 
-/// A tree blob's plaintext: the version byte, then whole nodes.
-pub fn blob_from_stream_part(part: &[u8]) -> Vec<u8> {
+/// A tree blob's plaintext: the version byte, then whole nodes of that version.
+pub fn blob_from_stream_part(version: u8, part: &[u8]) -> Vec<u8> {
     let mut b = Vec::with_capacity(part.len() + 1);
-    b.push(VERSION);
+    b.push(version);
     b.extend_from_slice(part);
     b
 }
@@ -248,7 +395,7 @@ pub fn blob_from_stream_part(part: &[u8]) -> Vec<u8> {
 pub fn decode_blob(bytes: &[u8]) -> FormatResult<Vec<Node>> {
     let mut r = Reader::new(bytes, "tree blob");
     let v = r.u8()?;
-    if v != VERSION {
+    if v != VERSION_PLAIN && v != VERSION_EXTENDED {
         return Err(FormatError::UnsupportedVersion {
             what: "tree",
             found: v,
@@ -256,7 +403,7 @@ pub fn decode_blob(bytes: &[u8]) -> FormatResult<Vec<Node>> {
     }
     let mut nodes = Vec::new();
     while !r.is_empty() {
-        nodes.push(Node::decode(&mut r)?);
+        nodes.push(Node::decode(&mut r, v)?);
     }
     check_sorted(&nodes)?;
     Ok(nodes)
@@ -277,85 +424,5 @@ pub fn check_sorted(nodes: &[Node]) -> FormatResult<()> {
 
 /// Tree unit tests; `node_strategy` is shared with other modules' property tests.
 #[cfg(test)]
-pub mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    /// Arbitrary valid nodes, for property tests.
-    pub fn node_strategy() -> impl Strategy<Value = Node> {
-        (
-            proptest::collection::vec(1u8..=255, 1..40)
-                .prop_filter("valid name", |n| check_name(n).is_ok()),
-            0u8..3,
-            any::<(u32, u32, u32)>(),
-            any::<(i64, i64, u64, u64)>(),
-            0u32..1_000_000_000,
-            any::<u64>(),
-            proptest::collection::vec(any::<[u8; 32]>(), 0..5),
-            proptest::collection::vec(any::<u8>(), 1..60),
-        )
-            .prop_map(
-                |(name, k, (mode, uid, gid), (ms, cs, inode, device), nsec, size, ids, target)| {
-                    let kind = [NodeKind::File, NodeKind::Dir, NodeKind::Symlink][k as usize];
-                    Node {
-                        name,
-                        kind,
-                        mode,
-                        uid,
-                        gid,
-                        mtime: Timestamp { sec: ms, nsec },
-                        ctime: Timestamp {
-                            sec: cs,
-                            nsec: nsec / 2,
-                        },
-                        inode,
-                        device,
-                        size: if kind == NodeKind::File { size } else { 0 },
-                        content: if kind == NodeKind::Symlink {
-                            vec![]
-                        } else {
-                            ids.into_iter().map(BlobId).collect()
-                        },
-                        link_target: if kind == NodeKind::Symlink {
-                            target
-                        } else {
-                            vec![]
-                        },
-                    }
-                },
-            )
-    }
-
-    proptest! {
-        #[test]
-        fn round_trip(mut nodes in proptest::collection::vec(node_strategy(), 0..20)) {
-            nodes.sort_by(|a, b| a.name.cmp(&b.name));
-            nodes.dedup_by(|a, b| a.name == b.name);
-            let (stream, ends) = encode_stream(&nodes);
-            prop_assert_eq!(ends.last().copied().unwrap_or(0), stream.len());
-            let blob = blob_from_stream_part(&stream);
-            prop_assert_eq!(decode_blob(&blob).unwrap(), nodes);
-        }
-
-        /// A damaged tree blob decodes or is refused, never panics; what decodes has exactly the
-        /// damaged bytes as its encoding (one encoding per tree).
-        #[test]
-        fn damaged_blobs(mut nodes in proptest::collection::vec(node_strategy(), 0..8),
-                         ops in crate::format::mutation::mutations()) {
-            nodes.sort_by(|a, b| a.name.cmp(&b.name));
-            nodes.dedup_by(|a, b| a.name == b.name);
-            let blob = blob_from_stream_part(&encode_stream(&nodes).0);
-            let damaged = crate::format::mutation::apply(&blob, &ops);
-            if let Ok(decoded) = decode_blob(&damaged) {
-                prop_assert_eq!(blob_from_stream_part(&encode_stream(&decoded).0), damaged);
-            }
-        }
-    }
-
-    #[test]
-    fn bad_names_are_refused() {
-        for n in [&b""[..], b".", b"..", b"a/b", b"a\0"] {
-            assert!(check_name(n).is_err());
-        }
-    }
-}
+#[path = "tree_tests.rs"]
+pub mod tests;

@@ -110,8 +110,8 @@ impl DiffTotals {
                     (NodeKind::File, false) => &mut self.files_removed,
                     (NodeKind::Dir, true) => &mut self.dirs_added,
                     (NodeKind::Dir, false) => &mut self.dirs_removed,
-                    (NodeKind::Symlink, true) => &mut self.others_added,
-                    (NodeKind::Symlink, false) => &mut self.others_removed,
+                    (_, true) => &mut self.others_added,
+                    (_, false) => &mut self.others_removed,
                 };
                 *slot += 1;
             }
@@ -139,7 +139,11 @@ enum Work {
 }
 
 fn same_metadata(a: &Node, b: &Node) -> bool {
-    a.mode == b.mode && a.uid == b.uid && a.gid == b.gid && a.mtime == b.mtime
+    a.mode == b.mode
+        && a.uid == b.uid
+        && a.gid == b.gid
+        && a.mtime == b.mtime
+        && a.xattrs == b.xattrs
 }
 
 fn child_path(prefix: &str, n: &Node) -> String {
@@ -179,9 +183,12 @@ impl Differ<'_, '_> {
                     Some(ChangeKind::Modified)
                 }
                 NodeKind::Symlink if o.link_target != n.link_target => Some(ChangeKind::Modified),
+                NodeKind::CharDevice | NodeKind::BlockDevice if o.rdev != n.rdev => {
+                    Some(ChangeKind::Modified)
+                }
                 // A directory's mtime follows its entries: only report it when they are equal.
                 NodeKind::Dir if o.content != n.content => {
-                    (o.mode != n.mode || o.uid != n.uid || o.gid != n.gid)
+                    (o.mode != n.mode || o.uid != n.uid || o.gid != n.gid || o.xattrs != n.xattrs)
                         .then_some(ChangeKind::Metadata)
                 }
                 _ => (!same_metadata(o, n)).then_some(ChangeKind::Metadata),

@@ -127,8 +127,8 @@ impl Visitor for Walker<'_> {
                         b.extend(n.content.iter().copied());
                     }
                 }
-                NodeKind::Symlink => c.others += 1,
                 NodeKind::Dir => c.dirs += 1,
+                _ => c.others += 1,
             }
             c += below.unwrap_or_default();
         }

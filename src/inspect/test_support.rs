@@ -56,6 +56,9 @@ pub fn node(name: &str, kind: NodeKind, content: Vec<BlobId>, size: u64) -> Node
         size,
         content,
         link_target: vec![],
+        rdev: 0,
+        links: 0,
+        xattrs: vec![],
     }
 }
 

@@ -350,7 +350,7 @@ impl Visitor for Walker<'_> {
                         continue;
                     }
                 }
-                NodeKind::Symlink => {}
+                _ => {}
             }
             kept.push(n);
         }

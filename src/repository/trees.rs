@@ -55,7 +55,7 @@ impl Repository {
                         next.extend(n.content.into_iter().filter(|id| seen.insert(*id)))
                     }
                     NodeKind::File => seen.extend(n.content),
-                    NodeKind::Symlink => {}
+                    _ => {}
                 }
             }
             level = next;
@@ -105,6 +105,9 @@ pub fn root_node(root: BlobId) -> Node {
         size: 0,
         content: vec![root],
         link_target: vec![],
+        rdev: 0,
+        links: 0,
+        xattrs: vec![],
     }
 }
 
@@ -116,7 +119,8 @@ impl BlobSaver<'_> {
     pub fn save_tree(&self, nodes: &[Node], is_root: bool) -> Result<Vec<BlobId>> {
         tree::check_for_write(nodes)
             .context("refusing to store a directory readers would reject")?;
-        let (stream, ends) = tree::encode_stream(nodes);
+        let version = tree::version_for(nodes);
+        let (stream, ends) = tree::encode_stream(nodes, version);
         let ranges: Vec<std::ops::Range<usize>> = if is_root || stream.is_empty() {
             std::iter::once(0..stream.len()).collect()
         } else {
@@ -126,7 +130,7 @@ impl BlobSaver<'_> {
         };
         let mut ids = Vec::with_capacity(ranges.len());
         for r in ranges {
-            let blob = tree::blob_from_stream_part(&stream[r]);
+            let blob = tree::blob_from_stream_part(version, &stream[r]);
             ids.push(self.save(BlobType::Tree, &blob, true)?.0);
         }
         Ok(ids)
@@ -162,6 +166,9 @@ mod tests {
             size: 1500 + i as u64 % 700,
             content: vec![BlobId(*blake3::hash(&i.to_le_bytes()).as_bytes())],
             link_target: vec![],
+            rdev: 0,
+            links: 0,
+            xattrs: vec![],
         }
     }
 

@@ -224,6 +224,9 @@ mod tests {
             size: 1,
             content,
             link_target: vec![],
+            rdev: 0,
+            links: 0,
+            xattrs: vec![],
         }
     }
 

@@ -7,10 +7,11 @@
 //! else is a conflict, left alone unless `--delete` was given.
 
 use super::handles::Ident;
+use crate::format::tree::NodeKind;
 use rustix::fs::{self as rfs, AtFlags, Dir, FileType, Mode, OFlags};
 use rustix::io::Errno;
 use std::ffi::{CStr, CString, OsStr};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Directories nested deeper than this inside an entry `--delete` removes are an error (each
@@ -110,9 +111,60 @@ pub(super) fn make_symlink(
     link: &OsStr,
     del: &Deleting<'_>,
 ) -> rustix::io::Result<Made> {
+    retrying_after_clear(parent, name, del, || rfs::symlinkat(link, parent, name))
+}
+
+/// Makes FIFO or device node `name` (mode 0600 until its metadata is applied).
+pub(super) fn make_special(
+    parent: BorrowedFd<'_>,
+    name: &OsStr,
+    kind: NodeKind,
+    rdev: u64,
+    del: &Deleting<'_>,
+) -> rustix::io::Result<Made> {
+    let file_type = match kind {
+        NodeKind::CharDevice => FileType::CharacterDevice,
+        NodeKind::BlockDevice => FileType::BlockDevice,
+        _ => FileType::Fifo,
+    };
+    let rdev = if kind.is_device() { rdev } else { 0 };
+    retrying_after_clear(parent, name, del, || {
+        rfs::mknodat(parent, name, file_type, Mode::from_raw_mode(0o600), rdev)
+    })
+}
+
+/// Makes `name` another name of the file `leader` (an `O_PATH` descriptor checked to be the file
+/// the restore made), through its `/proc/self/fd` name: `linkat` with `AT_EMPTY_PATH` needs a
+/// privilege, this does not.
+pub(super) fn make_hardlink(
+    parent: BorrowedFd<'_>,
+    name: &OsStr,
+    leader: BorrowedFd<'_>,
+    del: &Deleting<'_>,
+) -> rustix::io::Result<Made> {
+    let from = format!("/proc/self/fd/{}", leader.as_raw_fd());
+    retrying_after_clear(parent, name, del, || {
+        rfs::linkat(
+            rfs::CWD,
+            from.as_str(),
+            parent,
+            name,
+            AtFlags::SYMLINK_FOLLOW,
+        )
+    })
+}
+
+/// Runs `make` (which fails with `EEXIST` when something is at `name`); clears the way once and
+/// runs it again, then reports what was made.
+fn retrying_after_clear(
+    parent: BorrowedFd<'_>,
+    name: &OsStr,
+    del: &Deleting<'_>,
+    make: impl Fn() -> rustix::io::Result<()>,
+) -> rustix::io::Result<Made> {
     let mut cleared = false;
     loop {
-        match rfs::symlinkat(link, parent, name) {
+        match make() {
             Ok(()) => {
                 let st = rfs::statat(parent, name, AtFlags::SYMLINK_NOFOLLOW)?;
                 return Ok(Made::Ready {

@@ -41,6 +41,8 @@ pub(super) struct Writer<'a> {
     pub items: &'a [Item],
     pub states: &'a [EntryState],
     pub progress: &'a RestoreProgress,
+    /// Leave all-zero blobs unwritten (the files were made at their size, all holes).
+    pub sparse: bool,
 }
 
 /// Writes the content of every file the plan holds blobs for. Failures are recorded in the
@@ -200,6 +202,7 @@ fn restore_blob(
             );
         }
     };
+    let hole = w.sparse && is_zeros(&plain);
     for t in &b.targets {
         let st = &w.states[t.item];
         let Some(&ident) = st.ident.get() else {
@@ -209,6 +212,13 @@ fn restore_blob(
             continue;
         }
         let it = &w.items[t.item];
+        if hole {
+            st.remaining.fetch_sub(1, Ordering::AcqRel);
+            w.progress
+                .bytes
+                .fetch_add(plain.len() as u64, Ordering::Relaxed);
+            continue;
+        }
         if open.as_ref().is_none_or(|(i, _)| *i != t.item) {
             *open = None;
             match w
@@ -235,6 +245,12 @@ fn restore_blob(
             Err(e) => st.fail(format!("writing {}: {e}", w.target.show(&it.rel).display())),
         }
     }
+}
+
+/// Whether `data` is all zeros (compared a word at a time).
+fn is_zeros(data: &[u8]) -> bool {
+    let (words, rest) = data.as_chunks::<8>();
+    words.iter().all(|w| u64::from_ne_bytes(*w) == 0) && rest.iter().all(|&b| b == 0)
 }
 
 /// Writes one blob's plaintext at `offset` of `f`.

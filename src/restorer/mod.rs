@@ -15,6 +15,7 @@ mod handles;
 mod meta;
 mod plan;
 mod report;
+mod special;
 mod state;
 
 pub use report::{RestoreError, RestoreOptions, RestoreProgress, RestoreSummary};
@@ -50,6 +51,9 @@ pub(crate) struct Item {
     pub parent: Option<usize>,
     /// Whether everything below it is selected (not only what an include filter matched).
     pub whole: bool,
+    /// For a file restored as another name of an earlier selected file (a hard link), that
+    /// file's item; its content is not written again.
+    pub link_to: Option<usize>,
 }
 
 impl Item {
@@ -81,11 +85,12 @@ pub fn restore(
     let includes = PathMatcher::new(&opts.includes)?;
     let excludes = PathMatcher::new(&opts.excludes)?;
     let mut sel = plan::select(repo, node, subpath, &includes, &excludes)?;
+    special::link_hardlinks(&mut sel.items);
     // Archived packs are found (and their restore requested) before the target is touched.
     let contents = sel
         .items
         .iter()
-        .filter(|i| i.node.kind == NodeKind::File)
+        .filter(|i| i.node.kind == NodeKind::File && i.link_to.is_none())
         .flat_map(|i| i.node.content.iter());
     let needed = crate::repository::archive::packs_of(repo, contents);
     crate::repository::archive::make_readable(repo, &needed, &opts.thaw)?;
@@ -105,13 +110,19 @@ pub fn restore(
         items: &sel.items,
         states: &states,
         errors: Mutex::new(std::mem::take(&mut sel.errors)),
+        warnings: Mutex::default(),
         deleted: AtomicU64::new(0),
     };
 
     run.make_dirs(sel.target_is_dir, &sel.base);
     run.make_files();
     let packs = plan::by_pack(repo, &sel.items, &states);
-    let total = sel.items.iter().map(|i| i.node.size).sum();
+    let total = sel
+        .items
+        .iter()
+        .filter(|i| i.node.kind == NodeKind::File && i.link_to.is_none())
+        .map(|i| i.node.size)
+        .sum();
     progress.total_bytes.store(total, Ordering::Relaxed);
     let writer = data::Writer {
         repo,
@@ -119,12 +130,15 @@ pub fn restore(
         items: &sel.items,
         states: &states,
         progress,
+        sparse: opts.sparse,
     };
     data::write_all(&writer, &packs);
     run.make_symlinks();
+    run.make_specials();
     run.file_metadata();
+    run.make_hardlinks();
     run.dir_metadata();
-    run.target_metadata(created, sel.target_node.as_ref());
+    run.target_metadata(created, sel.target_node.as_ref(), &sel.base);
     Ok(run.summary())
 }
 
@@ -151,12 +165,25 @@ struct Run<'a> {
     items: &'a [Item],
     states: &'a [EntryState],
     errors: Mutex<Vec<RestoreError>>,
+    warnings: Mutex<Vec<RestoreError>>,
     deleted: AtomicU64,
 }
 
 impl<'a> Run<'a> {
     fn error(&self, e: impl Into<RestoreError>) {
         unpoisoned(&self.errors).push(e.into());
+    }
+
+    fn warn(&self, e: impl Into<RestoreError>) {
+        unpoisoned(&self.warnings).push(e.into());
+    }
+
+    /// Records the extended attributes of the entry at `snap_path` that could not be set, as
+    /// warnings.
+    fn refused_xattrs(&self, snap_path: &str, refused: Vec<meta::XattrRefused>) {
+        for r in refused {
+            self.warn(RestoreError::at(snap_path, err!(Other, "{r}")));
+        }
     }
 
     fn deleting(&self) -> Deleting<'_> {
@@ -184,18 +211,14 @@ impl<'a> Run<'a> {
     }
 
     fn conflict(&self, it: &Item, kind: &str) {
-        let want = match it.node.kind {
-            NodeKind::Dir => "a directory",
-            NodeKind::File => "a file",
-            NodeKind::Symlink => "a symlink",
-        };
         self.error(RestoreError::at(
             &it.snap_path,
             err!(
                 InvalidInput,
-                "{} is {kind} in the target, where the snapshot has {want}; left alone (restore \
+                "{} is {kind} in the target, where the snapshot has a {}; left alone (restore \
                  with --delete to replace it)",
-                self.target.show(&it.rel).display()
+                self.target.show(&it.rel).display(),
+                it.node.kind.describe()
             ),
         ));
     }
@@ -326,11 +349,11 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// The items of `kind`, grouped by parent directory in batches.
-    fn batches(&self, kind: NodeKind) -> Vec<(Option<usize>, Vec<usize>)> {
+    /// The items `pick` chooses, grouped by parent directory in batches.
+    fn batches(&self, pick: impl Fn(&Item) -> bool) -> Vec<(Option<usize>, Vec<usize>)> {
         let mut groups: HashMap<Option<usize>, Vec<usize>> = HashMap::new();
         for (i, it) in self.items.iter().enumerate() {
-            if it.node.kind == kind {
+            if pick(it) {
                 groups.entry(it.parent).or_default().push(i);
             }
         }
@@ -340,9 +363,13 @@ impl<'a> Run<'a> {
             .collect()
     }
 
-    /// Runs `make` for every item of `kind` with its parent's handle, in parallel.
-    fn in_parents(&self, kind: NodeKind, make: impl Fn(BorrowedFd<'_>, usize) + Sync) {
-        self.batches(kind)
+    /// Runs `make` for every item `pick` chooses with its parent's handle, in parallel.
+    fn in_parents(
+        &self,
+        pick: impl Fn(&Item) -> bool,
+        make: impl Fn(BorrowedFd<'_>, usize) + Sync,
+    ) {
+        self.batches(pick)
             .par_iter()
             .for_each(|(parent, idxs)| match self.open_parent(*parent) {
                 Ok(Some(h)) => idxs.iter().for_each(|&i| make(h.fd(), i)),
@@ -354,9 +381,10 @@ impl<'a> Run<'a> {
             })
     }
 
-    /// Creates every file empty, mode 0600, at its size.
+    /// Creates every file empty, mode 0600, at its size (hard links to another come later).
     fn make_files(&self) {
-        self.in_parents(NodeKind::File, |parent, i| {
+        let pick = |it: &Item| it.node.kind == NodeKind::File && it.link_to.is_none();
+        self.in_parents(pick, |parent, i| {
             let it = &self.items[i];
             match create::make_file(parent, it.name(), it.node.size, &self.deleting()) {
                 Ok(Made::Ready { ident, .. }) => {
@@ -374,34 +402,34 @@ impl<'a> Run<'a> {
 
     /// Creates the symlinks, after the file contents, with their owner and times.
     fn make_symlinks(&self) {
-        self.in_parents(NodeKind::Symlink, |parent, i| {
-            let it = &self.items[i];
-            let shown = self.target.show(&it.rel);
-            let link = OsStr::from_bytes(&it.node.link_target);
-            match create::make_symlink(parent, it.name(), link, &self.deleting()) {
-                Ok(Made::Ready { ident, .. }) => {
-                    let _ = self.states[i].ident.set(ident);
-                    if let Err(e) = meta::apply_symlink(parent, it.name(), &it.node) {
-                        let e =
-                            Error::from(e).context(format!("setting times of {}", shown.display()));
-                        self.states[i].fail(format!("{e:#}"));
-                        self.error(RestoreError::at(&it.snap_path, e));
+        self.in_parents(
+            |it| it.node.kind == NodeKind::Symlink,
+            |parent, i| {
+                let it = &self.items[i];
+                let shown = self.target.show(&it.rel);
+                let link = OsStr::from_bytes(&it.node.link_target);
+                match create::make_symlink(parent, it.name(), link, &self.deleting()) {
+                    Ok(Made::Ready { ident, .. }) => {
+                        let _ = self.states[i].ident.set(ident);
+                        self.entry_metadata(parent, i, ident);
                     }
+                    Ok(Made::Conflict(kind)) => self.conflict(it, kind),
+                    Err(e) => self.error(RestoreError::at(
+                        &it.snap_path,
+                        Error::from(e).context(format!("creating symlink {}", shown.display())),
+                    )),
                 }
-                Ok(Made::Conflict(kind)) => self.conflict(it, kind),
-                Err(e) => self.error(RestoreError::at(
-                    &it.snap_path,
-                    Error::from(e).context(format!("creating symlink {}", shown.display())),
-                )),
-            }
-        });
+            },
+        );
     }
 
     /// Owner, mode and times of every file made (a file with incomplete content gets mode 0600
     /// and keeps the restore's time), then fsync with `--sync`. Names each incomplete file.
     fn file_metadata(&self) {
         let files: Vec<usize> = (0..self.items.len())
-            .filter(|&i| self.items[i].node.kind == NodeKind::File)
+            .filter(|&i| {
+                self.items[i].node.kind == NodeKind::File && self.items[i].link_to.is_none()
+            })
             .collect();
         files.par_iter().for_each(|&i| {
             let (it, st) = (&self.items[i], &self.states[i]);
@@ -421,8 +449,9 @@ impl<'a> Run<'a> {
                 .target
                 .open_checked(&it.rel, OFlags::RDONLY | OFlags::NONBLOCK, ident)
                 .and_then(|fd| {
-                    meta::apply(fd.as_fd(), &it.node, how)
+                    let refused = meta::apply(fd.as_fd(), &it.node, how)
                         .with_context(|| format!("setting metadata of {}", shown.display()))?;
+                    self.refused_xattrs(&it.snap_path, refused);
                     if self.opts.sync {
                         rustix::fs::fsync(&fd)
                             .with_context(|| format!("syncing {}", shown.display()))?;
@@ -472,7 +501,9 @@ impl<'a> Run<'a> {
             let res = self
                 .target
                 .open_checked(&it.rel, OFlags::RDONLY | OFlags::DIRECTORY, ident)
-                .and_then(|fd| self.finish_dir(fd.as_fd(), Some(&it.node), &shown));
+                .and_then(|fd| {
+                    self.finish_dir(fd.as_fd(), Some((&it.node, &it.snap_path)), &shown)
+                });
             if let Err(e) = res {
                 st.fail(format!("{e:#}"));
                 self.error(RestoreError::at(&it.snap_path, e));
@@ -480,16 +511,18 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Applies `node`'s metadata (if given) to an open directory, then fsyncs it with `--sync`.
+    /// Applies the metadata of `node` (if given, with its path in the snapshot) to an open
+    /// directory, then fsyncs it with `--sync`.
     fn finish_dir(
         &self,
         fd: BorrowedFd<'_>,
-        node: Option<&Node>,
+        node: Option<(&Node, &str)>,
         shown: &std::path::Path,
     ) -> Result<()> {
-        if let Some(n) = node {
-            meta::apply(fd, n, meta::Apply::Complete)
+        if let Some((n, snap_path)) = node {
+            let refused = meta::apply(fd, n, meta::Apply::Complete)
                 .with_context(|| format!("setting metadata of {}", shown.display()))?;
+            self.refused_xattrs(snap_path, refused);
         }
         if self.opts.sync {
             rustix::fs::fsync(fd).with_context(|| format!("syncing {}", shown.display()))?;
@@ -499,8 +532,8 @@ impl<'a> Run<'a> {
 
     /// The target's own metadata is the selected directory's only when this restore created the
     /// target: an existing directory (a home directory, say) keeps its owner and mode.
-    fn target_metadata(&self, created: bool, node: Option<&Node>) {
-        let node = node.filter(|_| created);
+    fn target_metadata(&self, created: bool, node: Option<&Node>, base: &str) {
+        let node = node.filter(|_| created).map(|n| (n, base));
         let shown = self.target.show(std::path::Path::new(""));
         if let Err(e) = self.finish_dir(self.target.fd(), node, &shown) {
             self.error(e);
@@ -522,22 +555,33 @@ impl<'a> Run<'a> {
             ..Default::default()
         };
         for (it, st) in self.items.iter().zip(self.states) {
+            if st.skipped.load(Ordering::Relaxed) {
+                s.specials_skipped += 1;
+                continue;
+            }
             let ok = st.complete();
             let (done, failed) = match it.node.kind {
                 NodeKind::Dir => (&mut s.dirs, &mut s.dirs_failed),
                 NodeKind::File => (&mut s.files, &mut s.files_failed),
                 NodeKind::Symlink => (&mut s.symlinks, &mut s.symlinks_failed),
+                _ => (&mut s.specials, &mut s.specials_failed),
             };
             if ok {
                 *done += 1;
-                if it.node.kind == NodeKind::File {
-                    s.bytes += it.node.size;
+                match (it.node.kind, it.link_to) {
+                    (NodeKind::File, None) => s.bytes += it.node.size,
+                    (NodeKind::File, Some(_)) => s.hardlinks += 1,
+                    _ => {}
                 }
             } else {
                 *failed += 1;
             }
         }
         s.errors = self.errors.into_inner().unwrap_or_else(|e| e.into_inner());
+        s.warnings = self
+            .warnings
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
         s
     }
 }

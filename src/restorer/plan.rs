@@ -81,6 +81,7 @@ pub(super) fn select(
             node,
             parent: None,
             whole: true,
+            link_to: None,
         });
     }
     Ok(sel)
@@ -159,6 +160,7 @@ impl Visitor for Planner<'_> {
             node: n.clone(),
             parent,
             whole: inc,
+            link_to: None,
         });
         if is_dir {
             self.frames.push(Frame {
@@ -204,7 +206,7 @@ pub(super) fn by_pack(
 ) -> Vec<(PackId, Vec<PlannedBlob>)> {
     let mut packs: HashMap<PackId, HashMap<BlobId, PlannedBlob>> = HashMap::new();
     for (i, it) in items.iter().enumerate() {
-        if it.node.kind != NodeKind::File {
+        if it.node.kind != NodeKind::File || it.link_to.is_some() {
             continue;
         }
         let mut offset = 0u64;

@@ -20,6 +20,9 @@ pub struct RestoreOptions {
     pub delete: bool,
     /// fsync every restored file and directory before returning.
     pub sync: bool,
+    /// Leave the ranges of files that are all zeros unwritten (holes), as restic's `--sparse`
+    /// does: a sparse file comes back sparse, and zeros take no space on disk.
+    pub sparse: bool,
     /// What to do when packs needed are in an archive storage class: they are looked up before
     /// anything is written to the target, their restore is requested, and the restore either
     /// waits for them or fails with [`crate::ErrorKind::Archived`].
@@ -44,6 +47,10 @@ pub struct RestoreSummary {
     pub dirs: u64,
     /// Symlinks restored completely.
     pub symlinks: u64,
+    /// FIFOs and device nodes restored completely.
+    pub specials: u64,
+    /// Files among `files` restored as another name of a file restored before (hard links).
+    pub hardlinks: u64,
     /// Bytes of the files restored completely.
     pub bytes: u64,
     /// Selected entries not restored, or restored incompletely; each is named in `errors` (or
@@ -53,11 +60,20 @@ pub struct RestoreSummary {
     pub dirs_failed: u64,
     /// Symlinks not restored, or restored incompletely.
     pub symlinks_failed: u64,
+    /// FIFOs and device nodes not restored, or restored incompletely.
+    pub specials_failed: u64,
+    /// Sockets (recorded, never recreated: a program makes its socket when it listens) and
+    /// device nodes a restore without the privilege cannot make; each is named in `warnings`.
+    pub specials_skipped: u64,
     /// Entries `--delete` removed.
     pub deleted: u64,
     /// Problems that did not stop the restore (corrupt blobs, unwritable files, conflicts), each
     /// naming the entry.
     pub errors: Vec<RestoreError>,
+    /// What was left out on purpose or refused by the target without making content or metadata
+    /// that was restored wrong: skipped sockets and device nodes, extended attributes the file
+    /// system or the restore's privilege did not allow.
+    pub warnings: Vec<RestoreError>,
 }
 
 /// A problem that did not stop the restore: the path inside the snapshot it concerns (none for the

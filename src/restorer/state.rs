@@ -1,7 +1,7 @@
 //! What the restore knows about each entry while it runs.
 
 use super::handles::Ident;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 #[derive(Default)]
@@ -13,6 +13,8 @@ pub(super) struct EntryState {
     pub remaining: AtomicUsize,
     /// The first reason a file's content is incomplete.
     pub failure: OnceLock<String>,
+    /// Not made on purpose (a socket; a device node without the privilege); a warning says why.
+    pub skipped: AtomicBool,
 }
 
 impl EntryState {

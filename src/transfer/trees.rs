@@ -88,7 +88,7 @@ impl Visitor for Rewriter<'_> {
                     n.content = below
                         .ok_or_else(|| err!(Other, "directory {} was not walked", dir.child(&n)))?;
                 }
-                NodeKind::Symlink => {}
+                _ => {}
             }
             out.push(n);
         }

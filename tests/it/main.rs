@@ -16,6 +16,7 @@ mod crash;
 mod dedup_privacy;
 mod deep_tree;
 mod errors;
+mod fidelity;
 mod forget;
 mod inspect;
 mod locking;

@@ -65,6 +65,9 @@ pub fn bare_node(
         size: 0,
         content: vec![],
         link_target: vec![],
+        rdev: 0,
+        links: 0,
+        xattrs: vec![],
     }
 }
 

@@ -386,3 +386,30 @@ impl Env {
         c
     }
 }
+
+/// Runs `backstock` as `nobody` when the tests run as root (chown to another owner then fails, as
+/// for any unprivileged user), as the current user otherwise.
+pub fn run_unprivileged(env: &Env, args: &[std::ffi::OsString]) -> std::process::Output {
+    if !is_root() {
+        return env.run(args);
+    }
+    // nobody must reach the repository, write its lock and cache, and write the target.
+    fn chown_all(p: &Path) {
+        std::os::unix::fs::lchown(p, Some(65534), Some(65534)).unwrap();
+        if fs::symlink_metadata(p).unwrap().is_dir() {
+            for e in fs::read_dir(p).unwrap() {
+                chown_all(&e.unwrap().path());
+            }
+        }
+    }
+    chown_all(&env.root);
+    env.std_cmd_via(&[
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ])
+    .args(args)
+    .output()
+    .expect("running backstock through setpriv")
+}
