@@ -47,7 +47,10 @@ mod restorer;
 mod sync;
 mod transfer;
 
-pub use archiver::{backup, backup_from, stdin_node_name, BackupOptions, BackupResult, Progress};
+pub use archiver::{
+    backup, backup_from, stdin_node_name, BackupOptions, BackupResult, CommandOutput, FileEvent,
+    FileStatus, Progress, CACHEDIR_TAG,
+};
 pub use backend::{Backend, BackendError, BackendErrorKind, LocalBackend};
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{BlobId, IndexId, KeyId, PackId, ParseIdError, RepoId, SnapshotId};

@@ -4,7 +4,7 @@
 
 use super::meta::{self, Meta};
 use super::xattrs;
-use super::Archiver;
+use super::{Archiver, FileStatus};
 use crate::chunker::{classify, Class, StreamChunker};
 use crate::error::Result;
 use crate::format::tree::{Node, NodeKind, Xattr};
@@ -20,13 +20,16 @@ use std::sync::atomic::Ordering;
 const WHOLE_FILE_MAX: u64 = 4 << 20;
 pub(super) const STREAM_BUF: usize = 8 << 20;
 
-/// A file is unchanged when size, mtime, ctime and inode all match the parent's node.
-fn unchanged(meta: &Meta, p: &Node) -> bool {
-    p.kind == NodeKind::File
-        && p.size == meta.size
-        && p.mtime == meta.mtime
-        && p.ctime == meta.ctime
-        && p.inode == meta.ino
+impl Archiver<'_> {
+    /// A file is unchanged when size, mtime, ctime and inode all match the parent's node (ctime
+    /// and inode unless told to ignore them).
+    fn unchanged(&self, meta: &Meta, p: &Node) -> bool {
+        p.kind == NodeKind::File
+            && p.size == meta.size
+            && p.mtime == meta.mtime
+            && (self.ignore_ctime || p.ctime == meta.ctime)
+            && (self.ignore_inode || p.inode == meta.ino)
+    }
 }
 
 /// Reads at most `left` bytes, so that a file growing while it is read is stored as listed; at the
@@ -79,7 +82,7 @@ impl Archiver<'_> {
         meta: &Meta,
         parent: Option<&Node>,
     ) -> Result<Option<Node>> {
-        if let Some(p) = parent.filter(|p| !self.force && unchanged(meta, p)) {
+        if let Some(p) = parent.filter(|p| !self.force && self.unchanged(meta, p)) {
             if p.content
                 .iter()
                 .all(|id| self.saver.repo().index().contains(id))
@@ -93,9 +96,9 @@ impl Archiver<'_> {
                 self.progress.files.fetch_add(1, Ordering::Relaxed);
                 self.progress.bytes.fetch_add(meta.size, Ordering::Relaxed);
                 // A change to the attributes changes the ctime, so the parent's are current when
-                // it has any. Without, they are looked up (one call), as a parent written before
-                // attributes were stored has none.
-                let xattrs = if p.xattrs.is_empty() {
+                // it has any and the ctime counts. Otherwise they are looked up (one call), as a
+                // parent written before attributes were stored has none.
+                let xattrs = if p.xattrs.is_empty() || self.ignore_ctime {
                     let (x, problems) = xattrs::read(xattrs::Via::At(dir, &name));
                     for e in problems {
                         self.fail(path, e);
@@ -107,6 +110,7 @@ impl Archiver<'_> {
                 let mut n = meta.node(name, NodeKind::File, p.content.clone(), vec![]);
                 n.size = p.size;
                 n.xattrs = xattrs;
+                self.file_saved(path, FileStatus::Unchanged, p.size);
                 return Ok(Some(n));
             }
         }
@@ -124,14 +128,15 @@ impl Archiver<'_> {
         for p in &stored.xattr_problems {
             self.fail(path, p);
         }
-        let counter = match parent {
-            None => &self.counters.files_new,
+        let (counter, status) = match parent {
+            None => (&self.counters.files_new, FileStatus::New),
             Some(p) if p.kind == NodeKind::File && p.content == stored.ids => {
-                &self.counters.files_unchanged
+                (&self.counters.files_unchanged, FileStatus::Unchanged)
             }
-            Some(_) => &self.counters.files_changed,
+            Some(_) => (&self.counters.files_changed, FileStatus::Modified),
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        self.file_saved(path, status, stored.size);
         self.progress.files.fetch_add(1, Ordering::Relaxed);
         // The listed times are kept even for a file that changed while read, so the next backup
         // sees a difference and reads it again.

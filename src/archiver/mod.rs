@@ -1,7 +1,11 @@
 //! Backup: walks the given paths on all cores, saves file contents and trees through the blob saver,
 //! then writes packs, the index and finally the snapshot.
 
+mod command;
+pub use command::CommandOutput;
 mod file;
+mod filter;
+pub use filter::CACHEDIR_TAG;
 mod meta;
 mod top;
 mod walk;
@@ -13,13 +17,13 @@ use crate::format::blob_entry::BlobType;
 use crate::format::snapshot::{Snapshot, Summary, VERSION};
 use crate::format::tree::{self, Node, NodeKind, Timestamp};
 use crate::ids::{BlobId, SnapshotId};
-use crate::pathmatch::PathMatcher;
 use crate::repository::lock::LockKind;
 use crate::repository::saver::BlobSaver;
 use crate::repository::snapshots::SnapshotFilter;
 use crate::repository::{hostname, username, Repository};
 use crate::sync::unpoisoned;
 use chrono::{DateTime, FixedOffset};
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,9 +38,29 @@ pub struct BackupOptions {
     pub host: Option<String>,
     /// Tags recorded in the snapshot, for filtering and retention groups.
     pub tags: Vec<String>,
-    /// Glob patterns of entries to leave out, matched against the path inside the snapshot and the
-    /// absolute path on disk.
+    /// Glob patterns of entries to leave out, matched against the absolute path on disk with
+    /// restic's meaning (design.md, "Path patterns").
     pub excludes: Vec<String>,
+    /// [`Self::excludes`] that ignore case.
+    pub iexcludes: Vec<String>,
+    /// Leave out directories holding a file of this name (`NAME`), or one starting with a header
+    /// (`NAME:HEADER`).
+    pub exclude_if_present: Vec<String>,
+    /// Leave out cache directories (marked by a `CACHEDIR.TAG` file).
+    pub exclude_caches: bool,
+    /// Leave out files larger than this many bytes.
+    pub exclude_larger_than: Option<u64>,
+    /// Record directories on other file systems than the given paths' without their entries.
+    pub one_file_system: bool,
+    /// A file whose ctime alone changed is taken from the parent without reading it.
+    pub ignore_ctime: bool,
+    /// A file whose inode number or ctime alone changed is taken from the parent without reading
+    /// it (file systems without stable inode numbers: FUSE, some network file systems).
+    pub ignore_inode: bool,
+    /// Read, chunk and compress as a backup would, add nothing to the repository.
+    pub dry_run: bool,
+    /// How many threads walk and read (default: one per core).
+    pub read_concurrency: Option<usize>,
     /// The snapshot's time (default: when the backup started).
     pub time: Option<DateTime<FixedOffset>>,
     /// Back up standard input as a file with this name instead of `paths`.
@@ -47,19 +71,55 @@ pub struct BackupOptions {
     pub force: bool,
 }
 
-/// Live counters for a progress display.
-#[derive(Debug, Default)]
+/// Live counters for a progress display, and what is told of each file.
+#[derive(Default)]
 pub struct Progress {
     /// Files processed so far.
     pub files: AtomicU64,
     /// Bytes of file content processed so far.
     pub bytes: AtomicU64,
+    /// Called for each file saved, from the walking threads.
+    pub on_file: Option<OnFile>,
+}
+
+/// What [`Progress::on_file`] calls.
+pub type OnFile = Box<dyn Fn(&FileEvent<'_>) + Send + Sync>;
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Progress")
+            .field("files", &self.files)
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a saved file compares with the parent snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileStatus {
+    /// Not in the parent.
+    New,
+    /// In the parent with other content.
+    Modified,
+    /// In the parent with the same content (read again or taken as it was).
+    Unchanged,
+}
+
+/// One file a backup saved.
+#[derive(Debug)]
+pub struct FileEvent<'a> {
+    /// Its path on disk.
+    pub path: &'a Path,
+    /// New, modified or unchanged.
+    pub status: FileStatus,
+    /// Its size.
+    pub size: u64,
 }
 
 /// What a finished backup saved and what it met on the way.
 pub struct BackupResult {
-    /// The new snapshot's ID.
-    pub id: SnapshotId,
+    /// The new snapshot's ID; `None` after a dry run, which saves nothing.
+    pub id: Option<SnapshotId>,
     /// The new snapshot as saved, with its summary.
     pub snapshot: Snapshot,
     /// Files or directories that could not be read, with the reason.
@@ -67,10 +127,10 @@ pub struct BackupResult {
     /// Files whose size, mtime or ctime changed while they were read; each is stored as read, at
     /// most its listed size.
     pub changed: Vec<String>,
-    /// Entries of a type a tree cannot record, met by the walk and not backed up: the path and
-    /// what it is, sorted by path. Files, directories, symlinks, FIFOs, sockets and device nodes
-    /// are all recorded, so on Linux this stays empty unless a file system reports an unknown type.
-    pub skipped: Vec<(String, &'static str)>,
+    /// What the walk met and did not back up without being told to, sorted by path: the path and
+    /// why (entries of a type a tree cannot record; the entries of a kernel file system's mount
+    /// point, or of another file system with `--one-file-system`).
+    pub skipped: Vec<(String, String)>,
     /// The snapshot whose unchanged files were reused without reading them, if any.
     pub parent: Option<SnapshotId>,
 }
@@ -89,13 +149,17 @@ struct Counters {
 
 pub(crate) struct Archiver<'a> {
     saver: BlobSaver<'a>,
-    excludes: PathMatcher,
+    filter: filter::Filter,
+    /// The absolute paths given to back up.
+    targets: HashSet<PathBuf>,
     progress: &'a Progress,
     counters: Counters,
     failures: Mutex<Vec<(String, String)>>,
     changed: Mutex<Vec<String>>,
-    skipped: Mutex<Vec<(String, &'static str)>>,
+    skipped: Mutex<Vec<(String, String)>>,
     force: bool,
+    ignore_ctime: bool,
+    ignore_inode: bool,
 }
 
 impl Archiver<'_> {
@@ -107,8 +171,14 @@ impl Archiver<'_> {
         unpoisoned(&self.changed).push(path.display().to_string());
     }
 
-    fn skip_special(&self, path: &Path, what: &'static str) {
-        unpoisoned(&self.skipped).push((path.display().to_string(), what));
+    fn skip(&self, path: &Path, why: impl Into<String>) {
+        unpoisoned(&self.skipped).push((path.display().to_string(), why.into()));
+    }
+
+    fn file_saved(&self, path: &Path, status: FileStatus, size: u64) {
+        if let Some(f) = &self.progress.on_file {
+            f(&FileEvent { path, status, size });
+        }
     }
 }
 
@@ -162,21 +232,45 @@ pub fn backup_from(
         ),
         None => None,
     };
+    let (devices, targets) = match &source {
+        Source::Paths(t) => (
+            top::devices(t),
+            t.iter().map(|t| t.abs().to_path_buf()).collect(),
+        ),
+        Source::Stdin(_) => Default::default(),
+    };
+    let saver = if opts.dry_run {
+        BlobSaver::dry_run(repo)?
+    } else {
+        BlobSaver::new(repo)?
+    };
     let arch = Archiver {
-        saver: BlobSaver::new(repo)?,
-        excludes: PathMatcher::new(&opts.excludes)?,
+        saver,
+        filter: filter::Filter::new(opts, devices)?,
+        targets,
         progress,
         counters: Counters::default(),
         failures: Mutex::default(),
         changed: Mutex::default(),
         skipped: Mutex::default(),
         force: opts.force,
+        ignore_ctime: opts.ignore_ctime || opts.ignore_inode,
+        ignore_inode: opts.ignore_inode,
     };
     let root_nodes = match source {
         Source::Stdin(name) => vec![arch.save_stdin(name, stdin)?],
         Source::Paths(targets) => {
             let top = top::TopDir::new(&targets);
-            arch.save_top(&top, parent_root.as_deref(), "")?
+            let walk = || arch.save_top(&top, parent_root.as_deref(), "");
+            match opts.read_concurrency {
+                Some(n) => rayon::ThreadPoolBuilder::new()
+                    .num_threads(n.max(1))
+                    .thread_name(|i| format!("backstock-read-{i}"))
+                    .build()
+                    .map_err(|e| crate::error::err!(Other, "starting the reading threads: {e}"))?
+                    .install(walk)?,
+                None => walk()?,
+            }
         }
     };
     let tree = arch.saver.save_tree(&root_nodes, true)?;
@@ -202,7 +296,11 @@ pub fn backup_from(
         original: None,
     };
     snapshot.summary.finished = Some(chrono::Local::now().fixed_offset());
-    let id = repo.save_snapshot(&snapshot)?;
+    let id = if opts.dry_run {
+        None
+    } else {
+        Some(repo.save_snapshot(&snapshot)?)
+    };
     Ok(BackupResult {
         id,
         snapshot,

@@ -12,7 +12,7 @@ use crate::error::bail;
 use crate::error::{Context, Result};
 use crate::format::tree::{Node, NodeKind};
 use crate::repository::snapshots::absolute_path;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
@@ -42,6 +42,22 @@ impl Target {
         let abs = absolute_path(p).with_context(|| format!("resolving {}", p.display()))?;
         Ok(Target { comps, abs })
     }
+}
+
+impl Target {
+    /// Its absolute path.
+    pub fn abs(&self) -> &Path {
+        &self.abs
+    }
+}
+
+/// The devices the given paths are on (those `stat` reaches).
+pub(super) fn devices(targets: &[Target]) -> HashSet<u64> {
+    targets
+        .iter()
+        .filter_map(|t| meta::stat_path(&t.abs).ok())
+        .map(|m| m.dev)
+        .collect()
 }
 
 /// The snapshot's `paths`: each target's absolute path, once, in the order given.

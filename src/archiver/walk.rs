@@ -48,9 +48,8 @@ impl Archiver<'_> {
         rel: &str,
         parent: Option<&Node>,
     ) -> Result<Option<Node>> {
-        // Patterns match the path inside the snapshot, or the absolute path on disk.
         let rel_path = join_rel(rel, &name);
-        if self.excludes.matches(&rel_path) || self.excludes.matches(&path.to_string_lossy()) {
+        if self.filter.excludes_path(&path.to_string_lossy()) {
             return Ok(None);
         }
         let meta = match meta::lstat_at(dir, &name) {
@@ -70,6 +69,7 @@ impl Archiver<'_> {
                 Ok(None)
             }
             FileType::Directory => self.save_dir(dir, name, path, &rel_path, &meta, parent),
+            FileType::RegularFile if self.filter.excludes_size(&meta) => Ok(None),
             FileType::RegularFile => self.save_file(dir, path, name, &meta, parent),
             FileType::Symlink => match rustix::fs::readlinkat(dir, name.as_slice(), Vec::new()) {
                 Ok(t) => {
@@ -102,7 +102,7 @@ impl Archiver<'_> {
                 Ok(self.with_xattrs(dir, path, &meta, node))
             }
             FileType::Unknown => {
-                self.skip_special(path, "file of an unknown type");
+                self.skip(path, "a file of an unknown type");
                 Ok(None)
             }
         }
@@ -175,8 +175,23 @@ impl Archiver<'_> {
                 for p in problems {
                     self.fail(path, p);
                 }
-                let nodes =
-                    self.dir_entries(fd.as_fd(), path, rel_path, parent_nodes.as_deref())?;
+                let markers = self.filter.markers_in(fd.as_fd());
+                let is_target = self.targets.contains(path);
+                let nodes = if !markers.is_empty() {
+                    // Excluded by a marker: kept with the markers only.
+                    let mut kept = Vec::new();
+                    for m in markers {
+                        let pnode = parent_nodes.as_deref().and_then(|p| find(p, &m));
+                        let p = path.join(OsStr::from_bytes(&m));
+                        kept.extend(self.save_entry(fd.as_fd(), m, &p, rel_path, pnode)?);
+                    }
+                    kept
+                } else if let Some(why) = self.filter.stop_at(meta, fd.as_fd(), is_target) {
+                    self.skip(path, format!("its entries: {why}"));
+                    Vec::new()
+                } else {
+                    self.dir_entries(fd.as_fd(), path, rel_path, parent_nodes.as_deref())?
+                };
                 (nodes, xattrs)
             }
             None => (Vec::new(), Vec::new()),

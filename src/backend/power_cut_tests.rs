@@ -113,7 +113,7 @@ fn do_backup(repo: &mut Repository, src: &Path) -> Result<SnapshotId> {
     };
     let res = archiver::backup(repo, &opts, &Progress::default())?;
     assert!(res.failures.is_empty(), "{:?}", res.failures);
-    Ok(res.id)
+    Ok(res.id.expect("not a dry run"))
 }
 
 fn do_forget(repo: &mut Repository, last: u32, ids: Vec<String>) -> Result<ForgetReport> {

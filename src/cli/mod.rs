@@ -21,6 +21,7 @@ mod find;
 mod forget;
 mod init;
 mod key;
+mod lists;
 pub mod log;
 mod ls;
 mod prune;

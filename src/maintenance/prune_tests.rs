@@ -26,7 +26,7 @@ fn backup(repo: &mut Repository, src: &Path) -> (SnapshotId, BlobId) {
         ..Default::default()
     };
     let r = archiver::backup(repo, &opts, &Progress::default()).unwrap();
-    (r.id, r.snapshot.tree)
+    (r.id.expect("not a dry run"), r.snapshot.tree)
 }
 
 fn cached(repo: &Repository, id: &BlobId) -> bool {

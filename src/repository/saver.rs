@@ -40,6 +40,8 @@ pub struct BlobSaver<'r> {
     /// Sealed tree blobs written this session, for the local cache.
     new_trees: Mutex<Vec<(BlobId, Vec<u8>)>>,
     writer: PackWriter,
+    /// Count and seal new blobs, store nothing.
+    dry_run: bool,
     /// What it added so far.
     pub stats: SaverStats,
 }
@@ -53,7 +55,17 @@ impl<'r> BlobSaver<'r> {
             seen: Mutex::default(),
             new_trees: Mutex::default(),
             writer: PackWriter::new(repo.backend_arc())?,
+            dry_run: false,
             stats: SaverStats::default(),
+        })
+    }
+
+    /// A saver that deduplicates, compresses and seals as [`Self::new`]'s does, and counts what
+    /// it would add in `stats`, but writes no pack and no index: a backup's `--dry-run`.
+    pub fn dry_run(repo: &'r Repository) -> Result<Self> {
+        Ok(BlobSaver {
+            dry_run: true,
+            ..Self::new(repo)?
         })
     }
 
@@ -77,7 +89,9 @@ impl<'r> BlobSaver<'r> {
         self.stats
             .stored_bytes_added
             .fetch_add(sealed.len() as u64, Ordering::Relaxed);
-        self.add_sealed(t, id, compression, data.len() as u32, sealed)?;
+        if !self.dry_run {
+            self.add_sealed(t, id, compression, data.len() as u32, sealed)?;
+        }
         Ok((id, true))
     }
 

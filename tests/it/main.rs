@@ -6,6 +6,7 @@
 mod util;
 
 mod backup_safety;
+mod backup_select;
 mod bench;
 mod cache_damage;
 mod cold;

@@ -154,7 +154,7 @@ fn backup_at(repo_dir: &Path, dir: &Path, v: usize, minute: u32) -> SnapshotId {
     };
     let r = backup(&mut repo, &opts, &Progress::default()).unwrap();
     assert!(r.failures.is_empty(), "{:?}", r.failures);
-    r.id
+    r.id.expect("not a dry run")
 }
 
 fn prune_opts() -> PruneOptions {

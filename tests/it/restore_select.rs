@@ -191,21 +191,31 @@ fn restore_does_not_follow_symlinks_in_the_target() {
     }
 }
 
+/// restic's meaning (`backup_select::` checks it against restic): a pattern with a '/' inside
+/// matches the last components of the absolute path; one starting with '/' the whole path.
 #[test]
-fn backup_exclude_with_slash_matches_the_snapshot_path() {
+fn backup_excludes_with_a_slash_match_the_last_components_or_the_absolute_path() {
     let env = Env::init();
     make_store(&env.path("store"));
-    env.backup(&["./store/products", "--exclude", "store/products/1.json"]);
-    let listed = env.ls("latest");
+    let listed_after = |args: &[&str]| {
+        env.backup(args);
+        env.ls("latest")
+    };
+    let one = "/store/products/1.json".to_string();
+    let l = listed_after(&["./store/products", "--exclude", "store/products/1.json"]);
+    assert!(!l.contains(&one), "not excluded:\n{l:#?}");
+    let l = listed_after(&["store/products", "--exclude", "products/1.json"]);
+    assert!(!l.contains(&one), "not excluded:\n{l:#?}");
+    // Anchored: the path from the root of the file system, not of the snapshot.
+    let l = listed_after(&["store/products", "--exclude", "/store/products/1.json"]);
     assert!(
-        !listed.iter().any(|l| l == "/store/products/1.json"),
-        "not excluded:\n{listed:#?}"
+        l.contains(&one),
+        "excluded by a pattern anchored elsewhere:\n{l:#?}"
     );
-
-    env.backup(&["store/products", "--exclude", "products/2.json"]);
-    let listed = env.ls("latest");
+    let abs = format!("{}/store/products/1.json", env.root.display());
+    let l = listed_after(&["store/products", "--exclude", &abs]);
     assert!(
-        listed.iter().any(|l| l == "/store/products/2.json"),
-        "a pattern for a path that is not in the snapshot excluded /store/products/2.json"
+        !l.contains(&one),
+        "not excluded by its absolute path:\n{l:#?}"
     );
 }
