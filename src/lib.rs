@@ -76,5 +76,8 @@ pub use maintenance::repair_snapshots::{
 pub use repository::lock::LockKind;
 pub use repository::snapshots::SnapshotFilter;
 pub use repository::{OpenOptions, Repository};
-pub use restorer::{restore, RestoreOptions, RestoreProgress, RestoreSummary};
+pub use restorer::{
+    restore, restore_dry_run, Action as RestoreAction, DryRun as RestoreDryRun, Overwrite,
+    PlannedEntry, RestoreOptions, RestoreProgress, RestoreSummary,
+};
 pub use transfer::{copy, CopiedSnapshot, CopyOptions, CopyProgress, CopyReport};

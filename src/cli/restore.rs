@@ -1,7 +1,11 @@
 use super::common::{human, report_pending, split_spec, with_progress, GlobalOpts, ThawArgs};
-use anyhow::Result;
+use super::snapshots::FilterArgs;
+use anyhow::{Context, Result};
 use backstock::repository::snapshots::SnapshotFilter;
-use backstock::{restore, RestoreOptions, RestoreProgress, RestoreSummary};
+use backstock::{
+    restore, restore_dry_run, Overwrite, RestoreAction, RestoreDryRun, RestoreOptions,
+    RestoreProgress, RestoreSummary,
+};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -13,12 +17,31 @@ pub struct Args {
     /// Directory to restore into
     #[arg(short, long)]
     pub target: PathBuf,
-    /// Restore only paths matching this glob (repeatable)
-    #[arg(long = "include")]
+    /// Restore only paths matching this pattern and what is below them (repeatable; patterns as
+    /// for backup, matched against the path in the snapshot)
+    #[arg(long = "include", value_name = "PATTERN")]
     pub includes: Vec<String>,
-    /// Skip paths matching this glob (repeatable)
-    #[arg(long = "exclude")]
+    /// --include, ignoring case (repeatable)
+    #[arg(long = "iinclude", value_name = "PATTERN")]
+    pub iincludes: Vec<String>,
+    /// Skip paths matching this pattern (repeatable)
+    #[arg(long = "exclude", value_name = "PATTERN")]
     pub excludes: Vec<String>,
+    /// --exclude, ignoring case (repeatable)
+    #[arg(long = "iexclude", value_name = "PATTERN")]
+    pub iexcludes: Vec<String>,
+    /// What to do with files already in the target: always replace them, replace them if their
+    /// size or mtime differ from the snapshot's, if the snapshot's mtime is newer, or never
+    #[arg(long, value_enum, default_value = "always")]
+    pub overwrite: OverwriteArg,
+    /// Read every restored file back and compare it with the snapshot
+    #[arg(long)]
+    pub verify: bool,
+    /// Show what the restore would do (with -v, entry by entry); change nothing
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Replace entries of another kind in the way of restored ones, and remove entries of restored
     /// directories that the snapshot does not have (within --include/--exclude)
     #[arg(long)]
@@ -33,19 +56,42 @@ pub struct Args {
     pub thaw: ThawArgs,
 }
 
+/// `--overwrite` values, restic's names.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum OverwriteArg {
+    Always,
+    IfChanged,
+    IfNewer,
+    Never,
+}
+
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let (repo, lock) = g.open_for_reading()?;
     let (spec, sub) = split_spec(&a.snapshot);
-    let (id, snap) = repo.find_snapshot(spec, &SnapshotFilter::default())?;
+    let (id, snap) = repo.find_snapshot(spec, &SnapshotFilter::from(a.filter))?;
     let opts = RestoreOptions {
         target: a.target,
         includes: a.includes,
+        iincludes: a.iincludes,
         excludes: a.excludes,
+        iexcludes: a.iexcludes,
+        overwrite: match a.overwrite {
+            OverwriteArg::Always => Overwrite::Always,
+            OverwriteArg::IfChanged => Overwrite::IfChanged,
+            OverwriteArg::IfNewer => Overwrite::IfNewer,
+            OverwriteArg::Never => Overwrite::Never,
+        },
+        verify: a.verify,
         delete: a.delete,
         sync: a.sync,
         sparse: a.sparse,
         thaw: a.thaw.options(),
     };
+    if a.dry_run {
+        let plan = restore_dry_run(&repo, &lock, &snap.tree, sub, &opts)
+            .with_context(|| format!("restoring snapshot {} (dry run)", id.short()))?;
+        return dry_run_report(g, &plan, &id.short(), &opts);
+    }
     let progress = RestoreProgress::default();
     let start = Instant::now();
     let summary = with_progress(
@@ -80,6 +126,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 "bytes": s.bytes, "files_failed": s.files_failed,
                 "dirs_failed": s.dirs_failed, "symlinks_failed": s.symlinks_failed,
                 "specials_failed": s.specials_failed, "specials_skipped": s.specials_skipped,
+                "files_kept": s.files_kept, "verified": s.verified,
                 "deleted": s.deleted, "errors": s.errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
                 "warnings": s.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(), "duration_seconds": secs,
                 // Remote stores only (a local repository counts nothing).
@@ -103,6 +150,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
         }
         if s.hardlinks > 0 {
             special += &format!(", {} hard links", s.hardlinks);
+        }
+        if s.files_kept > 0 {
+            special += &format!(", {} existing files kept (--overwrite)", s.files_kept);
         }
         outln!(
             "restored {}, {}, {}{special}, {} from snapshot {} to {}{deleted} in {secs:.2}s",
@@ -129,6 +179,56 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             }
         );
         return Ok(1);
+    }
+    Ok(0)
+}
+
+/// Prints a dry run: a count per action, each entry with -v, all of it with --json.
+fn dry_run_report(
+    g: &GlobalOpts,
+    plan: &RestoreDryRun,
+    short: &str,
+    opts: &RestoreOptions,
+) -> Result<i32> {
+    if g.json {
+        outln!(
+            "{}",
+            serde_json::json!({"snapshot_id": short, "dry_run": true, "bytes": plan.bytes,
+                "entries": plan.entries})
+        )?;
+        return Ok(0);
+    }
+    let name = |a: RestoreAction| match a {
+        RestoreAction::Create => "create",
+        RestoreAction::Update => "update",
+        RestoreAction::Replace => "replace",
+        RestoreAction::Keep => "keep",
+        RestoreAction::Conflict => "conflict",
+        RestoreAction::Delete => "delete",
+        RestoreAction::Skip => "skip",
+    };
+    if g.verbose > 0 {
+        for e in &plan.entries {
+            let kind = e.kind.map_or("", |k| k.describe());
+            outln!("{:<8} {kind:<9} {}", name(e.action), e.path)?;
+        }
+    }
+    if !g.quiet {
+        use RestoreAction::*;
+        outln!(
+            "dry run of snapshot {short} to {}: {} to create, {} to update, {} to replace, {} to \
+             keep, {} conflicts, {} to delete, {} skipped; {} of content to write; nothing was \
+             changed",
+            opts.target.display(),
+            plan.count(Create),
+            plan.count(Update),
+            plan.count(Replace),
+            plan.count(Keep),
+            plan.count(Conflict),
+            plan.count(Delete),
+            plan.count(Skip),
+            human(plan.bytes)
+        )?;
     }
     Ok(0)
 }

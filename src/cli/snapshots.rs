@@ -16,7 +16,7 @@ pub struct FilterArgs {
     /// Only snapshots of this host (repeatable)
     #[arg(long = "host")]
     pub hosts: Vec<String>,
-    /// Only snapshots with this tag (repeatable)
+    /// Only snapshots with this tag; `--tag a,b` needs both, repeated `--tag` any (as in restic)
     #[arg(long = "tag")]
     pub tags: Vec<String>,
     /// Only snapshots that include this path (repeatable)

@@ -16,7 +16,8 @@ use std::path::{Component, Path, PathBuf};
 pub struct SnapshotFilter {
     /// Host names, any of which must be the snapshot's (all hosts when empty).
     pub hosts: Vec<String>,
-    /// Tags, any of which the snapshot must carry (all snapshots when empty).
+    /// Tag lists, any of which the snapshot must match (all snapshots when empty). As in restic,
+    /// an entry `a,b` is matched by a snapshot carrying both `a` and `b`.
     pub tags: Vec<String>,
     /// Paths, each of which must match one of the snapshot's recorded paths (all when empty).
     pub paths: Vec<String>,
@@ -26,7 +27,12 @@ impl SnapshotFilter {
     /// Every filter path must match one of the snapshot's paths (`path_matches`).
     pub fn matches(&self, s: &Snapshot) -> bool {
         (self.hosts.is_empty() || self.hosts.contains(&s.hostname))
-            && (self.tags.is_empty() || self.tags.iter().any(|t| s.tags.contains(t)))
+            && (self.tags.is_empty()
+                || self.tags.iter().any(|list| {
+                    list.split(',')
+                        .filter(|t| !t.is_empty())
+                        .all(|t| s.tags.iter().any(|have| have == t))
+                }))
             && (self.paths.is_empty()
                 || self
                     .paths

@@ -11,14 +11,17 @@
 
 mod create;
 mod data;
+mod dry_run;
 mod handles;
 mod meta;
 mod plan;
 mod report;
 mod special;
 mod state;
+mod verify;
 
-pub use report::{RestoreError, RestoreOptions, RestoreProgress, RestoreSummary};
+pub use dry_run::{restore_dry_run, Action, DryRun, PlannedEntry};
+pub use report::{Overwrite, RestoreError, RestoreOptions, RestoreProgress, RestoreSummary};
 
 use crate::error::err;
 use crate::error::{Context, Error, Result};
@@ -82,8 +85,8 @@ pub fn restore(
     let node = repo.find_node(root, subpath)?.ok_or_else(|| {
         crate::error::err!(NotFound, "{subpath:?} does not exist in the snapshot")
     })?;
-    let includes = PathMatcher::new(&opts.includes)?;
-    let excludes = PathMatcher::new(&opts.excludes)?;
+    let includes = PathMatcher::with_insensitive(&opts.includes, &opts.iincludes)?;
+    let excludes = PathMatcher::with_insensitive(&opts.excludes, &opts.iexcludes)?;
     let mut sel = plan::select(repo, node, subpath, &includes, &excludes)?;
     special::link_hardlinks(&mut sel.items);
     // Archived packs are found (and their restore requested) before the target is touched.
@@ -112,6 +115,7 @@ pub fn restore(
         errors: Mutex::new(std::mem::take(&mut sel.errors)),
         warnings: Mutex::default(),
         deleted: AtomicU64::new(0),
+        verified: AtomicU64::new(0),
     };
 
     run.make_dirs(sel.target_is_dir, &sel.base);
@@ -137,6 +141,9 @@ pub fn restore(
     run.make_specials();
     run.file_metadata();
     run.make_hardlinks();
+    if opts.verify {
+        run.verify(repo);
+    }
     run.dir_metadata();
     run.target_metadata(created, sel.target_node.as_ref(), &sel.base);
     Ok(run.summary())
@@ -167,6 +174,7 @@ struct Run<'a> {
     errors: Mutex<Vec<RestoreError>>,
     warnings: Mutex<Vec<RestoreError>>,
     deleted: AtomicU64,
+    verified: AtomicU64,
 }
 
 impl<'a> Run<'a> {
@@ -381,11 +389,40 @@ impl<'a> Run<'a> {
             })
     }
 
-    /// Creates every file empty, mode 0600, at its size (hard links to another come later).
+    /// Whether `--overwrite` keeps the file already at item `i`'s name (and marks it kept).
+    fn keep_existing(&self, parent: BorrowedFd<'_>, i: usize) -> bool {
+        let it = &self.items[i];
+        if self.opts.overwrite == Overwrite::Always {
+            return false;
+        }
+        let Ok(st) = rustix::fs::statat(parent, it.name(), rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+        else {
+            return false;
+        };
+        let is_file =
+            rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile;
+        #[allow(clippy::unnecessary_cast)]
+        let mtime = (st.st_mtime as i64, st.st_mtime_nsec as u32);
+        let keep = is_file
+            && self
+                .opts
+                .overwrite
+                .keeps(st.st_size as u64, mtime, &it.node);
+        if keep {
+            self.states[i].skipped.store(true, Ordering::Relaxed);
+        }
+        keep
+    }
+
+    /// Creates every file empty, mode 0600, at its size (hard links to another come later);
+    /// leaves the files `--overwrite` keeps.
     fn make_files(&self) {
         let pick = |it: &Item| it.node.kind == NodeKind::File && it.link_to.is_none();
         self.in_parents(pick, |parent, i| {
             let it = &self.items[i];
+            if self.keep_existing(parent, i) {
+                return;
+            }
             match create::make_file(parent, it.name(), it.node.size, &self.deleting()) {
                 Ok(Made::Ready { ident, .. }) => {
                     let _ = self.states[i].ident.set(ident);
@@ -552,11 +589,15 @@ impl<'a> Run<'a> {
     fn summary(self) -> RestoreSummary {
         let mut s = RestoreSummary {
             deleted: self.deleted.load(Ordering::Relaxed),
+            verified: self.verified.load(Ordering::Relaxed),
             ..Default::default()
         };
         for (it, st) in self.items.iter().zip(self.states) {
             if st.skipped.load(Ordering::Relaxed) {
-                s.specials_skipped += 1;
+                match it.node.kind {
+                    NodeKind::File => s.files_kept += 1,
+                    _ => s.specials_skipped += 1,
+                }
                 continue;
             }
             let ok = st.complete();

@@ -206,7 +206,10 @@ pub(super) fn by_pack(
 ) -> Vec<(PackId, Vec<PlannedBlob>)> {
     let mut packs: HashMap<PackId, HashMap<BlobId, PlannedBlob>> = HashMap::new();
     for (i, it) in items.iter().enumerate() {
-        if it.node.kind != NodeKind::File || it.link_to.is_some() {
+        if it.node.kind != NodeKind::File
+            || it.link_to.is_some()
+            || states[i].skipped.load(Ordering::Relaxed)
+        {
             continue;
         }
         let mut offset = 0u64;

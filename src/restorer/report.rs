@@ -5,15 +5,52 @@ use crate::error::Error;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 
+/// What a restore does with a file already in the target where the snapshot has a file
+/// (restic's `--overwrite`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Overwrite {
+    /// Replace it.
+    #[default]
+    Always,
+    /// Replace it unless it has the snapshot's size and mtime.
+    IfChanged,
+    /// Replace it only if the snapshot's mtime is newer.
+    IfNewer,
+    /// Keep it.
+    Never,
+}
+
+impl Overwrite {
+    /// Whether an existing file of this size and mtime is kept.
+    pub fn keeps(self, size: u64, mtime: (i64, u32), node: &crate::format::tree::Node) -> bool {
+        let snap = (node.mtime.sec, node.mtime.nsec);
+        match self {
+            Overwrite::Always => false,
+            Overwrite::IfChanged => size == node.size && mtime == snap,
+            Overwrite::IfNewer => mtime >= snap,
+            Overwrite::Never => true,
+        }
+    }
+}
+
 /// What to restore and where; the snapshot and subtree are chosen by the caller.
 #[derive(Debug, Clone, Default)]
 pub struct RestoreOptions {
     /// The directory the selected tree is restored into; made if missing.
     pub target: PathBuf,
-    /// Glob patterns (see design.md, path matching); when any are given, only matching entries and their parents are restored.
+    /// Glob patterns (design.md, "Path patterns"); when any are given, only matching entries and
+    /// their parents are restored.
     pub includes: Vec<String>,
+    /// [`Self::includes`] that ignore case.
+    pub iincludes: Vec<String>,
     /// Glob patterns of entries (with everything below them) not to restore.
     pub excludes: Vec<String>,
+    /// [`Self::excludes`] that ignore case.
+    pub iexcludes: Vec<String>,
+    /// What to do with files already in the target.
+    pub overwrite: Overwrite,
+    /// Read every restored file back and compare it with the snapshot's blobs.
+    pub verify: bool,
     /// Replace entries of another kind in the way (a directory where the snapshot has a file, a
     /// file where it has a directory) and remove entries of restored directories that the
     /// snapshot does not have (within the include and exclude filters).
@@ -51,6 +88,10 @@ pub struct RestoreSummary {
     pub specials: u64,
     /// Files among `files` restored as another name of a file restored before (hard links).
     pub hardlinks: u64,
+    /// Files already in the target that `--overwrite` kept as they were.
+    pub files_kept: u64,
+    /// Files read back and found identical to the snapshot (`--verify`).
+    pub verified: u64,
     /// Bytes of the files restored completely.
     pub bytes: u64,
     /// Selected entries not restored, or restored incompletely; each is named in `errors` (or

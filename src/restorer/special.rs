@@ -132,6 +132,18 @@ impl Run<'_> {
                 let Some(l) = it.link_to else { return };
                 let (leader, lst) = (&self.items[l], &self.states[l]);
                 let shown = self.target.show(&it.rel);
+                if lst.skipped.load(Ordering::Relaxed) {
+                    // Its first name was kept as it was: this name is left as it is too.
+                    self.states[i].skipped.store(true, Ordering::Relaxed);
+                    return self.warn(RestoreError::at(
+                        &it.snap_path,
+                        err!(
+                            Other,
+                            "not linked to {}: that file was kept as it was (--overwrite)",
+                            leader.snap_path
+                        ),
+                    ));
+                }
                 let ident = match lst.ident.get() {
                     Some(&ident) if lst.complete() => ident,
                     _ => {

@@ -28,6 +28,7 @@ mod rclone;
 mod repo_files;
 mod repo_open;
 mod rest;
+mod restore_options;
 mod restore_safety;
 mod restore_select;
 mod roundtrip;
