@@ -55,6 +55,7 @@ pub use backend::{Backend, BackendError, BackendErrorKind, LocalBackend};
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{BlobId, IndexId, KeyId, PackId, ParseIdError, RepoId, SnapshotId};
 pub use inspect::diff::{diff_nodes, resolve as resolve_node, Change, ChangeKind, DiffTotals};
+pub use inspect::dump::{dump, ArchiveFormat, DumpSummary};
 pub use inspect::find::{Finder, Match};
 pub use inspect::list::list;
 pub use inspect::stats::{stats, Mode as StatsMode, Stats};

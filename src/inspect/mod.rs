@@ -2,6 +2,7 @@
 //! directory (list), how big (stats).
 
 pub mod diff;
+pub mod dump;
 pub mod find;
 pub mod list;
 pub mod stats;

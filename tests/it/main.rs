@@ -16,6 +16,7 @@ mod copy;
 mod crash;
 mod dedup_privacy;
 mod deep_tree;
+mod dump_archive;
 mod errors;
 mod fidelity;
 mod forget;
