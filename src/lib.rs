@@ -56,7 +56,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use ids::{BlobId, IndexId, KeyId, PackId, ParseIdError, RepoId, SnapshotId};
 pub use inspect::diff::{diff_nodes, resolve as resolve_node, Change, ChangeKind, DiffTotals};
 pub use inspect::dump::{dump, ArchiveFormat, DumpSummary};
-pub use inspect::find::{Finder, Match};
+pub use inspect::find::{Finder, Match, Query as FindQuery};
 pub use inspect::list::list;
 pub use inspect::stats::{stats, Mode as StatsMode, Stats};
 pub use inspect::tree_reader::TreeReader;

@@ -21,6 +21,7 @@ pub struct PathMatcher {
 
 impl PathMatcher {
     /// A matcher for `patterns`, case-sensitive.
+    #[cfg(test)]
     pub fn new(patterns: &[String]) -> Result<Self> {
         Self::with_insensitive(patterns, &[])
     }

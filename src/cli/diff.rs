@@ -1,7 +1,7 @@
 use super::common::{human, split_spec, GlobalOpts};
 use anyhow::Result;
 use backstock::error::Context;
-use backstock::{diff_nodes, resolve_node, DiffTotals, TreeReader};
+use backstock::{diff_nodes, resolve_node, ChangeKind, DiffTotals, TreeReader};
 use std::io::Write;
 
 #[derive(clap::Args, Debug)]
@@ -10,6 +10,9 @@ pub struct Args {
     pub old: String,
     /// New side: SNAPSHOT[:PATH]
     pub new: String,
+    /// Also list entries whose metadata alone changed (mode, owner, mtime, attributes), as `U`
+    #[arg(long)]
+    pub metadata: bool,
 }
 
 /// Whether an error is a closed standard output (`backstock diff ... | head`).
@@ -55,7 +58,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     if g.json {
         let mut changes = Vec::new();
         let totals = diff_nodes(&reader, &old, &new, |c| {
-            changes.push(c.clone());
+            if a.metadata || c.change != ChangeKind::Metadata {
+                changes.push(c.clone());
+            }
             Ok(())
         })?;
         let doc = serde_json::json!({"changes": changes, "totals": totals});
@@ -72,6 +77,9 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = diff_nodes(&reader, &old, &new, |c| {
+        if !a.metadata && c.change == ChangeKind::Metadata {
+            return Ok(());
+        }
         writeln!(out, "{}    {}", c.change.symbol(), c.path).context("writing to standard output")
     })
     .and_then(|t| {

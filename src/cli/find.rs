@@ -1,16 +1,92 @@
 use super::common::{human, GlobalOpts};
-use anyhow::Result;
+use super::snapshots::FilterArgs;
+use anyhow::{Context, Result};
 use backstock::format::tree::{NodeKind, Timestamp};
-use backstock::Finder;
+use backstock::repository::snapshots::SnapshotFilter;
+use backstock::{BlobId, FindQuery, Finder, PackId};
+use chrono::TimeZone;
 
 #[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true)
+    .args(["patterns", "blobs", "trees", "packs"])))]
 pub struct Args {
-    /// Glob patterns: without '/' they match names, with '/' paths relative to the snapshot root
-    #[arg(required = true)]
+    /// Patterns, matched against the path in the snapshot as backup's --exclude is
     pub patterns: Vec<String>,
+    /// Match patterns ignoring case
+    #[arg(short = 'i', long)]
+    pub ignore_case: bool,
+    /// Entries holding this data blob (full ID; repeatable)
+    #[arg(long = "blob", value_name = "ID")]
+    pub blobs: Vec<String>,
+    /// Directories made of this tree blob (full ID; repeatable)
+    #[arg(long = "tree", value_name = "ID")]
+    pub trees: Vec<String>,
+    /// Entries holding any blob of this pack (full ID; repeatable)
+    #[arg(long = "pack", value_name = "ID")]
+    pub packs: Vec<String>,
+    /// Only entries modified at or after this time ("YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS", local)
+    #[arg(long, value_name = "TIME")]
+    pub oldest: Option<String>,
+    /// Only entries modified at or before this time
+    #[arg(long, value_name = "TIME")]
+    pub newest: Option<String>,
     /// Search only this snapshot (repeatable; default: all snapshots)
     #[arg(short = 's', long = "snapshot")]
     pub snapshots: Vec<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// A local date ("YYYY-MM-DD", its start) or date and time.
+fn parse_when(s: &str, end_of_day: bool) -> Result<Timestamp> {
+    let naive = match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        Ok(d) if end_of_day => d.and_hms_nano_opt(23, 59, 59, 999_999_999),
+        Ok(d) => d.and_hms_opt(0, 0, 0),
+        Err(_) => chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok(),
+    }
+    .with_context(|| format!("{s:?}: expected \"YYYY-MM-DD\" or \"YYYY-MM-DD HH:MM:SS\""))?;
+    let t = chrono::Local
+        .from_local_datetime(&naive)
+        .earliest()
+        .with_context(|| format!("{s:?} does not exist in the local time zone"))?;
+    Ok(Timestamp {
+        sec: t.timestamp(),
+        nsec: t.timestamp_subsec_nanos(),
+    })
+}
+
+/// The query the arguments describe; a pack's blobs are read from its header.
+fn query(repo: &backstock::repository::Repository, a: &Args) -> Result<FindQuery> {
+    let mut q = FindQuery::default();
+    if a.ignore_case {
+        q.ipatterns = a.patterns.clone();
+    } else {
+        q.patterns = a.patterns.clone();
+    }
+    for id in a.blobs.iter().chain(&a.trees) {
+        q.ids
+            .insert(BlobId::from_hex(id).with_context(|| format!("{id:?} is not a full blob ID"))?);
+    }
+    for p in &a.packs {
+        let pack = PackId::from_hex(p).with_context(|| format!("{p:?} is not a full pack ID"))?;
+        let size = repo
+            .index()
+            .pack_size(&pack)
+            .with_context(|| format!("pack {p} is not in the index"))?;
+        let entries = repo.read_pack_header(&pack, size.into())?;
+        q.ids.extend(entries.iter().map(|e| e.id));
+    }
+    q.oldest = a
+        .oldest
+        .as_deref()
+        .map(|s| parse_when(s, false))
+        .transpose()?;
+    q.newest = a
+        .newest
+        .as_deref()
+        .map(|s| parse_when(s, true))
+        .transpose()?;
+    Ok(q)
 }
 
 fn rfc3339(t: Timestamp) -> Option<String> {
@@ -29,8 +105,10 @@ fn local(t: Timestamp) -> String {
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let (repo, _lock) = g.open_for_reading()?;
+    let filter = SnapshotFilter::from(a.filter.clone());
     let mut snaps = repo.select_snapshots(&a.snapshots)?;
-    let mut finder = Finder::new(&repo, &a.patterns)?;
+    snaps.retain(|(_, s)| filter.matches(s));
+    let mut finder = Finder::with_query(&repo, query(&repo, &a)?)?;
     let mut json = Vec::new();
     let (mut found_in, mut total) = (0, 0);
     for (id, snap) in snaps.drain(..) {

@@ -57,10 +57,18 @@ fn print_node(g: &GlobalOpts, long: bool, path: &str, n: &Node) -> std::io::Resu
         })
         .unwrap_or_default();
     if g.json {
+        // Times with their zone (RFC 3339, local offset), to the nanosecond.
+        let rfc3339 = |t: backstock::format::tree::Timestamp| {
+            chrono::DateTime::from_timestamp(t.sec, t.nsec).map(|d| {
+                d.with_timezone(&chrono::Local)
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+            })
+        };
         outln!(
             "{}",
-            serde_json::json!({"path": path, "type": n.kind, "mode": n.mode, "uid": n.uid, "gid": n.gid,
-                "size": n.size, "mtime": mtime, "link_target": String::from_utf8_lossy(&n.link_target),
+            serde_json::json!({"path": path, "name": n.name_lossy(), "type": n.kind, "mode": n.mode,
+                "permissions": mode_string(n), "uid": n.uid, "gid": n.gid,
+                "size": n.size, "mtime": rfc3339(n.mtime), "ctime": rfc3339(n.ctime), "link_target": String::from_utf8_lossy(&n.link_target),
                 "inode": n.inode, "links": n.links, "device_number": n.rdev,
                 "xattrs": n.xattrs.iter().map(|x| String::from_utf8_lossy(&x.name).into_owned()).collect::<Vec<_>>()})
         )?;

@@ -18,6 +18,10 @@ pub enum CliMode {
     RestoreSize,
     /// Unique blobs and their raw and stored sizes
     RawData,
+    /// Files counted once per distinct content
+    FilesByContents,
+    /// Files counted once per distinct content, with their blobs
+    BlobsPerFile,
 }
 
 fn ratio(r: Option<f64>) -> String {
@@ -31,6 +35,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let mode = match a.mode {
         CliMode::RestoreSize => Mode::RestoreSize,
         CliMode::RawData => Mode::RawData,
+        CliMode::FilesByContents => Mode::FilesByContents,
+        CliMode::BlobsPerFile => Mode::BlobsPerFile,
     };
     let dirs = AtomicU64::new(0);
     let st = with_progress(
@@ -41,16 +47,30 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let mode = match mode {
         Mode::RestoreSize => "restore-size",
         Mode::RawData => "raw-data",
+        Mode::FilesByContents => "files-by-contents",
+        Mode::BlobsPerFile => "blobs-per-file",
     };
+    // By contents, the file count and size are those of the distinct contents (restic's meaning).
+    let (files, bytes) = match st.by_contents {
+        Some(c) => (c.files, c.bytes),
+        None => (st.restore.files, st.restore.bytes),
+    };
+    let blobs_per_file = st
+        .by_contents
+        .filter(|_| mode == "blobs-per-file")
+        .map(|c| c.blobs);
     if g.json {
         let mut v = serde_json::json!({
             "mode": mode,
             "snapshots_processed": st.snapshots_processed,
-            "total_file_count": st.restore.files,
+            "total_file_count": files,
             "total_dir_count": st.restore.dirs,
             "total_symlink_count": st.restore.others,
-            "total_size": st.restore.bytes,
+            "total_size": bytes,
         });
+        if let (Some(b), Some(obj)) = (blobs_per_file, v.as_object_mut()) {
+            obj.insert("total_blob_count".into(), b.into());
+        }
         if let (Some(raw), Some(obj)) = (st.raw, v.as_object_mut()) {
             let extra = serde_json::json!({
                 "total_blob_count": raw.data_blobs + raw.tree_blobs,
@@ -72,15 +92,17 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let row = |k: &str, v: String| outln!("{k:>22}:  {v}");
     outln!("Stats in {mode} mode:")?;
     row("Snapshots processed", st.snapshots_processed.to_string())?;
-    row("Total file count", st.restore.files.to_string())?;
-    row("Total dir count", st.restore.dirs.to_string())?;
-    if st.restore.others > 0 {
-        row("Total symlink count", st.restore.others.to_string())?;
+    row("Total file count", files.to_string())?;
+    if st.by_contents.is_none() {
+        row("Total dir count", st.restore.dirs.to_string())?;
+        if st.restore.others > 0 {
+            row("Total other count", st.restore.others.to_string())?;
+        }
     }
-    row(
-        "Total size",
-        format!("{} ({} bytes)", human(st.restore.bytes), st.restore.bytes),
-    )?;
+    if let Some(b) = blobs_per_file {
+        row("Total blob count", b.to_string())?;
+    }
+    row("Total size", format!("{} ({bytes} bytes)", human(bytes)))?;
     if let Some(raw) = st.raw {
         row(
             "Total blob count",

@@ -91,7 +91,7 @@ pub struct Xattr {
 }
 
 /// A file time as stored: seconds and nanoseconds since the Unix epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, serde::Serialize)]
 pub struct Timestamp {
     /// Seconds since the Unix epoch (negative before 1970).
     pub sec: i64,

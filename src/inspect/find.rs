@@ -1,8 +1,8 @@
-//! Which snapshots hold paths matching glob patterns.
+//! Which snapshots hold paths matching glob patterns, entries holding given blobs or trees, or
+//! entries modified within a time range.
 //!
-//! Patterns follow `PathMatcher`: without '/' a pattern matches an entry's name, with '/' its whole
-//! path relative to the snapshot root. Directories match too, and matching a directory does not stop
-//! the search below it.
+//! Patterns have restic's meaning (design.md, "Path patterns"), matched against the path inside
+//! the snapshot. Directories match too, and matching a directory does not stop the search below it.
 //!
 //! Snapshots of the same data share most directories. The matches below a directory depend only on
 //! its path and its tree blob IDs, so they are remembered by that pair and a directory seen in an
@@ -16,7 +16,7 @@ use crate::ids::BlobId;
 use crate::pathmatch::PathMatcher;
 use crate::repository::walk::{walk, Dir, Visitor};
 use crate::repository::Repository;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Subtrees with more matches than this are not remembered (a pattern like `*` would otherwise keep
@@ -36,24 +36,64 @@ pub struct Match {
     pub mtime: Timestamp,
 }
 
+/// What a finder looks for: an entry matches when it passes every part given.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// Path patterns, any of which the entry's path matches.
+    pub patterns: Vec<String>,
+    /// [`Self::patterns`] that ignore case.
+    pub ipatterns: Vec<String>,
+    /// Blob or tree IDs, any of which the entry's content lists (a file holding a data blob, a
+    /// directory made of a tree blob).
+    pub ids: HashSet<BlobId>,
+    /// Entries modified at or after this time only.
+    pub oldest: Option<Timestamp>,
+    /// Entries modified at or before this time only.
+    pub newest: Option<Timestamp>,
+}
+
 /// Searches snapshot trees, remembering the results of directories already walked.
 pub struct Finder<'r> {
     reader: TreeReader<'r>,
     matcher: PathMatcher,
+    query: Query,
     memo: HashMap<(String, Vec<BlobId>), Arc<Vec<Match>>>,
 }
 
 impl<'r> Finder<'r> {
-    /// A finder for paths matching any of `patterns` (globs as `--exclude` takes them); at least one.
+    /// A finder for paths matching any of `patterns`; at least one.
     pub fn new(repo: &'r Repository, patterns: &[String]) -> Result<Self> {
-        if patterns.is_empty() {
-            bail!(InvalidInput, "give at least one pattern to find");
+        Self::with_query(
+            repo,
+            Query {
+                patterns: patterns.to_vec(),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// A finder for `query`, which needs patterns or IDs.
+    pub fn with_query(repo: &'r Repository, query: Query) -> Result<Self> {
+        if query.patterns.is_empty() && query.ipatterns.is_empty() && query.ids.is_empty() {
+            bail!(
+                InvalidInput,
+                "give at least one pattern to find (or --blob, --tree or --pack)"
+            );
         }
         Ok(Finder {
             reader: TreeReader::new(repo),
-            matcher: PathMatcher::new(patterns)?,
+            matcher: PathMatcher::with_insensitive(&query.patterns, &query.ipatterns)?,
+            query,
             memo: HashMap::new(),
         })
+    }
+
+    fn matches(&self, path: &str, n: &Node) -> bool {
+        let q = &self.query;
+        (self.matcher.is_empty() || self.matcher.matches(path))
+            && (q.ids.is_empty() || n.content.iter().any(|id| q.ids.contains(id)))
+            && q.oldest.is_none_or(|t| n.mtime >= t)
+            && q.newest.is_none_or(|t| n.mtime <= t)
     }
 
     /// How many tree blobs were decoded so far.
@@ -92,7 +132,7 @@ impl Visitor for Finder<'_> {
         let mut out = Vec::new();
         for (n, below) in nodes.into_iter().zip(below) {
             let child = dir.child(&n);
-            if self.matcher.matches(&child) {
+            if self.matches(&child, &n) {
                 out.push(Match {
                     path: child,
                     kind: n.kind,

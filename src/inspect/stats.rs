@@ -22,6 +22,22 @@ pub enum Mode {
     RestoreSize,
     /// Unique blobs the snapshots reference and their raw and stored sizes.
     RawData,
+    /// Files counted once per distinct content (restic's `files-by-contents`).
+    FilesByContents,
+    /// Files counted once per distinct content, with the blobs each is made of (restic's
+    /// `blobs-per-file`).
+    BlobsPerFile,
+}
+
+/// Files by distinct content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ByContents {
+    /// Distinct file contents.
+    pub files: u64,
+    /// Blobs of those files, each file's counted (a blob two contents share counts twice).
+    pub blobs: u64,
+    /// Bytes of those files.
+    pub bytes: u64,
 }
 
 /// What a restore writes.
@@ -70,6 +86,8 @@ pub struct Stats {
     pub restore: RestoreSize,
     /// Present in `RawData` mode.
     pub raw: Option<RawData>,
+    /// Present in `FilesByContents` and `BlobsPerFile` modes.
+    pub by_contents: Option<ByContents>,
 }
 
 impl Stats {
@@ -91,6 +109,9 @@ struct Walker<'r> {
     memo: HashMap<Vec<BlobId>, RestoreSize>,
     /// Unique blobs seen, collected in `RawData` mode.
     blobs: Option<HashSet<BlobId>>,
+    /// Distinct file contents (a hash of the blob ID list) with their blob counts.
+    contents: Option<HashSet<[u8; 32]>>,
+    by_contents: ByContents,
     dirs_read: &'r AtomicU64,
 }
 
@@ -126,6 +147,18 @@ impl Visitor for Walker<'_> {
                     if let Some(b) = &mut self.blobs {
                         b.extend(n.content.iter().copied());
                     }
+                    if let Some(seen) = &mut self.contents {
+                        let mut h = blake3::Hasher::new();
+                        for id in &n.content {
+                            h.update(&id.0);
+                        }
+                        h.update(&n.size.to_le_bytes());
+                        if seen.insert(*h.finalize().as_bytes()) {
+                            self.by_contents.files += 1;
+                            self.by_contents.blobs += n.content.len() as u64;
+                            self.by_contents.bytes += n.size;
+                        }
+                    }
                 }
                 NodeKind::Dir => c.dirs += 1,
                 _ => c.others += 1,
@@ -149,6 +182,8 @@ pub fn stats(
         reader: TreeReader::new(repo),
         memo: HashMap::new(),
         blobs: (mode == Mode::RawData).then(HashSet::new),
+        contents: matches!(mode, Mode::FilesByContents | Mode::BlobsPerFile).then(HashSet::new),
+        by_contents: ByContents::default(),
         dirs_read,
     };
     let mut out = Stats::default();
@@ -178,6 +213,9 @@ pub fn stats(
             raw.stored_size += u64::from(e.stored_len);
         }
         out.raw = Some(raw);
+    }
+    if w.contents.is_some() {
+        out.by_contents = Some(w.by_contents);
     }
     Ok(out)
 }

@@ -6,6 +6,7 @@ use crate::error::{bail, err};
 use crate::error::{Error, Result};
 use crate::format::snapshot::Snapshot;
 use crate::ids::SnapshotId;
+pub use crate::repository::groups::{GroupBy, GroupKey};
 use crate::repository::lock::{LockGuard, LockKind};
 use crate::repository::snapshots::{resolve_spec, SnapshotFilter};
 use crate::repository::Repository;
@@ -136,75 +137,6 @@ impl Policy {
             && self.yearly == 0
             && self.within.is_none_or(|d| d.is_zero())
             && self.tags.is_empty()
-    }
-}
-
-/// Which snapshot fields make a group (`--group-by host,paths,tags`; empty for one group).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GroupBy {
-    /// Snapshots of different hosts are in different groups.
-    pub host: bool,
-    /// Snapshots of different path sets are in different groups.
-    pub paths: bool,
-    /// Snapshots with different tag sets are in different groups.
-    pub tags: bool,
-}
-
-impl Default for GroupBy {
-    fn default() -> Self {
-        GroupBy {
-            host: true,
-            paths: true,
-            tags: false,
-        }
-    }
-}
-
-impl FromStr for GroupBy {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        let mut g = GroupBy {
-            host: false,
-            paths: false,
-            tags: false,
-        };
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            match part {
-                "host" => g.host = true,
-                "paths" => g.paths = true,
-                "tags" => g.tags = true,
-                _ => bail!(InvalidInput, "invalid --group-by field {part:?}: use host, paths and/or tags (comma-separated), or \"\" for no grouping"),
-            }
-        }
-        Ok(g)
-    }
-}
-
-/// The values a group shares; `None` for fields not grouped by. Paths and tags are sorted.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct GroupKey {
-    /// The group's host.
-    pub host: Option<String>,
-    /// The group's recorded paths.
-    pub paths: Option<Vec<String>>,
-    /// The group's tags.
-    pub tags: Option<Vec<String>>,
-}
-
-impl GroupKey {
-    /// The key of the group `s` belongs to when grouping `by`.
-    pub fn of(s: &Snapshot, by: GroupBy) -> GroupKey {
-        let sorted = |v: &[String]| {
-            let mut v = v.to_vec();
-            v.sort();
-            v
-        };
-        GroupKey {
-            host: by.host.then(|| s.hostname.clone()),
-            paths: by.paths.then(|| sorted(&s.paths)),
-            tags: by.tags.then(|| sorted(&s.tags)),
-        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod cache;
+pub mod groups;
 mod identity;
 pub mod index;
 mod index_files;

@@ -231,9 +231,17 @@ fn diff_find_and_stats_match_what_was_written() {
     assert!(expected.contains(&("/shop/media/img".into(), "added".into())));
     assert!(expected.contains(&("/shop/theme/style.css".into(), "metadata".into())));
 
-    // JSON form.
-    let v = env.json(&["diff", &s1, &s2]);
+    // JSON form; metadata-only changes are listed with --metadata, counted always.
+    let v = env.json(&["diff", "--metadata", &s1, &s2]);
     assert_eq!(changes_of(&v), expected);
+    let plain = env.json(&["diff", &s1, &s2]);
+    let without: BTreeSet<_> = expected
+        .iter()
+        .filter(|(_, c)| c != "metadata")
+        .cloned()
+        .collect();
+    assert_eq!(changes_of(&plain), without);
+    assert_eq!(plain["totals"]["metadata"], 2);
     let t = &v["totals"];
     let count = |c: &str, dir: bool| {
         expected
@@ -256,7 +264,7 @@ fn diff_find_and_stats_match_what_was_written() {
     assert_eq!(net, file_bytes(&after) as i64 - file_bytes(&before) as i64);
 
     // Text form: the same lines, then totals.
-    let text = env.ok(&["diff", &s1[..8], &s2[..8]]);
+    let text = env.ok(&["diff", "--metadata", &s1[..8], &s2[..8]]);
     let lines: BTreeSet<(String, String)> = text
         .lines()
         .filter_map(|l| {
@@ -279,6 +287,7 @@ fn diff_find_and_stats_match_what_was_written() {
     assert!(changes_of(&same).is_empty(), "{same}");
     let sub = env.json(&[
         "diff",
+        "--metadata",
         &format!("{s1}:shop/products"),
         &format!("{s2}:/shop/products"),
     ]);

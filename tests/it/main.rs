@@ -21,6 +21,7 @@ mod errors;
 mod fidelity;
 mod forget;
 mod inspect;
+mod inspect_options;
 mod locking;
 mod maintenance;
 mod maintenance_faults;
