@@ -74,6 +74,8 @@ pub use maintenance::repair::{repair_index, RepairIndexOptions, RepairReport};
 pub use maintenance::repair_snapshots::{
     repair_snapshots, RepairSnapshotsOptions, RepairSnapshotsReport, REPAIRED_TAG,
 };
+pub use maintenance::rewrite::{rewrite, RewriteOptions, Rewritten, REWRITE_TAG};
+pub use maintenance::tag::{tag, Retagged, TagChange};
 pub use repository::lock::LockKind;
 pub use repository::snapshots::SnapshotFilter;
 pub use repository::{OpenOptions, Repository};

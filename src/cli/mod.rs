@@ -27,8 +27,10 @@ mod ls;
 mod prune;
 mod repair;
 mod restore;
+mod rewrite;
 mod snapshots;
 mod stats;
+mod tag;
 mod unlock;
 
 use clap::{Parser, Subcommand};
@@ -60,7 +62,7 @@ pub enum Command {
     Ls(ls::Args),
     /// Restore a snapshot or part of it
     Restore(restore::Args),
-    /// Write one file of a snapshot to standard output
+    /// Write a file of a snapshot, or a directory as a tar or zip archive, to standard output
     Dump(dump::Args),
     /// Print a decoded repository object as JSON (for debugging)
     Cat(cat::Args),
@@ -74,6 +76,10 @@ pub enum Command {
     Copy(copy::Args),
     /// Remove snapshots by policy or ID
     Forget(forget::Args),
+    /// Add, remove or set the tags of snapshots
+    Tag(tag::Args),
+    /// Write new snapshots without the paths matching --exclude (trees only; --forget the originals)
+    Rewrite(rewrite::Args),
     /// Remove unused data and repack partly used packs
     Prune(prune::Args),
     /// Verify the repository
@@ -106,6 +112,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Stats(a) => stats::run(g, a),
         Command::Copy(a) => copy::run(g, a),
         Command::Forget(a) => forget::run(g, a),
+        Command::Tag(a) => tag::run(g, a),
+        Command::Rewrite(a) => rewrite::run(g, a),
         Command::Prune(a) => prune::run(g, a),
         Command::Check(a) => check::run(g, a),
         Command::Repair(c) => repair::run(g, c),

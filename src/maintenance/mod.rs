@@ -10,3 +10,5 @@ pub mod prune;
 pub mod prune_plan;
 pub mod repair;
 pub mod repair_snapshots;
+pub mod rewrite;
+pub mod tag;

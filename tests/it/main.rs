@@ -38,3 +38,4 @@ mod s3;
 mod s3_signed;
 mod snapshots_cat;
 mod storage_view;
+mod tag_rewrite;
