@@ -137,13 +137,16 @@ pub fn rewrite(
     Ok(out)
 }
 
+/// A directory's new tree blob IDs (`None`: unchanged) and the paths removed below it.
+type Walked = (Option<Vec<BlobId>>, Vec<String>);
+
 struct Walker<'a> {
     repo: &'a Repository,
     saver: &'a BlobSaver<'a>,
     matcher: PathMatcher,
     /// Directories already walked, by path and tree blob IDs: their new IDs (`None`: unchanged)
     /// and the paths removed below them.
-    memo: HashMap<(String, Vec<BlobId>), (Option<Vec<BlobId>>, Vec<String>)>,
+    memo: HashMap<(String, Vec<BlobId>), Walked>,
     /// Paths removed in the snapshot being walked.
     removed: Vec<String>,
     /// For each directory read and not yet left: how many paths were removed before it.
