@@ -232,6 +232,7 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 "snapshot_id": result.id,
                 "short_id": result.id.map(|id| id.short()),
                 "dry_run": opts.dry_run,
+                "version": env!("CARGO_PKG_VERSION"),
                 "parent": result.parent,
                 "summary": s,
                 "duration_seconds": secs,

@@ -36,13 +36,13 @@ pub struct GlobalOpts {
     pub repository_file: Option<PathBuf>,
     /// For remote repositories: give up on a request (and retry it) when the server has not
     /// answered, or a download has not moved, for this long (e.g. 30s, 5m)
-    #[arg(long, global = true, value_parser = parse_duration, default_value = "5m")]
+    #[arg(long, global = true, env = "BACKSTOCK_TIMEOUT", value_parser = parse_duration, default_value = "5m")]
     pub timeout: std::time::Duration,
     /// Upload at most this many KiB per second (any repository)
-    #[arg(long, global = true, value_name = "KiB/s", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, global = true, env = "BACKSTOCK_LIMIT_UPLOAD", value_name = "KiB/s", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit_upload: Option<u64>,
     /// Download at most this many KiB per second (any repository)
-    #[arg(long, global = true, value_name = "KiB/s", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, global = true, env = "BACKSTOCK_LIMIT_DOWNLOAD", value_name = "KiB/s", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit_download: Option<u64>,
     /// Write this many pack files at once, each held in memory until written (default 2)
     #[arg(long, global = true, env = "BACKSTOCK_CONNECTIONS", value_parser = clap::value_parser!(u16).range(1..=16))]
@@ -64,7 +64,7 @@ pub struct GlobalOpts {
     )]
     pub password_command: Option<String>,
     /// Try the key file whose ID starts with this first
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "BACKSTOCK_KEY_HINT")]
     pub key_hint: Option<String>,
     /// Take no lock (only for commands that only read, e.g. on a read-only copy of a repository)
     #[arg(long, global = true)]
@@ -82,8 +82,18 @@ pub struct GlobalOpts {
     #[arg(long, global = true)]
     pub no_cache: bool,
     /// Directory for the local cache (default: $XDG_CACHE_HOME/backstock)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "BACKSTOCK_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Read settings from the profile NAME: NAME.toml in $XDG_CONFIG_HOME/backstock (or a path
+    /// ending in .toml); flags and BACKSTOCK_* variables win over it
+    #[arg(
+        short = 'P',
+        long,
+        global = true,
+        env = "BACKSTOCK_PROFILE",
+        value_name = "NAME"
+    )]
+    pub profile: Option<String>,
     /// s3: storage class of data packs (STANDARD_IA, GLACIER_IR, GLACIER, DEEP_ARCHIVE or a
     /// provider's class name); default: the bucket's
     #[arg(
@@ -107,7 +117,7 @@ pub struct GlobalOpts {
     #[arg(long, global = true, env = "BACKSTOCK_CACERT", value_name = "FILE")]
     pub cacert: Vec<PathBuf>,
     /// Wait up to this long for a locked repository (e.g. 30s, 10m, 1h)
-    #[arg(long, global = true, value_parser = parse_duration, default_value = "0s")]
+    #[arg(long, global = true, env = "BACKSTOCK_RETRY_LOCK", value_parser = parse_duration, default_value = "0s")]
     pub retry_lock: std::time::Duration,
 }
 

@@ -117,6 +117,8 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     let all = || report.groups.iter().flat_map(|gr| gr.decisions.iter());
     let kept = all().filter(|d| d.keep).count();
     let removed = all().count() - kept;
+    // With --prune, one JSON document holds both: {"forget": [...], "prune": {...}}.
+    let mut forget_json = None;
     if g.json {
         let groups: Vec<_> = report
             .groups
@@ -131,7 +133,11 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
                 })
             })
             .collect();
-        outln!("{}", serde_json::to_string_pretty(&groups)?)?;
+        if a.prune {
+            forget_json = Some(groups);
+        } else {
+            outln!("{}", serde_json::to_string_pretty(&groups)?)?;
+        }
     } else if !g.quiet {
         for gr in &report.groups {
             outln!("{}:", describe(&gr.key))?;
@@ -168,9 +174,27 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     if a.prune && a.dry_run && !g.quiet && !g.json {
         outln!("--prune is skipped with --dry-run")?;
     }
-    if let Some(pruned) = pruned {
-        let pruned = pruned?;
-        super::prune::print_report(g, &pruned, start.elapsed().as_secs_f64())?;
+    let secs = start.elapsed().as_secs_f64();
+    let pruned = pruned.transpose()?;
+    match (forget_json, pruned) {
+        (Some(groups), pruned) => {
+            let prune = match pruned {
+                Some(p) => {
+                    let mut v = serde_json::to_value(&p)?;
+                    v["duration_seconds"] = serde_json::json!(secs);
+                    v
+                }
+                None => serde_json::Value::Null,
+            };
+            outln!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &serde_json::json!({"forget": groups, "prune": prune})
+                )?
+            )?;
+        }
+        (None, Some(p)) => super::prune::print_report(g, &p, secs)?,
+        (None, None) => {}
     }
     Ok(0)
 }

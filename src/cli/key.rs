@@ -1,6 +1,7 @@
 use super::common::GlobalOpts;
 use anyhow::{bail, Context, Result};
 use backstock::crypto::kdf::KdfParams;
+use backstock::repository::keys::KeyLabel;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
@@ -25,6 +26,21 @@ pub struct NewPassword {
     /// Read the new password from this file (else BACKSTOCK_NEW_PASSWORD, else a prompt)
     #[arg(long)]
     pub new_password_file: Option<PathBuf>,
+    /// Host name the new key records (default: this machine's)
+    #[arg(long)]
+    pub host: Option<String>,
+    /// User name the new key records (default: the current user's)
+    #[arg(long)]
+    pub user: Option<String>,
+}
+
+impl NewPassword {
+    fn label(&self) -> KeyLabel {
+        KeyLabel {
+            host: self.host.clone(),
+            user: self.user.clone(),
+        }
+    }
 }
 
 fn new_password(a: &NewPassword) -> Result<Zeroizing<Vec<u8>>> {
@@ -87,22 +103,29 @@ pub fn run(g: &GlobalOpts, c: Command) -> Result<i32> {
         }
         Command::Add(a) => {
             let pw = new_password(&a)?;
-            let id = repo.add_key(&pw, KdfParams::default())?;
-            if !g.quiet {
+            let id = repo.add_key(&pw, KdfParams::default(), &a.label())?;
+            if g.json {
+                outln!("{}", serde_json::json!({"added": id}))?;
+            } else if !g.quiet {
                 outln!("added key {}", id.short())?;
             }
         }
         Command::Remove { id } => {
             let id = repo.find_key(&id)?;
             repo.remove_key(id)?;
-            if !g.quiet {
+            if g.json {
+                outln!("{}", serde_json::json!({"removed": id}))?;
+            } else if !g.quiet {
                 outln!("removed key {}", id.short())?;
             }
         }
         Command::Passwd(a) => {
             let pw = new_password(&a)?;
-            let id = repo.change_password(&pw, KdfParams::default())?;
-            if !g.quiet {
+            let old = repo.key_id();
+            let id = repo.change_password(&pw, KdfParams::default(), &a.label())?;
+            if g.json {
+                outln!("{}", serde_json::json!({"removed": old, "added": id}))?;
+            } else if !g.quiet {
                 outln!("password changed; new key {}", id.short())?;
             }
         }

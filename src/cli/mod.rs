@@ -10,6 +10,7 @@ macro_rules! outln {
 
 mod backup;
 mod bench;
+mod cache;
 mod cat;
 mod check;
 mod common;
@@ -19,11 +20,13 @@ mod dump;
 pub mod exit;
 mod find;
 mod forget;
+mod generate;
 mod init;
 mod key;
 mod lists;
 pub mod log;
 mod ls;
+mod profile;
 mod prune;
 mod repair;
 mod restore;
@@ -32,6 +35,7 @@ mod snapshots;
 mod stats;
 mod tag;
 mod unlock;
+mod version;
 
 use clap::{Parser, Subcommand};
 
@@ -92,16 +96,52 @@ pub enum Command {
     Key(key::Command),
     /// Remove stale locks
     Unlock(unlock::Args),
+    /// List local caches; --cleanup removes those of repositories not used for a while
+    Cache(cache::Args),
     /// Replay simulated days of a synthetic store export into a fresh repository and time each step
     Bench(bench::Args),
+    /// Shell completions and man pages
+    #[command(subcommand)]
+    Generate(generate::Command),
+    /// Print the version
+    Version(version::Args),
 }
 
 /// Runs a parsed command line; returns the exit code.
-pub fn run(cli: Cli) -> anyhow::Result<i32> {
+pub fn run(mut cli: Cli) -> anyhow::Result<i32> {
+    let profile = match &cli.global.profile {
+        Some(name) => {
+            let path = profile::path_of(name)?;
+            let p = profile::load(&path)?;
+            p.apply_global(&mut cli.global);
+            Some((p, path))
+        }
+        None => None,
+    };
     let g = &cli.global;
     match cli.command {
         Command::Init(a) => init::run(g, a),
-        Command::Backup(a) => backup::run(g, a),
+        Command::Backup(mut a) => {
+            let Some((p, path)) = &profile else {
+                return backup::run(g, a);
+            };
+            p.apply_backup(&mut a)?;
+            let dry_run = a.dry_run;
+            let code = backup::run(g, a)?;
+            // A snapshot was saved (whole or partial): the profile's retention follows.
+            let saved = code == exit::OK || code == exit::PARTIAL_BACKUP;
+            if p.backup.forget && saved && !dry_run {
+                let forgot = forget::run(g, p.forget.forget_args(path)?)?;
+                return Ok(code.max(forgot));
+            }
+            Ok(code)
+        }
+        Command::Forget(mut a) => {
+            if let Some((p, path)) = &profile {
+                p.apply_forget(&mut a, path)?;
+            }
+            forget::run(g, a)
+        }
         Command::Snapshots(a) => snapshots::run(g, a),
         Command::Ls(a) => ls::run(g, a),
         Command::Restore(a) => restore::run(g, a),
@@ -111,7 +151,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Find(a) => find::run(g, a),
         Command::Stats(a) => stats::run(g, a),
         Command::Copy(a) => copy::run(g, a),
-        Command::Forget(a) => forget::run(g, a),
         Command::Tag(a) => tag::run(g, a),
         Command::Rewrite(a) => rewrite::run(g, a),
         Command::Prune(a) => prune::run(g, a),
@@ -119,6 +158,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Repair(c) => repair::run(g, c),
         Command::Key(c) => key::run(g, c),
         Command::Unlock(a) => unlock::run(g, a),
+        Command::Cache(a) => cache::run(g, a),
         Command::Bench(a) => bench::run(g, a),
+        Command::Generate(c) => generate::run(g, c),
+        Command::Version(a) => version::run(g, a),
     }
 }

@@ -174,6 +174,8 @@ impl Cache {
         }
         .join(repo.to_hex());
         private_dir(&dir)?;
+        // The directory's mtime says when the cache was last used (`cache --cleanup`).
+        let _ = filetime::set_file_mtime(&dir, filetime::FileTime::now());
         let path = dir.join("cache.redb");
         precreate_private(&path)?;
         let db = match create_db(&path) {

@@ -154,19 +154,37 @@ pub struct KeyInfo {
 }
 
 /// Writes a new key file wrapping `keys` with `password`, naming this host and user.
+/// The host and user a key file records (for `key list`); this machine's and this user's unless
+/// given, as restic's `key add --host/--user`.
+#[derive(Debug, Clone, Default)]
+pub struct KeyLabel {
+    /// Host name to record instead of this machine's.
+    pub host: Option<String>,
+    /// User name to record instead of the current user's.
+    pub user: Option<String>,
+}
+
 pub(crate) fn write_key_file(
     backend: &dyn crate::backend::Backend,
     keys: &crate::crypto::MasterKeys,
     password: &[u8],
     kdf: KdfParams,
+    label: &KeyLabel,
 ) -> Result<KeyId> {
+    let host = label.host.clone().unwrap_or_else(hostname);
+    let user = label.user.clone().unwrap_or_else(username);
+    for (what, v) in [("host", &host), ("user", &user)] {
+        if v.len() > 255 {
+            bail!(InvalidInput, "--{what} is longer than 255 bytes");
+        }
+    }
     let kf = KeyFile::create(
         keys,
         password,
         kdf,
         chrono::Utc::now().timestamp(),
-        &hostname(),
-        &username(),
+        &host,
+        &user,
     )
     .context("creating key")?;
     let bytes = kf.encode();
@@ -200,9 +218,9 @@ impl Repository {
     }
 
     /// Adds a key file that wraps the master keys with `password`.
-    pub fn add_key(&self, password: &[u8], kdf: KdfParams) -> Result<KeyId> {
+    pub fn add_key(&self, password: &[u8], kdf: KdfParams, label: &KeyLabel) -> Result<KeyId> {
         let _lock = self.lock(LockKind::Append)?;
-        write_key_file(self.backend(), self.keys(), password, kdf)
+        write_key_file(self.backend(), self.keys(), password, kdf, label)
     }
 
     /// Resolves a full key ID or a unique prefix (at least 4 hex digits).
@@ -260,10 +278,15 @@ impl Repository {
     }
 
     /// Replaces the key in use by one for `new_password`; returns the new key's ID.
-    pub fn change_password(&mut self, new_password: &[u8], kdf: KdfParams) -> Result<KeyId> {
+    pub fn change_password(
+        &mut self,
+        new_password: &[u8],
+        kdf: KdfParams,
+        label: &KeyLabel,
+    ) -> Result<KeyId> {
         let _lock = self.lock(LockKind::Exclusive)?;
         let old = self.key_id();
-        let new = write_key_file(self.backend(), self.keys(), new_password, kdf)?;
+        let new = write_key_file(self.backend(), self.keys(), new_password, kdf, label)?;
         // The new key is written before the old one goes, so a crash leaves at least one.
         self.set_key_id(new);
         self.delete(FileType::Key, &old.to_hex())

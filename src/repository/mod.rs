@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod cache;
+pub mod cache_dirs;
 pub mod groups;
 mod identity;
 pub mod index;
@@ -179,7 +180,8 @@ impl Repository {
         rand::rngs::OsRng.fill_bytes(&mut rid);
         config.id = RepoId(rid);
         // The key first: a config without a key would be a repository nobody can open.
-        let key_id = keys::write_key_file(backend.as_ref(), &keys, password, kdf)?;
+        let key_id =
+            keys::write_key_file(backend.as_ref(), &keys, password, kdf, &Default::default())?;
         let cbytes = envelope::seal(Kind::Config, &keys.enc, &config.encode()?, false)?;
         // Create-only: of two inits at the same moment, one config wins and the other init
         // takes its key file back, instead of leaving a key to master keys nobody uses.

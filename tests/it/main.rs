@@ -36,6 +36,7 @@ mod restore_select;
 mod roundtrip;
 mod s3;
 mod s3_signed;
+mod shell_config;
 mod snapshots_cat;
 mod storage_view;
 mod tag_rewrite;
