@@ -229,7 +229,7 @@ impl GlobalOpts {
     }
 
     /// Opens the repository in `backend` with these options (cache, lock retries, `--no-lock`).
-    fn open_backend(
+    pub(super) fn open_backend(
         &self,
         backend: Arc<dyn Backend>,
         password: &[u8],
@@ -260,49 +260,10 @@ impl GlobalOpts {
     }
 }
 
-/// The source repository of `init --from-repo` and `copy`, and where its password comes from
-/// (as for `-r`: `--from-password-file`, else `BACKSTOCK_FROM_PASSWORD`, else a prompt).
-#[derive(clap::Args, Debug)]
-pub struct FromRepoOpts {
-    /// The source repository, in any form -r/--repo takes
-    #[arg(
-        long = "from-repo",
-        value_name = "LOCATION",
-        env = "BACKSTOCK_FROM_REPOSITORY",
-        // A remote location may hold a password: --help shows the variable's name, not its value.
-        hide_env_values = true
-    )]
-    pub from_repo: Option<PathBuf>,
-    /// Read the source repository's password from this file (its first line; wins over
-    /// BACKSTOCK_FROM_PASSWORD)
-    #[arg(long, value_name = "FILE", env = "BACKSTOCK_FROM_PASSWORD_FILE")]
-    pub from_password_file: Option<PathBuf>,
-}
-
-impl FromRepoOpts {
-    /// Opens the source repository with the global options (cache, timeouts, lock retries) but no
-    /// key hint (`--key-hint` is the destination's). Errors say that the source is meant.
-    pub fn open(&self, g: &GlobalOpts) -> Result<Repository> {
-        let location = self.from_repo.as_ref().context(
-            "no source repository given: use --from-repo LOCATION or set BACKSTOCK_FROM_REPOSITORY",
-        )?;
-        let what = || {
-            format!(
-                "opening the source repository (--from-repo {})",
-                location.display()
-            )
-        };
-        let backend = g.backend_at(location.as_os_str()).with_context(what)?;
-        let password = read_password(self.from_password_file.as_deref(), EnvPassword::From, false)?;
-        g.open_backend(backend, &password, None, !g.no_cache)
-            .with_context(what)
-    }
-}
-
 /// A password variable, taken out of the environment the first time it is asked for, so that
 /// programs this process starts (restic in `bench --compare`) do not inherit it.
 #[derive(Debug, Clone, Copy)]
-enum EnvPassword {
+pub(super) enum EnvPassword {
     /// BACKSTOCK_PASSWORD, for `-r`.
     Main,
     /// BACKSTOCK_FROM_PASSWORD, for `--from-repo`.
@@ -352,7 +313,7 @@ impl EnvPassword {
 
 /// A password: from `file` (its first line), else the variable `env`, else a prompt on a terminal
 /// (twice when `confirm`). An empty password is refused from every source.
-fn read_password(
+pub(super) fn read_password(
     file: Option<&std::path::Path>,
     env: EnvPassword,
     confirm: bool,
@@ -410,7 +371,7 @@ fn read_password(
 /// The first line a password command prints. The command is split into words (quotes and
 /// backslashes as in a shell) and run directly; its standard error goes to ours, and a failure or
 /// an empty first line is an error naming the program only (its arguments may hold secrets).
-fn password_from_command(command: &str) -> Result<Zeroizing<Vec<u8>>> {
+pub(super) fn password_from_command(command: &str) -> Result<Zeroizing<Vec<u8>>> {
     let words = shlex::split(command)
         .with_context(|| "--password-command: unbalanced quotes or a trailing backslash")?;
     let Some((program, args)) = words.split_first() else {
@@ -445,7 +406,7 @@ pub fn take_password_from_environment() {
 
 /// The first line of a password file, without its line ending (LF or CRLF, as editors on other
 /// systems write).
-fn first_line(bytes: &[u8]) -> &[u8] {
+pub(super) fn first_line(bytes: &[u8]) -> &[u8] {
     let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     line.strip_suffix(b"\r").unwrap_or(line)
 }

@@ -1,6 +1,7 @@
 //! `copy`: snapshots from another repository (`--from-repo`) into this one.
 
-use super::common::{human, with_progress, FromRepoOpts, GlobalOpts};
+use super::common::{human, with_progress, GlobalOpts};
+use super::from_repo::FromRepoOpts;
 use super::snapshots::{snapshot_json, FilterArgs};
 use anyhow::{Context, Result};
 use backstock::repository::snapshots::SnapshotFilter;

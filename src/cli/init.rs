@@ -1,4 +1,5 @@
-use super::common::{human, parse_size, FromRepoOpts, GlobalOpts};
+use super::common::{human, parse_size, GlobalOpts};
+use super::from_repo::FromRepoOpts;
 use anyhow::{bail, Result};
 use backstock::backend::{ObjectLock, RetentionMode};
 use backstock::crypto::kdf::KdfParams;
@@ -48,15 +49,14 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
             })
         })
         .transpose()?;
-    let source = match (&a.from.from_repo, a.copy_chunker_params) {
-        (None, false) => None,
-        (Some(_), true) => Some(a.from.open(g)?),
-        (None, true) => {
+    let source = match (a.from.given(), a.copy_chunker_params) {
+        (false, false) => None,
+        (true, true) => Some(a.from.open(g)?),
+        (false, true) => {
             bail!("--copy-chunker-params needs the repository to take them from: give --from-repo LOCATION (or set BACKSTOCK_FROM_REPOSITORY)")
         }
-        (Some(from), false) => bail!(
-            "--from-repo {} (or BACKSTOCK_FROM_REPOSITORY) is only used with --copy-chunker-params, which makes the new repository related to it; add --copy-chunker-params, or drop --from-repo and unset BACKSTOCK_FROM_REPOSITORY",
-            from.display()
+        (true, false) => bail!(
+            "--from-repo/--from-repository-file (or BACKSTOCK_FROM_REPOSITORY) is only used with --copy-chunker-params, which makes the new repository related to it; add --copy-chunker-params, or drop --from-repo and unset BACKSTOCK_FROM_REPOSITORY"
         ),
     };
     let backend = g.backend()?;

@@ -20,6 +20,7 @@ mod dump;
 pub mod exit;
 mod find;
 mod forget;
+mod from_repo;
 mod generate;
 mod init;
 mod key;

@@ -14,6 +14,7 @@ mod data;
 mod dry_run;
 mod handles;
 mod meta;
+mod overwrite;
 mod plan;
 mod report;
 mod special;
@@ -387,31 +388,6 @@ impl<'a> Run<'a> {
                     format!("{e:#}; {} entries in it are not restored", idxs.len()),
                 )),
             })
-    }
-
-    /// Whether `--overwrite` keeps the file already at item `i`'s name (and marks it kept).
-    fn keep_existing(&self, parent: BorrowedFd<'_>, i: usize) -> bool {
-        let it = &self.items[i];
-        if self.opts.overwrite == Overwrite::Always {
-            return false;
-        }
-        let Ok(st) = rustix::fs::statat(parent, it.name(), rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
-        else {
-            return false;
-        };
-        let is_file =
-            rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile;
-        #[allow(clippy::unnecessary_cast)]
-        let mtime = (st.st_mtime as i64, st.st_mtime_nsec as u32);
-        let keep = is_file
-            && self
-                .opts
-                .overwrite
-                .keeps(st.st_size as u64, mtime, &it.node);
-        if keep {
-            self.states[i].skipped.store(true, Ordering::Relaxed);
-        }
-        keep
     }
 
     /// Creates every file empty, mode 0600, at its size (hard links to another come later);

@@ -438,6 +438,53 @@ fn the_source_can_be_given_by_environment_variables() {
     assert!(String::from_utf8_lossy(&err.stderr).contains("BACKSTOCK_FROM_REPOSITORY"));
 }
 
+/// restic's `--from-repository-file` and `--from-password-command`, for init and copy.
+#[test]
+fn the_source_can_be_named_by_a_file_and_unlocked_by_a_command() {
+    let src = Source::new();
+    let snap = src.backup(&[]);
+    let dst = Env::new();
+    let loc = dst.path("from-location");
+    fs::write(&loc, format!("{}\n", src.env.repo.display())).unwrap();
+    let pw = password_file(&dst);
+    let command = format!("cat '{}'", pw.to_string_lossy());
+    let args = |cmd: &[&str]| -> Vec<OsString> {
+        let mut a: Vec<OsString> = cmd.iter().map(OsString::from).collect();
+        a.extend([
+            "--from-repository-file".into(),
+            loc.clone().into_os_string(),
+            "--from-password-command".into(),
+            command.clone().into(),
+        ]);
+        a
+    };
+    let init = dst.json(args(&["--json", "init", "--copy-chunker-params"]));
+    assert_eq!(init["related_to"], src.json(&["cat", "config"])["id"]);
+    let report = dst.json(args(&["--json", "copy"]));
+    assert_eq!(report["copied"][0]["id"], snap["snapshot_id"]);
+    // Each conflicts with its sibling, as in restic.
+    let mut both: Vec<OsString> = vec!["copy".into(), "--from-repo".into()];
+    both.push(src.env.repo.clone().into_os_string());
+    both.extend([
+        "--from-repository-file".into(),
+        loc.clone().into_os_string(),
+    ]);
+    let out = dst.run(both);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+    // A failing command names the program, not its arguments.
+    let mut bad = from(&src, &dst, &["copy"]);
+    bad.truncate(bad.len() - 2);
+    bad.extend(["--from-password-command".into(), "false secret-arg".into()]);
+    let out = dst.run(bad);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        err.contains("false") && !err.contains("secret-arg"),
+        "{err}"
+    );
+}
+
 /// The source is read under a shared lock and the destination written under a backup's: an
 /// exclusive lock (a prune) on either stops the copy with exit 11 before anything is written, and
 /// a copy leaves no lock behind in either repository.
