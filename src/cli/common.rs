@@ -159,19 +159,24 @@ pub fn parse_size(s: &str) -> Result<u64> {
     })
 }
 
+/// The repository location on the first line of `f` (restic's `--repository-file`).
+pub(super) fn location_from_file(f: &std::path::Path) -> Result<PathBuf> {
+    let bytes =
+        std::fs::read(f).with_context(|| format!("reading repository file {}", f.display()))?;
+    let line = first_line(&bytes).trim_ascii();
+    if line.is_empty() {
+        bail!(
+            "repository file {} is empty (its first line is the repository location)",
+            f.display()
+        );
+    }
+    Ok(PathBuf::from(std::ffi::OsString::from_vec(line.to_vec())))
+}
+
 impl GlobalOpts {
     pub fn repo_path(&self) -> Result<PathBuf> {
         if let Some(f) = &self.repository_file {
-            let bytes = std::fs::read(f)
-                .with_context(|| format!("reading repository file {}", f.display()))?;
-            let line = first_line(&bytes).trim_ascii();
-            if line.is_empty() {
-                bail!(
-                    "repository file {} is empty (its first line is the repository location)",
-                    f.display()
-                );
-            }
-            return Ok(PathBuf::from(std::ffi::OsString::from_vec(line.to_vec())));
+            return location_from_file(f);
         }
         self.repo.clone().context(
             "no repository given: use -r/--repo PATH, --repository-file FILE or set \

@@ -1,10 +1,11 @@
 //! The source repository of `init --from-repo` and `copy`: where it is and how to unlock it, with
 //! restic's `--from-*` names.
 
-use super::common::{first_line, password_from_command, read_password, EnvPassword, GlobalOpts};
+use super::common::{
+    location_from_file, password_from_command, read_password, EnvPassword, GlobalOpts,
+};
 use anyhow::{bail, Context, Result};
 use backstock::repository::Repository;
-use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
 /// The source repository of `init --from-repo` and `copy`, and where its password comes from
@@ -58,16 +59,7 @@ impl FromRepoOpts {
         let location = match (&self.from_repo, &self.from_repository_file) {
             (Some(l), _) => l,
             (None, Some(f)) => {
-                let bytes = std::fs::read(f)
-                    .with_context(|| format!("reading repository file {}", f.display()))?;
-                let line = first_line(&bytes).trim_ascii();
-                if line.is_empty() {
-                    bail!(
-                        "repository file {} is empty (its first line is the source location)",
-                        f.display()
-                    );
-                }
-                from_file = PathBuf::from(std::ffi::OsString::from_vec(line.to_vec()));
+                from_file = location_from_file(f)?;
                 &from_file
             }
             (None, None) => bail!(
