@@ -41,6 +41,8 @@ pub mod format;
 pub mod ids;
 mod inspect;
 mod maintenance;
+#[cfg(feature = "mount")]
+pub mod mount;
 mod pathmatch;
 pub mod repository;
 mod restorer;

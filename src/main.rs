@@ -50,6 +50,7 @@ fn on_interrupt() -> std::io::Result<()> {
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
+            cli::mount::unmount_on_exit();
             let locks = backstock::repository::lock::release_held_locks();
             let partial = backstock::backend::local::remove_partial_files();
             // After the locks: releasing one goes through its repository's server.

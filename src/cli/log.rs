@@ -14,11 +14,17 @@ static LOGGER: Stderr = Stderr;
 
 impl Log for Stderr {
     fn enabled(&self, m: &Metadata) -> bool {
-        // Dependencies' chatter below warnings shows only at -vvv.
+        // Dependencies' chatter below warnings shows only at -vvv; fuser's warnings too (it warns
+        // of every request a read-only file system leaves unimplemented, and of unmounting a file
+        // system `umount` already unmounted).
+        let ours = m.target().starts_with("backstock");
+        let level = if m.target().starts_with("fuser") {
+            Level::Error
+        } else {
+            Level::Warn
+        };
         m.level() <= log::max_level()
-            && (m.level() <= Level::Warn
-                || m.target().starts_with("backstock")
-                || log::max_level() == LevelFilter::Trace)
+            && (m.level() <= level || ours || log::max_level() == LevelFilter::Trace)
     }
 
     fn log(&self, r: &Record) {

@@ -27,6 +27,7 @@ mod key;
 mod lists;
 pub mod log;
 mod ls;
+pub mod mount;
 mod profile;
 mod prune;
 mod repair;
@@ -99,6 +100,8 @@ pub enum Command {
     Unlock(unlock::Args),
     /// List local caches; --cleanup removes those of repositories not used for a while
     Cache(cache::Args),
+    /// Browse the snapshots as a read-only file system (FUSE) until unmounted
+    Mount(mount::Args),
     /// Replay simulated days of a synthetic store export into a fresh repository and time each step
     Bench(bench::Args),
     /// Shell completions and man pages
@@ -160,6 +163,7 @@ pub fn run(mut cli: Cli) -> anyhow::Result<i32> {
         Command::Key(c) => key::run(g, c),
         Command::Unlock(a) => unlock::run(g, a),
         Command::Cache(a) => cache::run(g, a),
+        Command::Mount(a) => mount::run(g, a),
         Command::Bench(a) => bench::run(g, a),
         Command::Generate(c) => generate::run(g, c),
         Command::Version(a) => version::run(g, a),

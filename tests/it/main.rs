@@ -25,6 +25,7 @@ mod inspect_options;
 mod locking;
 mod maintenance;
 mod maintenance_faults;
+mod mount;
 mod object_lock;
 mod rclone;
 mod repo_files;
