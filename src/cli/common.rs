@@ -67,19 +67,19 @@ pub struct GlobalOpts {
     #[arg(long, global = true, env = "BACKSTOCK_KEY_HINT")]
     pub key_hint: Option<String>,
     /// Take no lock (only for commands that only read, e.g. on a read-only copy of a repository)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "BACKSTOCK_NO_LOCK")]
     pub no_lock: bool,
     /// Print machine-readable JSON
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "BACKSTOCK_JSON")]
     pub json: bool,
     /// Print only errors
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, env = "BACKSTOCK_QUIET")]
     pub quiet: bool,
     /// Print more about what is done (-vv: even more)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Do not use the local cache
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "BACKSTOCK_NO_CACHE")]
     pub no_cache: bool,
     /// Directory for the local cache (default: $XDG_CACHE_HOME/backstock)
     #[arg(long, global = true, env = "BACKSTOCK_CACHE_DIR")]

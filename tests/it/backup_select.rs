@@ -193,6 +193,13 @@ fn exclusion_flags_leave_out_what_they_name() {
         all.difference(&kept).cloned().collect::<BTreeSet<_>>(),
         set(&["d/e/g.tmp", "media", "media/big.bin", "media/f.txt"])
     );
+    let ifile = env.path("ipatterns");
+    fs::write(&ifile, "CACHE\n*.TMP\n").unwrap();
+    let kept = backstock_listing(&env, &src, &["--iexclude-file", ifile.to_str().unwrap()]);
+    assert_eq!(
+        all.difference(&kept).cloned().collect::<BTreeSet<_>>(),
+        set(&["c/Cache", "c/Cache/f.txt", "d/e/g.tmp"])
+    );
     let e = env.fails(
         1,
         [

@@ -238,3 +238,50 @@ fn keys_record_the_host_and_user_given_and_print_json() {
     let removed = env.json(["--json", "key", "remove", &id[..8]]);
     assert_eq!(removed["removed"], id.as_str());
 }
+
+/// Every global option has its BACKSTOCK_ variable; a flag wins over it.
+#[test]
+fn global_options_come_from_backstock_variables_too() {
+    let env = Env::init();
+    write(&env.path("src/f"), "f");
+    let run = |vars: &[(&str, &str)], args: &[&str]| {
+        let mut c = env.std_cmd();
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        out_of(c, args)
+    };
+    let (code, out, _) = run(&[("BACKSTOCK_JSON", "true")], &["backup", "src"]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).expect("BACKSTOCK_JSON gives JSON");
+    assert!(v["snapshot_id"].is_string());
+    let (_, out, _) = run(&[("BACKSTOCK_QUIET", "1")], &["backup", "src"]);
+    assert_eq!(out, "", "BACKSTOCK_QUIET prints nothing");
+    let (_, out, _) = run(&[("BACKSTOCK_JSON", "false")], &["snapshots"]);
+    assert!(out.contains("snapshots"), "a false value is off: {out}");
+    // BACKSTOCK_CACHE_DIR names the cache `cache` lists (the test's own --cache-dir flag wins
+    // elsewhere, so it is left out here).
+    let dir = env.path("other-cache");
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("backstock"));
+    c.env("BACKSTOCK_CACHE_DIR", &dir)
+        .env("BACKSTOCK_REPOSITORY", &env.repo)
+        .env("BACKSTOCK_PASSWORD", PASSWORD)
+        .env_remove("BACKSTOCK_NO_CACHE");
+    let (code, _, err) = out_of(c, &["snapshots"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        fs::read_dir(&dir).unwrap().next().is_some(),
+        "no cache made in BACKSTOCK_CACHE_DIR"
+    );
+    let (code, _, err) = run(&[("BACKSTOCK_RETRY_LOCK", "soon")], &["snapshots"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("soon"), "{err}");
+    let (code, _, _) = run(&[("BACKSTOCK_TIMEOUT", "2m")], &["snapshots"]);
+    assert_eq!(code, 0);
+    let (code, _, err) = run(&[("BACKSTOCK_KEY_HINT", "abcd")], &["snapshots"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--key-hint \"abcd\" matches no key file"),
+        "{err}"
+    );
+}
