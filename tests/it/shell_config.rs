@@ -237,6 +237,40 @@ fn keys_record_the_host_and_user_given_and_print_json() {
     assert_eq!(k["user"], "merchant");
     let removed = env.json(["--json", "key", "remove", &id[..8]]);
     assert_eq!(removed["removed"], id.as_str());
+    // passwd: the new key records what is given, and the old password no longer opens.
+    fs::write(env.path("third-pw"), "third password\n").unwrap();
+    let changed = env.json([
+        "--json",
+        "key",
+        "passwd",
+        "--new-password-file",
+        env.path("third-pw").to_str().unwrap(),
+        "--host",
+        "shop-server",
+        "--user",
+        "backup",
+    ]);
+    let new_id = changed["added"].as_str().unwrap().to_string();
+    let mut c = env.std_cmd();
+    c.env("BACKSTOCK_PASSWORD", "third password");
+    let (code, out, err) = out_of(c, &["--json", "key", "list"]);
+    assert_eq!(code, 0, "{err}");
+    let keys: Value = serde_json::from_str(&out).unwrap();
+    let k = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == new_id.as_str())
+        .unwrap();
+    assert_eq!(
+        (&k["host"], &k["user"]),
+        (&Value::from("shop-server"), &Value::from("backup"))
+    );
+    assert_eq!(
+        env.run(["snapshots"]).status.code(),
+        Some(12),
+        "the old password still opens"
+    );
 }
 
 /// Every global option has its BACKSTOCK_ variable; a flag wins over it.
