@@ -2,7 +2,7 @@
 //! and directory listings only. Nothing is created, changed or removed, and no archived pack is
 //! asked to be restored.
 
-use super::{plan, special, Item, RestoreOptions};
+use super::{children_of, plan, special, Item, RestoreOptions};
 use crate::error::{err, Result};
 use crate::format::tree::NodeKind;
 use crate::ids::BlobId;
@@ -154,14 +154,6 @@ pub fn restore_dry_run(
         }
     }
     Ok(out)
-}
-
-fn children_of(items: &[Item]) -> HashMap<Option<usize>, HashSet<&[u8]>> {
-    let mut m: HashMap<Option<usize>, HashSet<&[u8]>> = HashMap::new();
-    for it in items {
-        m.entry(it.parent).or_default().insert(&it.node.name);
-    }
-    m
 }
 
 /// The entries of the existing directory `dir` that `--delete` would remove: those the snapshot

@@ -150,6 +150,15 @@ pub fn restore(
     Ok(run.summary())
 }
 
+/// The names each directory (`None`: the target) gets from the selection.
+pub(super) fn children_of(items: &[Item]) -> HashMap<Option<usize>, HashSet<&[u8]>> {
+    let mut m: HashMap<Option<usize>, HashSet<&[u8]>> = HashMap::new();
+    for it in items {
+        m.entry(it.parent).or_default().insert(&it.node.name);
+    }
+    m
+}
+
 /// A parent directory handle: the target's, or one opened for the occasion.
 enum Handle<'a> {
     Borrowed(BorrowedFd<'a>),
@@ -302,11 +311,7 @@ impl<'a> Run<'a> {
 
     /// The names each directory (`None`: the target) gets from the snapshot.
     fn children(&self) -> HashMap<Option<usize>, HashSet<&'a [u8]>> {
-        let mut m: HashMap<Option<usize>, HashSet<&[u8]>> = HashMap::new();
-        for it in self.items {
-            m.entry(it.parent).or_default().insert(&it.node.name);
-        }
-        m
+        children_of(self.items)
     }
 
     /// `--delete`: removes the entries of a restored directory that the snapshot does not have,
