@@ -46,6 +46,7 @@ pub mod mount;
 mod pathmatch;
 pub mod repository;
 mod restorer;
+pub mod shopify;
 mod sync;
 mod transfer;
 

@@ -1,6 +1,7 @@
 //! Exit codes (documented in README.md), and the one place that picks them for an error.
 
 use backstock::error::{Error, ErrorKind};
+use backstock::shopify;
 
 pub const OK: i32 = 0;
 pub const ERROR: i32 = 1;
@@ -21,6 +22,11 @@ pub const ARCHIVED: i32 = 15;
 /// The storage cannot do what the repository asks of it (object lock on a store or bucket
 /// without it).
 pub const UNSUPPORTED: i32 = 16;
+/// The store refused the access token or a scope it needs (`shopify` commands).
+pub const STORE_REFUSED: i32 = 20;
+/// The store failed, kept throttling, or answered outside its API (`shopify` commands); nothing
+/// of the run was kept.
+pub const STORE_FAILED: i32 = 21;
 /// The command was interrupted by SIGINT or SIGTERM (128 + the signal, as shells report).
 pub const INTERRUPTED_INT: i32 = 130;
 pub const INTERRUPTED_TERM: i32 = 143;
@@ -42,6 +48,21 @@ fn for_kind(kind: ErrorKind) -> Option<i32> {
 /// decides, otherwise 1.
 pub fn code_for(err: &anyhow::Error) -> i32 {
     err.chain()
-        .find_map(|e| e.downcast_ref::<Error>().and_then(|e| for_kind(e.kind())))
+        .find_map(|e| {
+            e.downcast_ref::<Error>()
+                .and_then(|e| for_kind(e.kind()))
+                .or_else(|| e.downcast_ref::<shopify::Error>().and_then(for_store))
+        })
         .unwrap_or(ERROR)
+}
+
+fn for_store(e: &shopify::Error) -> Option<i32> {
+    use shopify::Error as S;
+    match e {
+        S::AccessDenied { .. } | S::Unauthorized { .. } => Some(STORE_REFUSED),
+        S::Unavailable { .. } | S::BulkFailed { .. } | S::Protocol { .. } | S::Refused { .. } => {
+            Some(STORE_FAILED)
+        }
+        _ => None,
+    }
 }

@@ -33,6 +33,7 @@ mod prune;
 mod repair;
 mod restore;
 mod rewrite;
+mod shopify;
 mod snapshots;
 mod stats;
 mod tag;
@@ -102,6 +103,9 @@ pub enum Command {
     Cache(cache::Args),
     /// Browse the snapshots as a read-only file system (FUSE) until unmounted
     Mount(mount::Args),
+    /// Back up a Shopify store item by item (export, backup)
+    #[command(subcommand)]
+    Shopify(shopify::Command),
     /// Replay simulated days of a synthetic store export into a fresh repository and time each step
     Bench(bench::Args),
     /// Shell completions and man pages
@@ -164,6 +168,7 @@ pub fn run(mut cli: Cli) -> anyhow::Result<i32> {
         Command::Unlock(a) => unlock::run(g, a),
         Command::Cache(a) => cache::run(g, a),
         Command::Mount(a) => mount::run(g, a),
+        Command::Shopify(c) => shopify::run(g, c),
         Command::Bench(a) => bench::run(g, a),
         Command::Generate(c) => generate::run(g, c),
         Command::Version(a) => version::run(g, a),

@@ -114,6 +114,7 @@ impl Env {
             .env_remove("BACKSTOCK_RETRY_LOCK")
             .env_remove("BACKSTOCK_LIMIT_UPLOAD")
             .env_remove("BACKSTOCK_LIMIT_DOWNLOAD")
+            .env_remove("SHOPIFY_ACCESS_TOKEN")
             .env("BACKSTOCK_PASSWORD", PASSWORD)
             .env("BACKSTOCK_REPOSITORY", &self.repo)
             .env("XDG_CACHE_HOME", self.root.join("xdg-cache"))

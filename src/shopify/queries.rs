@@ -1,0 +1,121 @@
+//! The GraphQL documents the connector sends. Bulk queries name at most five connections, nested
+//! at most two deep (Shopify's limit); `first`, cursors and `pageInfo` are not allowed in them.
+
+/// The metafield fields read wherever metafields are exported.
+macro_rules! metafields {
+    () => {
+        "metafields { edges { node { id namespace key type value } } }"
+    };
+}
+
+/// Products with variants (and their metafields), media, metafields and the collections that
+/// hold them: five connections.
+pub const PRODUCTS: &str = concat!(
+    "{ products { edges { node { ",
+    "id handle title descriptionHtml vendor productType status tags templateSuffix ",
+    "createdAt updatedAt publishedAt seo { title description } ",
+    "options { id name position values } ",
+    "variants { edges { node { id title sku barcode price compareAtPrice position taxable ",
+    "inventoryPolicy inventoryQuantity selectedOptions { name value } inventoryItem { id } ",
+    metafields!(),
+    " } } } ",
+    "media { edges { node { id mediaContentType alt ",
+    "... on MediaImage { image { url width height } originalSource { url fileSize } } ",
+    "... on Video { originalSource { url fileSize mimeType } } ",
+    "... on Model3d { originalSource { url filesize mimeType } } ",
+    "... on ExternalVideo { embedUrl } } } } ",
+    metafields!(),
+    " collections { edges { node { id handle } } } ",
+    "} } } }"
+);
+
+/// Custom and smart collections: rules inline, the members of manual ones as a connection.
+pub const COLLECTIONS: &str = concat!(
+    "{ collections { edges { node { ",
+    "id handle title descriptionHtml sortOrder templateSuffix updatedAt ",
+    "seo { title description } ",
+    "ruleSet { appliedDisjunctively rules { column relation condition } } ",
+    "products { edges { node { id } } } ",
+    metafields!(),
+    " } } } }"
+);
+
+/// Online store pages.
+pub const PAGES: &str = concat!(
+    "{ pages { edges { node { ",
+    "id handle title body bodySummary isPublished publishedAt templateSuffix createdAt updatedAt ",
+    metafields!(),
+    " } } } }"
+);
+
+/// URL redirects.
+pub const REDIRECTS: &str = "{ urlRedirects { edges { node { id path target } } } }";
+
+/// The fields of a postal address wherever one is read.
+macro_rules! address {
+    () => {
+        "{ id firstName lastName company address1 address2 city province provinceCode country \
+         countryCodeV2 zip phone }"
+    };
+}
+
+/// Customers: every personal field the API exposes.
+pub const CUSTOMERS: &str = concat!(
+    "{ customers { edges { node { ",
+    "id firstName lastName displayName note tags state taxExempt verifiedEmail ",
+    "createdAt updatedAt numberOfOrders amountSpent { amount currencyCode } ",
+    "defaultEmailAddress { emailAddress marketingState } defaultPhoneNumber { phoneNumber } ",
+    "defaultAddress { id } addresses ",
+    address!(),
+    " ",
+    metafields!(),
+    " } } } }"
+);
+
+/// Orders with their lines. The contact and address fields are split off into the customer's
+/// folder on export (see `layout`).
+pub const ORDERS: &str = concat!(
+    "{ orders { edges { node { ",
+    "id name createdAt updatedAt processedAt cancelledAt closedAt ",
+    "displayFinancialStatus displayFulfillmentStatus currencyCode tags note email phone ",
+    "customer { id } shippingAddress ",
+    address!(),
+    " billingAddress ",
+    address!(),
+    " subtotalPriceSet { shopMoney { amount currencyCode } } ",
+    "totalPriceSet { shopMoney { amount currencyCode } } ",
+    "totalTaxSet { shopMoney { amount currencyCode } } ",
+    "lineItems { edges { node { id name sku quantity variant { id } ",
+    "originalUnitPriceSet { shopMoney { amount currencyCode } } } } } ",
+    "} } } }"
+);
+
+/// Starts a bulk query. `groupObjects: true` puts each object's children right after it, which
+/// lets the export write an item as soon as the next item starts.
+pub const RUN_BULK: &str = "mutation run($query: String!) { \
+     bulkOperationRunQuery(query: $query, groupObjects: true) { \
+     bulkOperation { id status } userErrors { field message code } } }";
+
+/// Polls one bulk operation.
+pub const POLL_BULK: &str = "query poll($id: ID!) { node(id: $id) { ... on BulkOperation { \
+     id status errorCode objectCount fileSize url partialDataUrl } } }";
+
+/// The shop's settings.
+pub const SHOP: &str = "{ shop { id name email contactEmail myshopifyDomain currencyCode \
+     ianaTimezone weightUnit primaryDomain { host url } } }";
+
+/// Every theme.
+pub const THEMES: &str = "query themes($after: String) { themes(first: 50, after: $after) { \
+     nodes { id name role createdAt updatedAt } pageInfo { hasNextPage endCursor } } }";
+
+/// One page of a theme's file list, with checksums and no bodies.
+pub const THEME_FILES: &str = "query files($id: ID!, $after: String) { theme(id: $id) { \
+     files(first: 250, after: $after) { nodes { filename checksumMd5 size contentType } \
+     pageInfo { hasNextPage endCursor } } } }";
+
+/// The bodies of up to 50 named theme files.
+pub const THEME_BODIES: &str = "query bodies($id: ID!, $names: [String!]) { theme(id: $id) { \
+     files(first: 50, filenames: $names) { nodes { filename checksumMd5 body { __typename \
+     ... on OnlineStoreThemeFileBodyText { content } \
+     ... on OnlineStoreThemeFileBodyBase64 { contentBase64 } \
+     ... on OnlineStoreThemeFileBodyUrl { url } } } } } }";
