@@ -174,3 +174,14 @@ pub fn run(mut cli: Cli) -> anyhow::Result<i32> {
         Command::Version(a) => version::run(g, a),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap's own checks of every command's definition (unique names and groups, valid
+    /// defaults), which otherwise run only when a command is parsed in a debug build.
+    #[test]
+    fn the_command_line_definition_is_valid() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -5,7 +5,7 @@
 use super::bulk;
 use super::client::{AdminClient, RetryPolicy};
 use super::error::{Error, Result};
-use super::layout::{canonical, files_of, ENTITIES};
+use super::layout::{canonical, files_of, number_of, ENTITIES, PRODUCT_COLLECTIONS};
 use super::media::{sync_product_media, MediaCounts};
 use super::queries::SHOP;
 use super::staging::Staging;
@@ -176,10 +176,35 @@ fn fill(
         report.items.insert(entity.name.to_string(), n);
         if entity.name == "products" {
             report.media = media;
+            join_collections(client, staging)?;
         }
     }
     if wanted("themes") {
         report.themes = export_themes(client, staging, &opts.themes)?;
     }
+    Ok(())
+}
+
+/// Adds to each product file written the collections the product is in. A product created
+/// between the two operations has no file yet and is left for the next run.
+fn join_collections(client: &AdminClient, staging: &Staging) -> Result<()> {
+    let mut each = |item: Value| -> Result<()> {
+        let n = number_of("products", &item)?;
+        let rel = PathBuf::from(format!("products/{n}.json"));
+        let path = staging.path(&rel)?;
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let mut product: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::protocol("joining collections", format!("{}: {e}", path.display()))
+        })?;
+        if let (Some(obj), Some(list)) = (product.as_object_mut(), item.get("collections")) {
+            obj.insert("collections".to_string(), list.clone());
+        }
+        staging.write(&rel, &canonical(&product))
+    };
+    bulk::export(client, &PRODUCT_COLLECTIONS, &mut each)?;
     Ok(())
 }

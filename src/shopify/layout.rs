@@ -31,11 +31,6 @@ pub const ENTITIES: &[Entity] = &[
                 children: &[],
             },
             METAFIELDS,
-            Child {
-                field: "collections",
-                types: &["Collection"],
-                children: &[],
-            },
         ],
     },
     Entity {
@@ -75,6 +70,17 @@ pub const ENTITIES: &[Entity] = &[
         }],
     },
 ];
+
+/// The collections of each product, joined into `products/<id>.json` as `collections`.
+pub const PRODUCT_COLLECTIONS: Entity = Entity {
+    name: "product collections",
+    query: queries::PRODUCT_COLLECTIONS,
+    children: &[Child {
+        field: "collections",
+        types: &["Collection"],
+        children: &[],
+    }],
+};
 
 /// The fields of an order that identify or locate a person: they go to the customer's folder.
 pub const ORDER_PERSONAL_FIELDS: &[&str] = &[

@@ -8,8 +8,8 @@ macro_rules! metafields {
     };
 }
 
-/// Products with variants (and their metafields), media, metafields and the collections that
-/// hold them: five connections.
+/// Products with variants (and their metafields), media and metafields: five connections, the
+/// products themselves counted.
 pub const PRODUCTS: &str = concat!(
     "{ products { edges { node { ",
     "id handle title descriptionHtml vendor productType status tags templateSuffix ",
@@ -25,9 +25,13 @@ pub const PRODUCTS: &str = concat!(
     "... on Model3d { originalSource { url filesize mimeType } } ",
     "... on ExternalVideo { embedUrl } } } } ",
     metafields!(),
-    " collections { edges { node { id handle } } } ",
-    "} } } }"
+    " } } } }"
 );
+
+/// The collections each product is in, joined into the product files by a second operation (the
+/// first has no connection left).
+pub const PRODUCT_COLLECTIONS: &str =
+    "{ products { edges { node { id collections { edges { node { id handle } } } } } } }";
 
 /// Custom and smart collections: rules inline, the members of manual ones as a connection.
 pub const COLLECTIONS: &str = concat!(

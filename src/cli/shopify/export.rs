@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 pub const TOKEN_VAR: &str = "SHOPIFY_ACCESS_TOKEN";
 
 #[derive(clap::Args, Debug, Clone)]
+#[group(id = "store")]
 pub struct Args {
     /// The store's permanent domain, NAME.myshopify.com
     #[arg(long)]

@@ -1,7 +1,9 @@
 //! `backstock shopify ...`: the store connector's commands, one file each.
 
 mod backup;
+mod diff;
 mod export;
+mod history;
 
 use super::common::GlobalOpts;
 use anyhow::Result;
@@ -12,11 +14,17 @@ pub enum Command {
     Export(export::Args),
     /// Export a store, then back up the export with the shop as the snapshot's host
     Backup(backup::Args),
+    /// What changed between two snapshots of a store, item by item and field by field
+    Diff(diff::Args),
+    /// Every version of one item across the snapshots, with what changed each time
+    History(history::Args),
 }
 
 pub fn run(g: &GlobalOpts, c: Command) -> Result<i32> {
     match c {
         Command::Export(a) => export::run(g, a),
         Command::Backup(a) => backup::run(g, a),
+        Command::Diff(a) => diff::run(g, a),
+        Command::History(a) => history::run(g, a),
     }
 }
