@@ -63,6 +63,8 @@ pub struct ExportSnapshot {
     pub snapshot: Snapshot,
     /// The export folder in it.
     pub root: Node,
+    /// The export folder's path in the snapshot's tree (`shop-export`, `home/me/shop-export`).
+    pub tree_path: String,
 }
 
 /// Opens the export in the snapshot `spec`: the snapshot's one backed-up path.
@@ -92,18 +94,23 @@ pub fn root_of(repo: &Repository, id: SnapshotId, snapshot: Snapshot) -> Result<
             .find_node(&snapshot.tree, &sub)
             .with_context(|| format!("looking up {sub} in snapshot {}", id.short()))?;
         if let Some(n) = found.filter(|n| n.kind == NodeKind::Dir) {
-            root = Some(n);
+            root = Some((n, sub));
             break;
         }
     }
-    let root = root.ok_or_else(|| {
+    let (root, tree_path) = root.ok_or_else(|| {
         err!(
             NotFound,
             "{path} is not a folder in snapshot {}",
             id.short()
         )
     })?;
-    Ok(ExportSnapshot { id, snapshot, root })
+    Ok(ExportSnapshot {
+        id,
+        snapshot,
+        root,
+        tree_path,
+    })
 }
 
 /// Reads a file node's content.

@@ -10,6 +10,7 @@
 mod bulk;
 mod client;
 mod diff;
+mod erase;
 mod error;
 mod export;
 mod fields;
@@ -23,6 +24,7 @@ mod themes;
 
 pub use client::RetryPolicy;
 pub use diff::{diff, export_snapshot, ItemChange, ItemChangeKind, StoreDiff};
+pub use erase::{check_customer, erase_customer, EraseReport};
 pub use error::{Error, Result};
 pub use export::{
     check_shop, entity_names, export, ExportOptions, ExportReport, DEFAULT_API_VERSION,

@@ -2,6 +2,7 @@
 
 mod backup;
 mod diff;
+mod erase;
 mod export;
 mod history;
 
@@ -18,6 +19,8 @@ pub enum Command {
     Diff(diff::Args),
     /// Every version of one item across the snapshots, with what changed each time
     History(history::Args),
+    /// Remove one customer's folder (all their personal data) from every snapshot, then prune
+    EraseCustomer(erase::Args),
 }
 
 pub fn run(g: &GlobalOpts, c: Command) -> Result<i32> {
@@ -26,5 +29,6 @@ pub fn run(g: &GlobalOpts, c: Command) -> Result<i32> {
         Command::Backup(a) => backup::run(g, a),
         Command::Diff(a) => diff::run(g, a),
         Command::History(a) => history::run(g, a),
+        Command::EraseCustomer(a) => erase::run(g, a),
     }
 }
