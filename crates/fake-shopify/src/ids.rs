@@ -1,0 +1,76 @@
+//! Numeric IDs: each kind of object has its own range, and an ID is never handed out twice.
+
+use serde::Serialize;
+
+/// The kinds of object that get IDs; each has its own range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `Product`.
+    Product,
+    /// `ProductVariant`.
+    Variant,
+    /// `InventoryItem`.
+    InventoryItem,
+    /// `ProductOption`.
+    ProductOption,
+    /// `Metafield`.
+    Metafield,
+    /// `MediaImage`.
+    Media,
+    /// `Collection`.
+    Collection,
+    /// `Page`.
+    Page,
+    /// `UrlRedirect`.
+    Redirect,
+    /// `Customer`.
+    Customer,
+    /// `MailingAddress`.
+    Address,
+    /// `Order`.
+    Order,
+    /// `LineItem`.
+    LineItem,
+    /// `OnlineStoreTheme`.
+    Theme,
+}
+
+impl Kind {
+    const ALL: usize = 14;
+
+    /// The first ID of the range and the step between IDs.
+    fn range(self) -> (u64, u64) {
+        match self {
+            Kind::Product => (7_100_000_000_000, 1013),
+            Kind::Variant => (42_100_000_000_000, 977),
+            Kind::InventoryItem => (44_200_000_000_000, 991),
+            Kind::ProductOption => (9_300_000_000_000, 13),
+            Kind::Metafield => (25_400_000_000_000, 7),
+            Kind::Media => (31_500_000_000_000, 101),
+            Kind::Collection => (450_100_000_000, 1009),
+            Kind::Page => (120_300_000_000, 17),
+            Kind::Redirect => (400_500_000_000, 19),
+            Kind::Customer => (7_600_000_000_000, 1021),
+            Kind::Address => (9_800_000_000_000, 31),
+            Kind::Order => (5_900_000_000_000, 1031),
+            Kind::LineItem => (14_700_000_000_000, 37),
+            Kind::Theme => (140_700_000_000, 1),
+        }
+    }
+}
+
+/// Hands out IDs; an ID is never handed out twice, even after its object is deleted.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct IdAllocator {
+    next: [u64; Kind::ALL],
+}
+
+impl IdAllocator {
+    /// The next ID of `kind`.
+    pub fn next(&mut self, kind: Kind) -> u64 {
+        let (base, step) = kind.range();
+        let n = &mut self.next[kind as usize];
+        *n += 1;
+        base + *n * step
+    }
+}

@@ -1,0 +1,278 @@
+//! A fake of Shopify's GraphQL Admin API for tests and demos: a loopback HTTP server over an
+//! in-memory, seeded, deterministic store model that can advance by simulated days.
+//!
+//! ```no_run
+//! use fake_shopify::{FakeShop, ServerOptions, StoreParams};
+//! let shop = FakeShop::start(StoreParams::default(), ServerOptions::default()).unwrap();
+//! let endpoint = format!("{}/admin/api/2026-01/graphql.json", shop.url());
+//! let changes = shop.advance();
+//! let products = shop.model(|s| s.products.len());
+//! # let _ = (endpoint, changes, products);
+//! ```
+//!
+//! What it serves:
+//! - `POST /admin/api/{version}/graphql.json` with `X-Shopify-Access-Token` (any token but `bad`):
+//!   queries (`shop`, `themes`, `theme { files }`, `products`, ..., `node`,
+//!   `currentBulkOperation`) and mutations (`bulkOperationRunQuery`, `productSet`,
+//!   `themeFilesUpsert`), with `extensions.cost` and a leaky bucket (the cost rule is below).
+//! - `GET /_bulk/<id>.jsonl` and `/_bulk/<id>.partial.jsonl`: bulk results (signed URLs: no token).
+//! - `GET /_cdn/files/<media id>/<filename>`: image bytes.
+//! - `/_fake/...`: the control surface (`POST advance`, `POST delete-product/<id>`,
+//!   `GET product-by-handle/<handle>`, `GET counters`, `POST reset-counters`,
+//!   `POST throttle-next/<n>`, `too-many-next/<n>`, `fail-next-bulk/<n>`, `expire-next-bulk/<n>`,
+//!   `deny-scope/<scope>`).
+//!
+//! **Cost rule.** A query costs 1, plus N for every field carrying `first: N` or `last: N`
+//! (variables resolved, fragments counted where used; nested connections add, they do not
+//! multiply). A mutation costs 10 per top-level mutation field (`bulkOperationRunQuery`,
+//! `productSet`, `themeFilesUpsert`), so polling a bulk operation (`node`,
+//! `currentBulkOperation`) costs 1 and the inner bulk query is not costed. The actual cost of a
+//! query is 1 plus the connection nodes it returned (at most the requested cost); the rest is
+//! refunded to the bucket. The bucket (`ServerOptions::bucket_size`, refilled at
+//! `restore_rate` points a second) refuses a query costing more than it holds with THROTTLED; a
+//! query whose requested cost exceeds 1000 (or the bucket's size, if smaller) is refused with
+//! `MAX_COST_EXCEEDED`.
+//!
+//! Bulk operations: one at a time (a second one while the first is CREATED/RUNNING gets
+//! `OPERATION_IN_PROGRESS`); the JSONL is taken from the model when the operation is created and
+//! is always grouped (children right after their parent, depth first), whatever `groupObjects`
+//! says; the first `ServerOptions::poll_steps` polls answer RUNNING, the next one COMPLETED (or
+//! FAILED when injected); `url` is null when there are no objects. Limits: one top-level
+//! connection among `products`, `collections`, `pages`, `urlRedirects`, `customers`, `orders`;
+//! at most 5 connections, nested at most 2 below the top one; unknown fields are `INVALID`.
+//!
+//! Connections take `first`, `last`, `after`, `before` and `reverse` (and `filenames` on theme
+//! files, `namespace` on metafields, `roles` on themes); other arguments such as `query:` or
+//! `sortKey:` are accepted and ignored (items come in ID order). `productSet` leaves media as they
+//! are (its `files` input is not read).
+//!
+//! Smart collections list no members (neither their `products` connection nor the products'
+//! `collections`): their rules define them. Manual collections list their members.
+//!
+//! Scopes: `products`/`collections` need `read_products`, `pages` `read_content`, `urlRedirects`
+//! `read_online_store_navigation`, `customers` `read_customers`, `orders` `read_orders`,
+//! `themes`/`theme` `read_themes`; `productSet` needs `write_products` and `themeFilesUpsert`
+//! `write_themes` (all granted until [`FakeShop::deny_scope`]).
+
+mod advance;
+mod api;
+mod bulk;
+mod exec;
+mod generate;
+mod gql;
+mod ids;
+pub mod model;
+mod mutations;
+mod people;
+mod product_set;
+mod resolve;
+mod resolve_more;
+mod server;
+mod state;
+mod theme_files;
+mod throttle;
+
+pub use advance::DayChanges;
+pub use generate::StoreParams;
+pub use model::*;
+pub use state::{Counters, ServerOptions};
+pub use theme_files::{checksum_md5, content_type, is_text};
+
+use state::{lock, State};
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// Worker threads answering requests.
+const WORKERS: usize = 4;
+
+/// Generates the day-0 store of `params` (what [`FakeShop::start`] serves).
+pub fn generate_store(params: &StoreParams) -> Store {
+    generate::generate(params)
+}
+
+/// Advances a store by one day, as [`FakeShop::advance`] does.
+pub fn advance_store(store: &mut Store, params: &StoreParams) -> DayChanges {
+    advance::advance(store, params)
+}
+
+/// A running fake shop. Dropping it stops the server threads.
+pub struct FakeShop {
+    state: Arc<Mutex<State>>,
+    server: Arc<tiny_http::Server>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    port: u16,
+}
+
+impl std::fmt::Debug for FakeShop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeShop")
+            .field("port", &self.port)
+            .finish()
+    }
+}
+
+impl FakeShop {
+    /// Generates the store and starts serving it on 127.0.0.1:`options.port`.
+    pub fn start(params: StoreParams, options: ServerOptions) -> io::Result<FakeShop> {
+        let store = generate::generate(&params);
+        let server = tiny_http::Server::http(("127.0.0.1", options.port))
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        let port = server
+            .server_addr()
+            .to_ip()
+            .map(|a| a.port())
+            .ok_or_else(|| io::Error::other("not an IP listener"))?;
+        let server = Arc::new(server);
+        let state = Arc::new(Mutex::new(State {
+            store,
+            params,
+            bucket: throttle::Bucket::new(options.bucket_size, options.restore_rate),
+            options,
+            bulk: Default::default(),
+            counters: Counters::default(),
+            throttle_next: 0,
+            too_many_next: 0,
+            fail_next_bulk: 0,
+            expire_next_bulk: 0,
+            denied: Default::default(),
+            base: format!("http://127.0.0.1:{port}"),
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        for i in 0..WORKERS {
+            let (srv, shared, stopping) =
+                (Arc::clone(&server), Arc::clone(&state), Arc::clone(&stop));
+            let spawned = std::thread::Builder::new()
+                .name(format!("fake-shopify-{i}"))
+                .spawn(move || loop {
+                    match srv.recv() {
+                        Ok(request) => {
+                            // A bug must cost one request, not a worker.
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                server::serve(&shared, request)
+                            }));
+                        }
+                        Err(_) if stopping.load(Ordering::SeqCst) => break,
+                        Err(_) => {}
+                    }
+                });
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    stop.store(true, Ordering::SeqCst);
+                    for _ in &threads {
+                        server.unblock();
+                    }
+                    for t in threads {
+                        let _ = t.join();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(FakeShop {
+            state,
+            server,
+            stop,
+            threads,
+            port,
+        })
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Advances the model by one simulated day.
+    pub fn advance(&self) -> DayChanges {
+        let mut state = lock(&self.state);
+        let state = &mut *state;
+        advance::advance(&mut state.store, &state.params)
+    }
+
+    /// Deletes a product (and its media); false if there was none.
+    pub fn delete_product(&self, numeric_id: u64) -> bool {
+        lock(&self.state).store.delete_product(numeric_id)
+    }
+
+    /// Reads the model. The server waits meanwhile: make no request to it from inside `f`.
+    pub fn model<R>(&self, f: impl FnOnce(&Store) -> R) -> R {
+        f(&lock(&self.state).store)
+    }
+
+    /// Changes the model directly (for tests that need a particular state). The server waits
+    /// meanwhile: make no request to it from inside `f`.
+    pub fn model_mut<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
+        f(&mut lock(&self.state).store)
+    }
+
+    /// A copy of the counters.
+    pub fn counters(&self) -> Counters {
+        lock(&self.state).counters.clone()
+    }
+
+    /// Sets every counter to 0.
+    pub fn reset_counters(&self) {
+        lock(&self.state).counters = Counters::default();
+    }
+
+    /// The next `n` GraphQL POSTs answer THROTTLED (HTTP 200).
+    pub fn throttle_next(&self, n: u32) {
+        lock(&self.state).throttle_next = n;
+    }
+
+    /// The next `n` GraphQL POSTs answer HTTP 429 with `Retry-After`.
+    pub fn too_many_next(&self, n: u32) {
+        lock(&self.state).too_many_next = n;
+    }
+
+    /// The next `n` bulk operations end FAILED (`INTERNAL_SERVER_ERROR`) with a `partialDataUrl`.
+    pub fn fail_next_bulk(&self, n: u32) {
+        lock(&self.state).fail_next_bulk = n;
+    }
+
+    /// The `url` of the next `n` completed bulk operations (with objects) answers 403.
+    pub fn expire_next_bulk(&self, n: u32) {
+        lock(&self.state).expire_next_bulk = n;
+    }
+
+    /// Denies an access scope (`read_customers`, ...): queries needing it get ACCESS_DENIED.
+    pub fn deny_scope(&self, scope: &str) {
+        lock(&self.state).denied.insert(scope.to_string());
+    }
+
+    /// Grants a scope denied before.
+    pub fn allow_scope(&self, scope: &str) {
+        lock(&self.state).denied.remove(scope);
+    }
+}
+
+impl Drop for FakeShop {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for _ in &self.threads {
+            self.server.unblock();
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests_bulk;
+#[cfg(test)]
+mod tests_http;
+#[cfg(test)]
+mod tests_model;
+#[cfg(test)]
+mod tests_mutations;
