@@ -207,6 +207,53 @@ impl AdminClient {
         }))
     }
 
+    /// PUTs `body` to a URL outside the GraphQL endpoint (a staged upload target): network
+    /// faults and 5xx retried, other statuses returned.
+    pub fn put(&self, what: &str, url: &str, body: Vec<u8>, content_type: &str) -> Result<()> {
+        let body = bytes::Bytes::from(body);
+        let mut pause = self.policy.base;
+        let mut last = String::new();
+        for try_ in 1..=self.policy.max_tries {
+            self.counters.downloads.fetch_add(1, Ordering::Relaxed);
+            let sent = self
+                .http
+                .put(url)
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(body.clone())
+                .send();
+            let hint = match sent {
+                Ok(resp) if resp.status().is_success() => return Ok(()),
+                Ok(resp) => {
+                    let status = resp.status();
+                    let hint = retry_after(&resp);
+                    let text = resp.text().unwrap_or_default();
+                    last = format!("{what}: HTTP {status}: {}", short(&text));
+                    if !(status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS) {
+                        return Err(Error::Refused {
+                            what: what.to_string(),
+                            message: last,
+                        });
+                    }
+                    hint
+                }
+                Err(e) => {
+                    last = format!("{what}: {e}");
+                    None
+                }
+            };
+            if try_ < self.policy.max_tries {
+                self.counters.retried.fetch_add(1, Ordering::Relaxed);
+                pause = next_pause(&self.policy, pause, hint);
+                std::thread::sleep(pause);
+            }
+        }
+        Err(Error::Unavailable {
+            what: what.to_string(),
+            tries: self.policy.max_tries,
+            last,
+        })
+    }
+
     /// Reads one answer: the data, or why and how to try again.
     fn answer(&self, what: &str, resp: Response, cost: f64) -> Result<Value, Failure> {
         let status = resp.status();

@@ -74,6 +74,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The repository failed (reading a snapshot for a restore).
+    #[error(transparent)]
+    Repository(#[from] crate::Error),
     /// The caller asked for something that cannot be done (an output directory that is not an
     /// export, a bad shop name).
     #[error("{0}")]

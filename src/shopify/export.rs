@@ -8,7 +8,7 @@ use super::error::{Error, Result};
 use super::layout::{canonical, files_of, number_of, ENTITIES, PRODUCT_COLLECTIONS};
 use super::media::{sync_product_media, MediaCounts};
 use super::queries::SHOP;
-use super::staging::Staging;
+use super::staging::{Staging, AUDIT_FILE, IDS_FILE};
 use super::themes::{export_themes, ThemeCounts, ThemeSelection};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -20,24 +20,47 @@ use zeroize::Zeroizing;
 /// The API version asked for unless another is given.
 pub const DEFAULT_API_VERSION: &str = "2026-01";
 
-/// What to export, from where, to where.
-pub struct ExportOptions {
+/// A store and how to reach it.
+pub struct Connection {
     /// The shop, `NAME.myshopify.com`.
     pub shop: String,
-    /// The export folder (kept between runs).
-    pub out: PathBuf,
     /// The Admin API's base URL (default `https://<shop>`).
     pub admin_url: Option<String>,
     /// The API version (`2026-01`).
     pub api_version: String,
     /// The Admin API access token.
     pub token: Zeroizing<String>,
+    /// How patiently the store is asked again.
+    pub retry: RetryPolicy,
+}
+
+impl Connection {
+    /// A client for the store, once the shop's name is checked.
+    pub(crate) fn client(&self) -> Result<AdminClient> {
+        check_shop(&self.shop)?;
+        let base = match &self.admin_url {
+            Some(u) => u.clone(),
+            None => format!("https://{}", self.shop),
+        };
+        AdminClient::new(
+            &base,
+            &self.api_version,
+            self.token.as_str().to_owned(),
+            self.retry.clone(),
+        )
+    }
+}
+
+/// What to export, from where, to where.
+pub struct ExportOptions {
+    /// The store.
+    pub store: Connection,
+    /// The export folder (kept between runs).
+    pub out: PathBuf,
     /// Which themes to export.
     pub themes: ThemeSelection,
     /// Entities left out (`customers`, `orders`, ...), for tokens without their scopes.
     pub skip: Vec<String>,
-    /// How patiently the store is asked again.
-    pub retry: RetryPolicy,
 }
 
 /// What an export did.
@@ -92,7 +115,7 @@ pub fn check_shop(shop: &str) -> Result<()> {
 
 /// Exports the store. On any error the previous export in `out` is left as it was.
 pub fn export(opts: &ExportOptions) -> Result<ExportReport> {
-    check_shop(&opts.shop)?;
+    let client = opts.store.client()?;
     for s in &opts.skip {
         if !entity_names().contains(&s.as_str()) {
             return Err(Error::InvalidInput(format!(
@@ -102,16 +125,6 @@ pub fn export(opts: &ExportOptions) -> Result<ExportReport> {
         }
     }
     let start = Instant::now();
-    let base = match &opts.admin_url {
-        Some(u) => u.clone(),
-        None => format!("https://{}", opts.shop),
-    };
-    let client = AdminClient::new(
-        &base,
-        &opts.api_version,
-        opts.token.as_str().to_owned(),
-        opts.retry.clone(),
-    )?;
     let staging = Staging::open(&opts.out)?;
     let mut report = ExportReport {
         out: opts.out.clone(),
@@ -135,8 +148,8 @@ pub fn export(opts: &ExportOptions) -> Result<ExportReport> {
     report.seconds = start.elapsed().as_secs_f64();
     let state = json!({
         "format": 1,
-        "shop": opts.shop,
-        "api_version": opts.api_version,
+        "shop": opts.store.shop,
+        "api_version": opts.store.api_version,
         "exported_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "items": report.items,
         "skipped": opts.skip,
@@ -153,6 +166,12 @@ fn fill(
     opts: &ExportOptions,
     report: &mut ExportReport,
 ) -> Result<()> {
+    // The restores' ID map and audit log live in the export and go on from run to run.
+    for kept in [IDS_FILE, AUDIT_FILE] {
+        if staging.previous(Path::new(kept)).is_file() {
+            staging.keep(Path::new(kept))?;
+        }
+    }
     let wanted = |name: &str| !opts.skip.iter().any(|s| s == name);
     if wanted("shop") {
         let data = client.query("reading the shop", SHOP, json!({}), 2.0)?;

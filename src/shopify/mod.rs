@@ -18,7 +18,9 @@ mod history;
 mod items;
 mod layout;
 mod media;
+mod product_input;
 mod queries;
+mod restore;
 mod staging;
 mod themes;
 
@@ -27,12 +29,15 @@ pub use diff::{diff, export_snapshot, ItemChange, ItemChangeKind, StoreDiff};
 pub use erase::{check_customer, erase_customer, EraseReport};
 pub use error::{Error, Result};
 pub use export::{
-    check_shop, entity_names, export, ExportOptions, ExportReport, DEFAULT_API_VERSION,
+    check_shop, entity_names, export, Connection, ExportOptions, ExportReport, DEFAULT_API_VERSION,
 };
 pub use fields::{compare as compare_fields, phrase, FieldChange};
 pub use history::{history, Version};
 pub use items::{file_of, item_of, ItemKey};
 pub use layout::{guest_folder, ORDER_PERSONAL_FIELDS};
 pub use media::MediaCounts;
-pub use staging::{STATE_DIR, STATE_FILE};
+pub use restore::{
+    restore, ItemResult, Outcome, RestoreOptions, RestoreReport, NOT_RESTORABLE_PEOPLE,
+};
+pub use staging::{AUDIT_FILE, IDS_FILE, STATE_DIR, STATE_FILE};
 pub use themes::{ThemeCounts, ThemeSelection};

@@ -123,3 +123,26 @@ pub const THEME_BODIES: &str = "query bodies($id: ID!, $names: [String!]) { them
      ... on OnlineStoreThemeFileBodyText { content } \
      ... on OnlineStoreThemeFileBodyBase64 { contentBase64 } \
      ... on OnlineStoreThemeFileBodyUrl { url } } } } } }";
+
+/// The product a handle names now, with its media, before a restore decides what to upload.
+pub const PRODUCT_BY_HANDLE: &str = "query current($handle: String!) { \
+     productByIdentifier(identifier: {handle: $handle}) { id handle \
+     media(first: 250) { nodes { id } } } }";
+
+/// Writes a whole product, keyed by handle: list fields (variants, metafields, collections,
+/// files) are replaced by what is sent, so a restore always sends the complete item.
+pub const PRODUCT_SET: &str = "mutation restore($input: ProductSetInput!, \
+     $identifier: ProductSetIdentifiers) { \
+     productSet(input: $input, identifier: $identifier, synchronous: true) { \
+     product { id handle } userErrors { field message code } } }";
+
+/// Asks for upload targets for media originals.
+pub const STAGED_UPLOADS: &str = "mutation stage($input: [StagedUploadInput!]!) { \
+     stagedUploadsCreate(input: $input) { \
+     stagedTargets { url resourceUrl parameters { name value } } userErrors { field message } } }";
+
+/// Writes up to 50 theme files.
+pub const THEME_FILES_UPSERT: &str = "mutation upsert($themeId: ID!, \
+     $files: [OnlineStoreThemeFilesUpsertFileInput!]!) { \
+     themeFilesUpsert(themeId: $themeId, files: $files) { \
+     upsertedThemeFiles { filename } userErrors { field message code filename } } }";

@@ -19,6 +19,13 @@ pub const STATE_DIR: &str = ".backstock-shopify";
 /// The file that marks an export complete; written last.
 pub const STATE_FILE: &str = ".backstock-shopify/state.json";
 
+/// The map from the IDs of items as backed up to the IDs restores gave them (a recreated product
+/// gets a new one).
+pub const IDS_FILE: &str = ".backstock-shopify/ids.json";
+
+/// One JSON line per restore: who, when, which snapshot, which items, and each one's result.
+pub const AUDIT_FILE: &str = ".backstock-shopify/audit.jsonl";
+
 /// A new export being written.
 pub struct Staging {
     out: PathBuf,

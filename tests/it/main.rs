@@ -41,6 +41,7 @@ mod shell_config;
 mod shopify;
 mod shopify_erase;
 mod shopify_items;
+mod shopify_restore;
 mod snapshots_cat;
 mod storage_view;
 mod tag_rewrite;

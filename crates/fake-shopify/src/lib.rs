@@ -12,11 +12,14 @@
 //!
 //! What it serves:
 //! - `POST /admin/api/{version}/graphql.json` with `X-Shopify-Access-Token` (any token but `bad`):
-//!   queries (`shop`, `themes`, `theme { files }`, `products`, ..., `node`,
-//!   `currentBulkOperation`) and mutations (`bulkOperationRunQuery`, `productSet`,
-//!   `themeFilesUpsert`), with `extensions.cost` and a leaky bucket (the cost rule is below).
+//!   queries (`shop`, `themes`, `theme { files }`, `products`, `product`, `productByIdentifier`,
+//!   ..., `node`, `currentBulkOperation`) and mutations (`bulkOperationRunQuery`,
+//!   `stagedUploadsCreate`, `productSet`, `themeFilesUpsert`), with `extensions.cost` and a leaky
+//!   bucket (the cost rule is below).
 //! - `GET /_bulk/<id>.jsonl` and `/_bulk/<id>.partial.jsonl`: bulk results (signed URLs: no token).
 //! - `GET /_cdn/files/<media id>/<filename>`: image bytes.
+//! - `PUT /_staged/<token>` (raw body) or `POST` (multipart form, `file` part): the targets of
+//!   `stagedUploadsCreate` (signed URLs: no token); see the `staged` module for the details.
 //! - `/_fake/...`: the control surface (`POST advance`, `POST delete-product/<id>`,
 //!   `GET product-by-handle/<handle>`, `GET counters`, `POST reset-counters`,
 //!   `POST throttle-next/<n>`, `too-many-next/<n>`, `fail-next-bulk/<n>`, `expire-next-bulk/<n>`,
@@ -25,7 +28,7 @@
 //! **Cost rule.** A query costs 1, plus N for every field carrying `first: N` or `last: N`
 //! (variables resolved, fragments counted where used; nested connections add, they do not
 //! multiply). A mutation costs 10 per top-level mutation field (`bulkOperationRunQuery`,
-//! `productSet`, `themeFilesUpsert`), so polling a bulk operation (`node`,
+//! `stagedUploadsCreate`, `productSet`, `themeFilesUpsert`), so polling a bulk operation (`node`,
 //! `currentBulkOperation`) costs 1 and the inner bulk query is not costed. The actual cost of a
 //! query is 1 plus the connection nodes it returned (at most the requested cost); the rest is
 //! refunded to the bucket. The bucket (`ServerOptions::bucket_size`, refilled at
@@ -43,8 +46,13 @@
 //!
 //! Connections take `first`, `last`, `after`, `before` and `reverse` (and `filenames` on theme
 //! files, `namespace` on metafields, `roles` on themes); other arguments such as `query:` or
-//! `sortKey:` are accepted and ignored (items come in ID order). `productSet` leaves media as they
-//! are (its `files` input is not read).
+//! `sortKey:` are accepted and ignored (items come in ID order).
+//!
+//! `productSet` reads `files` with replace semantics: `{id}` keeps a `MediaImage` of the product,
+//! `{originalSource}` makes a new image from a completed staged upload (or from this fake's own
+//! CDN URL; external URLs are not fetched and are a user error), media left out are deleted;
+//! without `files` the media stay as they are. `productByIdentifier` takes exactly one of `id`,
+//! `handle` or `customId`.
 //!
 //! Smart collections list no members (neither their `products` connection nor the products'
 //! `collections`): their rules define them. Manual collections list their members.
@@ -52,15 +60,19 @@
 //! Scopes: `products`/`collections` need `read_products`, `pages` `read_content`, `urlRedirects`
 //! `read_online_store_navigation`, `customers` `read_customers`, `orders` `read_orders`,
 //! `themes`/`theme` `read_themes`; `productSet` needs `write_products` and `themeFilesUpsert`
-//! `write_themes` (all granted until [`FakeShop::deny_scope`]).
+//! `write_themes`; `stagedUploadsCreate` needs `write_products` for `IMAGE`, `PRODUCT_IMAGE` and
+//! `COLLECTION_IMAGE` targets and `write_files` for the other resources (all granted until
+//! [`FakeShop::deny_scope`]).
 
 mod advance;
 mod api;
 mod bulk;
 mod exec;
+mod files_set;
 mod generate;
 mod gql;
 mod ids;
+mod image_info;
 pub mod model;
 mod mutations;
 mod people;
@@ -68,6 +80,7 @@ mod product_set;
 mod resolve;
 mod resolve_more;
 mod server;
+mod staged;
 mod state;
 mod theme_files;
 mod throttle;
@@ -132,6 +145,7 @@ impl FakeShop {
             bucket: throttle::Bucket::new(options.bucket_size, options.restore_rate),
             options,
             bulk: Default::default(),
+            staged: Default::default(),
             counters: Counters::default(),
             throttle_next: 0,
             too_many_next: 0,

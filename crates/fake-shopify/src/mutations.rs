@@ -1,5 +1,5 @@
-//! Mutations: `bulkOperationRunQuery`, and for restores `productSet` (replace semantics, keyed by
-//! handle) and `themeFilesUpsert`. Each runs against the model, then its payload is rendered with
+//! Mutations: `bulkOperationRunQuery`, and for restores `stagedUploadsCreate`, `productSet`
+//! (replace semantics, keyed by handle) and `themeFilesUpsert`. Each runs against the model, then its payload is rendered with
 //! the ordinary executor so that any selection of it works.
 
 use crate::bulk::{self, BulkRefusal};
@@ -8,6 +8,7 @@ use crate::gql::{Document, Field, Selection};
 use crate::model::*;
 use crate::product_set::product_set;
 use crate::resolve::access_denied;
+use crate::staged::staged_uploads_create;
 use crate::state::State;
 use base64::Engine;
 use serde_json::{json, Map, Value};
@@ -17,6 +18,8 @@ pub(crate) enum Done {
     Bulk(Option<u64>, Vec<Value>),
     ProductSet(Option<u64>, Vec<Value>),
     Upsert(Vec<String>, Vec<Value>),
+    /// `stagedUploadsCreate`: the targets (JSON), or none, and the user errors.
+    Staged(Option<Vec<Value>>, Vec<Value>),
 }
 
 pub(crate) fn user_error(
@@ -95,6 +98,18 @@ fn payload<'a>(d: Done, store: &'a Store, bulk: &'a crate::bulk::BulkOps) -> Obj
                 ),
             ],
         ),
+        Done::Staged(targets, errors) => Obj::Payload(
+            "StagedUploadsCreatePayload",
+            vec![
+                (
+                    "stagedTargets",
+                    targets.map_or(Out::Val(Value::Null), |t| {
+                        objs(t, "StagedMediaUploadTarget")
+                    }),
+                ),
+                ("userErrors", objs(errors, "UserError")),
+            ],
+        ),
     }
 }
 
@@ -120,6 +135,11 @@ fn validate(state: &State, doc: &Document, vars: &Map<String, Value>) -> Result<
                 Done::ProductSet(state.store.products.keys().next().copied(), sample_error())
             }
             "themeFilesUpsert" => Done::Upsert(vec!["x".into()], sample_error()),
+            "stagedUploadsCreate" => Done::Staged(
+                Some(vec![json!({ "url": "u", "resourceUrl": "u",
+                    "parameters": [{ "__typename": "StagedUploadParameter", "name": "n", "value": "v" }] })]),
+                vec![json!({ "field": ["input"], "message": "m" })],
+            ),
             _ => continue,
         };
         let obj = payload(sample, &state.store, &dummy);
@@ -143,6 +163,7 @@ pub fn execute(
             "bulkOperationRunQuery" => Some(bulk_run(state, f, vars)?),
             "productSet" => Some(product_set(state, f, vars)?),
             "themeFilesUpsert" => Some(theme_files_upsert(state, f, vars)?),
+            "stagedUploadsCreate" => Some(staged_uploads_create(state, f, vars)?),
             other => return Err(GqlError::undefined_field("Mutation", other)),
         };
         done.push((f, d));

@@ -1,9 +1,10 @@
 //! `productSet` with replace semantics: the input is the whole product; list fields (options,
-//! variants, metafields, collections) replace what was there, scalars left out are kept. A handle
-//! that no product has creates a new product with a new ID. Media are left as they are (`files`
-//! is not read).
+//! variants, metafields, collections, files) replace what was there, scalars left out are kept.
+//! A handle that no product has creates a new product with a new ID. Without `files` the media
+//! are left as they are; with it they become the listed ones (see `files_set`).
 
 use crate::exec::{parse_gid, GqlError};
+use crate::files_set;
 use crate::generate::slug;
 use crate::gql::Field;
 use crate::model::*;
@@ -82,6 +83,15 @@ pub(crate) fn product_set(
         None
     };
     let old = target.and_then(|id| store.products.get(&id)).cloned();
+    let current = old.as_ref().map(|p| p.media.clone()).unwrap_or_default();
+    let files = match list(&input, "files") {
+        None => None,
+        Some(files) => match files_set::plan(&files, &current, store, &state.staged, &state.base)
+        {
+            Ok(actions) => Some(actions),
+            Err(errors) => return Ok(Done::ProductSet(None, errors)),
+        },
+    };
     let title = str_field(&input, "title")
         .or_else(|| old.as_ref().map(|p| p.title.clone()))
         .unwrap_or_default();
@@ -229,6 +239,11 @@ pub(crate) fn product_set(
         _ => old.as_ref().map(|p| p.tags.clone()).unwrap_or_default(),
     };
     let id = target.unwrap_or_else(|| store.ids.next(Kind::Product));
+    // Nothing below fails: the media change now.
+    let media = match files {
+        Some(actions) => files_set::apply(store, id, &current, actions),
+        None => current,
+    };
     let keep = |get: &dyn Fn(&Product) -> Option<String>| old.as_ref().and_then(get);
     let seo = input.get("seo");
     let product = Product {
@@ -265,7 +280,7 @@ pub(crate) fn product_set(
         updated_at: now,
         options,
         variants,
-        media: old.as_ref().map(|p| p.media.clone()).unwrap_or_default(),
+        media,
         metafields: match list(&input, "metafields") {
             Some(m) => metafields(
                 &m,

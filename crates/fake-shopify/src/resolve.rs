@@ -3,6 +3,7 @@
 
 use crate::exec::{gid, parse_gid, Ctx, GqlError, Obj, Out};
 use crate::gql::Field;
+use crate::image_info::{encode_segment, image_mime};
 use crate::model::*;
 use serde_json::{json, Map, Value};
 
@@ -223,6 +224,9 @@ impl<'a> Ctx<'a> {
                         .map_or(Out::Val(Value::Null), |p| Out::Obj(Obj::Product(p))),
                 )
             }
+            "productByIdentifier" => Ok(self
+                .product_by_identifier(f)?
+                .map_or(Out::Val(Value::Null), |p| Out::Obj(Obj::Product(p)))),
             "collections" => Ok(Out::Conn(
                 s.collections
                     .values()
@@ -445,20 +449,26 @@ impl<'a> Ctx<'a> {
     fn media_field(&mut self, m: &'a Media, f: &Field) -> Result<Out<'a>, GqlError> {
         let original = format!(
             "{}/_cdn/files/{}/{}?v={}",
-            self.base, m.id, m.filename, m.created_at
+            self.base,
+            m.id,
+            encode_segment(&m.filename),
+            m.created_at
         );
         match f.name.as_str() {
             "id" => val!(gid("MediaImage", m.id)),
             "mediaContentType" => val!("IMAGE"),
             "alt" => val!(m.alt),
             "status" | "fileStatus" => val!("READY"),
-            "mimeType" => val!("image/jpeg"),
+            "mimeType" => val!(image_mime(&m.bytes, &m.filename)),
             "createdAt" | "updatedAt" => val!(iso(m.created_at)),
             "image" => {
                 let (stem, ext) = m.filename.rsplit_once('.').unwrap_or((&m.filename, "jpg"));
                 let resized = format!(
-                    "{}/_cdn/files/{}/{stem}_800x800.{ext}?v={}",
-                    self.base, m.id, m.created_at
+                    "{}/_cdn/files/{}/{}?v={}",
+                    self.base,
+                    m.id,
+                    encode_segment(&format!("{stem}_800x800.{ext}")),
+                    m.created_at
                 );
                 Ok(Out::Obj(plain(
                     "Image",

@@ -1,7 +1,7 @@
 //! Field resolvers of the shop, customers, orders, themes and bulk operations.
 
 use crate::bulk::{BulkOp, BulkStatus};
-use crate::exec::{gid, Ctx, GqlError, Obj, Out};
+use crate::exec::{gid, parse_gid, Ctx, GqlError, Obj, Out};
 use crate::gql::Field;
 use crate::model::*;
 use crate::resolve::{address_json, key, plain, val};
@@ -48,6 +48,38 @@ fn address_out(a: Option<&Address>) -> Out<'static> {
 }
 
 impl<'a> Ctx<'a> {
+    /// `productByIdentifier(identifier: {id} | {handle} | {customId: {namespace, key, value}})`:
+    /// exactly one of the three; `None` when no product matches.
+    pub(crate) fn product_by_identifier(&self, f: &Field) -> Result<Option<&'a Product>, GqlError> {
+        let identifier = f.arg("identifier", self.vars).unwrap_or(Value::Null);
+        let given: Vec<(&String, &Value)> = identifier
+            .as_object()
+            .map(|m| m.iter().filter(|(_, v)| !v.is_null()).collect())
+            .unwrap_or_default();
+        let store = self.store;
+        match given.as_slice() {
+            [(k, v)] if k.as_str() == "id" => {
+                Ok(parse_gid("Product", v).and_then(|id| store.products.get(&id)))
+            }
+            [(k, Value::String(h))] if k.as_str() == "handle" => Ok(store.product_by_handle(h)),
+            [(k, c)] if k.as_str() == "customId" && c.get("key").is_some() => {
+                let text = |name: &str| c.get(name).and_then(Value::as_str);
+                let namespace = text("namespace").unwrap_or("custom");
+                Ok(store.products.values().find(|p| {
+                    p.metafields.iter().any(|m| {
+                        m.namespace == namespace
+                            && Some(m.key.as_str()) == text("key")
+                            && Some(m.value.as_str()) == text("value")
+                    })
+                }))
+            }
+            _ => Err(GqlError::new(
+                "Variable $identifier of type ProductIdentifierInput! was provided invalid value: exactly one of id, handle or customId is required",
+                Some("INVALID_VARIABLE"),
+            )),
+        }
+    }
+
     pub(crate) fn shop_field(&mut self, f: &Field) -> Result<Out<'a>, GqlError> {
         let s = &self.store.shop;
         match f.name.as_str() {

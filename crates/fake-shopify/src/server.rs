@@ -1,9 +1,11 @@
-//! HTTP routing: the Admin API endpoint, the bulk result files, the media CDN and the control
-//! surface under `/_fake/`.
+//! HTTP routing: the Admin API endpoint, the bulk result files, the media CDN, the staged upload
+//! targets and the control surface under `/_fake/`.
 
 use crate::advance::advance;
 use crate::api;
 use crate::bulk::BulkStatus;
+use crate::image_info::image_mime;
+use crate::staged;
 use crate::state::{lock, Reply, State};
 use serde_json::json;
 use std::io::Read;
@@ -20,6 +22,8 @@ pub struct Incoming<'a> {
     pub url: &'a str,
     /// `X-Shopify-Access-Token`, if sent.
     pub token: Option<&'a str>,
+    /// `Content-Type`, if sent.
+    pub content_type: Option<&'a str>,
     /// The body.
     pub body: &'a [u8],
 }
@@ -118,7 +122,7 @@ pub fn route(shared: &Mutex<State>, rq: &Incoming<'_>) -> Reply {
             let (stem, ext) = media
                 .filename
                 .rsplit_once('.')
-                .unwrap_or((&media.filename, ""));
+                .unwrap_or((&media.filename, "jpg"));
             let body = if name == media.filename {
                 media.bytes.clone()
             } else if name == format!("{stem}_800x800.{ext}") {
@@ -126,9 +130,14 @@ pub fn route(shared: &Mutex<State>, rq: &Incoming<'_>) -> Reply {
             } else {
                 return not_found();
             };
+            let mime = image_mime(&body, &media.filename);
             state.counters.media_downloads += 1;
             state.counters.media_bytes += body.len() as u64;
-            Reply::bytes(200, "image/jpeg", body)
+            Reply::bytes(200, mime, body)
+        }
+        ("PUT", ["_staged", token]) => staged::put(&mut lock(shared), token, rq.body),
+        ("POST", ["_staged", token]) => {
+            staged::post(&mut lock(shared), token, rq.content_type, rq.body)
         }
         (method, ["_fake", rest @ ..]) => control(shared, method, rest),
         _ => not_found(),
@@ -191,6 +200,11 @@ pub fn serve(shared: &Mutex<State>, mut request: tiny_http::Request) {
         .iter()
         .find(|h| h.field.equiv("X-Shopify-Access-Token"))
         .map(|h| h.value.as_str().to_string());
+    let content_type = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Content-Type"))
+        .map(|h| h.value.as_str().to_string());
     let mut body = Vec::new();
     let reply = if request.body_length().is_some_and(|n| n as u64 > MAX_BODY) {
         Reply::error(413, "Payload Too Large")
@@ -202,6 +216,7 @@ pub fn serve(shared: &Mutex<State>, mut request: tiny_http::Request) {
                     method: &method,
                     url: &url,
                     token: token.as_deref(),
+                    content_type: content_type.as_deref(),
                     body: &body,
                 },
             ),

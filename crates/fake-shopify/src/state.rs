@@ -4,6 +4,7 @@
 use crate::bulk::BulkOps;
 use crate::generate::StoreParams;
 use crate::model::Store;
+use crate::staged::StagedUploads;
 use crate::throttle::Bucket;
 use serde::Serialize;
 use serde_json::Value;
@@ -56,6 +57,10 @@ pub struct Counters {
     pub too_many: u64,
     /// JSONL files served (200 answers, partial ones included).
     pub jsonl_downloads: u64,
+    /// Files received by staged upload targets (`PUT`/`POST /_staged/<token>`, accepted ones).
+    pub staged_uploads: u64,
+    /// Bytes of those files.
+    pub staged_bytes: u64,
 }
 
 /// Everything behind the lock.
@@ -69,6 +74,8 @@ pub struct State {
     pub options: ServerOptions,
     /// Bulk operations.
     pub bulk: BulkOps,
+    /// Staged upload targets and the files uploaded to them.
+    pub staged: StagedUploads,
     /// The rate limit.
     pub bucket: Bucket,
     /// Counters.

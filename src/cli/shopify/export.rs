@@ -2,7 +2,7 @@ use super::super::common::{human, GlobalOpts};
 use super::super::exit;
 use anyhow::{Context, Result};
 use backstock::shopify::{
-    self, ExportOptions, ExportReport, RetryPolicy, ThemeSelection, DEFAULT_API_VERSION,
+    self, Connection, ExportOptions, ExportReport, RetryPolicy, ThemeSelection, DEFAULT_API_VERSION,
 };
 use std::path::PathBuf;
 use zeroize::Zeroizing;
@@ -38,28 +38,35 @@ pub struct Args {
 impl Args {
     /// The library's options, with the token read from the environment.
     pub fn options(&self) -> Result<ExportOptions> {
-        let token = Zeroizing::new(std::env::var(TOKEN_VAR).ok().unwrap_or_default());
-        if token.trim().is_empty() {
-            anyhow::bail!(
-                "{TOKEN_VAR} is not set: export the Admin API access token of a custom app with \
-                 the read scopes listed in docs/shopify.md"
-            );
-        }
         Ok(ExportOptions {
-            shop: self.shop.clone(),
+            store: connection(&self.shop, &self.admin_url, &self.api_version)?,
             out: self.out.clone(),
-            admin_url: self.admin_url.clone(),
-            api_version: self.api_version.clone(),
-            token,
             themes: match self.theme.as_str() {
                 "main" => ThemeSelection::Main,
                 "none" => ThemeSelection::None,
                 _ => ThemeSelection::All,
             },
             skip: self.skip.clone(),
-            retry: RetryPolicy::default(),
         })
     }
+}
+
+/// The store to talk to, with the token read from the environment.
+pub fn connection(shop: &str, admin_url: &Option<String>, api_version: &str) -> Result<Connection> {
+    let token = Zeroizing::new(std::env::var(TOKEN_VAR).ok().unwrap_or_default());
+    if token.trim().is_empty() {
+        anyhow::bail!(
+            "{TOKEN_VAR} is not set: export the Admin API access token of a custom app with the \
+             scopes listed in docs/shopify.md"
+        );
+    }
+    Ok(Connection {
+        shop: shop.to_string(),
+        admin_url: admin_url.clone(),
+        api_version: api_version.to_string(),
+        token,
+        retry: RetryPolicy::default(),
+    })
 }
 
 pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {

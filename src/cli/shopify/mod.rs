@@ -5,6 +5,7 @@ mod diff;
 mod erase;
 mod export;
 mod history;
+mod restore;
 
 use super::common::GlobalOpts;
 use anyhow::Result;
@@ -19,6 +20,8 @@ pub enum Command {
     Diff(diff::Args),
     /// Every version of one item across the snapshots, with what changed each time
     History(history::Args),
+    /// Put items of a snapshot back into the store (products, theme files)
+    Restore(restore::Args),
     /// Remove one customer's folder (all their personal data) from every snapshot, then prune
     EraseCustomer(erase::Args),
 }
@@ -29,6 +32,7 @@ pub fn run(g: &GlobalOpts, c: Command) -> Result<i32> {
         Command::Backup(a) => backup::run(g, a),
         Command::Diff(a) => diff::run(g, a),
         Command::History(a) => history::run(g, a),
+        Command::Restore(a) => restore::run(g, a),
         Command::EraseCustomer(a) => erase::run(g, a),
     }
 }
