@@ -1,12 +1,14 @@
 //! Runs the fake Shopify Admin API for a demo or a manual test:
-//! `cargo run --release --example fake_shopify -- --port PORT [--products N] [--seed S]`.
+//! `cargo run --release --example fake_shopify -- --port PORT [--products N] [--customers N]
+//! [--orders N] [--seed S]`.
 //! Prints `listening on http://127.0.0.1:PORT` (the real port when PORT is 0) and serves until
 //! killed. The store advances only through `POST /_fake/advance`.
 
 use fake_shopify::{FakeShop, ServerOptions, StoreParams};
 use std::io::Write;
 
-const USAGE: &str = "usage: fake_shopify --port PORT [--products N] [--seed S]";
+const USAGE: &str =
+    "usage: fake_shopify --port PORT [--products N] [--customers N] [--orders N] [--seed S]";
 
 fn parse() -> Result<(u16, StoreParams), String> {
     let mut port = None;
@@ -29,6 +31,8 @@ fn parse() -> Result<(u16, StoreParams), String> {
         match name.as_str() {
             "--port" => port = Some(value.parse::<u16>().map_err(|_| bad("a port number"))?),
             "--products" => params.products = value.parse().map_err(|_| bad("a number"))?,
+            "--customers" => params.customers = value.parse().map_err(|_| bad("a number"))?,
+            "--orders" => params.orders = value.parse().map_err(|_| bad("a number"))?,
             "--seed" => params.seed = value.parse().map_err(|_| bad("a number"))?,
             _ => return Err(format!("unknown argument {arg:?}")),
         }
