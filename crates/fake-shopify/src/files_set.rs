@@ -39,7 +39,11 @@ pub(crate) enum FileAction {
 /// The last path segment of a name or URL path, without a query string.
 fn base_name(s: &str) -> String {
     let s = s.split(['?', '#']).next().unwrap_or("");
-    s.rsplit(['/', '\\']).next().unwrap_or("").trim().to_string()
+    s.rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string()
 }
 
 /// The bytes and file name behind an `originalSource`, and whether it is known to be no image.
@@ -105,12 +109,17 @@ pub(crate) fn plan(
         let source = str_field(file, "originalSource");
         let alt = str_field(file, "alt");
         match (id, source) {
-            (Some(_), Some(_)) => error(None, "Specify either id or originalSource, not both".into()),
+            (Some(_), Some(_)) => {
+                error(None, "Specify either id or originalSource, not both".into())
+            }
             (None, None) => error(None, "Either id or originalSource is required".into()),
             (Some(id), None) => match parse_gid("MediaImage", id).filter(|m| current.contains(m)) {
                 None => error(
                     Some("id"),
-                    format!("File {id} does not exist on this product"),
+                    format!(
+                        "File {} does not exist on this product",
+                        id.as_str().map_or_else(|| id.to_string(), String::from)
+                    ),
                 ),
                 Some(m) if kept.contains(&m) => error(
                     Some("id"),

@@ -33,15 +33,26 @@ pub fn image_mime(bytes: &[u8], filename: &str) -> &'static str {
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?])))
+    Some(u32::from(u16::from_be_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+    ])))
 }
 
 fn le16(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from(u16::from_le_bytes([*b.get(at)?, *b.get(at + 1)?])))
+    Some(u32::from(u16::from_le_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+    ])))
 }
 
 fn le24(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes([*b.get(at)?, *b.get(at + 1)?, *b.get(at + 2)?, 0]))
+    Some(u32::from_le_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+        *b.get(at + 2)?,
+        0,
+    ]))
 }
 
 fn be32(b: &[u8], at: usize) -> Option<u32> {
@@ -115,7 +126,10 @@ mod tests {
         assert_eq!(image_mime(&png, "x.jpg"), "image/png");
         assert_eq!(image_size(&png), Some((512, 300)));
         let gif = b"GIF89a\x10\x00\x20\x00";
-        assert_eq!((image_mime(gif, ""), image_size(gif)), ("image/gif", Some((16, 32))));
+        assert_eq!(
+            (image_mime(gif, ""), image_size(gif)),
+            ("image/gif", Some((16, 32)))
+        );
         let jpeg = [
             0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x01,
             0x2C, 0x02, 0x58, 0x03,

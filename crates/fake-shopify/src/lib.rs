@@ -285,8 +285,12 @@ impl Drop for FakeShop {
 #[cfg(test)]
 mod tests_bulk;
 #[cfg(test)]
+mod tests_files;
+#[cfg(test)]
 mod tests_http;
 #[cfg(test)]
 mod tests_model;
 #[cfg(test)]
 mod tests_mutations;
+#[cfg(test)]
+mod tests_staged;

@@ -86,8 +86,7 @@ pub(crate) fn product_set(
     let current = old.as_ref().map(|p| p.media.clone()).unwrap_or_default();
     let files = match list(&input, "files") {
         None => None,
-        Some(files) => match files_set::plan(&files, &current, store, &state.staged, &state.base)
-        {
+        Some(files) => match files_set::plan(&files, &current, store, &state.staged, &state.base) {
             Ok(actions) => Some(actions),
             Err(errors) => return Ok(Done::ProductSet(None, errors)),
         },

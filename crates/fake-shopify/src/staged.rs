@@ -7,7 +7,8 @@
 //! the form fields of `parameters` (`Content-Type`, `success_action_status`, `acl`, `key`), as for
 //! Google Cloud Storage's POST policy; the answer is 201 with a small XML document. A body larger
 //! than the announced `fileSize` is refused (400), an unknown token answers 404. Uploading again
-//! to the same target replaces the bytes. Targets do not expire.
+//! to the same target replaces the bytes. Targets do not expire and need no token; like every
+//! request, a body above 32 MiB is refused (413).
 
 use crate::exec::GqlError;
 use crate::gql::Field;
@@ -149,7 +150,8 @@ pub(crate) fn staged_uploads_create(
                 String::new()
             }
         };
-        let (filename, mime_type, resource) = (text("filename"), text("mimeType"), text("resource"));
+        let (filename, mime_type, resource) =
+            (text("filename"), text("mimeType"), text("resource"));
         if !resource.is_empty() && !RESOURCES.contains(&resource.as_str()) {
             errors.push(error(
                 i,
