@@ -398,6 +398,27 @@ mod tests {
         assert!(fresh.push(json!([1])).is_err());
     }
 
+    proptest::proptest! {
+        /// Hostile lines (any JSON, parents named at random) give an error or a grouping, never
+        /// a panic.
+        #[test]
+        fn hostile_lines_never_panic(lines in proptest::collection::vec(
+            (proptest::option::of(0u8..4), 0u8..6, 0u8..4, proptest::bool::ANY), 0..40)) {
+            let types = ["Product", "ProductVariant", "Metafield", "MediaImage", "Order", "x"];
+            let mut g = Grouper::new(&PRODUCTS);
+            for (parent, ty, n, odd) in lines {
+                let mut v = json!({"id": format!("gid://shopify/{}/{n}", types[ty as usize])});
+                if let Some(p) = parent {
+                    v["__parentId"] = if odd { json!(7) } else {
+                        json!(format!("gid://shopify/{}/{p}", types[(p % 3) as usize]))
+                    };
+                }
+                let _ = g.push(if odd && parent.is_none() { json!([v]) } else { v });
+            }
+            let _ = g.finish();
+        }
+    }
+
     #[test]
     fn gids_give_their_type_and_number() {
         assert_eq!(

@@ -42,6 +42,13 @@ pub struct ItemChange {
     pub lines: Option<(usize, usize)>,
     /// Sizes before and after (content files only).
     pub sizes: Option<(u64, u64)>,
+    /// The record's handle, from the newer version when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
+    /// A deleted item added again under the same handle with a new ID (a restore recreates a
+    /// deleted product so): `recreated as product 9`, `recreated from product 4`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// What changed between two snapshots of one export.
@@ -167,11 +174,35 @@ pub fn diff(repo: &Repository, old_spec: &str, new_spec: &str) -> Result<StoreDi
         let c = compare_versions(repo, &path, key, part, before.as_ref(), after.as_ref())?;
         merge(&mut items, c);
     }
+    let mut items: Vec<ItemChange> = items.into_values().collect();
+    note_recreated(&mut items);
     Ok(StoreDiff {
         old: old.id,
         new: new.id,
-        items: items.into_values().collect(),
+        items,
     })
+}
+
+/// Pairs an item deleted with one of the same kind added under the same handle.
+fn note_recreated(items: &mut [ItemChange]) {
+    let added: Vec<(usize, &'static str, String, String)> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.change == ItemChangeKind::Added)
+        .filter_map(|(n, i)| Some((n, i.key.kind, i.handle.clone()?, i.key.id.clone())))
+        .collect();
+    for (n, kind, handle, new_id) in added {
+        let Some(d) = items.iter().position(|i| {
+            i.change == ItemChangeKind::Deleted
+                && i.key.kind == kind
+                && i.handle.as_deref() == Some(handle.as_str())
+        }) else {
+            continue;
+        };
+        let old_id = items[d].key.id.clone();
+        items[d].note = Some(format!("recreated as {kind} {new_id}"));
+        items[n].note = Some(format!("recreated from {kind} {old_id}"));
+    }
 }
 
 /// Folds the change of one file into its item's (an order is its record and its contact part).
@@ -213,6 +244,8 @@ pub fn compare_versions(
         fields: Vec::new(),
         lines: None,
         sizes: None,
+        handle: None,
+        note: None,
     };
     match part {
         Part::Record | Part::OrderContact => {
@@ -224,6 +257,10 @@ pub fn compare_versions(
             };
             let (a, b) = (read(before)?, read(after)?);
             out.title = title_of(&b).or_else(|| title_of(&a));
+            out.handle = [&b, &a]
+                .iter()
+                .find_map(|v| v.get("handle").and_then(Value::as_str))
+                .map(str::to_string);
             if change == ItemChangeKind::Changed {
                 out.fields = compare(&a, &b);
                 if part == Part::OrderContact {

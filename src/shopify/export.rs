@@ -8,7 +8,7 @@ use super::error::{Error, Result};
 use super::layout::{canonical, files_of, number_of, ENTITIES, PRODUCT_COLLECTIONS};
 use super::media::{sync_product_media, MediaCounts};
 use super::queries::SHOP;
-use super::staging::{Staging, AUDIT_FILE, IDS_FILE};
+use super::staging::Staging;
 use super::themes::{export_themes, ThemeCounts, ThemeSelection};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -166,12 +166,6 @@ fn fill(
     opts: &ExportOptions,
     report: &mut ExportReport,
 ) -> Result<()> {
-    // The restores' ID map and audit log live in the export and go on from run to run.
-    for kept in [IDS_FILE, AUDIT_FILE] {
-        if staging.previous(Path::new(kept)).is_file() {
-            staging.keep(Path::new(kept))?;
-        }
-    }
     let wanted = |name: &str| !opts.skip.iter().any(|s| s == name);
     if wanted("shop") {
         let data = client.query("reading the shop", SHOP, json!({}), 2.0)?;
@@ -210,14 +204,15 @@ fn join_collections(client: &AdminClient, staging: &Staging) -> Result<()> {
     let mut each = |item: Value| -> Result<()> {
         let n = number_of("products", &item)?;
         let rel = PathBuf::from(format!("products/{n}.json"));
-        let path = staging.path(&rel)?;
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(Error::io(&path, e)),
+        // Only products this run wrote; a product created since has no file yet.
+        if !staging.listed(&rel) {
+            return Ok(());
+        }
+        let Some(bytes) = staging.read(&rel)? else {
+            return Ok(());
         };
         let mut product: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::protocol("joining collections", format!("{}: {e}", path.display()))
+            Error::protocol("joining collections", format!("{}: {e}", rel.display()))
         })?;
         if let (Some(obj), Some(list)) = (product.as_object_mut(), item.get("collections")) {
             obj.insert("collections".to_string(), list.clone());

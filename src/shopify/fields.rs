@@ -228,6 +228,32 @@ mod tests {
         compare(&a, &b).iter().map(phrase).collect()
     }
 
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-z]{0,3}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 40, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map("(id|sku|[a-c])", inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Any two JSON values compare without a panic, and a value equals itself.
+        #[test]
+        fn any_two_values_compare(a in any_json(), b in any_json()) {
+            let _: Vec<String> = compare(&a, &b).iter().map(phrase).collect();
+            proptest::prop_assert!(compare(&a, &a).is_empty());
+        }
+    }
+
     #[test]
     fn variants_are_matched_by_id_and_named_by_sku() {
         let old = json!({"title": "Blue Mug", "updatedAt": "1", "tags": ["new", "mug"],

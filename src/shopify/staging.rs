@@ -1,22 +1,36 @@
-//! The export's staging area. A run writes a whole new tree beside the export
-//! (`<out>.backstock-staging`), linking what did not change from the previous export, and swaps
-//! it in with two renames once it is complete. A run that fails leaves the previous export as it
-//! was; a crash between the renames is finished (or undone) by the next run.
+//! The export's staging area. A run writes the files that are new or changed into
+//! `<out>.backstock-staging/new/`, and records every file the new export holds in a manifest.
+//! Files that did not change are not touched at all: they keep their inode and times, so the
+//! next backup takes them from its parent snapshot without reading them, and the snapshot's trees
+//! for unchanged folders stay the same blobs.
 //!
-//! Invariant: `<out>` is always either the previous complete export or the new complete one,
-//! except between the two renames, when `<out>.backstock-old` holds the previous one and the
-//! staging tree holds its marker; [`Staging::open`] repairs that state before anything else.
+//! Once the run has everything, it writes a `ready` marker and applies the staging area: each new
+//! file is renamed into the export, then every file of the export missing from the manifest is
+//! removed, then the state file is written. Until the marker, the export is as the previous run
+//! left it; a run that fails throws the staging area away. A crash while applying is finished by
+//! the next run, which applies a ready staging area before anything else (applying twice does
+//! the same as once).
+//!
+//! ```text
+//! <out>.backstock-staging/
+//!   new/<relative path>      new and changed files, laid out as in the export
+//!   manifest                 every relative path of the new export, each ended by a NUL byte
+//!   ready                    the state file's bytes; written last
+//! ```
 
 use super::error::{Error, Result};
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs;
-use std::io;
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// The folder of the connector's own files inside an export.
 pub const STATE_DIR: &str = ".backstock-shopify";
 
-/// The file that marks an export complete; written last.
+/// The file that marks a folder as an export and says what the last run fetched.
 pub const STATE_FILE: &str = ".backstock-shopify/state.json";
 
 /// The map from the IDs of items as backed up to the IDs restores gave them (a recreated product
@@ -30,6 +44,8 @@ pub const AUDIT_FILE: &str = ".backstock-shopify/audit.jsonl";
 pub struct Staging {
     out: PathBuf,
     root: PathBuf,
+    manifest: RefCell<io::BufWriter<fs::File>>,
+    listed: RefCell<HashSet<PathBuf>>,
 }
 
 fn sibling(out: &Path, suffix: &str) -> PathBuf {
@@ -54,13 +70,46 @@ fn remove_tree(p: &Path) -> Result<()> {
     }
 }
 
-fn rename(from: &Path, to: &Path) -> Result<()> {
-    fs::rename(from, to).map_err(|e| Error::io(from, e))
+fn make_parent(p: &Path) -> Result<()> {
+    match p.parent() {
+        Some(dir) => fs::create_dir_all(dir).map_err(|e| Error::io(dir, e)),
+        None => Ok(()),
+    }
+}
+
+fn sync_fs(dir: &Path) -> Result<()> {
+    let d = fs::File::open(dir).map_err(|e| Error::io(dir, e))?;
+    rustix::fs::syncfs(&d).map_err(|e| Error::io(dir, e.into()))
+}
+
+/// Every file under `dir`, as paths relative to it (folders are walked, not listed).
+fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let here = dir.join(&rel);
+        let entries = match fs::read_dir(&here) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(&here, e)),
+        };
+        for e in entries {
+            let e = e.map_err(|e| Error::io(&here, e))?;
+            let kind = e.file_type().map_err(|err| Error::io(e.path(), err))?;
+            let child = rel.join(e.file_name());
+            if kind.is_dir() {
+                stack.push(child);
+            } else {
+                out.push(child);
+            }
+        }
+    }
+    Ok(out)
 }
 
 impl Staging {
-    /// Repairs what an interrupted run left, checks that `out` is absent, empty or an export,
-    /// and starts an empty staging tree beside it.
+    /// Finishes what an interrupted run left, checks that `out` is absent, empty or an export,
+    /// and starts an empty staging area beside it.
     pub fn open(out: &Path) -> Result<Staging> {
         if out.file_name().is_none() {
             return Err(Error::InvalidInput(format!(
@@ -69,17 +118,8 @@ impl Staging {
             )));
         }
         let root = sibling(out, ".backstock-staging");
-        let old = sibling(out, ".backstock-old");
-        if exists(&old)? {
-            if exists(out)? {
-                // The swap was done; only the old tree's removal was not.
-                remove_tree(&old)?;
-            } else if exists(&root.join(STATE_FILE))? {
-                rename(&root, out)?;
-                remove_tree(&old)?;
-            } else {
-                rename(&old, out)?;
-            }
+        if exists(&root.join("ready"))? {
+            apply(out, &root)?;
         }
         remove_tree(&root)?;
         if exists(out)? {
@@ -96,11 +136,31 @@ impl Staging {
                 )));
             }
         }
-        fs::create_dir_all(root.join(STATE_DIR)).map_err(|e| Error::io(&root, e))?;
+        fs::create_dir_all(root.join("new")).map_err(|e| Error::io(&root, e))?;
+        let manifest = root.join("manifest");
+        let file = fs::File::create(&manifest).map_err(|e| Error::io(&manifest, e))?;
         Ok(Staging {
             out: out.to_path_buf(),
             root,
+            manifest: RefCell::new(io::BufWriter::new(file)),
+            listed: RefCell::new(HashSet::new()),
         })
+    }
+
+    /// Records that the new export holds `rel`.
+    fn list(&self, rel: &Path) -> Result<()> {
+        if self.listed.borrow_mut().insert(rel.to_path_buf()) {
+            let mut m = self.manifest.borrow_mut();
+            m.write_all(rel.as_os_str().as_bytes())
+                .and_then(|()| m.write_all(&[0]))
+                .map_err(|e| Error::io(self.root.join("manifest"), e))?;
+        }
+        Ok(())
+    }
+
+    /// Whether this run has put `rel` in the new export.
+    pub fn listed(&self, rel: &Path) -> bool {
+        self.listed.borrow().contains(rel)
     }
 
     /// The previous export's copy of `rel`, if there is one.
@@ -108,159 +168,135 @@ impl Staging {
         self.out.join(rel)
     }
 
-    /// The new tree's path of `rel`, its folder made.
+    /// Where a new version of `rel` is written (its folder made), for writers that stream.
     pub fn path(&self, rel: &Path) -> Result<PathBuf> {
-        let p = self.root.join(rel);
-        if let Some(dir) = p.parent() {
-            fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
+        self.list(rel)?;
+        let p = self.root.join("new").join(rel);
+        make_parent(&p)?;
         Ok(p)
     }
 
-    /// Writes `bytes` as `rel` in the new tree.
+    /// The bytes of `rel` as this run has it so far: its new version, else the previous one.
+    pub fn read(&self, rel: &Path) -> Result<Option<Vec<u8>>> {
+        for p in [self.root.join("new").join(rel), self.previous(rel)] {
+            match fs::read(&p) {
+                Ok(b) => return Ok(Some(b)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&p, e)),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Puts `bytes` as `rel` in the new export: left as it is when the previous export has the
+    /// same bytes there, staged otherwise.
     pub fn write(&self, rel: &Path, bytes: &[u8]) -> Result<()> {
+        let staged = self.root.join("new").join(rel);
+        let prev = self.previous(rel);
+        let same = match fs::metadata(&prev) {
+            Ok(m) if m.is_file() && m.len() == bytes.len() as u64 => {
+                fs::read(&prev).map_err(|e| Error::io(&prev, e))? == bytes
+            }
+            _ => false,
+        };
+        if same {
+            // An earlier version staged by this run (before a join) is dropped.
+            match fs::remove_file(&staged) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&staged, e)),
+            }
+            return self.list(rel);
+        }
         let p = self.path(rel)?;
         fs::write(&p, bytes).map_err(|e| Error::io(&p, e))
     }
 
-    /// Takes `rel` from the previous export unchanged: a hard link, or a copy where the file
-    /// system has none.
+    /// Keeps `rel` from the previous export as it is.
     pub fn keep(&self, rel: &Path) -> Result<()> {
-        let from = self.previous(rel);
-        let to = self.path(rel)?;
-        if fs::hard_link(&from, &to).is_ok() {
-            return Ok(());
+        let prev = self.previous(rel);
+        if !prev.is_file() {
+            return Err(Error::io(&prev, io::ErrorKind::NotFound.into()));
         }
-        fs::copy(&from, &to)
-            .map(|_| ())
-            .map_err(|e| Error::io(&from, e))
+        self.list(rel)
     }
 
-    /// Writes the state file (the completeness marker), flushes the new tree to disk and swaps
-    /// it in place of the previous export.
+    /// Marks the staging area ready (with the state file's bytes), flushes it to disk and applies
+    /// it to the export.
     pub fn commit(self, state: &[u8]) -> Result<()> {
-        let marker = self.root.join(STATE_FILE);
-        fs::write(&marker, state).map_err(|e| Error::io(&marker, e))?;
-        let dir = fs::File::open(&self.root).map_err(|e| Error::io(&self.root, e))?;
-        rustix::fs::syncfs(&dir).map_err(|e| Error::io(&self.root, e.into()))?;
-        let old = sibling(&self.out, ".backstock-old");
-        let had_previous = exists(&self.out)?;
-        if had_previous {
-            rename(&self.out, &old)?;
+        self.list(Path::new(STATE_FILE))?;
+        {
+            let mut m = self.manifest.borrow_mut();
+            m.flush()
+                .and_then(|()| m.get_ref().sync_all())
+                .map_err(|e| Error::io(self.root.join("manifest"), e))?;
         }
-        rename(&self.root, &self.out)?;
-        if had_previous {
-            remove_tree(&old)?;
-        }
-        if let Some(parent) = self.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if let Ok(d) = fs::File::open(parent) {
-                let _ = d.sync_all();
-            }
-        }
-        Ok(())
+        sync_fs(&self.root)?;
+        let ready = self.root.join("ready");
+        fs::write(&ready, state).map_err(|e| Error::io(&ready, e))?;
+        fs::File::open(&ready)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| Error::io(&ready, e))?;
+        apply(&self.out, &self.root)?;
+        remove_tree(&self.root)
     }
 
-    /// Throws the new tree away (a failed run).
+    /// Throws the staging area away (a failed run).
     pub fn abandon(self) -> Result<()> {
         remove_tree(&self.root)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn tree(dir: &Path) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    let rel = p.strip_prefix(dir).unwrap().display().to_string();
-                    out.push(format!("{rel}={}", fs::read_to_string(&p).unwrap()));
-                }
-            }
+/// Applies a ready staging area to the export: new files renamed in, files the manifest does not
+/// list removed (the connector's ID map and audit log excepted), the state file written last.
+fn apply(out: &Path, root: &Path) -> Result<()> {
+    let manifest = root.join("manifest");
+    let bytes = fs::read(&manifest).map_err(|e| Error::io(&manifest, e))?;
+    let listed: HashSet<PathBuf> = bytes
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| PathBuf::from(std::ffi::OsStr::from_bytes(p)))
+        .collect();
+    let new = root.join("new");
+    for rel in files_under(&new)? {
+        let to = out.join(&rel);
+        make_parent(&to)?;
+        fs::rename(new.join(&rel), &to).map_err(|e| Error::io(&to, e))?;
+    }
+    let own = [Path::new(IDS_FILE), Path::new(AUDIT_FILE), Path::new(STATE_FILE)];
+    for rel in files_under(out)? {
+        if !listed.contains(&rel) && !own.contains(&rel.as_path()) {
+            let p = out.join(&rel);
+            fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
         }
-        out.sort();
-        out
     }
-
-    #[test]
-    fn a_commit_swaps_the_new_tree_in_and_keeps_unchanged_files() {
-        let tmp = tempfile::tempdir().unwrap();
-        let out = tmp.path().join("export");
-        let s = Staging::open(&out).unwrap();
-        s.write(Path::new("products/1.json"), b"one").unwrap();
-        s.write(Path::new("products/2.json"), b"two").unwrap();
-        s.commit(b"{}").unwrap();
-        let s = Staging::open(&out).unwrap();
-        s.keep(Path::new("products/1.json")).unwrap();
-        s.write(Path::new("products/3.json"), b"three").unwrap();
-        s.commit(b"{}").unwrap();
-        assert_eq!(
-            tree(&out),
-            [
-                ".backstock-shopify/state.json={}",
-                "products/1.json=one",
-                "products/3.json=three"
-            ]
-        );
-        assert!(!sibling(&out, ".backstock-old").exists());
-        assert!(!sibling(&out, ".backstock-staging").exists());
-    }
-
-    #[test]
-    fn a_failed_run_leaves_the_previous_export_and_the_next_run_cleans_up() {
-        let tmp = tempfile::tempdir().unwrap();
-        let out = tmp.path().join("export");
-        let s = Staging::open(&out).unwrap();
-        s.write(Path::new("a.json"), b"a").unwrap();
-        s.commit(b"{}").unwrap();
-        let before = tree(&out);
-        let s = Staging::open(&out).unwrap();
-        s.write(Path::new("b.json"), b"b").unwrap();
-        drop(s); // a crash before the commit
-        assert_eq!(tree(&out), before);
-        Staging::open(&out).unwrap().abandon().unwrap();
-        assert_eq!(tree(&out), before);
-        assert!(!sibling(&out, ".backstock-staging").exists());
-    }
-
-    #[test]
-    fn a_crash_between_the_renames_is_finished_or_undone() {
-        let tmp = tempfile::tempdir().unwrap();
-        let out = tmp.path().join("export");
-        let old = sibling(&out, ".backstock-old");
-        let staging = sibling(&out, ".backstock-staging");
-        // The new tree was complete: the next run finishes the swap.
-        fs::create_dir_all(old.join(STATE_DIR)).unwrap();
-        fs::write(old.join("x.json"), "old").unwrap();
-        fs::create_dir_all(staging.join(STATE_DIR)).unwrap();
-        fs::write(staging.join(STATE_FILE), "{}").unwrap();
-        fs::write(staging.join("x.json"), "new").unwrap();
-        Staging::open(&out).unwrap().abandon().unwrap();
-        assert_eq!(fs::read_to_string(out.join("x.json")).unwrap(), "new");
-        assert!(!old.exists());
-        // The new tree was not complete: the previous export comes back.
-        fs::rename(&out, &old).unwrap();
-        fs::create_dir_all(&staging).unwrap();
-        fs::write(staging.join("x.json"), "partial").unwrap();
-        Staging::open(&out).unwrap().abandon().unwrap();
-        assert_eq!(fs::read_to_string(out.join("x.json")).unwrap(), "new");
-    }
-
-    #[test]
-    fn a_folder_that_is_not_an_export_is_refused_and_left_alone() {
-        let tmp = tempfile::tempdir().unwrap();
-        fs::write(tmp.path().join("mine.txt"), "keep").unwrap();
-        let err = Staging::open(tmp.path()).err().unwrap();
-        assert!(err.to_string().contains("not a backstock export"), "{err}");
-        assert_eq!(
-            fs::read_to_string(tmp.path().join("mine.txt")).unwrap(),
-            "keep"
-        );
-    }
+    remove_empty_dirs(out, out)?;
+    let ready = root.join("ready");
+    let state = fs::read(&ready).map_err(|e| Error::io(&ready, e))?;
+    let to = out.join(STATE_FILE);
+    make_parent(&to)?;
+    let tmp = to.with_extension("json.tmp");
+    fs::write(&tmp, state).map_err(|e| Error::io(&tmp, e))?;
+    fs::rename(&tmp, &to).map_err(|e| Error::io(&to, e))?;
+    sync_fs(out)
 }
+
+/// Removes the empty folders under `dir` (not `top` itself).
+fn remove_empty_dirs(top: &Path, dir: &Path) -> Result<bool> {
+    let mut empty = true;
+    for e in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let e = e.map_err(|e| Error::io(dir, e))?;
+        let is_dir = e.file_type().map_err(|err| Error::io(e.path(), err))?.is_dir();
+        if !(is_dir && remove_empty_dirs(top, &e.path())?) {
+            empty = false;
+        }
+    }
+    if empty && dir != top {
+        fs::remove_dir(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    Ok(empty)
+}
+
+#[cfg(test)]
+#[path = "staging_tests.rs"]
+mod tests;

@@ -142,8 +142,12 @@ fn a_deleted_product_comes_back_with_its_media_and_collections_and_a_new_id() {
     assert_eq!(line["items"][0]["outcome"], "restored");
     assert!(line["user"].is_string() && line["time"].is_string());
 
-    // The next backup holds it again, with its media, and keeps the map and the log.
-    backup(&env, &fake);
+    // The next backup holds it again, with its media, and keeps the map and the log; a diff
+    // from before the deletion pairs the old ID and the new.
+    let after = backup(&env, &fake);
+    let diff = env.ok(["shopify", "diff", &before, &after]);
+    assert!(diff.contains(&format!("product {old} {} deleted (recreated as product {new})", record["title"].as_str().unwrap())), "{diff}");
+    assert!(diff.contains(&format!("(recreated from product {old})")), "{diff}");
     let back = read_json(&env.path(&format!("export/products/{new}.json")));
     assert_eq!(back["handle"], handle.as_str());
     let files = contents(&env.path("export/media"));

@@ -55,6 +55,14 @@ pub fn name(item: &ItemChange) -> String {
 
 /// One line per item, in the merchant's words.
 pub fn describe(item: &ItemChange) -> String {
+    let text = describe_change(item);
+    match &item.note {
+        Some(n) => format!("{text} ({n})"),
+        None => text,
+    }
+}
+
+fn describe_change(item: &ItemChange) -> String {
     let name = name(item);
     match item.change {
         ItemChangeKind::Added => match item.sizes {

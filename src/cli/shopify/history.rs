@@ -35,7 +35,12 @@ pub fn run(g: &GlobalOpts, a: Args) -> Result<i32> {
     }
     match versions.last() {
         None => outln!("{rel} is in none of the snapshots")?,
-        Some(v) => outln!("{}: {} versions", name(&v.change), versions.len())?,
+        Some(v) => outln!(
+            "{}: {} version{}",
+            name(&v.change),
+            versions.len(),
+            if versions.len() == 1 { "" } else { "s" }
+        )?,
     }
     for v in &versions {
         outln!(
