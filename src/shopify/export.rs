@@ -6,7 +6,8 @@ use super::bulk;
 use super::client::{AdminClient, RetryPolicy};
 use super::error::{Error, Result};
 use super::layout::{canonical, files_of, number_of, ENTITIES, PRODUCT_COLLECTIONS};
-use super::media::{sync_product_media, MediaCounts};
+use super::media::{sync_file, sync_product_media, MediaCounts};
+use super::pages;
 use super::queries::SHOP;
 use super::staging::Staging;
 use super::themes::{export_themes, ThemeCounts, ThemeSelection};
@@ -91,7 +92,7 @@ pub struct ExportReport {
 /// The entities an export can leave out with `skip`.
 pub fn entity_names() -> Vec<&'static str> {
     let mut names: Vec<&str> = ENTITIES.iter().map(|e| e.name).collect();
-    names.extend(["shop", "themes"]);
+    names.extend(["shop", "themes", "menus", "metaobjects", "locations"]);
     names
 }
 
@@ -178,8 +179,10 @@ fn fill(
         let mut media = MediaCounts::default();
         let mut each = |item: Value| -> Result<()> {
             for (rel, v) in files_of(entity.name, item)? {
-                if entity.name == "products" {
-                    sync_product_media(client, staging, &rel, &v, &mut media)?;
+                match entity.name {
+                    "products" => sync_product_media(client, staging, &rel, &v, &mut media)?,
+                    "files" => sync_file(client, staging, &rel, &v, &mut media)?,
+                    _ => {}
                 }
                 staging.write(&rel, &canonical(&v))?;
             }
@@ -187,10 +190,23 @@ fn fill(
         };
         let n = bulk::export(client, entity, &mut each)?;
         report.items.insert(entity.name.to_string(), n);
+        report.media.add(&media);
         if entity.name == "products" {
-            report.media = media;
             join_collections(client, staging)?;
         }
+    }
+    if wanted("menus") {
+        let n = pages::export_pages(client, staging, &pages::MENUS)?;
+        report.items.insert("menus".to_string(), n);
+    }
+    if wanted("metaobjects") {
+        let (defs, objects) = pages::export_metaobjects(client, staging)?;
+        report.items.insert("metaobject definitions".to_string(), defs);
+        report.items.insert("metaobjects".to_string(), objects);
+    }
+    if wanted("locations") {
+        let n = pages::export_pages(client, staging, &pages::LOCATIONS)?;
+        report.items.insert("locations".to_string(), n);
     }
     if wanted("themes") {
         report.themes = export_themes(client, staging, &opts.themes)?;

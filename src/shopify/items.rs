@@ -48,6 +48,11 @@ pub fn item_of(path: &str) -> Option<(ItemKey, Part)> {
                 "pages" => "page",
                 "redirects" => "redirect",
                 "orders" => "order",
+                "blogs" => "blog",
+                "menus" => "menu",
+                "locations" => "location",
+                "inventory" => "inventory item",
+                "files" => "library file",
                 _ => return Some((key("file", path), Part::Content)),
             };
             (key(kind, id), Part::Record)
@@ -55,6 +60,16 @@ pub fn item_of(path: &str) -> Option<(ItemKey, Part)> {
         ["customers", id, "customer.json"] => (key("customer", id), Part::Record),
         ["customers", _, "orders", name] if json_id(name).is_some() => {
             (key("order", json_id(name)?), Part::OrderContact)
+        }
+        ["blogs", _, "articles", name] if json_id(name).is_some() => {
+            (key("article", json_id(name)?), Part::Record)
+        }
+        ["metaobject-definitions", name] if name.ends_with(".json") => (
+            key("metaobject definition", name.strip_suffix(".json")?),
+            Part::Record,
+        ),
+        ["metaobjects", ty, name] if json_id(name).is_some() => {
+            (key("metaobject", &format!("{ty}/{}", json_id(name)?)), Part::Record)
         }
         ["themes", theme, "theme.json"] => (key("theme", theme), Part::Record),
         ["themes", theme, rest @ ..] if !rest.is_empty() => (
@@ -83,6 +98,18 @@ pub fn file_of(item: &[String]) -> Option<String> {
                 "redirect" | "redirects" if num => format!("redirects/{id}.json"),
                 "order" | "orders" if num => format!("orders/{id}.json"),
                 "customer" | "customers" => format!("customers/{id}/customer.json"),
+                "blog" | "blogs" if num => format!("blogs/{id}.json"),
+                "menu" | "menus" if num => format!("menus/{id}.json"),
+                "location" | "locations" if num => format!("locations/{id}.json"),
+                "inventory" if num => format!("inventory/{id}.json"),
+                "article" | "articles" => {
+                    let (blog, article) = id.split_once('/')?;
+                    format!("blogs/{blog}/articles/{article}.json")
+                }
+                "metaobject" | "metaobjects" => {
+                    let (ty, n) = id.split_once('/')?;
+                    format!("metaobjects/{ty}/{n}.json")
+                }
                 "theme" | "themes" => {
                     let (theme, file) = id.split_once('/')?;
                     format!("themes/{theme}/{file}")
@@ -127,7 +154,12 @@ mod tests {
         );
         assert_eq!(k(".backstock-shopify/state.json"), None);
         assert_eq!(k("notes.txt").unwrap().0, "file");
+        assert_eq!(k("blogs/3/articles/8.json"), Some(("article", "8".into(), Part::Record)));
+        assert_eq!(k("metaobjects/faq/5.json"), Some(("metaobject", "faq/5".into(), Part::Record)));
+        assert_eq!(k("metaobject-definitions/faq.json").unwrap().1, "faq");
+        assert_eq!(k("inventory/4.json").unwrap().0, "inventory item");
         let words = |w: &[&str]| file_of(&w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(words(&["article", "3/8"]).as_deref(), Some("blogs/3/articles/8.json"));
         assert_eq!(
             words(&["product", "4211"]).as_deref(),
             Some("products/4211.json")

@@ -56,6 +56,32 @@ pub const ENTITIES: &[Entity] = &[
         children: &[],
     },
     Entity {
+        name: "blogs",
+        query: queries::BLOGS,
+        children: &[
+            METAFIELDS,
+            Child {
+                field: "articles",
+                types: &["Article"],
+                children: &[METAFIELDS],
+            },
+        ],
+    },
+    Entity {
+        name: "inventory",
+        query: queries::INVENTORY,
+        children: &[Child {
+            field: "inventoryLevels",
+            types: &["InventoryLevel"],
+            children: &[],
+        }],
+    },
+    Entity {
+        name: "files",
+        query: queries::FILES,
+        children: &[],
+    },
+    Entity {
         name: "customers",
         query: queries::CUSTOMERS,
         children: &[METAFIELDS],
@@ -115,6 +141,21 @@ pub fn files_of(entity: &str, item: Value) -> Result<Vec<(PathBuf, Value)>> {
     let file = |dir: &str| PathBuf::from(dir).join(format!("{n}.json"));
     Ok(match entity {
         "customers" => vec![(PathBuf::from(format!("customers/{n}/customer.json")), item)],
+        "blogs" => {
+            let Value::Object(mut blog) = item else {
+                return Err(Error::protocol("exporting blogs", "a blog that is not an object"));
+            };
+            let articles = match blog.remove("articles") {
+                Some(Value::Array(a)) => a,
+                _ => Vec::new(),
+            };
+            let mut files = vec![(file("blogs"), Value::Object(blog))];
+            for a in articles {
+                let id = number_of("articles", &a)?;
+                files.push((PathBuf::from(format!("blogs/{n}/articles/{id}.json")), a));
+            }
+            files
+        }
         "orders" => {
             let Value::Object(mut order) = item else {
                 return Err(Error::protocol(

@@ -22,6 +22,15 @@ pub struct MediaCounts {
     pub kept: u64,
 }
 
+impl MediaCounts {
+    /// Adds another entity's counts.
+    pub fn add(&mut self, other: &MediaCounts) {
+        self.downloaded += other.downloaded;
+        self.bytes += other.bytes;
+        self.kept += other.kept;
+    }
+}
+
 /// A medium with a file to keep: its number, original URL and announced size.
 struct Original<'a> {
     number: u64,
@@ -83,9 +92,40 @@ pub fn sync_product_media(
         return Ok(());
     }
     let previous = previous_media(&staging.previous(product_file));
-    for node in media {
+    sync(client, staging, media, &previous, counts)
+}
+
+/// Brings the original of a file of the Files library into the new tree (unless a product's
+/// media brought it already: product images are files too), from the previous export when the
+/// previous record of the file is the same.
+pub fn sync_file(
+    client: &AdminClient,
+    staging: &Staging,
+    record_file: &Path,
+    file: &Value,
+    counts: &mut MediaCounts,
+) -> Result<()> {
+    let previous: Vec<Value> = std::fs::read(staging.previous(record_file))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .into_iter()
+        .collect();
+    sync(client, staging, std::slice::from_ref(file), &previous, counts)
+}
+
+fn sync(
+    client: &AdminClient,
+    staging: &Staging,
+    nodes: &[Value],
+    previous: &[Value],
+    counts: &mut MediaCounts,
+) -> Result<()> {
+    for node in nodes {
         let Some(o) = original(node) else { continue };
         let rel = media_path(o.number, o.url)?;
+        if staging.listed(&rel) {
+            continue;
+        }
         let same = previous.iter().any(|p| p == node);
         if same && staging.previous(&rel).is_file() {
             staging.keep(&rel)?;

@@ -18,9 +18,11 @@ mod history;
 mod items;
 mod layout;
 mod media;
+mod pages;
 mod product_input;
 mod queries;
 mod restore;
+mod restore_records;
 mod staging;
 mod themes;
 

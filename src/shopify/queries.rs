@@ -146,3 +146,131 @@ pub const THEME_FILES_UPSERT: &str = "mutation upsert($themeId: ID!, \
      $files: [OnlineStoreThemeFilesUpsertFileInput!]!) { \
      themeFilesUpsert(themeId: $themeId, files: $files) { \
      upsertedThemeFiles { filename } userErrors { field message code filename } } }";
+
+/// Blogs with their articles (and the metafields of both): four connections.
+pub const BLOGS: &str = concat!(
+    "{ blogs { edges { node { ",
+    "id handle title templateSuffix commentPolicy createdAt updatedAt ",
+    metafields!(),
+    " articles { edges { node { id handle title body summary author { name } tags isPublished ",
+    "publishedAt templateSuffix image { url altText } createdAt updatedAt ",
+    metafields!(),
+    " } } } } } } }"
+);
+
+/// Inventory items with their levels at each location.
+pub const INVENTORY: &str = concat!(
+    "{ inventoryItems { edges { node { id sku tracked unitCost { amount currencyCode } ",
+    "variant { id } inventoryLevels { edges { node { id location { id name } ",
+    "quantities(names: [\"available\", \"on_hand\", \"committed\", \"incoming\", \"reserved\"]) ",
+    "{ name quantity } } } } } } } }"
+);
+
+/// The Files library: images (product media among them), videos and generic files.
+pub const FILES: &str = concat!(
+    "{ files { edges { node { id alt createdAt fileStatus ",
+    "... on MediaImage { mimeType image { url } originalSource { url fileSize } } ",
+    "... on GenericFile { url mimeType originalFileSize } ",
+    "... on Video { originalSource { url fileSize } } } } } }"
+);
+
+/// One page of navigation menus, items nested three levels deep.
+pub const MENUS: &str = "query menus($after: String) { menus(first: 50, after: $after) { \
+     nodes { id handle title isDefault items { id title type url resourceId tags \
+     items { id title type url resourceId tags items { id title type url resourceId tags } } } } \
+     pageInfo { hasNextPage endCursor } } }";
+
+/// One page of metaobject definitions.
+pub const METAOBJECT_DEFINITIONS: &str = "query defs($after: String) { \
+     metaobjectDefinitions(first: 50, after: $after) { nodes { id type name description \
+     displayNameKey fieldDefinitions { key name description required type { name } \
+     validations { name value } } } pageInfo { hasNextPage endCursor } } }";
+
+/// One page of the metaobjects of a type.
+pub const METAOBJECTS: &str = "query objects($type: String!, $after: String) { \
+     metaobjects(type: $type, first: 250, after: $after) { nodes { id handle type displayName \
+     updatedAt fields { key type value } } pageInfo { hasNextPage endCursor } } }";
+
+/// One page of locations.
+pub const LOCATIONS: &str =
+    "query locations($after: String) { locations(first: 250, after: $after) { \
+     nodes { id name isActive address { address1 city countryCode zip } } \
+     pageInfo { hasNextPage endCursor } } }";
+
+/// A collection by handle, with its members, before a restore decides what to send.
+pub const COLLECTION_BY_HANDLE: &str = "query current($handle: String!) { \
+     collectionByIdentifier(identifier: {handle: $handle}) { id handle \
+     products(first: 250) { nodes { id } } } }";
+
+/// Creates a collection (with its members, for a manual one).
+pub const COLLECTION_CREATE: &str = "mutation create($input: CollectionInput!) { \
+     collectionCreate(input: $input) { collection { id handle } userErrors { field message } } }";
+
+/// Updates a collection (members go through collectionAddProducts/RemoveProducts).
+pub const COLLECTION_UPDATE: &str = "mutation update($input: CollectionInput!) { \
+     collectionUpdate(input: $input) { collection { id handle } userErrors { field message } } }";
+
+/// Adds products to a manual collection.
+pub const COLLECTION_ADD: &str = "mutation add($id: ID!, $productIds: [ID!]!) { \
+     collectionAddProducts(id: $id, productIds: $productIds) { collection { id } \
+     userErrors { field message } } }";
+
+/// Removes products from a manual collection.
+pub const COLLECTION_REMOVE: &str = "mutation remove($id: ID!, $productIds: [ID!]!) { \
+     collectionRemoveProducts(id: $id, productIds: $productIds) { job { id } \
+     userErrors { field message } } }";
+
+/// A page by handle.
+pub const PAGE_BY_HANDLE: &str = "query current($query: String!) { \
+     pages(first: 1, query: $query) { nodes { id handle } } }";
+
+/// Creates a page.
+pub const PAGE_CREATE: &str =
+    "mutation create($page: PageCreateInput!) { pageCreate(page: $page) { \
+     page { id handle } userErrors { field message code } } }";
+
+/// Updates a page.
+pub const PAGE_UPDATE: &str = "mutation update($id: ID!, $page: PageUpdateInput!) { \
+     pageUpdate(id: $id, page: $page) { page { id handle } userErrors { field message code } } }";
+
+/// A URL redirect by path.
+pub const REDIRECT_BY_PATH: &str = "query current($query: String!) { \
+     urlRedirects(first: 1, query: $query) { nodes { id path } } }";
+
+/// Creates a URL redirect.
+pub const REDIRECT_CREATE: &str = "mutation create($urlRedirect: UrlRedirectInput!) { \
+     urlRedirectCreate(urlRedirect: $urlRedirect) { urlRedirect { id path target } \
+     userErrors { field message code } } }";
+
+/// Updates a URL redirect.
+pub const REDIRECT_UPDATE: &str = "mutation update($id: ID!, $urlRedirect: UrlRedirectInput!) { \
+     urlRedirectUpdate(id: $id, urlRedirect: $urlRedirect) { urlRedirect { id path target } \
+     userErrors { field message code } } }";
+
+/// Creates a navigation menu.
+pub const MENU_CREATE: &str = "mutation create($title: String!, $handle: String!, \
+     $items: [MenuItemCreateInput!]!) { menuCreate(title: $title, handle: $handle, items: $items) { \
+     menu { id handle } userErrors { field message code } } }";
+
+/// Replaces a navigation menu's title, handle and items.
+pub const MENU_UPDATE: &str = "mutation update($id: ID!, $title: String!, $handle: String, \
+     $items: [MenuItemUpdateInput!]!) { menuUpdate(id: $id, title: $title, handle: $handle, \
+     items: $items) { menu { id handle } userErrors { field message code } } }";
+
+/// Creates or updates a metaobject by type and handle.
+pub const METAOBJECT_UPSERT: &str = "mutation upsert($handle: MetaobjectHandleInput!, \
+     $metaobject: MetaobjectUpsertInput!) { metaobjectUpsert(handle: $handle, \
+     metaobject: $metaobject) { metaobject { id handle } userErrors { field message code } } }";
+
+/// An article by handle.
+pub const ARTICLE_BY_HANDLE: &str = "query current($query: String!) { \
+     articles(first: 5, query: $query) { nodes { id handle blog { id } } } }";
+
+/// Creates an article.
+pub const ARTICLE_CREATE: &str = "mutation create($article: ArticleCreateInput!) { \
+     articleCreate(article: $article) { article { id handle } userErrors { field message code } } }";
+
+/// Updates an article.
+pub const ARTICLE_UPDATE: &str = "mutation update($id: ID!, $article: ArticleUpdateInput!) { \
+     articleUpdate(id: $id, article: $article) { article { id handle } \
+     userErrors { field message code } } }";

@@ -13,6 +13,7 @@ use super::export::Connection;
 use super::media::media_path;
 use super::product_input::{mime_of, product_set_input, IdMap};
 use super::queries::{PRODUCT_BY_HANDLE, PRODUCT_SET, STAGED_UPLOADS, THEME_FILES_UPSERT};
+use super::restore_records as records;
 use super::staging::{AUDIT_FILE, IDS_FILE};
 use crate::ids::SnapshotId;
 use crate::repository::Repository;
@@ -103,9 +104,10 @@ pub fn restore(repo: &Repository, opts: &RestoreOptions) -> Result<RestoreReport
     };
     let mut results: Vec<ItemResult> = Vec::new();
     let mut themes: BTreeMap<u64, Vec<(String, String)>> = BTreeMap::new();
-    // Products first: collections, menus and metafields restored after them point at them.
+    // Dependencies first: products before the collections that hold them, everything before the
+    // menus that point at it.
     let mut order: Vec<&String> = opts.items.iter().collect();
-    order.sort_by_key(|i| !i.starts_with("products/"));
+    order.sort_by_key(|i| rank(i));
     let mut seen = BTreeSet::new();
     for item in order {
         if !seen.insert(item.clone()) {
@@ -125,6 +127,15 @@ pub fn restore(repo: &Repository, opts: &RestoreOptions) -> Result<RestoreReport
                     Err(_) => results.push(failed(item, "not a theme file of the export")),
                 }
             }
+            ["collections" | "pages" | "redirects" | "menus", name] if name.ends_with(".json") => {
+                results.push(r.record(parts[0], item, &mut ids));
+            }
+            ["metaobjects", _, name] if name.ends_with(".json") => {
+                results.push(r.record("metaobjects", item, &mut ids));
+            }
+            ["blogs", blog, "articles", name] if name.ends_with(".json") => {
+                results.push(r.record(&format!("articles:{blog}"), item, &mut ids));
+            }
             ["customers", ..] | ["orders", ..] => results.push(ItemResult {
                 item: item.clone(),
                 outcome: Outcome::NotRestorable,
@@ -135,8 +146,9 @@ pub fn restore(repo: &Repository, opts: &RestoreOptions) -> Result<RestoreReport
             _ => results.push(ItemResult {
                 item: item.clone(),
                 outcome: Outcome::NotRestorable,
-                detail: "only products and theme files are written back by this version; the \
-                         file stays in the snapshot (`backstock restore SNAPSHOT:PATH`)"
+                detail: "not written back by this version (products, collections, pages, \
+                         articles, redirects, menus, metaobjects and theme files are); the file \
+                         stays in the snapshot (`backstock restore SNAPSHOT:PATH`)"
                     .to_string(),
                 new_id: None,
                 sent: None,
@@ -159,6 +171,17 @@ pub fn restore(repo: &Repository, opts: &RestoreOptions) -> Result<RestoreReport
         audit(&opts.out.join(AUDIT_FILE), opts, &report)?;
     }
     Ok(report)
+}
+
+/// The order items are restored in: what others point at comes first.
+fn rank(item: &str) -> u8 {
+    match item.split('/').next().unwrap_or("") {
+        "products" => 0,
+        "collections" => 1,
+        "pages" | "blogs" | "metaobjects" => 2,
+        "menus" => 3,
+        _ => 4,
+    }
 }
 
 fn failed(item: &str, why: impl Into<String>) -> ItemResult {
@@ -188,13 +211,52 @@ impl Restorer<'_> {
         }
     }
 
-    fn record(&self, rel: &str) -> Result<Option<Value>> {
+    fn record_of(&self, rel: &str) -> Result<Option<Value>> {
         let Some(bytes) = self.read(rel)? else {
             return Ok(None);
         };
         serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| Error::InvalidInput(format!("{rel} in the snapshot is not JSON: {e}")))
+    }
+
+    /// A record other than a product: `kind` is its folder (`articles:<blog id>` for articles).
+    fn record(&mut self, kind: &str, item: &str, ids: &mut IdMap) -> ItemResult {
+        let record = match self.record_of(item) {
+            Ok(Some(r)) => r,
+            Ok(None) => return failed(item, format!("{item} is not in snapshot {}", self.export.id.short())),
+            Err(e) => return failed(item, e.to_string()),
+        };
+        if self.dry_run {
+            return ItemResult {
+                item: item.to_string(),
+                outcome: Outcome::WouldRestore,
+                detail: format!("would write {kind} {}", record.get("handle").or(record.get("path")).and_then(Value::as_str).unwrap_or("")),
+                new_id: None,
+                sent: Some(records::preview(kind, &record, ids)),
+            };
+        }
+        let done = match kind {
+            "collections" => records::collection(self.client, &record, ids),
+            "pages" => records::page(self.client, &record, ids),
+            "redirects" => records::redirect(self.client, &record, ids),
+            "menus" => records::menu(self.client, &record, ids),
+            "metaobjects" => records::metaobject(self.client, &record, ids),
+            k => match k.strip_prefix("articles:").and_then(|b| b.parse().ok()) {
+                Some(blog) => records::article(self.client, blog, &record, ids),
+                None => return failed(item, "not an item of the export"),
+            },
+        };
+        match done {
+            Ok(d) => ItemResult {
+                item: item.to_string(),
+                outcome: Outcome::Restored,
+                new_id: d.detail.starts_with("recreated").then(|| d.id.clone()),
+                detail: d.detail,
+                sent: None,
+            },
+            Err(e) => failed(item, e.to_string()),
+        }
     }
 
     fn product(&mut self, item: &str, ids: &mut IdMap) -> ItemResult {
@@ -205,7 +267,7 @@ impl Restorer<'_> {
     }
 
     fn try_product(&mut self, item: &str, ids: &mut IdMap) -> Result<ItemResult> {
-        let Some(record) = self.record(item)? else {
+        let Some(record) = self.record_of(item)? else {
             return Ok(failed(
                 item,
                 format!("{item} is not in snapshot {}", self.export.id.short()),
@@ -315,7 +377,7 @@ impl Restorer<'_> {
                 continue;
             };
             let Some(n) = gid_number(gid) else { continue };
-            let Some(collection) = self.record(&format!("collections/{n}.json"))? else {
+            let Some(collection) = self.record_of(&format!("collections/{n}.json"))? else {
                 continue;
             };
             if collection.get("ruleSet").is_some_and(|r| !r.is_null()) {
@@ -447,7 +509,7 @@ impl Restorer<'_> {
 }
 
 /// Fails on a payload's `userErrors`.
-fn user_errors(what: &str, payload: &Value) -> Result<()> {
+pub(super) fn user_errors(what: &str, payload: &Value) -> Result<()> {
     let errs = payload.get("userErrors").and_then(Value::as_array);
     let Some(errs) = errs.filter(|e| !e.is_empty()) else {
         return Ok(());

@@ -20,7 +20,8 @@ pub enum Command {
     Diff(diff::Args),
     /// Every version of one item across the snapshots, with what changed each time
     History(history::Args),
-    /// Put items of a snapshot back into the store (products, theme files)
+    /// Put items of a snapshot back into the store (products, collections, pages, articles,
+    /// redirects, menus, metaobjects, theme files)
     Restore(restore::Args),
     /// Remove one customer's folder (all their personal data) from every snapshot, then prune
     EraseCustomer(erase::Args),
