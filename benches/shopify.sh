@@ -9,8 +9,8 @@ set -euo pipefail
 products=${1:-5000}
 days=${2:-5}
 cd "$(dirname "$0")/.."
-cargo build -q --release
-cargo build -q --release --example fake_shopify
+cargo build -q --release -p backstock
+[ -n "${NO_BUILD:-}" ] || cargo build -q --release --example fake_shopify
 bin=$PWD/target/release/backstock
 work=$(mktemp -d)
 trap 'kill $fake 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -201,7 +201,9 @@ fn fill(
     }
     if wanted("metaobjects") {
         let (defs, objects) = pages::export_metaobjects(client, staging)?;
-        report.items.insert("metaobject definitions".to_string(), defs);
+        report
+            .items
+            .insert("metaobject definitions".to_string(), defs);
         report.items.insert("metaobjects".to_string(), objects);
     }
     if wanted("locations") {

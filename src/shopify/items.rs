@@ -68,9 +68,10 @@ pub fn item_of(path: &str) -> Option<(ItemKey, Part)> {
             key("metaobject definition", name.strip_suffix(".json")?),
             Part::Record,
         ),
-        ["metaobjects", ty, name] if json_id(name).is_some() => {
-            (key("metaobject", &format!("{ty}/{}", json_id(name)?)), Part::Record)
-        }
+        ["metaobjects", ty, name] if json_id(name).is_some() => (
+            key("metaobject", &format!("{ty}/{}", json_id(name)?)),
+            Part::Record,
+        ),
         ["themes", theme, "theme.json"] => (key("theme", theme), Part::Record),
         ["themes", theme, rest @ ..] if !rest.is_empty() => (
             key("theme file", &format!("{theme}/{}", rest.join("/"))),
@@ -154,12 +155,21 @@ mod tests {
         );
         assert_eq!(k(".backstock-shopify/state.json"), None);
         assert_eq!(k("notes.txt").unwrap().0, "file");
-        assert_eq!(k("blogs/3/articles/8.json"), Some(("article", "8".into(), Part::Record)));
-        assert_eq!(k("metaobjects/faq/5.json"), Some(("metaobject", "faq/5".into(), Part::Record)));
+        assert_eq!(
+            k("blogs/3/articles/8.json"),
+            Some(("article", "8".into(), Part::Record))
+        );
+        assert_eq!(
+            k("metaobjects/faq/5.json"),
+            Some(("metaobject", "faq/5".into(), Part::Record))
+        );
         assert_eq!(k("metaobject-definitions/faq.json").unwrap().1, "faq");
         assert_eq!(k("inventory/4.json").unwrap().0, "inventory item");
         let words = |w: &[&str]| file_of(&w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert_eq!(words(&["article", "3/8"]).as_deref(), Some("blogs/3/articles/8.json"));
+        assert_eq!(
+            words(&["article", "3/8"]).as_deref(),
+            Some("blogs/3/articles/8.json")
+        );
         assert_eq!(
             words(&["product", "4211"]).as_deref(),
             Some("products/4211.json")

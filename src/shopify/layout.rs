@@ -143,7 +143,10 @@ pub fn files_of(entity: &str, item: Value) -> Result<Vec<(PathBuf, Value)>> {
         "customers" => vec![(PathBuf::from(format!("customers/{n}/customer.json")), item)],
         "blogs" => {
             let Value::Object(mut blog) = item else {
-                return Err(Error::protocol("exporting blogs", "a blog that is not an object"));
+                return Err(Error::protocol(
+                    "exporting blogs",
+                    "a blog that is not an object",
+                ));
             };
             let articles = match blog.remove("articles") {
                 Some(Value::Array(a)) => a,

@@ -43,17 +43,23 @@ fn original(node: &Value) -> Option<Original<'_>> {
         .get("id")
         .and_then(Value::as_str)
         .and_then(gid_number)?;
-    let source = node.get("originalSource")?;
+    let count = |v: &Value| match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    };
+    let Some(source) = node.get("originalSource").filter(|s| !s.is_null()) else {
+        // A GenericFile of the Files library: its URL and size are on the file itself.
+        let url = node.get("url").and_then(Value::as_str)?;
+        let size = node.get("originalFileSize").and_then(count);
+        return Some(Original { number, url, size });
+    };
     let url = source.get("url").and_then(Value::as_str)?;
     // Model3dSource spells it `filesize`.
     let size = ["fileSize", "filesize"]
         .iter()
         .find_map(|k| source.get(*k))
-        .and_then(|v| match v {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.parse().ok(),
-            _ => None,
-        });
+        .and_then(count);
     Some(Original { number, url, size })
 }
 
@@ -110,7 +116,13 @@ pub fn sync_file(
         .and_then(|b| serde_json::from_slice(&b).ok())
         .into_iter()
         .collect();
-    sync(client, staging, std::slice::from_ref(file), &previous, counts)
+    sync(
+        client,
+        staging,
+        std::slice::from_ref(file),
+        &previous,
+        counts,
+    )
 }
 
 fn sync(

@@ -58,13 +58,24 @@ fn each_node(
             .get(root)
             .filter(|p| !p.is_null())
             .ok_or_else(|| Error::protocol(what, format!("no {root} in the answer")))?;
-        for node in page.get("nodes").and_then(Value::as_array).into_iter().flatten() {
+        for node in page
+            .get("nodes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             n += 1;
             each(node.clone())?;
         }
         let info = page.get("pageInfo");
-        let more = info.and_then(|i| i.get("hasNextPage")).and_then(Value::as_bool) == Some(true);
-        match info.and_then(|i| i.get("endCursor")).and_then(Value::as_str) {
+        let more = info
+            .and_then(|i| i.get("hasNextPage"))
+            .and_then(Value::as_bool)
+            == Some(true);
+        match info
+            .and_then(|i| i.get("endCursor"))
+            .and_then(Value::as_str)
+        {
             Some(c) if more => vars["after"] = json!(c),
             _ => return Ok(n),
         }
@@ -74,11 +85,19 @@ fn each_node(
 /// Exports a paginated entity into its folder; returns the number of items.
 pub fn export_pages(client: &AdminClient, staging: &Staging, p: &Paged) -> Result<u64> {
     let what = format!("exporting {}", p.name);
-    each_node(client, &what, p.query, p.root, json!({}), p.cost, &mut |node| {
-        let n = number_of(p.name, &node)?;
-        let rel = PathBuf::from(p.folder).join(format!("{n}.json"));
-        staging.write(&rel, &canonical(&node))
-    })
+    each_node(
+        client,
+        &what,
+        p.query,
+        p.root,
+        json!({}),
+        p.cost,
+        &mut |node| {
+            let n = number_of(p.name, &node)?;
+            let rel = PathBuf::from(p.folder).join(format!("{n}.json"));
+            staging.write(&rel, &canonical(&node))
+        },
+    )
 }
 
 /// Exports the metaobject definitions (`metaobject-definitions/<type>.json`) and every
@@ -96,7 +115,12 @@ pub fn export_metaobjects(client: &AdminClient, staging: &Staging) -> Result<(u6
             let ty = node
                 .get("type")
                 .and_then(Value::as_str)
-                .ok_or_else(|| Error::protocol("exporting metaobject definitions", "a definition without a type"))?
+                .ok_or_else(|| {
+                    Error::protocol(
+                        "exporting metaobject definitions",
+                        "a definition without a type",
+                    )
+                })?
                 .to_string();
             let rel = PathBuf::from("metaobject-definitions")
                 .join(safe_relative("a metaobject type", &format!("{ty}.json"))?);

@@ -224,14 +224,26 @@ impl Restorer<'_> {
     fn record(&mut self, kind: &str, item: &str, ids: &mut IdMap) -> ItemResult {
         let record = match self.record_of(item) {
             Ok(Some(r)) => r,
-            Ok(None) => return failed(item, format!("{item} is not in snapshot {}", self.export.id.short())),
+            Ok(None) => {
+                return failed(
+                    item,
+                    format!("{item} is not in snapshot {}", self.export.id.short()),
+                )
+            }
             Err(e) => return failed(item, e.to_string()),
         };
         if self.dry_run {
             return ItemResult {
                 item: item.to_string(),
                 outcome: Outcome::WouldRestore,
-                detail: format!("would write {kind} {}", record.get("handle").or(record.get("path")).and_then(Value::as_str).unwrap_or("")),
+                detail: format!(
+                    "would write {kind} {}",
+                    record
+                        .get("handle")
+                        .or(record.get("path"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                ),
                 new_id: None,
                 sent: Some(records::preview(kind, &record, ids)),
             };

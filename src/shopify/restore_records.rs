@@ -92,13 +92,33 @@ fn outcome(existed: bool, old: &str, new: &str, ids: &mut IdMap) -> String {
 pub fn collection(client: &AdminClient, record: &Value, ids: &mut IdMap) -> Result<Done> {
     let handle = str_of(record, "handle");
     let what = format!("restoring collection {handle}");
-    let now = client.query(&what, COLLECTION_BY_HANDLE, json!({ "handle": handle }), 252.0)?;
+    let now = client.query(
+        &what,
+        COLLECTION_BY_HANDLE,
+        json!({ "handle": handle }),
+        252.0,
+    )?;
     let current = now.get("collectionByIdentifier").filter(|c| !c.is_null());
-    let mut input = pick(record, &["title", "handle", "descriptionHtml", "sortOrder", "templateSuffix"]);
+    let mut input = pick(
+        record,
+        &[
+            "title",
+            "handle",
+            "descriptionHtml",
+            "sortOrder",
+            "templateSuffix",
+        ],
+    );
     if let Some(seo) = record.get("seo").filter(|s| s.is_object()) {
-        input.insert("seo".into(), json!({"title": seo.get("title"), "description": seo.get("description")}));
+        input.insert(
+            "seo".into(),
+            json!({"title": seo.get("title"), "description": seo.get("description")}),
+        );
     }
-    input.insert("metafields".into(), metafields(record.get("metafields"), ids));
+    input.insert(
+        "metafields".into(),
+        metafields(record.get("metafields"), ids),
+    );
     let smart = record.get("ruleSet").is_some_and(|r| !r.is_null());
     if smart {
         input.insert("ruleSet".into(), record["ruleSet"].clone());
@@ -120,14 +140,26 @@ pub fn collection(client: &AdminClient, record: &Value, ids: &mut IdMap) -> Resu
         if !smart {
             input.insert("products".into(), json!(members));
         }
-        let p = mutate(client, &what, COLLECTION_CREATE, json!({ "input": input }), "collectionCreate")?;
+        let p = mutate(
+            client,
+            &what,
+            COLLECTION_CREATE,
+            json!({ "input": input }),
+            "collectionCreate",
+        )?;
         let id = id_at(&what, &p, "/collection/id")?;
         let detail = outcome(false, &old, &id, ids);
         return Ok(Done { id, detail });
     };
     let id = str_of(current, "id").to_string();
     input.insert("id".into(), json!(id));
-    mutate(client, &what, COLLECTION_UPDATE, json!({ "input": input }), "collectionUpdate")?;
+    mutate(
+        client,
+        &what,
+        COLLECTION_UPDATE,
+        json!({ "input": input }),
+        "collectionUpdate",
+    )?;
     if !smart {
         let have: BTreeSet<&str> = current
             .pointer("/products/nodes")
@@ -145,7 +177,13 @@ pub fn collection(client: &AdminClient, record: &Value, ids: &mut IdMap) -> Resu
         }
         if !remove.is_empty() {
             let vars = json!({ "id": id, "productIds": remove });
-            mutate(client, &what, COLLECTION_REMOVE, vars, "collectionRemoveProducts")?;
+            mutate(
+                client,
+                &what,
+                COLLECTION_REMOVE,
+                vars,
+                "collectionRemoveProducts",
+            )?;
         }
     }
     let detail = outcome(true, &old, &id, ids);
@@ -163,8 +201,14 @@ pub fn page(client: &AdminClient, record: &Value, ids: &mut IdMap) -> Result<Don
         .and_then(Value::as_array)
         .and_then(|n| n.iter().find(|p| str_of(p, "handle") == handle))
         .map(|p| str_of(p, "id").to_string());
-    let mut page = pick(record, &["title", "handle", "body", "isPublished", "templateSuffix"]);
-    page.insert("metafields".into(), metafields(record.get("metafields"), ids));
+    let mut page = pick(
+        record,
+        &["title", "handle", "body", "isPublished", "templateSuffix"],
+    );
+    page.insert(
+        "metafields".into(),
+        metafields(record.get("metafields"), ids),
+    );
     let old = str_of(record, "id").to_string();
     let (id, existed) = match found {
         Some(id) => {
@@ -173,7 +217,13 @@ pub fn page(client: &AdminClient, record: &Value, ids: &mut IdMap) -> Result<Don
             (id, true)
         }
         None => {
-            let p = mutate(client, &what, PAGE_CREATE, json!({ "page": page }), "pageCreate")?;
+            let p = mutate(
+                client,
+                &what,
+                PAGE_CREATE,
+                json!({ "page": page }),
+                "pageCreate",
+            )?;
             (id_at(&what, &p, "/page/id")?, false)
         }
     };
@@ -238,12 +288,20 @@ pub fn menu(client: &AdminClient, record: &Value, ids: &mut IdMap) -> Result<Don
     loop {
         let data = client.query(&what, MENUS, json!({ "after": after }), 52.0)?;
         let page = data.get("menus").cloned().unwrap_or(Value::Null);
-        for m in page.get("nodes").and_then(Value::as_array).into_iter().flatten() {
+        for m in page
+            .get("nodes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if str_of(m, "handle") == handle {
                 found = Some(str_of(m, "id").to_string());
             }
         }
-        let more = page.pointer("/pageInfo/hasNextPage").and_then(Value::as_bool) == Some(true);
+        let more = page
+            .pointer("/pageInfo/hasNextPage")
+            .and_then(Value::as_bool)
+            == Some(true);
         match page.pointer("/pageInfo/endCursor").and_then(Value::as_str) {
             Some(c) if more && found.is_none() => after = json!(c),
             _ => break,
@@ -279,12 +337,17 @@ pub fn metaobject(client: &AdminClient, record: &Value, ids: &mut IdMap) -> Resu
         .flatten()
         .map(|f| json!({"key": f.get("key"), "value": f.get("value").and_then(Value::as_str).map(|v| remap(v, ids))}))
         .collect();
-    let vars = json!({ "handle": {"type": ty, "handle": handle}, "metaobject": {"fields": fields} });
+    let vars =
+        json!({ "handle": {"type": ty, "handle": handle}, "metaobject": {"fields": fields} });
     let p = mutate(client, &what, METAOBJECT_UPSERT, vars, "metaobjectUpsert")?;
     let id = id_at(&what, &p, "/metaobject/id")?;
     let old = str_of(record, "id").to_string();
     // An upsert does not say whether it created: a new ID means it did.
-    let detail = if id == old { format!("updated {id}") } else { outcome(false, &old, &id, ids) };
+    let detail = if id == old {
+        format!("updated {id}")
+    } else {
+        outcome(false, &old, &id, ids)
+    };
     Ok(Done { id, detail })
 }
 
@@ -305,11 +368,25 @@ pub fn article(client: &AdminClient, blog: u64, record: &Value, ids: &mut IdMap)
             })
         })
         .map(|a| str_of(a, "id").to_string());
-    let mut article = pick(record, &["title", "handle", "body", "summary", "tags", "isPublished", "templateSuffix"]);
+    let mut article = pick(
+        record,
+        &[
+            "title",
+            "handle",
+            "body",
+            "summary",
+            "tags",
+            "isPublished",
+            "templateSuffix",
+        ],
+    );
     if let Some(name) = record.pointer("/author/name") {
         article.insert("author".into(), json!({ "name": name }));
     }
-    article.insert("metafields".into(), metafields(record.get("metafields"), ids));
+    article.insert(
+        "metafields".into(),
+        metafields(record.get("metafields"), ids),
+    );
     let old = str_of(record, "id").to_string();
     let (id, existed) = match found {
         Some(id) => {
@@ -319,7 +396,13 @@ pub fn article(client: &AdminClient, blog: u64, record: &Value, ids: &mut IdMap)
         }
         None => {
             article.insert("blogId".into(), json!(blog_id));
-            let p = mutate(client, &what, ARTICLE_CREATE, json!({ "article": article }), "articleCreate")?;
+            let p = mutate(
+                client,
+                &what,
+                ARTICLE_CREATE,
+                json!({ "article": article }),
+                "articleCreate",
+            )?;
             (id_at(&what, &p, "/article/id")?, false)
         }
     };

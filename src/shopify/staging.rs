@@ -263,7 +263,11 @@ fn apply(out: &Path, root: &Path) -> Result<()> {
         make_parent(&to)?;
         fs::rename(new.join(&rel), &to).map_err(|e| Error::io(&to, e))?;
     }
-    let own = [Path::new(IDS_FILE), Path::new(AUDIT_FILE), Path::new(STATE_FILE)];
+    let own = [
+        Path::new(IDS_FILE),
+        Path::new(AUDIT_FILE),
+        Path::new(STATE_FILE),
+    ];
     for rel in files_under(out)? {
         if !listed.contains(&rel) && !own.contains(&rel.as_path()) {
             let p = out.join(&rel);
@@ -286,7 +290,10 @@ fn remove_empty_dirs(top: &Path, dir: &Path) -> Result<bool> {
     let mut empty = true;
     for e in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let e = e.map_err(|e| Error::io(dir, e))?;
-        let is_dir = e.file_type().map_err(|err| Error::io(e.path(), err))?.is_dir();
+        let is_dir = e
+            .file_type()
+            .map_err(|err| Error::io(e.path(), err))?
+            .is_dir();
         if !(is_dir && remove_empty_dirs(top, &e.path())?) {
             empty = false;
         }

@@ -5,7 +5,13 @@ fn tree(dir: &Path) -> Vec<String> {
     let mut out: Vec<String> = files_under(dir)
         .unwrap()
         .into_iter()
-        .map(|rel| format!("{}={}", rel.display(), fs::read_to_string(dir.join(&rel)).unwrap()))
+        .map(|rel| {
+            format!(
+                "{}={}",
+                rel.display(),
+                fs::read_to_string(dir.join(&rel)).unwrap()
+            )
+        })
         .collect();
     out.sort();
     out
@@ -27,10 +33,17 @@ fn a_commit_stages_changes_only_and_leaves_unchanged_files_untouched() {
     s.commit(b"{\"n\":2}").unwrap();
     assert_eq!(
         tree(&out),
-        [".backstock-shopify/state.json={\"n\":2}", "products/1.json=one", "products/3.json=three"]
+        [
+            ".backstock-shopify/state.json={\"n\":2}",
+            "products/1.json=one",
+            "products/3.json=three"
+        ]
     );
     let after = fs::metadata(out.join("products/1.json")).unwrap();
-    assert_eq!((before.ino(), before.ctime(), before.ctime_nsec()), (after.ino(), after.ctime(), after.ctime_nsec()));
+    assert_eq!(
+        (before.ino(), before.ctime(), before.ctime_nsec()),
+        (after.ino(), after.ctime(), after.ctime_nsec())
+    );
     assert!(!out.join("pages").exists(), "an emptied folder is removed");
     assert!(!sibling(&out, ".backstock-staging").exists());
 }
@@ -48,7 +61,14 @@ fn a_version_staged_then_found_equal_is_dropped_and_the_connector_files_stay() {
     assert_eq!(s.read(Path::new("p.json")).unwrap().unwrap(), b"partial");
     s.write(Path::new("p.json"), b"final").unwrap();
     s.commit(b"{}").unwrap();
-    assert_eq!(tree(&out), [".backstock-shopify/ids.json={}", ".backstock-shopify/state.json={}", "p.json=final"]);
+    assert_eq!(
+        tree(&out),
+        [
+            ".backstock-shopify/ids.json={}",
+            ".backstock-shopify/state.json={}",
+            "p.json=final"
+        ]
+    );
 }
 
 #[test]
@@ -91,7 +111,12 @@ fn a_crash_while_applying_is_finished_by_the_next_run() {
     Staging::open(&out).unwrap().abandon().unwrap();
     assert_eq!(
         tree(&out),
-        [".backstock-shopify/state.json={\"n\":2}", "a.json=a", "b.json=b", "c.json=c"]
+        [
+            ".backstock-shopify/state.json={\"n\":2}",
+            "a.json=a",
+            "b.json=b",
+            "c.json=c"
+        ]
     );
 }
 
@@ -101,5 +126,8 @@ fn a_folder_that_is_not_an_export_is_refused_and_left_alone() {
     fs::write(tmp.path().join("mine.txt"), "keep").unwrap();
     let err = Staging::open(tmp.path()).err().unwrap();
     assert!(err.to_string().contains("not a backstock export"), "{err}");
-    assert_eq!(fs::read_to_string(tmp.path().join("mine.txt")).unwrap(), "keep");
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("mine.txt")).unwrap(),
+        "keep"
+    );
 }

@@ -42,6 +42,7 @@ mod shopify;
 mod shopify_erase;
 mod shopify_items;
 mod shopify_restore;
+mod shopify_restore_records;
 mod snapshots_cat;
 mod storage_view;
 mod tag_rewrite;

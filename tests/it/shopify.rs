@@ -120,6 +120,114 @@ pub fn contents(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// The entities beyond the catalog: blogs and articles, menus, metaobjects, locations,
+/// inventory levels and the Files library.
+fn assert_more_equals_model(store: &fake_shopify::Store, out: &Path) {
+    let ids = |m: Vec<u64>| {
+        m.into_iter()
+            .map(|id| format!("{id}.json"))
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(
+        names(&out.join("blogs"))
+            .into_iter()
+            .filter(|n| n.ends_with(".json"))
+            .collect::<BTreeSet<_>>(),
+        ids(store.blogs.keys().copied().collect())
+    );
+    for b in store.blogs.values() {
+        assert_eq!(
+            read_json(&out.join(format!("blogs/{}.json", b.id)))["title"],
+            b.title.as_str()
+        );
+        let mine: Vec<u64> = store
+            .articles
+            .values()
+            .filter(|a| a.blog_id == b.id)
+            .map(|a| a.id)
+            .collect();
+        assert_eq!(
+            names(&out.join(format!("blogs/{}/articles", b.id))),
+            ids(mine)
+        );
+    }
+    for a in store.articles.values() {
+        let f = read_json(&out.join(format!("blogs/{}/articles/{}.json", a.blog_id, a.id)));
+        assert_eq!(
+            (f["title"].as_str(), f["body"].as_str()),
+            (Some(a.title.as_str()), Some(a.body.as_str()))
+        );
+        assert_eq!(f["author"]["name"], a.author_name.as_str());
+    }
+    assert_eq!(
+        names(&out.join("menus")),
+        ids(store.menus.keys().copied().collect())
+    );
+    for m in store.menus.values() {
+        let f = read_json(&out.join(format!("menus/{}.json", m.id)));
+        assert_eq!(f["handle"], m.handle.as_str());
+        assert_eq!(f["items"].as_array().unwrap().len(), m.items.len());
+    }
+    for d in store.metaobject_definitions.values() {
+        let f = read_json(&out.join(format!("metaobject-definitions/{}.json", d.type_name)));
+        assert_eq!(
+            f["fieldDefinitions"].as_array().unwrap().len(),
+            d.field_definitions.len()
+        );
+        let mine: Vec<u64> = store
+            .metaobjects
+            .values()
+            .filter(|o| o.type_name == d.type_name)
+            .map(|o| o.id)
+            .collect();
+        assert_eq!(
+            names(&out.join(format!("metaobjects/{}", d.type_name))),
+            ids(mine)
+        );
+    }
+    for o in store.metaobjects.values() {
+        let f = read_json(&out.join(format!("metaobjects/{}/{}.json", o.type_name, o.id)));
+        assert_eq!(f["handle"], o.handle.as_str());
+        assert_eq!(f["fields"].as_array().unwrap().len(), o.fields.len());
+    }
+    assert_eq!(
+        names(&out.join("locations")),
+        ids(store.locations.keys().copied().collect())
+    );
+    assert_eq!(
+        names(&out.join("inventory")),
+        ids(store.inventory.keys().copied().collect())
+    );
+    for item in store.inventory.values() {
+        let f = read_json(&out.join(format!("inventory/{}.json", item.id)));
+        let levels = f["inventoryLevels"].as_array().unwrap();
+        assert_eq!(levels.len(), item.levels.len());
+        for (got, l) in levels.iter().zip(&item.levels) {
+            let available = got["quantities"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|q| q["name"] == "available")
+                .unwrap();
+            assert_eq!(
+                available["quantity"], l.available,
+                "inventory item {}",
+                item.id
+            );
+        }
+    }
+    // The Files library: every file has its record, and generic files their bytes.
+    let media_files: usize = store.products.values().map(|p| p.media.len()).sum();
+    assert_eq!(
+        names(&out.join("files")).len(),
+        media_files + store.files.len()
+    );
+    for g in store.files.values() {
+        let bytes = fs::read(out.join(format!("media/{}/{}", g.id, g.filename))).unwrap();
+        assert!(bytes == g.bytes, "file {} differs", g.id);
+    }
+}
+
 /// Every file of the export, relative path to (inode, ctime in ns).
 fn inodes(root: &Path) -> std::collections::BTreeMap<String, (u64, i128)> {
     use std::os::unix::fs::MetadataExt;
@@ -128,7 +236,13 @@ fn inodes(root: &Path) -> std::collections::BTreeMap<String, (u64, i128)> {
         .map(|p| {
             let m = fs::metadata(&p).unwrap();
             let rel = p.strip_prefix(root).unwrap().display().to_string();
-            (rel, (m.ino(), m.ctime() as i128 * 1_000_000_000 + m.ctime_nsec() as i128))
+            (
+                rel,
+                (
+                    m.ino(),
+                    m.ctime() as i128 * 1_000_000_000 + m.ctime_nsec() as i128,
+                ),
+            )
         })
         .collect()
 }
@@ -183,6 +297,7 @@ fn assert_export_equals_model(fake: &FakeShop, out: &Path) {
             .products
             .values()
             .flat_map(|p| p.media.iter().map(|m| m.to_string()))
+            .chain(store.files.keys().map(|f| f.to_string()))
             .collect();
         assert_eq!(names(&out.join("media")), media_dirs, "media folders");
         let want: BTreeSet<String> = store
@@ -249,6 +364,7 @@ fn assert_export_equals_model(fake: &FakeShop, out: &Path) {
             );
         }
         assert_eq!(read_json(&out.join("shop.json"))["myshopifyDomain"], SHOP);
+        assert_more_equals_model(store, out);
     });
     // Every item file is canonical: sorted keys, one field per line, a final newline.
     for p in files_under(out) {
@@ -278,7 +394,9 @@ fn a_full_export_equals_the_store_model() {
             .values()
             .map(|p| p.media.len() as u64)
             .sum::<u64>()
+            + s.files.len() as u64
     });
+    // Each original once: a product image is also in the Files library, and is not fetched twice.
     assert_eq!(report["media"]["downloaded"], media);
     assert_eq!(fake.counters().media_downloads, media);
 }
@@ -343,9 +461,9 @@ fn throttling_429s_and_failed_or_expired_bulk_operations_are_retried() {
     assert!(report["throttled"].as_u64().unwrap() >= 5, "{report}");
     let c = fake.counters();
     assert!(c.throttled >= 3 && c.too_many >= 2, "{c:?}");
-    // Seven bulk queries (six entities and the products' collections), and one more operation
+    // Ten bulk queries (nine entities and the products' collections), and one more operation
     // each for the failed and the expired one.
-    assert_eq!(c.bulk_operations, 9, "{c:?}");
+    assert_eq!(c.bulk_operations, 12, "{c:?}");
 }
 
 #[test]

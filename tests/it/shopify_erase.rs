@@ -62,8 +62,7 @@ fn erase_customer_leaves_no_trace_of_them_and_every_other_file_as_it_was() {
     let folder = format!("export/customers/{customer}");
     let tree_ids: Vec<String> = snaps
         .iter()
-        .map(|s| ids(&env.node(s["id"].as_str().unwrap(), &folder)["content"]))
-        .flatten()
+        .flat_map(|s| ids(&env.node(s["id"].as_str().unwrap(), &folder)["content"]))
         .collect();
     // What every snapshot holds, less the customer's folder.
     let mut before = Vec::new();

@@ -146,8 +146,17 @@ fn a_deleted_product_comes_back_with_its_media_and_collections_and_a_new_id() {
     // from before the deletion pairs the old ID and the new.
     let after = backup(&env, &fake);
     let diff = env.ok(["shopify", "diff", &before, &after]);
-    assert!(diff.contains(&format!("product {old} {} deleted (recreated as product {new})", record["title"].as_str().unwrap())), "{diff}");
-    assert!(diff.contains(&format!("(recreated from product {old})")), "{diff}");
+    assert!(
+        diff.contains(&format!(
+            "product {old} {} deleted (recreated as product {new})",
+            record["title"].as_str().unwrap()
+        )),
+        "{diff}"
+    );
+    assert!(
+        diff.contains(&format!("(recreated from product {old})")),
+        "{diff}"
+    );
     let back = read_json(&env.path(&format!("export/products/{new}.json")));
     assert_eq!(back["handle"], handle.as_str());
     let files = contents(&env.path("export/media"));

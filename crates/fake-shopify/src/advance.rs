@@ -28,6 +28,20 @@ pub struct DayChanges {
     pub orders_added: BTreeSet<u64>,
     /// Media of the new products.
     pub media_added: BTreeSet<u64>,
+    /// Articles edited (`updated_at` bumped).
+    pub articles_edited: BTreeSet<u64>,
+    /// New articles.
+    pub articles_added: BTreeSet<u64>,
+    /// Menus changed: items linking to a product deleted today were removed.
+    pub menus_edited: BTreeSet<u64>,
+    /// Metaobjects edited (`updated_at` bumped).
+    pub metaobjects_edited: BTreeSet<u64>,
+    /// Inventory items of today's new variants.
+    pub inventory_items_added: BTreeSet<u64>,
+    /// Inventory items whose levels changed (quantities edited today, incoming stock).
+    pub inventory_items_edited: BTreeSet<u64>,
+    /// Inventory items of deleted products.
+    pub inventory_items_deleted: BTreeSet<u64>,
 }
 
 /// Advances the store by one day.
@@ -38,6 +52,8 @@ pub fn advance(store: &mut Store, params: &StoreParams) -> DayChanges {
     let now_iso = iso(now);
     let mut rng = rng_for(store.seed, tag::ADVANCE, u64::from(day));
     let mut changes = DayChanges::default();
+    let menus_before = store.menus.clone();
+    let inventory_before: BTreeSet<u64> = store.inventory.keys().copied().collect();
 
     // Product edits.
     let count = store.products.len();
@@ -197,5 +213,8 @@ pub fn advance(store: &mut Store, params: &StoreParams) -> DayChanges {
             changes.orders_added.insert(id);
         }
     }
+    // Articles, metaobjects, menus and inventory: a stream of their own (after everything above,
+    // which draws from `rng` alone).
+    crate::advance_more::advance_more(store, &mut changes, &menus_before, &inventory_before);
     changes
 }

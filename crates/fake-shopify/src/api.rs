@@ -138,6 +138,7 @@ pub fn graphql(state: &mut State, token: Option<&str>, body: &[u8]) -> Reply {
                 "undefinedField"
                     | "selectionMismatch"
                     | "argumentLiteralsIncompatible"
+                    | "missingRequiredArguments"
                     | "parseError"
             );
             answer(

@@ -197,6 +197,14 @@ const BULK_ROOTS: &[&str] = &[
     "urlRedirects",
     "customers",
     "orders",
+    "blogs",
+    "articles",
+    "menus",
+    "metaobjects",
+    "metaobjectDefinitions",
+    "locations",
+    "inventoryItems",
+    "files",
 ];
 
 /// Connections in a selection, and the deepest nesting of connections (the root counts as 1).

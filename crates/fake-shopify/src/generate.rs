@@ -59,6 +59,13 @@ pub(crate) mod tag {
     pub const THEME: u64 = 6;
     pub const ADVANCE: u64 = 7;
     pub const MEDIA: u64 = 8;
+    pub const BLOG: u64 = 9;
+    pub const INVENTORY: u64 = 11;
+    pub const METAOBJECT: u64 = 12;
+    pub const FILE: u64 = 13;
+    pub const MENU: u64 = 14;
+    /// The day's stream for the entities above (the products' day stream is `ADVANCE`).
+    pub const CONTENT_ADVANCE: u64 = 15;
 }
 
 fn splitmix(mut z: u64) -> u64 {
@@ -443,6 +450,8 @@ fn collections(store: &mut Store, products: &[u64]) {
                 rule_set,
                 products: members,
                 metafields,
+                seo_title: None,
+                seo_description: None,
             },
         );
     }
@@ -535,6 +544,14 @@ pub fn generate(params: &StoreParams) -> Store {
         orders: BTreeMap::new(),
         themes,
         media: BTreeMap::new(),
+        blogs: BTreeMap::new(),
+        articles: BTreeMap::new(),
+        menus: BTreeMap::new(),
+        metaobject_definitions: BTreeMap::new(),
+        metaobjects: BTreeMap::new(),
+        locations: BTreeMap::new(),
+        inventory: BTreeMap::new(),
+        files: BTreeMap::new(),
         day: 0,
         seed: params.seed,
         ids,
@@ -566,5 +583,8 @@ pub fn generate(params: &StoreParams) -> Store {
         let created = EPOCH - 61 * DAY + i as i64 * span + rng.gen_range(0..3600);
         add_order(&mut store, &mut rng, created);
     }
+    // Blogs, menus, metaobjects, locations, inventory and files: streams and ID ranges of their
+    // own, so what is above does not move.
+    crate::generate_more::generate_more(&mut store);
     store
 }

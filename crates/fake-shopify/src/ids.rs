@@ -33,10 +33,31 @@ pub enum Kind {
     LineItem,
     /// `OnlineStoreTheme`.
     Theme,
+    /// `Blog`.
+    Blog,
+    /// `Article`.
+    Article,
+    /// Metafields of blogs and articles (their own range, so that the products' metafield IDs
+    /// do not move).
+    ContentMetafield,
+    /// `Menu`.
+    Menu,
+    /// `MenuItem`.
+    MenuItem,
+    /// `MetaobjectDefinition`.
+    MetaobjectDefinition,
+    /// `Metaobject`.
+    Metaobject,
+    /// `Location`.
+    Location,
+    /// `InventoryLevel`.
+    InventoryLevel,
+    /// `GenericFile`.
+    GenericFile,
 }
 
 impl Kind {
-    const ALL: usize = 14;
+    const ALL: usize = 24;
 
     /// The first ID of the range and the step between IDs.
     fn range(self) -> (u64, u64) {
@@ -55,6 +76,16 @@ impl Kind {
             Kind::Order => (5_900_000_000_000, 1031),
             Kind::LineItem => (14_700_000_000_000, 37),
             Kind::Theme => (140_700_000_000, 1),
+            Kind::Blog => (88_200_000_000, 7),
+            Kind::Article => (560_300_000_000, 23),
+            Kind::ContentMetafield => (25_900_000_000_000, 7),
+            Kind::Menu => (210_400_000_000, 3),
+            Kind::MenuItem => (510_600_000_000, 11),
+            Kind::MetaobjectDefinition => (1_900_000_000, 41),
+            Kind::Metaobject => (99_300_000_000, 43),
+            Kind::Location => (70_800_000_000, 1009),
+            Kind::InventoryLevel => (112_400_000_000, 17),
+            Kind::GenericFile => (32_600_000_000_000, 103),
         }
     }
 }

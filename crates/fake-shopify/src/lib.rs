@@ -13,22 +13,32 @@
 //! What it serves:
 //! - `POST /admin/api/{version}/graphql.json` with `X-Shopify-Access-Token` (any token but `bad`):
 //!   queries (`shop`, `themes`, `theme { files }`, `products`, `product`, `productByIdentifier`,
-//!   ..., `node`, `currentBulkOperation`) and mutations (`bulkOperationRunQuery`,
-//!   `stagedUploadsCreate`, `productSet`, `themeFilesUpsert`), with `extensions.cost` and a leaky
-//!   bucket (the cost rule is below).
+//!   `collections`, `collection`, `collectionByIdentifier`, `collectionByHandle`, `pages`,
+//!   `urlRedirects`, `blogs`, `blog`, `articles`, `article`, `menus`, `menu`,
+//!   `metaobjectDefinitions`, `metaobjectDefinition(ByType)`, `metaobjects(type:)`,
+//!   `metaobject`, `metaobjectByHandle`, `locations`, `location`, `inventoryItems`,
+//!   `inventoryItem`, `inventoryLevel`, `files`, `customers`, `orders`, ..., `node`, `nodes`,
+//!   `currentBulkOperation`) and mutations (`bulkOperationRunQuery`, `stagedUploadsCreate`,
+//!   `productSet`, `themeFilesUpsert`, `collectionCreate`, `collectionUpdate`,
+//!   `collectionAddProducts`, `collectionRemoveProducts`, `pageCreate`, `pageUpdate`,
+//!   `articleCreate`, `articleUpdate`, `urlRedirectCreate`, `urlRedirectUpdate`, `menuCreate`,
+//!   `menuUpdate`, `metaobjectUpsert`), with `extensions.cost` and a leaky bucket (the cost rule
+//!   is below).
 //! - `GET /_bulk/<id>.jsonl` and `/_bulk/<id>.partial.jsonl`: bulk results (signed URLs: no token).
-//! - `GET /_cdn/files/<media id>/<filename>`: image bytes.
+//! - `GET /_cdn/files/<media id>/<filename>`: image bytes; `/_cdn/files/<generic file id>/<name>`:
+//!   the bytes of a generic file (a PDF); `/_cdn/articles/<article id>/<name>`: an article's
+//!   image (all counted in `media_downloads`/`media_bytes`).
 //! - `PUT /_staged/<token>` (raw body) or `POST` (multipart form, `file` part): the targets of
 //!   `stagedUploadsCreate` (signed URLs: no token); see the `staged` module for the details.
 //! - `/_fake/...`: the control surface (`POST advance`, `POST delete-product/<id>`,
+//!   `POST delete/<Type>/<id>` (see [`Store::delete`]),
 //!   `GET product-by-handle/<handle>`, `GET counters`, `POST reset-counters`,
 //!   `POST throttle-next/<n>`, `too-many-next/<n>`, `fail-next-bulk/<n>`, `expire-next-bulk/<n>`,
 //!   `deny-scope/<scope>`).
 //!
 //! **Cost rule.** A query costs 1, plus N for every field carrying `first: N` or `last: N`
 //! (variables resolved, fragments counted where used; nested connections add, they do not
-//! multiply). A mutation costs 10 per top-level mutation field (`bulkOperationRunQuery`,
-//! `stagedUploadsCreate`, `productSet`, `themeFilesUpsert`), so polling a bulk operation (`node`,
+//! multiply). A mutation costs 10 per top-level mutation field, so polling a bulk operation (`node`,
 //! `currentBulkOperation`) costs 1 and the inner bulk query is not costed. The actual cost of a
 //! query is 1 plus the connection nodes it returned (at most the requested cost); the rest is
 //! refunded to the bucket. The bucket (`ServerOptions::bucket_size`, refilled at
@@ -41,12 +51,28 @@
 //! is always grouped (children right after their parent, depth first), whatever `groupObjects`
 //! says; the first `ServerOptions::poll_steps` polls answer RUNNING, the next one COMPLETED (or
 //! FAILED when injected); `url` is null when there are no objects. Limits: one top-level
-//! connection among `products`, `collections`, `pages`, `urlRedirects`, `customers`, `orders`;
-//! at most 5 connections, nested at most 2 below the top one; unknown fields are `INVALID`.
+//! connection among `products`, `collections`, `pages`, `urlRedirects`, `customers`, `orders`,
+//! `blogs`, `articles`, `menus`, `metaobjects`, `metaobjectDefinitions`, `locations`,
+//! `inventoryItems`, `files`; at most 5 connections, nested at most 2 below the top one; unknown
+//! fields are `INVALID`.
 //!
 //! Connections take `first`, `last`, `after`, `before` and `reverse` (and `filenames` on theme
-//! files, `namespace` on metafields, `roles` on themes); other arguments such as `query:` or
-//! `sortKey:` are accepted and ignored (items come in ID order).
+//! files, `namespace` on metafields, `roles` on themes, `type` on metaobjects); `query:` filters
+//! the root connections `products`, `collections`, `pages`, `urlRedirects`, `blogs`, `articles`,
+//! `menus`, `metaobjects`, `locations`, `inventoryItems` and `files` in a simplified search
+//! syntax (`handle:x`, `handle:'x'`, `path:/x`, `blog_id:N`, `tag:x`, `id:>N`, `x*`, `-`/`NOT`,
+//! `OR`; see the `search` module; a field a connection does not know is ignored). Other
+//! arguments such as `sortKey:` are accepted and ignored (items come in ID order).
+//!
+//! Beyond the catalogue the store holds 2 blogs of 5 articles, the 2 default menus
+//! (`main-menu`, `footer`) linking to its collections, products, pages, blog and an article,
+//! 2 metaobject definitions (`designer`, `faq`) with 3 and 4 entries, 2 locations with an
+//! inventory level per variant (the sum of `available` is the variant's `inventoryQuantity`; a
+//! change of the quantity goes to the first location), and 3 generic files; the files library
+//! (`files`) lists the product images (`MediaImage`, same GID as the product media) and the
+//! generic files. When a product (or another linked resource) is deleted, the menu items linking
+//! to it are removed with their nested items (Shopify's documentation does not say; this is the
+//! conservative choice), and its inventory items go with it.
 //!
 //! `productSet` reads `files` with replace semantics: `{id}` keeps a `MediaImage` of the product,
 //! `{originalSource}` makes a new image from a completed staged upload (or from this fake's own
@@ -57,31 +83,50 @@
 //! Smart collections list no members (neither their `products` connection nor the products'
 //! `collections`): their rules define them. Manual collections list their members.
 //!
-//! Scopes: `products`/`collections` need `read_products`, `pages` `read_content`, `urlRedirects`
-//! `read_online_store_navigation`, `customers` `read_customers`, `orders` `read_orders`,
-//! `themes`/`theme` `read_themes`; `productSet` needs `write_products` and `themeFilesUpsert`
-//! `write_themes`; `stagedUploadsCreate` needs `write_products` for `IMAGE`, `PRODUCT_IMAGE` and
-//! `COLLECTION_IMAGE` targets and `write_files` for the other resources (all granted until
-//! [`FakeShop::deny_scope`]).
+//! Scopes: `products`/`collections`/`collectionByIdentifier` need `read_products`,
+//! `pages`/`blogs`/`articles` `read_content`, `urlRedirects`/`menus`
+//! `read_online_store_navigation`, `metaobjects` `read_metaobjects`, `metaobjectDefinitions`
+//! `read_metaobject_definitions`, `locations` `read_locations`, `inventoryItems` (and any
+//! `inventoryLevels`) `read_inventory`, `files` `read_files`, `customers` `read_customers`,
+//! `orders` `read_orders`, `themes`/`theme` `read_themes`; `productSet` and the collection
+//! mutations need `write_products`, `themeFilesUpsert` `write_themes`, the page and article
+//! mutations `write_content`, the redirect and menu mutations `write_online_store_navigation`,
+//! `metaobjectUpsert` `write_metaobjects`; `stagedUploadsCreate` needs `write_products` for
+//! `IMAGE`, `PRODUCT_IMAGE` and `COLLECTION_IMAGE` targets and `write_files` for the other
+//! resources (all granted until [`FakeShop::deny_scope`]). The restore mutations and their
+//! simplifications are described in the `restore` module.
 
 mod advance;
+mod advance_more;
 mod api;
 mod bulk;
 mod exec;
 mod files_set;
 mod generate;
+mod generate_more;
 mod gql;
 mod ids;
 mod image_info;
 pub mod model;
+mod model_more;
 mod mutations;
+mod obj;
 mod people;
 mod product_set;
 mod resolve;
+mod resolve_content;
 mod resolve_more;
+mod resolve_root;
+mod resolve_stock;
+mod restore;
+mod restore_collections;
+mod restore_content;
+mod restore_nav;
+mod search;
 mod server;
 mod staged;
 mod state;
+mod store_ops;
 mod theme_files;
 mod throttle;
 
@@ -89,6 +134,7 @@ pub use advance::DayChanges;
 pub use generate::StoreParams;
 pub use model::*;
 pub use state::{Counters, ServerOptions};
+pub use store_ops::InventoryChanges;
 pub use theme_files::{checksum_md5, content_type, is_text};
 
 use state::{lock, State};
@@ -131,7 +177,9 @@ impl FakeShop {
     /// Generates the store and starts serving it on 127.0.0.1:`options.port`.
     pub fn start(params: StoreParams, options: ServerOptions) -> io::Result<FakeShop> {
         let store = generate::generate(&params);
-        let server = tiny_http::Server::http(("127.0.0.1", options.port))
+        let listener = std::net::TcpListener::bind(("127.0.0.1", options.port))?;
+        socket2::SockRef::from(&listener).set_tcp_nodelay(true)?;
+        let server = tiny_http::Server::from_listener(listener, None)
             .map_err(|e| io::Error::other(e.to_string()))?;
         let port = server
             .server_addr()
@@ -223,10 +271,21 @@ impl FakeShop {
         f(&lock(&self.state).store)
     }
 
-    /// Changes the model directly (for tests that need a particular state). The server waits
+    /// Changes the model directly (for tests that need a particular state); the inventory levels
+    /// then follow the variants' quantities ([`Store::sync_inventory`]). The server waits
     /// meanwhile: make no request to it from inside `f`.
     pub fn model_mut<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
-        f(&mut lock(&self.state).store)
+        let mut state = lock(&self.state);
+        let out = f(&mut state.store);
+        state.store.sync_inventory();
+        out
+    }
+
+    /// Deletes the object with this GID and what hangs off it (see [`Store::delete`]): a
+    /// product, collection, page, URL redirect, blog, article, menu, metaobject definition,
+    /// metaobject or generic file. False if there was none.
+    pub fn delete(&self, object_gid: &str) -> bool {
+        lock(&self.state).store.delete(object_gid)
     }
 
     /// A copy of the counters.
@@ -285,12 +344,30 @@ impl Drop for FakeShop {
 #[cfg(test)]
 mod tests_bulk;
 #[cfg(test)]
+mod tests_connector;
+#[cfg(test)]
+mod tests_content;
+#[cfg(test)]
 mod tests_files;
 #[cfg(test)]
 mod tests_http;
 #[cfg(test)]
 mod tests_model;
 #[cfg(test)]
+mod tests_model_more;
+#[cfg(test)]
 mod tests_mutations;
 #[cfg(test)]
+mod tests_pin;
+#[cfg(test)]
+mod tests_restore_collections;
+#[cfg(test)]
+mod tests_restore_content;
+#[cfg(test)]
+mod tests_restore_nav;
+#[cfg(test)]
 mod tests_staged;
+#[cfg(test)]
+mod tests_stock;
+#[cfg(test)]
+mod tests_util;

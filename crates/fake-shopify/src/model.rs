@@ -2,6 +2,7 @@
 //! what an export should hold. Timestamps are ISO-8601 UTC strings (`2026-11-01T09:00:00Z`).
 
 pub use crate::ids::{IdAllocator, Kind};
+pub use crate::model_more::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -252,6 +253,12 @@ pub struct Collection {
     pub products: Vec<u64>,
     /// Metafields.
     pub metafields: Vec<Metafield>,
+    /// SEO title, if set (the generator sets none; not serialised when unset).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seo_title: Option<String>,
+    /// SEO description, if set (not serialised when unset).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seo_description: Option<String>,
 }
 
 /// An online store page.
@@ -457,6 +464,22 @@ pub struct Store {
     pub themes: BTreeMap<u64, Theme>,
     /// Product media by ID.
     pub media: BTreeMap<u64, Media>,
+    /// Blogs by ID.
+    pub blogs: BTreeMap<u64, Blog>,
+    /// Articles by ID.
+    pub articles: BTreeMap<u64, Article>,
+    /// Navigation menus by ID.
+    pub menus: BTreeMap<u64, Menu>,
+    /// Metaobject definitions by ID.
+    pub metaobject_definitions: BTreeMap<u64, MetaobjectDefinition>,
+    /// Metaobjects by ID.
+    pub metaobjects: BTreeMap<u64, Metaobject>,
+    /// Locations by ID.
+    pub locations: BTreeMap<u64, Location>,
+    /// Inventory items by ID (one per variant; see [`InventoryItem`]).
+    pub inventory: BTreeMap<u64, InventoryItem>,
+    /// Generic files of the files library by ID (product images are files too: see `media`).
+    pub files: BTreeMap<u64, GenericFile>,
     /// Days advanced so far.
     pub day: u32,
     /// The seed it was generated from.
@@ -488,7 +511,8 @@ impl Store {
         self.themes.values().find(|t| t.role == "MAIN")
     }
 
-    /// Removes a product, its media and its collection memberships; false if there was none.
+    /// Removes a product, its media, its collection memberships, its variants' inventory items
+    /// and the menu items linking to it; false if there was none.
     pub fn delete_product(&mut self, id: u64) -> bool {
         let Some(product) = self.products.remove(&id) else {
             return false;
@@ -501,6 +525,10 @@ impl Store {
                 col.products.retain(|p| *p != id);
             }
         }
+        for v in &product.variants {
+            self.inventory.remove(&v.inventory_item_id);
+        }
+        self.unlink_menus(&crate::exec::gid("Product", id));
         true
     }
 }

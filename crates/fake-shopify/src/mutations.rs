@@ -1,6 +1,8 @@
 //! Mutations: `bulkOperationRunQuery`, and for restores `stagedUploadsCreate`, `productSet`
-//! (replace semantics, keyed by handle) and `themeFilesUpsert`. Each runs against the model, then its payload is rendered with
-//! the ordinary executor so that any selection of it works.
+//! (replace semantics, keyed by handle), `themeFilesUpsert` and the restore mutations of
+//! collections, pages, articles, redirects, menus and metaobjects (see `restore`). Each runs
+//! against the model, then its payload is rendered with the ordinary executor so that any
+//! selection of it works.
 
 use crate::bulk::{self, BulkRefusal};
 use crate::exec::{gid, parse_gid, Ctx, GqlError, Obj, Out};
@@ -20,6 +22,8 @@ pub(crate) enum Done {
     Upsert(Vec<String>, Vec<Value>),
     /// `stagedUploadsCreate`: the targets (JSON), or none, and the user errors.
     Staged(Option<Vec<Value>>, Vec<Value>),
+    /// The other restore mutations.
+    Restore(crate::restore::Restored),
 }
 
 pub(crate) fn user_error(
@@ -34,7 +38,7 @@ pub(crate) fn path(parts: &[&str]) -> Option<Vec<Value>> {
     Some(parts.iter().map(|p| Value::from(*p)).collect())
 }
 
-fn objs(errors: Vec<Value>, ty: &'static str) -> Out<'static> {
+pub(crate) fn objs(errors: Vec<Value>, ty: &'static str) -> Out<'static> {
     Out::List(
         errors
             .into_iter()
@@ -98,6 +102,7 @@ fn payload<'a>(d: Done, store: &'a Store, bulk: &'a crate::bulk::BulkOps) -> Obj
                 ),
             ],
         ),
+        Done::Restore(r) => r.payload(store),
         Done::Staged(targets, errors) => Obj::Payload(
             "StagedUploadsCreatePayload",
             vec![
@@ -140,7 +145,10 @@ fn validate(state: &State, doc: &Document, vars: &Map<String, Value>) -> Result<
                     "parameters": [{ "__typename": "StagedUploadParameter", "name": "n", "value": "v" }] })]),
                 vec![json!({ "field": ["input"], "message": "m" })],
             ),
-            _ => continue,
+            other => match crate::restore::sample(other, &state.store) {
+                Some(r) => Done::Restore(r),
+                None => continue,
+            },
         };
         let obj = payload(sample, &state.store, &dummy);
         ctx.complete(Out::Obj(obj), f)?;
@@ -161,10 +169,18 @@ pub fn execute(
         let d = match f.name.as_str() {
             "__typename" => None,
             "bulkOperationRunQuery" => Some(bulk_run(state, f, vars)?),
-            "productSet" => Some(product_set(state, f, vars)?),
+            "productSet" => {
+                let d = product_set(state, f, vars)?;
+                // The variants written get their inventory items and levels.
+                state.store.sync_inventory();
+                Some(d)
+            }
             "themeFilesUpsert" => Some(theme_files_upsert(state, f, vars)?),
             "stagedUploadsCreate" => Some(staged_uploads_create(state, f, vars)?),
-            other => return Err(GqlError::undefined_field("Mutation", other)),
+            other => match crate::restore::run(state, f, vars)? {
+                Some(r) => Some(Done::Restore(r)),
+                None => return Err(GqlError::undefined_field("Mutation", other)),
+            },
         };
         done.push((f, d));
     }

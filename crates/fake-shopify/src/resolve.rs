@@ -58,7 +58,7 @@ fn required_scope(field: &str) -> Option<&'static str> {
         "customers" | "customer" => "read_customers",
         "orders" | "order" => "read_orders",
         "themes" | "theme" => "read_themes",
-        _ => return None,
+        _ => return crate::resolve_root::required_scope_more(field),
     })
 }
 
@@ -80,7 +80,7 @@ pub(crate) fn key(id: u64) -> String {
     format!("{id:020}")
 }
 
-fn metafield_objs<'a>(ctx: &Ctx<'a>, list: &'a [Metafield], f: &Field) -> Out<'a> {
+pub(crate) fn metafield_objs<'a>(ctx: &Ctx<'a>, list: &'a [Metafield], f: &Field) -> Out<'a> {
     let ns = f.arg("namespace", ctx.vars);
     Out::Conn(
         list.iter()
@@ -90,7 +90,7 @@ fn metafield_objs<'a>(ctx: &Ctx<'a>, list: &'a [Metafield], f: &Field) -> Out<'a
     )
 }
 
-fn one_metafield<'a>(ctx: &Ctx<'a>, list: &'a [Metafield], f: &Field) -> Out<'a> {
+pub(crate) fn one_metafield<'a>(ctx: &Ctx<'a>, list: &'a [Metafield], f: &Field) -> Out<'a> {
     let ns = f.arg("namespace", ctx.vars);
     let k = f.arg("key", ctx.vars);
     let (ns, k) = match (ns, k) {
@@ -149,6 +149,16 @@ impl<'a> Ctx<'a> {
             Obj::Theme(t) => self.theme_field(t, f),
             Obj::ThemeFile(t, name, bytes) => self.theme_file_field(t, name, bytes, f),
             Obj::Bulk(b) => self.bulk_field(b, f),
+            Obj::Blog(_)
+            | Obj::Article(_)
+            | Obj::Menu(_)
+            | Obj::MenuItem(_)
+            | Obj::MetaobjectDefinition(_)
+            | Obj::Metaobject(_) => self.content_field(obj, f),
+            Obj::Location(_)
+            | Obj::InventoryItem(_)
+            | Obj::InventoryLevel(..)
+            | Obj::GenericFile(_) => self.stock_field(obj, f),
             Obj::Plain(ty, m) => match m.get(&f.name) {
                 Some(v) => Ok(Out::Val(v.clone())),
                 None => Err(GqlError::undefined_field(ty, &f.name)),
@@ -160,7 +170,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn by_gid<T>(
+    pub(crate) fn by_gid<T>(
         &self,
         f: &Field,
         arg: &str,
@@ -170,7 +180,7 @@ impl<'a> Ctx<'a> {
         parse_gid(ty, &f.arg(arg, self.vars)?).and_then(|id| map.get(&id))
     }
 
-    fn node(&self, id: &Value) -> Out<'a> {
+    pub(crate) fn node(&self, id: &Value) -> Out<'a> {
         let s = self.store;
         let ty = id
             .as_str()
@@ -194,7 +204,7 @@ impl<'a> Ctx<'a> {
                     .find(|v| v.id == n)
                     .map(|v| Obj::Variant(p, v))
             }),
-            _ => None,
+            _ => self.node_more(ty, n),
         });
         obj.map_or(Out::Val(Value::Null), Out::Obj)
     }
@@ -208,12 +218,6 @@ impl<'a> Ctx<'a> {
         let s = self.store;
         match f.name.as_str() {
             "shop" => Ok(Out::Obj(Obj::Shop)),
-            "products" => Ok(Out::Conn(
-                s.products
-                    .values()
-                    .map(|p| (key(p.id), Obj::Product(p)))
-                    .collect(),
-            )),
             "product" => Ok(self
                 .by_gid(f, "id", "Product", &s.products)
                 .map_or(Out::Val(Value::Null), |p| Out::Obj(Obj::Product(p)))),
@@ -227,30 +231,12 @@ impl<'a> Ctx<'a> {
             "productByIdentifier" => Ok(self
                 .product_by_identifier(f)?
                 .map_or(Out::Val(Value::Null), |p| Out::Obj(Obj::Product(p)))),
-            "collections" => Ok(Out::Conn(
-                s.collections
-                    .values()
-                    .map(|c| (key(c.id), Obj::Collection(c)))
-                    .collect(),
-            )),
             "collection" => Ok(self
                 .by_gid(f, "id", "Collection", &s.collections)
                 .map_or(Out::Val(Value::Null), |c| Out::Obj(Obj::Collection(c)))),
-            "pages" => Ok(Out::Conn(
-                s.pages
-                    .values()
-                    .map(|p| (key(p.id), Obj::Page(p)))
-                    .collect(),
-            )),
             "page" => Ok(self
                 .by_gid(f, "id", "Page", &s.pages)
                 .map_or(Out::Val(Value::Null), |p| Out::Obj(Obj::Page(p)))),
-            "urlRedirects" => Ok(Out::Conn(
-                s.redirects
-                    .values()
-                    .map(|r| (key(r.id), Obj::Redirect(r)))
-                    .collect(),
-            )),
             "customers" => Ok(Out::Conn(
                 s.customers
                     .values()
@@ -313,7 +299,7 @@ impl<'a> Ctx<'a> {
             "bulkOperation" => Ok(self
                 .by_gid(f, "id", "BulkOperation", &self.bulk.ops)
                 .map_or(Out::Val(Value::Null), |b| Out::Obj(Obj::Bulk(b)))),
-            other => Err(GqlError::undefined_field("QueryRoot", other)),
+            _ => self.query_field_more(f),
         }
     }
 
@@ -435,10 +421,13 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .map(|s| json!({"__typename": "SelectedOption", "name": s.name, "value": s.value}))
                 .collect::<Vec<_>>()),
-            "inventoryItem" => Ok(Out::Obj(plain(
-                "InventoryItem",
-                json!({"id": gid("InventoryItem", v.inventory_item_id), "sku": v.sku, "tracked": true, "requiresShipping": true}),
-            ))),
+            "inventoryItem" => Ok(match self.store.inventory.get(&v.inventory_item_id) {
+                Some(item) => Out::Obj(Obj::InventoryItem(item)),
+                None => Out::Obj(plain(
+                    "InventoryItem",
+                    json!({"id": gid("InventoryItem", v.inventory_item_id), "sku": v.sku, "tracked": true, "requiresShipping": true}),
+                )),
+            }),
             "product" => Ok(Out::Obj(Obj::Product(p))),
             "metafields" => Ok(metafield_objs(self, &v.metafields, f)),
             "metafield" => Ok(one_metafield(self, &v.metafields, f)),
@@ -459,6 +448,7 @@ impl<'a> Ctx<'a> {
             "mediaContentType" => val!("IMAGE"),
             "alt" => val!(m.alt),
             "status" | "fileStatus" => val!("READY"),
+            "fileErrors" => val!([]),
             "mimeType" => val!(image_mime(&m.bytes, &m.filename)),
             "createdAt" | "updatedAt" => val!(iso(m.created_at)),
             "image" => {
@@ -501,7 +491,7 @@ impl<'a> Ctx<'a> {
             "image" => val!(null),
             "seo" => Ok(Out::Obj(plain(
                 "SEO",
-                json!({"title": null, "description": null}),
+                json!({"title": c.seo_title, "description": c.seo_description}),
             ))),
             "ruleSet" => Ok(match &c.rule_set {
                 None => Out::Val(Value::Null),

@@ -116,7 +116,7 @@ pub fn route(shared: &Mutex<State>, rq: &Incoming<'_>) -> Reply {
                 .ok()
                 .and_then(|id| state.store.media.get(&id))
             else {
-                return not_found();
+                return generic_file(&mut state, id, name);
             };
             let name = percent_decode(name);
             let (stem, ext) = media
@@ -135,6 +135,28 @@ pub fn route(shared: &Mutex<State>, rq: &Incoming<'_>) -> Reply {
             state.counters.media_bytes += body.len() as u64;
             Reply::bytes(200, mime, body)
         }
+        ("GET", ["_cdn", "articles", id, name]) => {
+            let mut state = lock(shared);
+            let name = percent_decode(name);
+            let ours = |a: &&crate::model::Article| {
+                let place = a.image.as_ref().and_then(|i| i.url.rsplit_once('/'));
+                place.is_some_and(|(dir, last)| {
+                    dir == format!("/_cdn/articles/{}", a.id) && percent_decode(last) == name
+                })
+            };
+            let Some(article) = id
+                .parse::<u64>()
+                .ok()
+                .and_then(|id| state.store.articles.get(&id))
+                .filter(ours)
+            else {
+                return not_found();
+            };
+            let body = crate::generate::media_bytes(state.store.seed, article.id);
+            state.counters.media_downloads += 1;
+            state.counters.media_bytes += body.len() as u64;
+            Reply::bytes(200, "image/jpeg", body)
+        }
         ("PUT", ["_staged", token]) => staged::put(&mut lock(shared), token, rq.body),
         ("POST", ["_staged", token]) => {
             staged::post(&mut lock(shared), token, rq.content_type, rq.body)
@@ -142,6 +164,28 @@ pub fn route(shared: &Mutex<State>, rq: &Incoming<'_>) -> Reply {
         (method, ["_fake", rest @ ..]) => control(shared, method, rest),
         _ => not_found(),
     }
+}
+
+/// A generic file of the files library, by ID and exact file name.
+fn generic_file(state: &mut State, id: &str, name: &str) -> Reply {
+    let name = percent_decode(name);
+    let Some(file) = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| state.store.files.get(&id))
+        .filter(|f| f.filename == name)
+    else {
+        return not_found();
+    };
+    let body = file.bytes.clone();
+    let mime = if file.mime_type == "application/pdf" {
+        "application/pdf"
+    } else {
+        "application/octet-stream"
+    };
+    state.counters.media_downloads += 1;
+    state.counters.media_bytes += body.len() as u64;
+    Reply::bytes(200, mime, body)
 }
 
 fn control(shared: &Mutex<State>, method: &str, parts: &[&str]) -> Reply {
@@ -159,6 +203,14 @@ fn control(shared: &Mutex<State>, method: &str, parts: &[&str]) -> Reply {
             }
             _ => not_found(),
         },
+        ("POST", ["delete", ty, id]) => {
+            let object = format!("gid://shopify/{ty}/{id}");
+            if state.store.delete(&object) {
+                Reply::json(200, &json!({ "deleted": object }))
+            } else {
+                not_found()
+            }
+        }
         ("GET", ["product-by-handle", handle]) => {
             match state.store.product_by_handle(&percent_decode(handle)) {
                 Some(p) => Reply::json(200, &json!(p)),

@@ -3,7 +3,7 @@
 //! **Cost rule.** A query costs 1, plus N for every field carrying `first: N` or `last: N`
 //! (variables resolved, fragments counted where used; nested connections add, they do not
 //! multiply). A mutation costs 10 per top-level mutation field (`bulkOperationRunQuery`,
-//! `stagedUploadsCreate`, `productSet`, `themeFilesUpsert`). Polling a bulk operation (`node`, `currentBulkOperation`)
+//! `stagedUploadsCreate`, `productSet`, `themeFilesUpsert`, the other restore mutations). Polling a bulk operation (`node`, `currentBulkOperation`)
 //! therefore costs 1. The inner query of a bulk operation is not costed (its `first:` is ignored).
 //! The actual cost of a query is 1 plus the connection nodes it returned (at most the requested
 //! cost); the difference is refunded to the bucket, as Shopify does. A query whose requested
