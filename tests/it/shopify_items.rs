@@ -146,6 +146,26 @@ fn a_diff_between_two_days_names_exactly_the_items_the_store_changed() {
         .map(|(t, f)| format!("{t}/{f}"))
         .collect();
     assert_eq!(theme_files, edited);
+    assert_eq!(ids(&items, "article", "changed"), day.articles_edited);
+    assert_eq!(ids(&items, "article", "added"), day.articles_added);
+    assert_eq!(
+        ids(&items, "inventory item", "changed"),
+        day.inventory_items_edited
+    );
+    assert_eq!(
+        ids(&items, "inventory item", "added"),
+        day.inventory_items_added
+    );
+    assert_eq!(
+        ids(&items, "inventory item", "deleted"),
+        day.inventory_items_deleted
+    );
+    let objects: BTreeSet<u64> = items
+        .iter()
+        .filter(|((k, _), _)| k == "metaobject")
+        .map(|((_, id), _)| id.rsplit('/').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(objects, day.metaobjects_edited);
     for f in &edited {
         let lines = &items[&("theme file".to_string(), f.clone())]["lines"];
         assert!(

@@ -303,3 +303,67 @@ fn a_dry_run_writes_nothing_and_people_are_not_written_back() {
     assert_eq!(code, 1);
     assert!(err.contains("names no item"), "{err}");
 }
+
+#[test]
+fn a_product_can_be_restored_into_another_store() {
+    let env = Env::init();
+    let fake = shop(6);
+    let other = crate::shopify::shop_with(fake_shopify::StoreParams {
+        products: 3,
+        seed: 99,
+        ..Default::default()
+    });
+    let (id, handle, media) = fake.model(|s| {
+        let p = s.products.values().find(|p| !p.media.is_empty()).unwrap();
+        let media: Vec<Vec<u8>> = p.media.iter().map(|m| s.media[m].bytes.clone()).collect();
+        (p.id, p.handle.clone(), media)
+    });
+    let before = backup(&env, &fake);
+    let record = read_json(&env.path(&format!("export/products/{id}.json")));
+    let url = other.url();
+    let out = env
+        .cmd()
+        .env("SHOPIFY_ACCESS_TOKEN", "t")
+        .args([
+            "--json",
+            "shopify",
+            "restore",
+            &before,
+            "product",
+            &id.to_string(),
+        ])
+        .args([
+            "--out",
+            "export",
+            "--to-shop",
+            "other-shop.myshopify.com",
+            "--admin-url",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["shop"], "other-shop.myshopify.com");
+    other.model(|s| {
+        let p = s
+            .products
+            .values()
+            .find(|p| p.handle == handle)
+            .expect("the product in the other store");
+        assert_eq!(p.title, record["title"].as_str().unwrap());
+        let bytes: Vec<&Vec<u8>> = p.media.iter().map(|m| &s.media[m].bytes).collect();
+        assert_eq!(bytes, media.iter().collect::<Vec<_>>());
+    });
+    // The first store was not written to.
+    assert_eq!(fake.counters().staged_uploads, 0);
+    let audit = fs::read_to_string(env.path("export/.backstock-shopify/audit.jsonl")).unwrap();
+    assert!(
+        audit.contains("\"shop\":\"other-shop.myshopify.com\""),
+        "{audit}"
+    );
+}
