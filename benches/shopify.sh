@@ -17,7 +17,8 @@ trap 'kill $fake 2>/dev/null || true; rm -rf "$work"' EXIT
 ./target/release/examples/fake_shopify --port 0 --products "$products" \
     --customers $((products / 2)) --orders "$products" >"$work/fake.out" &
 fake=$!
-for _ in $(seq 100); do grep -q listening "$work/fake.out" && break; sleep 0.1; done
+for _ in $(seq 1200); do grep -q listening "$work/fake.out" && break; sleep 0.1; done
+[ -n "$(sed -n "s/^listening on //p" "$work/fake.out")" ] || { echo "the fake store did not start" >&2; exit 1; }
 url=$(sed -n 's/^listening on //p' "$work/fake.out")
 export BACKSTOCK_REPOSITORY=$work/repo BACKSTOCK_PASSWORD=bench SHOPIFY_ACCESS_TOKEN=bench
 "$bin" -q init

@@ -45,7 +45,17 @@ pub struct Staging {
     out: PathBuf,
     root: PathBuf,
     manifest: RefCell<io::BufWriter<fs::File>>,
-    listed: RefCell<HashSet<PathBuf>>,
+    /// The paths listed so far, by a 128-bit hash: 16 bytes a file, whatever its path's length.
+    listed: RefCell<HashSet<u128>>,
+}
+
+/// A path's key in the sets of listed paths (the first 128 bits of its BLAKE3 hash: no two of
+/// an export's paths meet by chance).
+fn key(rel: &Path) -> u128 {
+    let h = blake3::hash(rel.as_os_str().as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&h.as_bytes()[..16]);
+    u128::from_le_bytes(b)
 }
 
 fn sibling(out: &Path, suffix: &str) -> PathBuf {
@@ -82,29 +92,26 @@ fn sync_fs(dir: &Path) -> Result<()> {
     rustix::fs::syncfs(&d).map_err(|e| Error::io(dir, e.into()))
 }
 
-/// Every file under `dir`, as paths relative to it (folders are walked, not listed).
-fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let here = dir.join(&rel);
-        let entries = match fs::read_dir(&here) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io(&here, e)),
-        };
-        for e in entries {
-            let e = e.map_err(|e| Error::io(&here, e))?;
-            let kind = e.file_type().map_err(|err| Error::io(e.path(), err))?;
-            let child = rel.join(e.file_name());
-            if kind.is_dir() {
-                stack.push(child);
-            } else {
-                out.push(child);
-            }
+/// Calls `f` with every file under `dir/rel`, as a path relative to `dir`, one folder at a time
+/// (nothing is collected: an export of a million files is walked in the memory of one path).
+fn for_each_file(dir: &Path, rel: &Path, f: &mut dyn FnMut(&Path) -> Result<()>) -> Result<()> {
+    let here = dir.join(rel);
+    let entries = match fs::read_dir(&here) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(&here, e)),
+    };
+    for e in entries {
+        let e = e.map_err(|e| Error::io(&here, e))?;
+        let kind = e.file_type().map_err(|err| Error::io(e.path(), err))?;
+        let child = rel.join(e.file_name());
+        if kind.is_dir() {
+            for_each_file(dir, &child, f)?;
+        } else {
+            f(&child)?;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 impl Staging {
@@ -149,7 +156,7 @@ impl Staging {
 
     /// Records that the new export holds `rel`.
     fn list(&self, rel: &Path) -> Result<()> {
-        if self.listed.borrow_mut().insert(rel.to_path_buf()) {
+        if self.listed.borrow_mut().insert(key(rel)) {
             let mut m = self.manifest.borrow_mut();
             m.write_all(rel.as_os_str().as_bytes())
                 .and_then(|()| m.write_all(&[0]))
@@ -160,7 +167,7 @@ impl Staging {
 
     /// Whether this run has put `rel` in the new export.
     pub fn listed(&self, rel: &Path) -> bool {
-        self.listed.borrow().contains(rel)
+        self.listed.borrow().contains(&key(rel))
     }
 
     /// The previous export's copy of `rel`, if there is one.
@@ -251,29 +258,32 @@ impl Staging {
 /// list removed (the connector's ID map and audit log excepted), the state file written last.
 fn apply(out: &Path, root: &Path) -> Result<()> {
     let manifest = root.join("manifest");
-    let bytes = fs::read(&manifest).map_err(|e| Error::io(&manifest, e))?;
-    let listed: HashSet<PathBuf> = bytes
-        .split(|b| *b == 0)
-        .filter(|p| !p.is_empty())
-        .map(|p| PathBuf::from(std::ffi::OsStr::from_bytes(p)))
-        .collect();
-    let new = root.join("new");
-    for rel in files_under(&new)? {
-        let to = out.join(&rel);
-        make_parent(&to)?;
-        fs::rename(new.join(&rel), &to).map_err(|e| Error::io(&to, e))?;
+    let file = fs::File::open(&manifest).map_err(|e| Error::io(&manifest, e))?;
+    let mut listed = HashSet::new();
+    for entry in io::BufRead::split(io::BufReader::new(file), 0) {
+        let entry = entry.map_err(|e| Error::io(&manifest, e))?;
+        if !entry.is_empty() {
+            listed.insert(key(Path::new(std::ffi::OsStr::from_bytes(&entry))));
+        }
     }
+    let new = root.join("new");
+    for_each_file(&new, Path::new(""), &mut |rel| {
+        let to = out.join(rel);
+        make_parent(&to)?;
+        fs::rename(new.join(rel), &to).map_err(|e| Error::io(&to, e))
+    })?;
     let own = [
         Path::new(IDS_FILE),
         Path::new(AUDIT_FILE),
         Path::new(STATE_FILE),
     ];
-    for rel in files_under(out)? {
-        if !listed.contains(&rel) && !own.contains(&rel.as_path()) {
-            let p = out.join(&rel);
-            fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+    for_each_file(out, Path::new(""), &mut |rel| {
+        if listed.contains(&key(rel)) || own.contains(&rel) {
+            return Ok(());
         }
-    }
+        let p = out.join(rel);
+        fs::remove_file(&p).map_err(|e| Error::io(&p, e))
+    })?;
     remove_empty_dirs(out, out)?;
     let ready = root.join("ready");
     let state = fs::read(&ready).map_err(|e| Error::io(&ready, e))?;

@@ -2,17 +2,12 @@ use super::*;
 use std::os::unix::fs::MetadataExt;
 
 fn tree(dir: &Path) -> Vec<String> {
-    let mut out: Vec<String> = files_under(dir)
-        .unwrap()
-        .into_iter()
-        .map(|rel| {
-            format!(
-                "{}={}",
-                rel.display(),
-                fs::read_to_string(dir.join(&rel)).unwrap()
-            )
-        })
-        .collect();
+    let mut out = Vec::new();
+    for_each_file(dir, Path::new(""), &mut |rel| {
+        out.push(format!("{}={}", rel.display(), fs::read_to_string(dir.join(rel)).unwrap()));
+        Ok(())
+    })
+    .unwrap();
     out.sort();
     out
 }
