@@ -2,7 +2,7 @@
 //! over each top-level object with its children (regrouped by `__parentId`) as soon as the next
 //! one starts. A failed or expired operation is started again; a partial result is never used.
 
-use super::client::{AdminClient, GetError};
+use super::client::{user_errors, AdminClient, GetError};
 use super::error::{Error, Result};
 use super::queries::{POLL_BULK, RUN_BULK};
 use serde_json::{json, Map, Value};
@@ -103,25 +103,7 @@ fn start(client: &AdminClient, entity: &Entity) -> Result<String> {
     let payload = data
         .get("bulkOperationRunQuery")
         .ok_or_else(|| Error::protocol(&what, "no bulkOperationRunQuery in the answer"))?;
-    if let Some(errs) = payload
-        .get("userErrors")
-        .and_then(Value::as_array)
-        .filter(|e| !e.is_empty())
-    {
-        let msgs: Vec<String> = errs
-            .iter()
-            .map(|e| {
-                e.get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("(no message)")
-                    .to_string()
-            })
-            .collect();
-        return Err(Error::Refused {
-            what,
-            message: msgs.join("; "),
-        });
-    }
+    user_errors(&what, payload)?;
     payload
         .pointer("/bulkOperation/id")
         .and_then(Value::as_str)

@@ -404,6 +404,37 @@ impl From<GetError> for Error {
     }
 }
 
+/// Fails on a payload's `userErrors`.
+pub(super) fn user_errors(what: &str, payload: &Value) -> Result<()> {
+    let errs = payload.get("userErrors").and_then(Value::as_array);
+    let Some(errs) = errs.filter(|e| !e.is_empty()) else {
+        return Ok(());
+    };
+    let msgs: Vec<String> = errs
+        .iter()
+        .map(|e| {
+            let m = e
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("(no message)");
+            match e.get("field").and_then(Value::as_array) {
+                Some(f) if !f.is_empty() => {
+                    let path: Vec<String> = f
+                        .iter()
+                        .map(|p| p.to_string().trim_matches('"').to_string())
+                        .collect();
+                    format!("{}: {m}", path.join("."))
+                }
+                _ => m.to_string(),
+            }
+        })
+        .collect();
+    Err(Error::Refused {
+        what: what.to_string(),
+        message: msgs.join("; "),
+    })
+}
+
 /// The wait a THROTTLED answer implies: until the bucket holds the query's cost again.
 fn throttle_wait(v: &Value, cost: f64) -> Duration {
     let t = v.pointer("/extensions/cost/throttleStatus");

@@ -11,7 +11,7 @@ pub type IdMap = BTreeMap<String, String>;
 
 /// Replaces every old GID the map knows inside a metafield value (reference metafields hold
 /// GIDs, alone or in a JSON list).
-fn remap_text(value: &str, ids: &IdMap) -> String {
+pub(super) fn remap_text(value: &str, ids: &IdMap) -> String {
     let mut out = value.to_string();
     for (old, new) in ids {
         if out.contains(old.as_str()) {
@@ -21,7 +21,8 @@ fn remap_text(value: &str, ids: &IdMap) -> String {
     out
 }
 
-fn metafields(list: Option<&Value>, ids: &IdMap) -> Value {
+/// Metafields as mutations take them (namespace, key, type, value), GIDs in values mapped.
+pub(super) fn metafields(list: Option<&Value>, ids: &IdMap) -> Value {
     let items = list.and_then(Value::as_array).into_iter().flatten();
     Value::Array(
         items

@@ -6,7 +6,7 @@
 //! back. Every restore appends a line to the export's audit log.
 
 use super::bulk::gid_number;
-use super::client::AdminClient;
+use super::client::{user_errors, AdminClient};
 use super::diff::{export_snapshot, file_in, read_file, ExportSnapshot};
 use super::error::{Error, Result};
 use super::export::Connection;
@@ -518,37 +518,6 @@ impl Restorer<'_> {
         }
         out
     }
-}
-
-/// Fails on a payload's `userErrors`.
-pub(super) fn user_errors(what: &str, payload: &Value) -> Result<()> {
-    let errs = payload.get("userErrors").and_then(Value::as_array);
-    let Some(errs) = errs.filter(|e| !e.is_empty()) else {
-        return Ok(());
-    };
-    let msgs: Vec<String> = errs
-        .iter()
-        .map(|e| {
-            let m = e
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("(no message)");
-            match e.get("field").and_then(Value::as_array) {
-                Some(f) if !f.is_empty() => {
-                    let path: Vec<String> = f
-                        .iter()
-                        .map(|p| p.to_string().trim_matches('"').to_string())
-                        .collect();
-                    format!("{}: {m}", path.join("."))
-                }
-                _ => m.to_string(),
-            }
-        })
-        .collect();
-    Err(Error::Refused {
-        what: what.to_string(),
-        message: msgs.join("; "),
-    })
 }
 
 fn load_ids(path: &Path) -> Result<IdMap> {

@@ -4,9 +4,9 @@
 //! export's ID map. IDs inside a record (a collection's products, a menu item's resource, a
 //! reference field) are mapped through it first.
 
-use super::client::AdminClient;
+use super::client::{user_errors, AdminClient};
 use super::error::{Error, Result};
-use super::product_input::IdMap;
+use super::product_input::{metafields, remap_text as remap, IdMap};
 use super::queries::*;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
@@ -27,17 +27,6 @@ fn mapped(ids: &IdMap, gid: &str) -> String {
     ids.get(gid).cloned().unwrap_or_else(|| gid.to_string())
 }
 
-/// Every old GID the map knows replaced in a text value.
-fn remap(value: &str, ids: &IdMap) -> String {
-    let mut out = value.to_string();
-    for (old, new) in ids {
-        if out.contains(old.as_str()) {
-            out = out.replace(old.as_str(), new);
-        }
-    }
-    out
-}
-
 /// The fields of `from` that are present, copied.
 fn pick(from: &Value, fields: &[&str]) -> Map<String, Value> {
     fields
@@ -46,24 +35,11 @@ fn pick(from: &Value, fields: &[&str]) -> Map<String, Value> {
         .collect()
 }
 
-fn metafields(list: Option<&Value>, ids: &IdMap) -> Value {
-    Value::Array(
-        list.and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|m| {
-                json!({"namespace": m.get("namespace"), "key": m.get("key"), "type": m.get("type"),
-                    "value": m.get("value").and_then(Value::as_str).map(|v| remap(v, ids))})
-            })
-            .collect(),
-    )
-}
-
 /// Runs a mutation and returns its payload, failing on user errors.
 fn mutate(client: &AdminClient, what: &str, doc: &str, vars: Value, field: &str) -> Result<Value> {
     let data = client.query(what, doc, vars, 10.0)?;
     let payload = data.get(field).cloned().unwrap_or(Value::Null);
-    super::restore::user_errors(what, &payload)?;
+    user_errors(what, &payload)?;
     Ok(payload)
 }
 

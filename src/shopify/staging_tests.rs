@@ -4,7 +4,11 @@ use std::os::unix::fs::MetadataExt;
 fn tree(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     for_each_file(dir, Path::new(""), &mut |rel| {
-        out.push(format!("{}={}", rel.display(), fs::read_to_string(dir.join(rel)).unwrap()));
+        out.push(format!(
+            "{}={}",
+            rel.display(),
+            fs::read_to_string(dir.join(rel)).unwrap()
+        ));
         Ok(())
     })
     .unwrap();

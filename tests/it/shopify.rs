@@ -48,6 +48,24 @@ pub fn export_args(fake: &FakeShop, out: &str) -> Vec<String> {
     .collect()
 }
 
+/// `shopify backup` of the fake store into `<tmp>/export`; returns the new snapshot's ID.
+pub fn backup(env: &Env, fake: &FakeShop) -> String {
+    let mut args = export_args(fake, "export");
+    args[2] = "backup".to_string();
+    let out = env
+        .cmd()
+        .env("SHOPIFY_ACCESS_TOKEN", "t")
+        .args(&args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    env.snapshots(&["--host", SHOP]).last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// Runs `shopify export` and returns its report; asserts exit 0.
 fn export(env: &Env, fake: &FakeShop, out: &str) -> Value {
     let args = export_args(fake, out);

@@ -2,7 +2,7 @@
 //! restore, dump, find or tree listing returns it; its blobs are gone from the index), and every
 //! other file of every snapshot restores as it was.
 
-use crate::shopify::{contents, export_args, shop_with, SHOP};
+use crate::shopify::{backup, contents, shop_with, SHOP};
 use crate::util::*;
 use fake_shopify::StoreParams;
 use std::fs;
@@ -30,23 +30,11 @@ fn erase_customer_leaves_no_trace_of_them_and_every_other_file_as_it_was() {
         seed: 5,
         ..Default::default()
     });
-    let mut args = export_args(&fake, "export");
-    args[2] = "backup".to_string();
     for day in 0..3 {
         if day > 0 {
             fake.advance();
         }
-        let out = env
-            .cmd()
-            .env("SHOPIFY_ACCESS_TOKEN", "t")
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        backup(&env, &fake);
     }
     // A customer with orders, in every snapshot.
     let (customer, email) = fake.model(|s| {

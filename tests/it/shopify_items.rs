@@ -2,7 +2,7 @@
 //! the diff between two days names exactly the items the store model changed, with the fields
 //! that changed, and the history of an item lists each of its versions.
 
-use crate::shopify::{export_args, shop_with, SHOP};
+use crate::shopify::{backup, shop_with, SHOP};
 use crate::util::*;
 use fake_shopify::{FakeShop, StoreParams};
 use serde_json::Value;
@@ -21,27 +21,6 @@ fn busy_shop() -> FakeShop {
         customer_edit_rate: 0.2,
         orders_per_day: 4,
     })
-}
-
-/// `shopify backup` of the fake store; returns the new snapshot's ID.
-fn backup(env: &Env, fake: &FakeShop) -> String {
-    let mut args: Vec<String> = export_args(fake, "export");
-    args[2] = "backup".to_string();
-    let out = env
-        .cmd()
-        .env("SHOPIFY_ACCESS_TOKEN", "t")
-        .args(&args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    env.snapshots(&["--host", SHOP]).last().unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 /// The items of a `shopify diff --json`, kind and ID to the item.

@@ -4,32 +4,11 @@
 //! its fields back and keeps its media; a theme file restore writes exactly that file; a dry run
 //! writes nothing; customers and orders are refused with the reason.
 
-use crate::shopify::{contents, export_args, read_json, shop, SHOP};
+use crate::shopify::{backup, contents, read_json, shop};
 use crate::util::*;
 use fake_shopify::FakeShop;
 use serde_json::Value;
 use std::fs;
-
-/// `shopify backup` of the fake store; returns the new snapshot's ID.
-fn backup(env: &Env, fake: &FakeShop) -> String {
-    let mut args = export_args(fake, "export");
-    args[2] = "backup".to_string();
-    let out = env
-        .cmd()
-        .env("SHOPIFY_ACCESS_TOKEN", "t")
-        .args(&args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    env.snapshots(&["--host", SHOP]).last().unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 /// `shopify restore SNAP ITEMS... --out export` against the fake; returns (exit code, stdout JSON
 /// or text, stderr).

@@ -3,31 +3,11 @@
 //! run points at that new ID; an edited page, article and metaobject get their fields back; a
 //! deleted redirect is recreated.
 
-use crate::shopify::{export_args, read_json, shop, SHOP};
+use crate::shopify::{backup, read_json, shop};
 use crate::util::*;
-use fake_shopify::{FakeShop, MenuItem};
+use fake_shopify::MenuItem;
 use serde_json::Value;
 use std::fs;
-
-fn backup(env: &Env, fake: &FakeShop) -> String {
-    let mut args = export_args(fake, "export");
-    args[2] = "backup".to_string();
-    let out = env
-        .cmd()
-        .env("SHOPIFY_ACCESS_TOKEN", "t")
-        .args(&args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    env.snapshots(&["--host", SHOP]).last().unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 /// Every resource a menu's items point at, depth first.
 fn resources(items: &[MenuItem], out: &mut Vec<String>) {
