@@ -1,10 +1,10 @@
 //! The day's changes to articles, metaobjects, menus and inventory, drawn from a stream of their
 //! own (seed, day) so that the products, customers and orders of the day do not move.
 
-use crate::advance::DayChanges;
-use crate::generate::{rng_for, tag};
+use crate::day_changes::DayChanges;
 use crate::generate_more::make_article;
 use crate::model::{Menu, Store, DAY};
+use crate::streams::{rng_for, tag};
 use rand::seq::IteratorRandom;
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};

@@ -2,10 +2,11 @@
 //! objects, lists and Relay connections (with honest cursors), and the bulk variant that writes
 //! one JSONL line per connection node with `__parentId`.
 
-use crate::bulk::BulkOps;
+use crate::bulk_ops::BulkOps;
 use crate::gql::{Field, Selection};
+pub use crate::ids::{gid, parse_gid};
 use crate::model::*;
-pub use crate::obj::{gid, parse_gid, GqlError, Obj, Out};
+pub use crate::obj::{GqlError, Obj, Out};
 use base64::Engine;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -32,6 +33,11 @@ pub struct Ctx<'a> {
     pub theme_bodies: u64,
     /// Variants by ID, built on first use (line items point at variants).
     pub variants: Option<HashMap<u64, (&'a Product, &'a Variant)>>,
+}
+
+/// The key that orders a numeric ID in a connection (and its cursor).
+pub(crate) fn key(id: u64) -> String {
+    format!("{id:020}")
 }
 
 /// The opaque cursor of a connection item.

@@ -13,9 +13,10 @@
 
 use crate::exec::{gid, parse_gid};
 use crate::image_info::image_size;
+use crate::input::str_field;
 use crate::model::*;
-use crate::mutations::{path, str_field, user_error};
 use crate::staged::StagedUploads;
+use crate::user_errors::{path, user_error};
 use serde_json::Value;
 use std::collections::BTreeSet;
 

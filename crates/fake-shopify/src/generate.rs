@@ -2,11 +2,14 @@
 //! Each item draws from its own random stream (seed, kind, index), so changing one count does not
 //! reshuffle the other kinds.
 
+use crate::handles::{slug, unique_handle};
+use crate::metafields::metafield;
 use crate::model::*;
 use crate::people::{add_customer, add_order};
+use crate::streams::{pick, rng_for, tag};
 use crate::theme_files;
 use rand::seq::SliceRandom;
-use rand::{Rng, RngCore, SeedableRng};
+use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, HashSet};
 
@@ -49,37 +52,6 @@ impl Default for StoreParams {
     }
 }
 
-/// Stream tags for [`rng_for`].
-pub(crate) mod tag {
-    pub const PRODUCT: u64 = 1;
-    pub const COLLECTION: u64 = 2;
-    pub const PAGE: u64 = 3;
-    pub const CUSTOMER: u64 = 4;
-    pub const ORDER: u64 = 5;
-    pub const THEME: u64 = 6;
-    pub const ADVANCE: u64 = 7;
-    pub const MEDIA: u64 = 8;
-    pub const BLOG: u64 = 9;
-    pub const INVENTORY: u64 = 11;
-    pub const METAOBJECT: u64 = 12;
-    pub const FILE: u64 = 13;
-    pub const MENU: u64 = 14;
-    /// The day's stream for the entities above (the products' day stream is `ADVANCE`).
-    pub const CONTENT_ADVANCE: u64 = 15;
-}
-
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// A random stream for item `n` of kind `tag`.
-pub(crate) fn rng_for(seed: u64, tag: u64, n: u64) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(splitmix(splitmix(seed ^ splitmix(tag)) ^ n))
-}
-
 const ADJECTIVES: &[&str] = &[
     "Classic", "Modern", "Rustic", "Cozy", "Handmade", "Vintage", "Organic", "Everyday", "Deluxe",
     "Minimal", "Sturdy", "Bright",
@@ -109,59 +81,6 @@ const VENDORS: &[&str] = &[
     "Oakline",
 ];
 const TAGS: &[&str] = &["sale", "new", "gift", "eco", "bestseller", "limited"];
-
-pub(crate) fn pick<'a, T>(rng: &mut impl Rng, list: &'a [T]) -> &'a T {
-    &list[rng.gen_range(0..list.len())]
-}
-
-/// Lower-case, dash-separated.
-pub(crate) fn slug(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    out.trim_end_matches('-').to_string()
-}
-
-/// `base`, or `base-2`, `base-3`... whichever is not taken.
-pub(crate) fn unique_handle(base: &str, taken: impl Fn(&str) -> bool) -> String {
-    if !taken(base) {
-        return base.to_string();
-    }
-    (2..)
-        .map(|k| format!("{base}-{k}"))
-        .find(|h| !taken(h))
-        .unwrap_or_default()
-}
-
-/// Rounds `x` up or down at random, keeping the expected value.
-pub(crate) fn stochastic_round(rng: &mut impl Rng, x: f64) -> usize {
-    if !x.is_finite() || x <= 0.0 {
-        return 0;
-    }
-    let whole = x.floor();
-    whole as usize + usize::from(rng.gen::<f64>() < x - whole)
-}
-
-pub(crate) fn metafield(
-    ids: &mut IdAllocator,
-    namespace: &str,
-    key: &str,
-    ty: &str,
-    value: String,
-) -> Metafield {
-    Metafield {
-        id: ids.next(Kind::Metafield),
-        namespace: namespace.into(),
-        key: key.into(),
-        type_name: ty.into(),
-        value,
-    }
-}
 
 /// Image bytes: a JPEG SOI/APP0 header, deterministic noise, an EOI marker; 2–40 KiB, mostly small.
 pub(crate) fn media_bytes(seed: u64, media_id: u64) -> Vec<u8> {

@@ -4,8 +4,9 @@
 //! Each draws from its own random stream and ID range, so the products, collections, pages,
 //! customers, orders, themes and media generated before are untouched.
 
-use crate::generate::{pick, rng_for, slug, tag};
+use crate::handles::{slug, unique_handle};
 use crate::model::*;
+use crate::streams::{pick, rng_for, tag};
 use rand::seq::SliceRandom;
 use rand::{Rng, RngCore};
 
@@ -106,7 +107,7 @@ pub(crate) fn make_article(
 ) -> u64 {
     let id = store.ids.next(Kind::Article);
     let base = slug(title);
-    let handle = crate::generate::unique_handle(&base, |h| {
+    let handle = unique_handle(&base, |h| {
         store
             .articles
             .values()
@@ -446,7 +447,7 @@ fn menus(store: &mut Store) {
                     &t,
                     "PRODUCT",
                     &format!("/products/{h}"),
-                    Some(crate::exec::gid("Product", pid)),
+                    Some(crate::ids::gid("Product", pid)),
                     Vec::new(),
                 )]
             })
@@ -457,7 +458,7 @@ fn menus(store: &mut Store) {
             &title,
             "COLLECTION",
             &url,
-            Some(crate::exec::gid("Collection", id)),
+            Some(crate::ids::gid("Collection", id)),
             nested,
         ));
     }
@@ -471,7 +472,7 @@ fn menus(store: &mut Store) {
             &title,
             "COLLECTION",
             &format!("/collections/{handle}"),
-            Some(crate::exec::gid("Collection", id)),
+            Some(crate::ids::gid("Collection", id)),
             Vec::new(),
         );
         sale.tags = vec!["sale".into()];
@@ -485,7 +486,7 @@ fn menus(store: &mut Store) {
                     &t,
                     "ARTICLE",
                     &format!("/blogs/{handle}/{h}"),
-                    Some(crate::exec::gid("Article", aid)),
+                    Some(crate::ids::gid("Article", aid)),
                     Vec::new(),
                 )]
             })
@@ -495,7 +496,7 @@ fn menus(store: &mut Store) {
             &title,
             "BLOG",
             &format!("/blogs/{handle}"),
-            Some(crate::exec::gid("Blog", id)),
+            Some(crate::ids::gid("Blog", id)),
             nested,
         ));
     }
@@ -505,7 +506,7 @@ fn menus(store: &mut Store) {
             &title,
             "PAGE",
             &format!("/pages/{handle}"),
-            Some(crate::exec::gid("Page", id)),
+            Some(crate::ids::gid("Page", id)),
             Vec::new(),
         ));
     }
@@ -516,7 +517,7 @@ fn menus(store: &mut Store) {
             &title,
             "PAGE",
             &format!("/pages/{handle}"),
-            Some(crate::exec::gid("Page", id)),
+            Some(crate::ids::gid("Page", id)),
             Vec::new(),
         ));
     }

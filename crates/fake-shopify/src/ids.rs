@@ -1,6 +1,8 @@
-//! Numeric IDs: each kind of object has its own range, and an ID is never handed out twice.
+//! Numeric IDs: each kind of object has its own range, and an ID is never handed out twice; and
+//! their global form, `gid://shopify/Type/N`.
 
 use serde::Serialize;
+use serde_json::Value;
 
 /// The kinds of object that get IDs; each has its own range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,4 +106,19 @@ impl IdAllocator {
         *n += 1;
         base + *n * step
     }
+}
+
+/// `gid://shopify/Type/N`.
+pub fn gid(ty: &str, id: u64) -> String {
+    format!("gid://shopify/{ty}/{id}")
+}
+
+/// The numeric part of a GID of the given type.
+pub fn parse_gid(ty: &str, v: &Value) -> Option<u64> {
+    let s = v.as_str()?;
+    let rest = s
+        .strip_prefix("gid://shopify/")?
+        .strip_prefix(ty)?
+        .strip_prefix('/')?;
+    rest.split('?').next()?.parse().ok()
 }

@@ -2,6 +2,7 @@
 //! what an export should hold. Timestamps are ISO-8601 UTC strings (`2026-11-01T09:00:00Z`).
 
 pub use crate::ids::{IdAllocator, Kind};
+pub use crate::metafields::Metafield;
 pub use crate::model_more::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -75,21 +76,6 @@ pub struct Shop {
     pub iana_timezone: String,
     /// `KILOGRAMS`.
     pub weight_unit: String,
-}
-
-/// A metafield on a product, variant, collection, page or customer.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Metafield {
-    /// Numeric ID.
-    pub id: u64,
-    /// Namespace, e.g. `custom`.
-    pub namespace: String,
-    /// Key within the namespace.
-    pub key: String,
-    /// The metafield type, e.g. `single_line_text_field`.
-    pub type_name: String,
-    /// The value as Shopify serialises it.
-    pub value: String,
 }
 
 /// A product option (`Size`, `Color`).
@@ -528,7 +514,7 @@ impl Store {
         for v in &product.variants {
             self.inventory.remove(&v.inventory_item_id);
         }
-        self.unlink_menus(&crate::exec::gid("Product", id));
+        self.unlink_menus(&crate::ids::gid("Product", id));
         true
     }
 }

@@ -2,7 +2,7 @@
 //! metaobjects, locations with inventory levels, and the files library's generic files. Re-exported
 //! by [`crate::model`].
 
-use crate::model::Metafield;
+use crate::metafields::Metafield;
 use serde::Serialize;
 
 /// A blog.

@@ -5,125 +5,26 @@
 //! selection of it works.
 
 use crate::bulk::{self, BulkRefusal};
-use crate::exec::{gid, parse_gid, Ctx, GqlError, Obj, Out};
+use crate::bulk_ops::{BulkOps, BulkResult};
+use crate::exec::{gid, parse_gid, Ctx, GqlError, Out};
 use crate::gql::{Document, Field, Selection};
-use crate::model::*;
+use crate::input::str_field;
+use crate::outcome::{payload, Done};
 use crate::product_set::product_set;
 use crate::resolve::access_denied;
-use crate::staged::staged_uploads_create;
+use crate::restore_dispatch;
+use crate::staged_endpoint::staged_uploads_create;
 use crate::state::State;
+use crate::user_errors::{path, user_error};
 use base64::Engine;
 use serde_json::{json, Map, Value};
-
-/// What a mutation did, to be rendered once the model is updated.
-pub(crate) enum Done {
-    Bulk(Option<u64>, Vec<Value>),
-    ProductSet(Option<u64>, Vec<Value>),
-    Upsert(Vec<String>, Vec<Value>),
-    /// `stagedUploadsCreate`: the targets (JSON), or none, and the user errors.
-    Staged(Option<Vec<Value>>, Vec<Value>),
-    /// The other restore mutations.
-    Restore(crate::restore::Restored),
-}
-
-pub(crate) fn user_error(
-    field: Option<Vec<Value>>,
-    message: impl Into<String>,
-    code: &str,
-) -> Value {
-    json!({ "field": field, "message": message.into(), "code": code })
-}
-
-pub(crate) fn path(parts: &[&str]) -> Option<Vec<Value>> {
-    Some(parts.iter().map(|p| Value::from(*p)).collect())
-}
-
-pub(crate) fn objs(errors: Vec<Value>, ty: &'static str) -> Out<'static> {
-    Out::List(
-        errors
-            .into_iter()
-            .map(|e| match e {
-                Value::Object(mut m) => {
-                    if ty == "OnlineStoreThemeFilesUserErrors" {
-                        m.entry("filename").or_insert(Value::Null);
-                    }
-                    Obj::Plain(ty, m)
-                }
-                _ => Obj::Plain(ty, Map::new()),
-            })
-            .collect(),
-    )
-}
-
-/// The payload of a mutation as rendered after it ran.
-fn payload<'a>(d: Done, store: &'a Store, bulk: &'a crate::bulk::BulkOps) -> Obj<'a> {
-    match d {
-        Done::Bulk(op, errors) => Obj::Payload(
-            "BulkOperationRunQueryPayload",
-            vec![
-                (
-                    "bulkOperation",
-                    op.and_then(|id| bulk.ops.get(&id))
-                        .map_or(Out::Val(Value::Null), |b| Out::Obj(Obj::Bulk(b))),
-                ),
-                ("userErrors", objs(errors, "BulkOperationUserError")),
-            ],
-        ),
-        Done::ProductSet(product, errors) => Obj::Payload(
-            "ProductSetPayload",
-            vec![
-                (
-                    "product",
-                    product
-                        .and_then(|id| store.products.get(&id))
-                        .map_or(Out::Val(Value::Null), |p| Out::Obj(Obj::Product(p))),
-                ),
-                ("productSetOperation", Out::Val(Value::Null)),
-                ("userErrors", objs(errors, "ProductSetUserError")),
-            ],
-        ),
-        Done::Upsert(files, errors) => Obj::Payload(
-            "ThemeFilesUpsertPayload",
-            vec![
-                (
-                    "upsertedThemeFiles",
-                    objs(
-                        files
-                            .into_iter()
-                            .map(|n| json!({ "filename": n }))
-                            .collect(),
-                        "OnlineStoreThemeFileOperationResult",
-                    ),
-                ),
-                ("job", Out::Val(Value::Null)),
-                (
-                    "userErrors",
-                    objs(errors, "OnlineStoreThemeFilesUserErrors"),
-                ),
-            ],
-        ),
-        Done::Restore(r) => r.payload(store),
-        Done::Staged(targets, errors) => Obj::Payload(
-            "StagedUploadsCreatePayload",
-            vec![
-                (
-                    "stagedTargets",
-                    targets.map_or(Out::Val(Value::Null), |t| {
-                        objs(t, "StagedMediaUploadTarget")
-                    }),
-                ),
-                ("userErrors", objs(errors, "UserError")),
-            ],
-        ),
-    }
-}
 
 /// Renders the selection of each mutation against a sample payload first, so that a selection
 /// error is reported before anything changes (GraphQL validates before it executes).
 fn validate(state: &State, doc: &Document, vars: &Map<String, Value>) -> Result<(), GqlError> {
     let sample_error = || vec![json!({ "field": ["x"], "message": "m", "code": "INVALID" })];
-    let mut dummy = crate::bulk::BulkOps::default();
-    let op = dummy.insert(String::new(), crate::bulk::BulkResult::default(), false, "");
+    let mut dummy = BulkOps::default();
+    let op = dummy.insert(String::new(), BulkResult::default(), false, "");
     let mut ctx = Ctx::new(
         &state.store,
         &dummy,
@@ -145,7 +46,7 @@ fn validate(state: &State, doc: &Document, vars: &Map<String, Value>) -> Result<
                     "parameters": [{ "__typename": "StagedUploadParameter", "name": "n", "value": "v" }] })]),
                 vec![json!({ "field": ["input"], "message": "m" })],
             ),
-            other => match crate::restore::sample(other, &state.store) {
+            other => match restore_dispatch::sample(other, &state.store) {
                 Some(r) => Done::Restore(r),
                 None => continue,
             },
@@ -177,7 +78,7 @@ pub fn execute(
             }
             "themeFilesUpsert" => Some(theme_files_upsert(state, f, vars)?),
             "stagedUploadsCreate" => Some(staged_uploads_create(state, f, vars)?),
-            other => match crate::restore::run(state, f, vars)? {
+            other => match restore_dispatch::run(state, f, vars)? {
                 Some(r) => Some(Done::Restore(r)),
                 None => return Err(GqlError::undefined_field("Mutation", other)),
             },
@@ -248,14 +149,6 @@ fn bulk_run(state: &mut State, f: &Field, vars: &Map<String, Value>) -> Result<D
             Ok(Done::Bulk(Some(id), Vec::new()))
         }
     }
-}
-
-pub(crate) fn str_field(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(String::from)
-}
-
-pub(crate) fn list(v: &Value, key: &str) -> Option<Vec<Value>> {
-    v.get(key).and_then(Value::as_array).cloned()
 }
 
 fn theme_files_upsert(

@@ -1,6 +1,8 @@
 //! The values the executor works with: GraphQL errors, the objects being resolved and what a
-//! field resolves to, and global IDs.
+//! field resolves to, and the global IDs of inventory levels.
 
+use crate::bulk_ops::BulkOp;
+use crate::ids::gid;
 use crate::model::*;
 use serde_json::{Map, Value};
 
@@ -85,7 +87,7 @@ pub enum Obj<'a> {
     /// A theme file: theme, name, bytes.
     ThemeFile(&'a Theme, &'a str, &'a [u8]),
     /// A bulk operation.
-    Bulk(&'a crate::bulk::BulkOp),
+    Bulk(&'a BulkOp),
     /// A blog.
     Blog(&'a Blog),
     /// An article.
@@ -123,21 +125,6 @@ pub enum Out<'a> {
     List(Vec<Obj<'a>>),
     /// A connection: (cursor key, node) in order.
     Conn(Vec<(String, Obj<'a>)>),
-}
-
-/// `gid://shopify/Type/N`.
-pub fn gid(ty: &str, id: u64) -> String {
-    format!("gid://shopify/{ty}/{id}")
-}
-
-/// The numeric part of a GID of the given type.
-pub fn parse_gid(ty: &str, v: &Value) -> Option<u64> {
-    let s = v.as_str()?;
-    let rest = s
-        .strip_prefix("gid://shopify/")?
-        .strip_prefix(ty)?
-        .strip_prefix('/')?;
-    rest.split('?').next()?.parse().ok()
 }
 
 /// `gid://shopify/InventoryLevel/N?inventory_item_id=M`, as Shopify writes it.

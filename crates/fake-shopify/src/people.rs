@@ -1,8 +1,10 @@
 //! Customers and orders of the generated store (day 0 and each simulated day), with their
 //! addresses.
 
-use crate::generate::{metafield, pick, slug};
+use crate::handles::slug;
+use crate::metafields::metafield;
 use crate::model::*;
+use crate::streams::pick;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 

@@ -5,12 +5,14 @@
 
 use crate::exec::{parse_gid, GqlError};
 use crate::files_set;
-use crate::generate::slug;
 use crate::gql::Field;
+use crate::handles::slug;
+use crate::input::{list, str_field};
 use crate::model::*;
-use crate::mutations::{list, path, str_field, user_error, Done};
+use crate::outcome::Done;
 use crate::resolve::access_denied;
 use crate::state::State;
+use crate::user_errors::{path, user_error};
 use serde_json::{json, Map, Value};
 
 /// `[{namespace, key, type, value}]` → metafields, keeping the IDs of those already there.

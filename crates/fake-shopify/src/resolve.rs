@@ -1,7 +1,7 @@
 //! Field resolvers of the query root and the catalogue: products, variants, media, metafields,
 //! collections, pages and redirects. An unknown field is an `undefinedField` error, as Shopify's.
 
-use crate::exec::{gid, parse_gid, Ctx, GqlError, Obj, Out};
+use crate::exec::{gid, key, parse_gid, Ctx, GqlError, Obj, Out};
 use crate::gql::Field;
 use crate::image_info::{encode_segment, image_mime};
 use crate::model::*;
@@ -73,11 +73,6 @@ pub(crate) fn access_denied(field: &str, scope: &str) -> GqlError {
         "https://shopify.dev/api/usage/access-scopes",
     )
     .with("requiredAccess", format!("`{scope}` access scope."))
-}
-
-/// The key that orders a numeric ID in a connection (and its cursor).
-pub(crate) fn key(id: u64) -> String {
-    format!("{id:020}")
 }
 
 pub(crate) fn metafield_objs<'a>(ctx: &Ctx<'a>, list: &'a [Metafield], f: &Field) -> Out<'a> {

@@ -1,10 +1,10 @@
 //! Field resolvers of blogs, articles, menus and their items, metaobject definitions and
 //! metaobjects.
 
-use crate::exec::{gid, Ctx, GqlError, Obj, Out};
+use crate::exec::{gid, key, Ctx, GqlError, Obj, Out};
 use crate::gql::Field;
 use crate::model::*;
-use crate::resolve::{key, metafield_objs, one_metafield, plain, strip_tags, val};
+use crate::resolve::{metafield_objs, one_metafield, plain, strip_tags, val};
 use crate::resolve_root::display_name;
 use serde_json::{json, Value};
 

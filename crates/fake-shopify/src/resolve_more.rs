@@ -1,10 +1,10 @@
 //! Field resolvers of the shop, customers, orders, themes and bulk operations.
 
-use crate::bulk::{BulkOp, BulkStatus};
-use crate::exec::{gid, parse_gid, Ctx, GqlError, Obj, Out};
+use crate::bulk_ops::{BulkOp, BulkStatus};
+use crate::exec::{gid, key, parse_gid, Ctx, GqlError, Obj, Out};
 use crate::gql::Field;
 use crate::model::*;
-use crate::resolve::{address_json, key, plain, val};
+use crate::resolve::{address_json, plain, val};
 use crate::theme_files::{checksum_md5, content_type};
 use base64::Engine;
 use serde_json::{json, Value};

@@ -3,10 +3,9 @@
 //! `locations`, `inventoryItems`, `files`, ... with their `query:` filter) and the lookups by ID,
 //! handle or type, with the scopes they need.
 
-use crate::exec::{parse_gid, Ctx, GqlError, Obj, Out};
+use crate::exec::{key, parse_gid, Ctx, GqlError, Obj, Out};
 use crate::gql::Field;
 use crate::model::*;
-use crate::resolve::key;
 use crate::search::{self, Term};
 use serde_json::Value;
 

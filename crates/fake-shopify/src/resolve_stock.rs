@@ -1,11 +1,11 @@
 //! Field resolvers of locations, inventory items and levels, and generic files.
 
-use crate::exec::{gid, Ctx, GqlError, Obj, Out};
+use crate::exec::{gid, key, Ctx, GqlError, Obj, Out};
 use crate::gql::Field;
 use crate::image_info::encode_segment;
 use crate::model::*;
 use crate::obj::level_gid;
-use crate::resolve::{access_denied, key, plain, val};
+use crate::resolve::{access_denied, plain, val};
 use crate::resolve_root::missing_argument;
 use serde_json::{json, Value};
 

@@ -1,5 +1,6 @@
 //! The restore mutations of collections, pages, articles, URL redirects, menus and metaobjects:
-//! dispatch, scopes, payload rendering and the helpers they share. Each mutation validates its
+//! their payloads and the helpers they share (their dispatch and scopes are in
+//! `restore_dispatch`). Each mutation validates its
 //! whole input first and changes nothing when it answers user errors; what it creates gets a
 //! new ID (an ID is never handed out twice); what it changes gets `updatedAt` = the model's now.
 //!
@@ -26,10 +27,9 @@
 
 use crate::exec::{gid, parse_gid, GqlError, Obj, Out};
 use crate::gql::Field;
+use crate::input::{list, str_field};
 use crate::model::*;
-use crate::mutations::{list, objs, str_field};
-use crate::resolve::access_denied;
-use crate::state::State;
+use crate::user_errors::objs;
 use serde_json::{json, Map, Value};
 
 /// The object a payload returns.
@@ -121,149 +121,6 @@ impl Restored {
         fields.push(("userErrors", objs(errors, self.error_type)));
         Obj::Payload(self.payload, fields)
     }
-}
-
-/// The scope each restore mutation needs.
-fn scope(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "collectionCreate"
-        | "collectionUpdate"
-        | "collectionAddProducts"
-        | "collectionRemoveProducts" => "write_products",
-        "pageCreate" | "pageUpdate" | "articleCreate" | "articleUpdate" => "write_content",
-        "urlRedirectCreate" | "urlRedirectUpdate" | "menuCreate" | "menuUpdate" => {
-            "write_online_store_navigation"
-        }
-        "metaobjectUpsert" => "write_metaobjects",
-        _ => return None,
-    })
-}
-
-/// Runs a restore mutation; `None` if `f` is not one.
-pub(crate) fn run(
-    state: &mut State,
-    f: &Field,
-    vars: &Map<String, Value>,
-) -> Result<Option<Restored>, GqlError> {
-    let Some(scope) = scope(&f.name) else {
-        return Ok(None);
-    };
-    if state.denied.contains(scope) {
-        return Err(access_denied(&f.name, scope));
-    }
-    let store = &mut state.store;
-    Ok(Some(match f.name.as_str() {
-        "collectionCreate" => crate::restore_collections::create(store, f, vars)?,
-        "collectionUpdate" => crate::restore_collections::update(store, f, vars)?,
-        "collectionAddProducts" => crate::restore_collections::add_products(store, f, vars)?,
-        "collectionRemoveProducts" => crate::restore_collections::remove_products(store, f, vars)?,
-        "pageCreate" | "pageUpdate" => crate::restore_content::page(store, f, vars)?,
-        "articleCreate" | "articleUpdate" => crate::restore_content::article(store, f, vars)?,
-        "urlRedirectCreate" | "urlRedirectUpdate" => {
-            crate::restore_content::redirect(store, f, vars)?
-        }
-        "menuCreate" | "menuUpdate" => crate::restore_nav::menu(store, f, vars)?,
-        "metaobjectUpsert" => crate::restore_nav::metaobject_upsert(store, f, vars)?,
-        _ => return Ok(None),
-    }))
-}
-
-/// A payload with a sample object and a sample error, to check a selection before running.
-pub(crate) fn sample(name: &str, store: &Store) -> Option<Restored> {
-    let first = |ids: Vec<u64>| ids.first().copied();
-    let e = |code: bool| {
-        let mut m = json!({ "field": ["x"], "message": "m" });
-        if code {
-            m["code"] = Value::from("INVALID");
-        }
-        vec![m]
-    };
-    let r = match name {
-        "collectionCreate" | "collectionUpdate" | "collectionAddProducts" => {
-            let payload = match name {
-                "collectionCreate" => "CollectionCreatePayload",
-                "collectionUpdate" => "CollectionUpdatePayload",
-                _ => "CollectionAddProductsPayload",
-            };
-            let mut r = Restored::new(payload, "collection", "UserError").failed(e(false));
-            if name == "collectionUpdate" {
-                r.job = Some(Value::Null);
-            }
-            match first(store.collections.keys().copied().collect()) {
-                Some(id) => r.with(Target::Collection(id)),
-                None => r,
-            }
-        }
-        "collectionRemoveProducts" => Restored {
-            payload: "CollectionRemoveProductsPayload",
-            object: None,
-            job: Some(done_job(0)),
-            error_type: "UserError",
-            errors: e(false),
-        },
-        "pageCreate" | "pageUpdate" => {
-            let (payload, ty) = if name == "pageCreate" {
-                ("PageCreatePayload", "PageCreateUserError")
-            } else {
-                ("PageUpdatePayload", "PageUpdateUserError")
-            };
-            let r = Restored::new(payload, "page", ty).failed(e(true));
-            match store.pages.keys().next() {
-                Some(id) => r.with(Target::Page(*id)),
-                None => r,
-            }
-        }
-        "articleCreate" | "articleUpdate" => {
-            let (payload, ty) = if name == "articleCreate" {
-                ("ArticleCreatePayload", "ArticleCreateUserError")
-            } else {
-                ("ArticleUpdatePayload", "ArticleUpdateUserError")
-            };
-            let r = Restored::new(payload, "article", ty).failed(e(true));
-            match store.articles.keys().next() {
-                Some(id) => r.with(Target::Article(*id)),
-                None => r,
-            }
-        }
-        "urlRedirectCreate" | "urlRedirectUpdate" => {
-            let payload = if name == "urlRedirectCreate" {
-                "UrlRedirectCreatePayload"
-            } else {
-                "UrlRedirectUpdatePayload"
-            };
-            let r = Restored::new(payload, "urlRedirect", "UrlRedirectUserError").failed(e(true));
-            match store.redirects.keys().next() {
-                Some(id) => r.with(Target::Redirect(*id)),
-                None => r,
-            }
-        }
-        "menuCreate" | "menuUpdate" => {
-            let (payload, ty) = if name == "menuCreate" {
-                ("MenuCreatePayload", "MenuCreateUserError")
-            } else {
-                ("MenuUpdatePayload", "MenuUpdateUserError")
-            };
-            let r = Restored::new(payload, "menu", ty).failed(e(true));
-            match store.menus.keys().next() {
-                Some(id) => r.with(Target::Menu(*id)),
-                None => r,
-            }
-        }
-        "metaobjectUpsert" => {
-            let r = Restored::new(
-                "MetaobjectUpsertPayload",
-                "metaobject",
-                "MetaobjectUserError",
-            )
-            .failed(e(true));
-            match store.metaobjects.keys().next() {
-                Some(id) => r.with(Target::Metaobject(*id)),
-                None => r,
-            }
-        }
-        _ => return None,
-    };
-    Some(r)
 }
 
 /// A user error with a code (`code: None` writes `null`).

@@ -4,10 +4,10 @@
 //! through add/remove. Smart collections (with a rule set) hold no listed members.
 
 use crate::exec::{parse_gid, GqlError};
-use crate::generate::{slug, unique_handle};
 use crate::gql::Field;
+use crate::handles::{slug, unique_handle};
+use crate::input::{list, str_field};
 use crate::model::*;
-use crate::mutations::{list, str_field};
 use crate::restore::{
     done_job, has, id_arg, input_metafields, invalid_input, object_arg, plain_err, redirect_handle,
     Restored, Target,

@@ -2,10 +2,10 @@
 //! `urlRedirectCreate`/`urlRedirectUpdate`, with their user errors (`field`, `message`, `code`).
 
 use crate::exec::GqlError;
-use crate::generate::{slug, unique_handle};
 use crate::gql::Field;
+use crate::handles::{slug, unique_handle};
+use crate::input::str_field;
 use crate::model::*;
-use crate::mutations::str_field;
 use crate::restore::{
     err, has, id_arg, input_metafields, object_arg, publication, redirect_handle, tags, Restored,
     Target,

@@ -4,8 +4,8 @@
 
 use crate::exec::GqlError;
 use crate::gql::Field;
+use crate::input::{list, str_field};
 use crate::model::*;
-use crate::mutations::{list, str_field};
 use crate::resolve_content::resource_url;
 use crate::restore::{err, id_arg, Restored, Target};
 use serde_json::{json, Map, Value};

@@ -3,9 +3,9 @@
 
 use crate::advance::advance;
 use crate::api;
-use crate::bulk::BulkStatus;
+use crate::bulk_ops::BulkStatus;
 use crate::image_info::image_mime;
-use crate::staged;
+use crate::staged_endpoint;
 use crate::state::{lock, Reply, State};
 use serde_json::json;
 use std::io::Read;
@@ -157,9 +157,9 @@ pub fn route(shared: &Mutex<State>, rq: &Incoming<'_>) -> Reply {
             state.counters.media_bytes += body.len() as u64;
             Reply::bytes(200, "image/jpeg", body)
         }
-        ("PUT", ["_staged", token]) => staged::put(&mut lock(shared), token, rq.body),
+        ("PUT", ["_staged", token]) => staged_endpoint::put(&mut lock(shared), token, rq.body),
         ("POST", ["_staged", token]) => {
-            staged::post(&mut lock(shared), token, rq.content_type, rq.body)
+            staged_endpoint::post(&mut lock(shared), token, rq.content_type, rq.body)
         }
         (method, ["_fake", rest @ ..]) => control(shared, method, rest),
         _ => not_found(),

@@ -1,7 +1,7 @@
 //! The state shared by the server threads and the test's handle: the model, the bulk operations,
 //! the bucket, the counters and the injected faults.
 
-use crate::bulk::BulkOps;
+use crate::bulk_ops::BulkOps;
 use crate::generate::StoreParams;
 use crate::model::Store;
 use crate::staged::StagedUploads;

@@ -2,9 +2,9 @@
 //! quantities, deletions take what hangs off the deleted object with them, and menu items
 //! linking to a deleted resource are removed.
 
-use crate::exec::gid;
-use crate::generate::{rng_for, tag};
+use crate::ids::gid;
 use crate::model::*;
+use crate::streams::{rng_for, tag};
 use rand::Rng;
 use serde::Serialize;
 use std::collections::BTreeSet;

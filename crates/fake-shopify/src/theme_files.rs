@@ -1,8 +1,8 @@
 //! The two themes of a generated store and their files: Liquid layouts, sections and snippets,
 //! JSON templates, settings, locales, CSS, JS and one binary asset (`assets/logo.png`).
 
-use crate::generate::{rng_for, tag};
 use crate::model::{iso, IdAllocator, Kind, Theme, DAY, EPOCH};
+use crate::streams::{rng_for, tag};
 use rand::{Rng, RngCore};
 use std::collections::BTreeMap;
 
