@@ -30,7 +30,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The pause after `previous`: random between the base and three times `previous`, at most
     /// the cap, and at least the store's hint (itself at most the cap).
-    pub(super) fn next_pause(&self, previous: Duration, hint: Option<Duration>) -> Duration {
+    pub(crate) fn next_pause(&self, previous: Duration, hint: Option<Duration>) -> Duration {
         let high = previous.saturating_mul(3).max(self.base);
         let pause = if high > self.base {
             rand::thread_rng().gen_range(self.base..=high)

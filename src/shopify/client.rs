@@ -3,33 +3,13 @@
 //! out, network faults and 5xx retried with decorrelated jitter, and typed errors for the rest.
 
 use super::error::{Error, Result};
+pub use crate::backend::RetryPolicy;
 use reqwest::blocking::{Client, Response};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-/// How patiently a store is asked again.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// The shortest pause after a network fault or 5xx.
-    pub base: Duration,
-    /// The longest pause of any kind (a longer `Retry-After` is cut to this).
-    pub cap: Duration,
-    /// Tries in all for one request, the first included.
-    pub max_tries: u32,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            base: Duration::from_millis(200),
-            cap: Duration::from_secs(30),
-            max_tries: 12,
-        }
-    }
-}
 
 /// Counts of what the client did, for reports and benchmarks.
 #[derive(Debug, Default)]
@@ -159,7 +139,7 @@ impl AdminClient {
                         break;
                     }
                     self.counters.retried.fetch_add(1, Ordering::Relaxed);
-                    pause = next_pause(&self.policy, pause, hint);
+                    pause = self.policy.next_pause(pause, hint);
                     std::thread::sleep(pause);
                 }
             }
@@ -196,7 +176,7 @@ impl AdminClient {
             };
             if try_ < self.policy.max_tries {
                 self.counters.retried.fetch_add(1, Ordering::Relaxed);
-                pause = next_pause(&self.policy, pause, hint);
+                pause = self.policy.next_pause(pause, hint);
                 std::thread::sleep(pause);
             }
         }
@@ -243,7 +223,7 @@ impl AdminClient {
             };
             if try_ < self.policy.max_tries {
                 self.counters.retried.fetch_add(1, Ordering::Relaxed);
-                pause = next_pause(&self.policy, pause, hint);
+                pause = self.policy.next_pause(pause, hint);
                 std::thread::sleep(pause);
             }
         }
@@ -456,23 +436,6 @@ pub(crate) fn retry_after(resp: &Response) -> Option<Duration> {
     let v = resp.headers().get(reqwest::header::RETRY_AFTER)?;
     let secs: f64 = v.to_str().ok()?.trim().parse().ok()?;
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
-}
-
-/// The pause after `previous`: random between the base and three times `previous`, at most the
-/// cap, and at least the server's hint.
-fn next_pause(p: &RetryPolicy, previous: Duration, hint: Option<Duration>) -> Duration {
-    use rand::Rng;
-    let high = previous.saturating_mul(3).max(p.base);
-    let pause = if high > p.base {
-        rand::thread_rng().gen_range(p.base..=high)
-    } else {
-        p.base
-    };
-    let pause = pause.min(p.cap);
-    match hint {
-        Some(h) => pause.max(h.min(p.cap)),
-        None => pause,
-    }
 }
 
 /// A server's words fit for a message: one line, at most 300 characters.
